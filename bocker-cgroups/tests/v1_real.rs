@@ -237,3 +237,41 @@ fn bad_names_and_values_create_nothing() {
         .join(&parent)
         .exists());
 }
+
+#[test]
+fn detect_finds_v1_on_this_host() {
+    let Some(_) = real_v1() else { return };
+    if std::env::var_os("BOCKER_CGROUP_VERSION").is_some() {
+        return;
+    }
+    assert_eq!(
+        bocker_cgroups::Hierarchy::detect().unwrap(),
+        bocker_cgroups::Hierarchy::V1 {
+            root: PathBuf::from("/sys/fs/cgroup")
+        }
+    );
+}
+
+#[test]
+fn guard_cleans_up_after_a_failing_test() {
+    let Some(h) = real_v1() else { return };
+    let parent = unique_parent("v1guard");
+    let mut pid = 0;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut guard = Guard::new(h.clone(), &parent);
+        let cg = Cgroup::create(&h, &parent, "ps_guard", &Limits::default()).unwrap();
+        let p = guard.spawn_sh("read x; sleep 30");
+        pid = p.pid;
+        cg.add_pid(p.pid).unwrap();
+        panic!("simulated test failure with a live process in the group");
+    }));
+    assert!(outcome.is_err());
+    assert!(pid > 0);
+    assert!(Cgroup::list_children(&h, &parent).unwrap().is_empty());
+    for c in ["memory", "cpu", "pids", "cpuset"] {
+        let d = PathBuf::from("/sys/fs/cgroup").join(c).join(&parent);
+        assert!(!d.exists(), "{} left behind", d.display());
+    }
+    // Our child was reaped by the guard: no such process any more.
+    assert!(!PathBuf::from(format!("/proc/{pid}")).exists());
+}

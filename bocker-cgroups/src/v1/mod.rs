@@ -62,7 +62,7 @@ impl Group {
         };
         let result = (|| {
             for (_, croot) in &ctrls {
-                created.extend(fs::mkdir_levels(croot, &rel, cpuset::inherit)?);
+                fs::mkdir_levels(croot, &rel, &mut created, cpuset::inherit)?;
             }
             group.apply(limits)
         })();

@@ -31,7 +31,7 @@ impl Group {
     ) -> Result<(Group, Vec<&'static str>)> {
         let mut created = Vec::new();
         let result = (|| {
-            created.extend(fs::mkdir_levels(root, parent, |_| Ok(()))?);
+            fs::mkdir_levels(root, parent, &mut created, |_| Ok(()))?;
             let controllers = controllers::delegate(root, parent)?;
             let dir = root.join(parent).join(name);
             if fs::mkdir(&dir)? {
