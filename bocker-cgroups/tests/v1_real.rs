@@ -5,7 +5,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use bocker_cgroups::{Cgroup, Limits, V1_DEFAULT_DEVICE_RULES};
+use bocker_cgroups::{Cgroup, Limits, DEFAULT_DEVICE_RULES};
 use common::*;
 
 #[test]
@@ -52,10 +52,7 @@ fn limits_land_in_the_v1_files() {
         .lines()
         .map(str::to_string)
         .collect();
-    let mut want: Vec<String> = V1_DEFAULT_DEVICE_RULES
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut want: Vec<String> = DEFAULT_DEVICE_RULES.iter().map(|r| r.to_v1()).collect();
     list.sort();
     want.sort();
     assert_eq!(list, want);

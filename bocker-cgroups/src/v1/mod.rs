@@ -2,7 +2,7 @@
 
 mod cpu;
 mod cpuset;
-pub mod devices;
+mod devices;
 mod freezer;
 mod memory;
 mod pids;
