@@ -272,3 +272,31 @@ fn guard_cleans_up_after_a_failing_test() {
     // Our child was reaped by the guard: no such process any more.
     assert!(!PathBuf::from(format!("/proc/{pid}")).exists());
 }
+
+#[test]
+fn default_device_policy_denies_kmsg_but_allows_null() {
+    let Some(h) = real_v1() else { return };
+    if !std::path::Path::new("/dev/kmsg").exists() {
+        eprintln!("skipped: no /dev/kmsg to probe");
+        return;
+    }
+    let parent = unique_parent("v1dev");
+    let mut guard = Guard::new(h.clone(), &parent);
+    // Outside any bocker group, all three open (proves the probe works).
+    assert_eq!(
+        probe_devices(&mut guard, None),
+        ["null-ok", "zero-ok", "kmsg-open"]
+    );
+    let cg = Cgroup::create(&h, &parent, "ps_dev", &Limits::default()).expect("create");
+    assert!(
+        !cg.unenforced().contains(&"devices"),
+        "{:?}",
+        cg.unenforced()
+    );
+    assert_eq!(
+        probe_devices(&mut guard, Some(&cg)),
+        ["null-ok", "zero-ok", "kmsg-denied"]
+    );
+    cg.kill_all().expect("kill_all");
+    cg.remove().expect("remove");
+}

@@ -88,3 +88,32 @@ fn v2_group_holds_a_process_and_its_fork_until_killed() {
     Cgroup::remove_parent_if_empty(&h, &parent).unwrap();
     assert!(!root.join(&parent).exists());
 }
+
+#[test]
+fn default_device_policy_denies_kmsg_but_allows_null() {
+    let Some(root) = cgroup2_root() else { return };
+    let h = Hierarchy::V2 { root };
+    if !std::path::Path::new("/dev/kmsg").exists() {
+        eprintln!("skipped: no /dev/kmsg to probe");
+        return;
+    }
+    let parent = unique_parent("v2dev");
+    let mut guard = Guard::new(h.clone(), &parent);
+    // Outside any bocker group, all three open (proves the probe works).
+    assert_eq!(
+        probe_devices(&mut guard, None),
+        ["null-ok", "zero-ok", "kmsg-open"]
+    );
+    let cg = Cgroup::create(&h, &parent, "ps_dev", &Limits::default()).expect("create");
+    assert!(
+        !cg.unenforced().contains(&"devices"),
+        "{:?}",
+        cg.unenforced()
+    );
+    assert_eq!(
+        probe_devices(&mut guard, Some(&cg)),
+        ["null-ok", "zero-ok", "kmsg-denied"]
+    );
+    cg.kill_all().expect("kill_all");
+    cg.remove().expect("remove");
+}

@@ -2,11 +2,13 @@
 
 mod controllers;
 pub mod cpu;
+mod devices;
 mod memory;
 mod pids;
 
 use std::path::{Path, PathBuf};
 
+use crate::device_rules::DEFAULT_DEVICE_RULES;
 use crate::error::Result;
 use crate::fs;
 use crate::limits::Limits;
@@ -76,9 +78,13 @@ impl Group {
                 unenforced.push("pids");
             }
         }
-        // Device policy on v2 needs an eBPF program (BPF_CGROUP_DEVICE);
-        // not implemented, see docs/CGROUPS.md.
-        unenforced.push("devices");
+        // The device policy is an eBPF program; only a real cgroup2 group
+        // can hold one, and a kernel without cgroup BPF cannot take it.
+        if !devices::is_cgroup2(&self.dir)
+            || devices::attach(&self.dir, DEFAULT_DEVICE_RULES).is_err()
+        {
+            unenforced.push("devices");
+        }
         Ok(unenforced)
     }
 

@@ -170,3 +170,22 @@ pub fn proc_cgroup(pid: i32, controller: &str) -> Option<String> {
             .then(|| path.to_string())
     })
 }
+
+/// A script that reports which device opens succeed: allowed /dev/null and
+/// /dev/zero, and /dev/kmsg (1:11), which the default policy denies.
+pub const DEVICE_PROBE: &str = "read x; \
+    if (exec 3>/dev/null) 2>/dev/null; then echo null-ok; else echo null-denied; fi; \
+    if (exec 3</dev/zero) 2>/dev/null; then echo zero-ok; else echo zero-denied; fi; \
+    if (exec 3</dev/kmsg) 2>/dev/null; then echo kmsg-open; else echo kmsg-denied; fi";
+
+/// Runs [`DEVICE_PROBE`] in a new shell, placed in `cg` first when given.
+pub fn probe_devices(guard: &mut Guard, cg: Option<&Cgroup>) -> Vec<String> {
+    let mut p = guard.spawn_sh(DEVICE_PROBE);
+    if let Some(cg) = cg {
+        cg.add_pid(p.pid).expect("add_pid");
+    }
+    p.go();
+    let out = (0..3).map(|_| p.line()).collect();
+    guard.wait(p.pid);
+    out
+}
