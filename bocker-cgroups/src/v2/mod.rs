@@ -130,10 +130,11 @@ impl Group {
     pub(crate) fn kill_all(&self) -> Result<()> {
         if !fs::write_if_exists(&self.dir.join("cgroup.kill"), "1")? {
             let frozen = fs::write_if_exists(&self.dir.join("cgroup.freeze"), "1")?;
-            fs::sigkill_all(&self.procs()?);
+            let listed = self.procs().map(|pids| fs::sigkill_all(&pids));
             if frozen {
                 fs::write(&self.dir.join("cgroup.freeze"), "0")?;
             }
+            listed?;
         }
         fs::kill_until_empty(&self.dir, || self.procs())
     }
