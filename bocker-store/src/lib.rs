@@ -1,1 +1,2 @@
 //! bocker-store
+pub mod log;
