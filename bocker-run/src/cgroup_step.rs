@@ -21,7 +21,9 @@ impl ContainerCgroup {
     /// The group of a container whose supervisor died, if it still exists.
     pub fn open(parent: &str, name: &str) -> Option<Self> {
         let h = Hierarchy::detect().ok()?;
-        Cgroup::open(&h, parent, name).ok().map(|cg| ContainerCgroup { cg })
+        Cgroup::open(&h, parent, name)
+            .ok()
+            .map(|cg| ContainerCgroup { cg })
     }
 
     pub fn parent(&self) -> &str {

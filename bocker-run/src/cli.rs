@@ -4,7 +4,10 @@ use clap::Parser;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "bocker-run", about = "Create a container from an image and run a command in it (foreground)")]
+#[command(
+    name = "bocker-run",
+    about = "Create a container from an image and run a command in it (foreground)"
+)]
 pub struct Args {
     /// Remove the container (record, storage, cgroup) when it exits
     #[arg(long)]

@@ -27,15 +27,24 @@ pub enum ConfigError {
 
 /// The command: `--entrypoint` replaces the image's (and drops its Cmd); arguments replace
 /// Cmd; a single argument containing whitespace is the seed's form, run by `/bin/sh -c`.
-pub fn argv(image: &ImageDefaults, entrypoint: Option<&str>, args: &[String]) -> Result<Vec<String>, ConfigError> {
+pub fn argv(
+    image: &ImageDefaults,
+    entrypoint: Option<&str>,
+    args: &[String],
+) -> Result<Vec<String>, ConfigError> {
     let (entry, default_cmd) = match entrypoint {
         Some("") => (Vec::new(), None),
         Some(e) => (vec![e.to_string()], None),
-        None => (image.entrypoint.clone().unwrap_or_default(), image.cmd.clone()),
+        None => (
+            image.entrypoint.clone().unwrap_or_default(),
+            image.cmd.clone(),
+        ),
     };
     let cmd = match args {
         [] => default_cmd.unwrap_or_default(),
-        [one] if one.contains(char::is_whitespace) => vec!["/bin/sh".into(), "-c".into(), one.clone()],
+        [one] if one.contains(char::is_whitespace) => {
+            vec!["/bin/sh".into(), "-c".into(), one.clone()]
+        }
         many => many.to_vec(),
     };
     let argv: Vec<String> = entry.into_iter().chain(cmd).collect();
@@ -51,9 +60,13 @@ fn key(kv: &str) -> &str {
 
 /// Environment: PATH default, HOSTNAME, the image's Env, then the user's (later wins).
 /// A user entry without `=` takes the value from our own environment, or is dropped.
-pub fn env(image: &ImageDefaults, hostname: &str, user_env: &[String]) -> Result<Vec<String>, ConfigError> {
+pub fn env(
+    image: &ImageDefaults,
+    hostname: &str,
+    user_env: &[String],
+) -> Result<Vec<String>, ConfigError> {
     let mut out: Vec<String> = Vec::new();
-    let mut set = |kv: String, out: &mut Vec<String>| {
+    let set = |kv: String, out: &mut Vec<String>| {
         let k = key(&kv).to_string();
         out.retain(|e| key(e) != k);
         out.push(kv);
@@ -86,7 +99,10 @@ pub fn parse_env_file(text: &str) -> Vec<String> {
 }
 
 pub fn workdir(image: &ImageDefaults, flag: Option<&str>) -> Result<String, ConfigError> {
-    let w = flag.or(image.working_dir.as_deref()).filter(|w| !w.is_empty()).unwrap_or("/");
+    let w = flag
+        .or(image.working_dir.as_deref())
+        .filter(|w| !w.is_empty())
+        .unwrap_or("/");
     if !w.starts_with('/') {
         return Err(ConfigError::RelativeWorkdir(w.to_string()));
     }
@@ -114,11 +130,17 @@ mod tests {
     fn command_rules() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(argv(&img(), None, &[]).unwrap(), s(&["/entry", "serve"]));
-        assert_eq!(argv(&img(), None, &s(&["x", "y"])).unwrap(), s(&["/entry", "x", "y"]));
+        assert_eq!(
+            argv(&img(), None, &s(&["x", "y"])).unwrap(),
+            s(&["/entry", "x", "y"])
+        );
         assert_eq!(argv(&img(), Some(""), &s(&["ls"])).unwrap(), s(&["ls"]));
         assert_eq!(argv(&img(), Some("/bin/sh"), &[]).unwrap(), s(&["/bin/sh"]));
         let plain = ImageDefaults::default();
-        assert_eq!(argv(&plain, None, &s(&["sleep 5 && ps"])).unwrap(), s(&["/bin/sh", "-c", "sleep 5 && ps"]));
+        assert_eq!(
+            argv(&plain, None, &s(&["sleep 5 && ps"])).unwrap(),
+            s(&["/bin/sh", "-c", "sleep 5 && ps"])
+        );
         assert_eq!(argv(&plain, None, &[]), Err(ConfigError::NoCommand));
     }
 

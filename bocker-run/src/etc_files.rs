@@ -52,7 +52,8 @@ pub fn write(dir: &Path, hostname: &str) -> io::Result<EtcFiles> {
 mod tests {
     #[test]
     fn resolv_conf_keeps_real_servers_only() {
-        let r = super::resolv_conf("# x\nnameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch lan\n");
+        let r =
+            super::resolv_conf("# x\nnameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch lan\n");
         assert_eq!(r, "nameserver 192.0.2.1\nsearch lan\n");
     }
 }

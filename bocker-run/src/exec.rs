@@ -14,7 +14,10 @@ pub struct StartFailure {
 
 impl StartFailure {
     pub fn engine(message: impl Into<String>) -> Self {
-        StartFailure { code: exit_code::ENGINE, message: message.into() }
+        StartFailure {
+            code: exit_code::ENGINE,
+            message: message.into(),
+        }
     }
 }
 
@@ -22,18 +25,28 @@ fn is_executable_file(path: &str) -> bool {
     let Ok(c) = cstr(path) else { return false };
     // SAFETY: st is written by stat; access takes a valid C string.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    unsafe { libc::stat(c.as_ptr(), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG && libc::access(c.as_ptr(), libc::X_OK) == 0 }
+    unsafe {
+        libc::stat(c.as_ptr(), &mut st) == 0
+            && st.st_mode & libc::S_IFMT == libc::S_IFREG
+            && libc::access(c.as_ptr(), libc::X_OK) == 0
+    }
 }
 
 /// Resolve `argv0` as execvp would, using the PATH from `env`.
 pub fn lookup(argv0: &str, env: &[String]) -> Result<String, StartFailure> {
     if argv0.is_empty() {
-        return Err(StartFailure { code: exit_code::NOT_FOUND, message: "no command specified".into() });
+        return Err(StartFailure {
+            code: exit_code::NOT_FOUND,
+            message: "no command specified".into(),
+        });
     }
     if argv0.contains('/') {
         return Ok(argv0.to_string());
     }
-    let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(crate::config::DEFAULT_PATH);
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(crate::config::DEFAULT_PATH);
     path.split(':')
         .map(|dir| format!("{}/{argv0}", if dir.is_empty() { "." } else { dir }))
         .find(|p| is_executable_file(p))
@@ -44,17 +57,24 @@ pub fn lookup(argv0: &str, env: &[String]) -> Result<String, StartFailure> {
 }
 
 pub fn to_cstrings(v: &[String]) -> Result<Vec<CString>, StartFailure> {
-    v.iter().map(|s| cstr(s).map_err(|_| StartFailure::engine(format!("NUL byte in {s:?}")))).collect()
+    v.iter()
+        .map(|s| cstr(s).map_err(|_| StartFailure::engine(format!("NUL byte in {s:?}"))))
+        .collect()
 }
 
 /// NULL-terminated pointer array over `v` (which must outlive it).
 pub fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {
-    v.iter().map(|c| c.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+    v.iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
 }
 
 /// `execve`; only returns on failure.
 pub fn execve(path: &str, argv: &[CString], env: &[CString]) -> StartFailure {
-    let Ok(p) = cstr(path) else { return StartFailure::engine("NUL byte in command") };
+    let Ok(p) = cstr(path) else {
+        return StartFailure::engine("NUL byte in command");
+    };
     let (a, e) = (ptrs(argv), ptrs(env));
     // SAFETY: NULL-terminated arrays of valid C strings that outlive the call.
     unsafe { libc::execve(p.as_ptr(), a.as_ptr(), e.as_ptr()) };

@@ -1,14 +1,18 @@
-//! `--init`: a tiny reaping init run as the container's PID 1 (bocker-run re-exec'd from
-//! a sealed memfd, see `process`). It starts the command, forwards every signal it gets
-//! to it, reaps all orphans, and exits with the command's status.
+//! `--init`: a tiny reaping init as the container's PID 1 (the container's first process
+//! itself, which then never execs; see `process` for why that is safe). It starts the
+//! command, forwards every signal it gets to it, reaps all orphans, and exits with the
+//! command's status.
 
 use crate::{exec, exit_code, sys};
 
 /// Never returns: runs `argv` as PID 1's only child and exits with its status.
-pub fn main(argv: Vec<String>) -> ! {
+pub fn pid1(argv: &[String], env: &[String]) -> ! {
     // Non-dumpable: container processes (without CAP_SYS_PTRACE) cannot open /proc/1/*.
-    let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
-    let env: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+    if let Err(e) = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0) {
+        eprintln!("bocker-init: cannot make PID 1 non-dumpable: {e}");
+        // SAFETY: leave at once; nothing of the image has run.
+        unsafe { libc::_exit(exit_code::ENGINE) };
+    }
     // SAFETY: sigfillset initialises the set.
     let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
     unsafe { libc::sigfillset(&mut all) };
@@ -18,8 +22,8 @@ pub fn main(argv: Vec<String>) -> ! {
     let child = unsafe { libc::fork() };
     if child == 0 {
         let _ = sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[]));
-        let failure = match exec::lookup(&argv[0], &env) {
-            Ok(path) => match (exec::to_cstrings(&argv), exec::to_cstrings(&env)) {
+        let failure = match exec::lookup(&argv[0], env) {
+            Ok(path) => match (exec::to_cstrings(argv), exec::to_cstrings(env)) {
                 (Ok(a), Ok(e)) => exec::execve(&path, &a, &e),
                 (Err(f), _) | (_, Err(f)) => f,
             },
@@ -31,7 +35,7 @@ pub fn main(argv: Vec<String>) -> ! {
     }
     if child < 0 {
         eprintln!("bocker-init: fork: {}", std::io::Error::last_os_error());
-        std::process::exit(exit_code::ENGINE);
+        unsafe { libc::_exit(exit_code::ENGINE) };
     }
     loop {
         // SAFETY: info is written by sigwaitinfo.
@@ -53,7 +57,8 @@ pub fn main(argv: Vec<String>) -> ! {
                 break;
             }
             if pid == child {
-                std::process::exit(exit_code::from_wait_status(status));
+                // SAFETY: PID 1 leaves; the kernel kills the rest of the namespace.
+                unsafe { libc::_exit(exit_code::from_wait_status(status)) };
             }
         }
     }

@@ -11,6 +11,7 @@ pub mod exec;
 pub mod exit_code;
 pub mod init;
 pub mod network;
+pub mod plan;
 pub mod process;
 pub mod reclaim;
 pub mod rootfs;

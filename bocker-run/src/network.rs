@@ -67,7 +67,9 @@ pub fn in_container(mode: NetworkMode) -> io::Result<()> {
 /// `ip link set lo up` with one ioctl.
 fn loopback_up() -> io::Result<()> {
     // SAFETY: plain socket; closed below.
-    let s = crate::sys::cvt(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    let s = crate::sys::cvt(unsafe {
+        libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)
+    })?;
     // SAFETY: ifreq is plain old data; the name fits in IFNAMSIZ.
     let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in ifr.ifr_name.iter_mut().zip(b"lo\0") {

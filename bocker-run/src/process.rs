@@ -5,21 +5,20 @@
 //!
 //! CVE-2019-5736: the child runs bocker-run's code only until its `execve`; nothing of
 //! the image runs while /proc/<pid>/exe of any container process still points at our
-//! binary. With `--init`, PID 1 stays ours, so it is exec'd from a sealed memfd copy
-//! (write-sealed: opening /proc/1/exe for writing cannot reach the host binary) and is
-//! made non-dumpable. No fd above 2 survives the exec (`close_range(CLOEXEC)`).
+//! binary. With `--init`, PID 1 stays ours (it never execs: our binary is dynamically
+//! linked and the image need not have a loader), so before it forks anything of the
+//! image it makes itself non-dumpable: /proc/1/exe, /proc/1/mem, /proc/1/map_files then
+//! need CAP_SYS_PTRACE, which containers do not have. No fd above 2 survives into the
+//! container (`close_range`: CLOEXEC before exec, closed outright by the init).
 
 use crate::exec::{self, StartFailure};
 use crate::network::{self, NetworkMode};
 use crate::spec::RunSpec;
-use crate::sys::{self, cstr};
-use crate::{exit_code, rootfs, safepath, security, seccomp, user};
+use crate::sys;
+use crate::{exit_code, init, rootfs, safepath, seccomp, security, user};
 use seccompiler::BpfProgram;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-
-/// Argument that makes bocker-run act as the container's reaping init.
-pub const INIT_ARG: &str = "__bocker_init";
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// Mounts the container's rootfs (the snapshot driver's step), run inside the child's
 /// mount namespace so the mount dies with it.
@@ -49,33 +48,30 @@ fn clone_flags(mode: NetworkMode) -> libc::c_ulong {
     (f as libc::c_ulong) | libc::SIGCHLD as libc::c_ulong
 }
 
-/// A sealed, close-on-exec memfd copy of our own binary, for `--init`.
-fn sealed_self_copy() -> io::Result<OwnedFd> {
-    let src = std::fs::File::open("/proc/self/exe")?;
-    // SAFETY: valid name; flags are plain constants.
-    let fd = sys::cvt(unsafe { libc::memfd_create(c"bocker-init".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) })?;
-    // SAFETY: memfd_create returned a new fd we own.
-    let memfd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let mut dst = std::fs::File::from(memfd);
-    std::io::copy(&mut &src, &mut dst)?;
-    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
-    // SAFETY: fcntl on our own fd.
-    sys::cvt(unsafe { libc::fcntl(dst.as_raw_fd(), libc::F_ADD_SEALS, seals) })?;
-    Ok(dst.into())
-}
-
 /// Clone the child. It does nothing visible until [`Pending::release_cgroup`].
-pub fn spawn(spec: &RunSpec, mount_hook: MountHook<'_>, filters: &[BpfProgram]) -> io::Result<Pending> {
+pub fn spawn(
+    spec: &RunSpec,
+    mount_hook: MountHook<'_>,
+    filters: &[BpfProgram],
+) -> io::Result<Pending> {
     let (sync_r, sync_w) = sys::pipe()?;
     let (err_r, err_w) = sys::pipe()?;
     let (out_r, out_w) = sys::pipe()?;
     let (serr_r, serr_w) = sys::pipe()?;
-    let init_exe = if spec.init { Some(sealed_self_copy()?) } else { None };
     // SAFETY: a fork-like clone (no CLONE_VM, no stack) of this single-threaded process.
-    let pid = sys::cvt_long(unsafe { libc::syscall(libc::SYS_clone, clone_flags(spec.network), 0, 0, 0, 0) })?;
+    let pid = sys::cvt_long(unsafe {
+        libc::syscall(libc::SYS_clone, clone_flags(spec.network), 0, 0, 0, 0)
+    })?;
     if pid == 0 {
         drop((sync_w, err_r, out_r, serr_r));
-        let ctx = Child { spec, sync: sync_r, out: out_w, err: serr_w, init_exe, mount_hook, filters };
+        let ctx = Child {
+            spec,
+            sync: sync_r,
+            out: out_w,
+            err: serr_w,
+            mount_hook,
+            filters,
+        };
         let failure = match ctx.run() {
             Ok(never) => match never {},
             Err(f) => f,
@@ -86,14 +82,22 @@ pub fn spawn(spec: &RunSpec, mount_hook: MountHook<'_>, filters: &[BpfProgram]) 
         // SAFETY: leave without running destructors/atexit of the parent's copy.
         unsafe { libc::_exit(failure.code) };
     }
-    Ok(Pending { pid: pid as libc::pid_t, sync: Some(sync_w), errors: err_r, stdout: out_r, stderr: serr_r })
+    Ok(Pending {
+        pid: pid as libc::pid_t,
+        sync: Some(sync_w),
+        errors: err_r,
+        stdout: out_r,
+        stderr: serr_r,
+    })
 }
 
 impl Pending {
     /// Tell the child it is in its cgroup (it then unshares its cgroup namespace and
     /// builds its filesystem).
     pub fn release_cgroup(&self) -> io::Result<()> {
-        self.sync.as_ref().map_or(Ok(()), |s| sys::write_all(s.as_raw_fd(), b"c"))
+        self.sync
+            .as_ref()
+            .map_or(Ok(()), |s| sys::write_all(s.as_raw_fd(), b"c"))
     }
 
     /// Tell the child the network is ready and wait for its exec (or its failure).
@@ -102,12 +106,20 @@ impl Pending {
             // If the child already died, the error pipe below says why.
             let _ = sys::write_all(s.as_raw_fd(), b"n");
         }
-        let msg = sys::read_to_end(&self.errors).map_err(|e| StartFailure::engine(format!("reading child status: {e}")))?;
+        let msg = sys::read_to_end(&self.errors)
+            .map_err(|e| StartFailure::engine(format!("reading child status: {e}")))?;
         if let Some((&code, text)) = msg.split_first() {
             reap(self.pid);
-            return Err(StartFailure { code: i32::from(code), message: String::from_utf8_lossy(text).into_owned() });
+            return Err(StartFailure {
+                code: i32::from(code),
+                message: String::from_utf8_lossy(text).into_owned(),
+            });
         }
-        Ok(Started { pid: self.pid, stdout: self.stdout, stderr: self.stderr })
+        Ok(Started {
+            pid: self.pid,
+            stdout: self.stdout,
+            stderr: self.stderr,
+        })
     }
 
     /// Abandon the child (a setup step in the parent failed).
@@ -121,7 +133,9 @@ impl Pending {
 fn reap(pid: libc::pid_t) {
     let mut status = 0;
     // SAFETY: waiting for our own child.
-    while unsafe { libc::waitpid(pid, &mut status, 0) } == -1 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {}
+    while unsafe { libc::waitpid(pid, &mut status, 0) } == -1
+        && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+    {}
 }
 
 /// The child's side: everything between clone and execve.
@@ -130,7 +144,6 @@ struct Child<'a> {
     sync: OwnedFd,
     out: OwnedFd,
     err: OwnedFd,
-    init_exe: Option<OwnedFd>,
     mount_hook: MountHook<'a>,
     filters: &'a [BpfProgram],
 }
@@ -154,7 +167,8 @@ fn read_image_file(root: RawFd, path: &str) -> Result<String, StartFailure> {
         Ok(fd) => {
             let mut text = String::new();
             let f = std::fs::File::from(fd);
-            io::Read::read_to_string(&mut io::Read::take(f, 1 << 20), &mut text).map_err(engine(path))?;
+            io::Read::read_to_string(&mut io::Read::take(f, 1 << 20), &mut text)
+                .map_err(engine(path))?;
             Ok(text)
         }
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(String::new()),
@@ -167,68 +181,81 @@ enum Never {}
 impl Child<'_> {
     fn run(self) -> Result<Never, StartFailure> {
         let spec = self.spec;
-        sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0).map_err(engine("pdeathsig"))?;
+        sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0)
+            .map_err(engine("pdeathsig"))?;
         self.stdio().map_err(engine("stdio"))?;
         wait_for(self.sync.as_raw_fd())?;
         // SAFETY: plain syscall; we are in our cgroup now, so it becomes the ns root.
-        sys::cvt(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) }).map_err(engine("cgroup namespace"))?;
+        sys::cvt(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) })
+            .map_err(engine("cgroup namespace"))?;
         (self.mount_hook)().map_err(engine("mounting rootfs"))?;
         let root = rootfs::prepare(spec).map_err(engine("rootfs"))?;
         let passwd = read_image_file(root.as_raw_fd(), "/etc/passwd")?;
         let group = read_image_file(root.as_raw_fd(), "/etc/group")?;
-        let who = user::resolve(&spec.user, &passwd, &group).map_err(|e| StartFailure::engine(e.to_string()))?;
-        rootfs::make_workdir(root.as_raw_fd(), &spec.cwd).map_err(|e| StartFailure::engine(e.to_string()))?;
+        let who = user::resolve(&spec.user, &passwd, &group)
+            .map_err(|e| StartFailure::engine(e.to_string()))?;
+        rootfs::make_workdir(root.as_raw_fd(), &spec.cwd)
+            .map_err(|e| StartFailure::engine(e.to_string()))?;
         wait_for(self.sync.as_raw_fd())?;
         network::in_container(spec.network).map_err(engine("loopback"))?;
         rootfs::pivot(&root).map_err(engine("pivot_root"))?;
         drop(root);
+        if !spec.stdin {
+            // The container's own /dev/null, not a host fd.
+            let null = sys::open(c"/dev/null", libc::O_RDONLY).map_err(engine("/dev/null"))?;
+            sys::dup2(null.as_raw_fd(), 0).map_err(engine("stdin"))?;
+        }
         let host = spec.hostname.as_bytes();
         // SAFETY: pointer/length of a byte slice.
-        sys::cvt(unsafe { libc::sethostname(host.as_ptr().cast(), host.len()) }).map_err(engine("sethostname"))?;
+        sys::cvt(unsafe { libc::sethostname(host.as_ptr().cast(), host.len()) })
+            .map_err(engine("sethostname"))?;
 
         let mut env = spec.env.clone();
         if !env.iter().any(|e| e.starts_with("HOME=")) {
             env.push(format!("HOME={}", who.home));
         }
-        let (path, argv) = match &self.init_exe {
-            Some(_) => (String::new(), [vec!["bocker-init".to_string(), INIT_ARG.to_string()], spec.argv.clone()].concat()),
-            None => (exec::lookup(&spec.argv[0], &env)?, spec.argv.clone()),
+        let path = if spec.init {
+            String::new()
+        } else {
+            exec::lookup(&spec.argv[0], &env)?
         };
-        let (argv, envp) = (exec::to_cstrings(&argv)?, exec::to_cstrings(&env)?);
+        let (argv, envp) = (exec::to_cstrings(&spec.argv)?, exec::to_cstrings(&env)?);
 
         security::set_rlimits().map_err(engine("rlimits"))?;
         security::drop_bounding_set().map_err(engine("capability bounding set"))?;
         security::switch_user(&who).map_err(engine("switching user"))?;
         security::set_caps().map_err(engine("capabilities"))?;
-        rootfs::enter_workdir(&spec.cwd).map_err(|e| StartFailure { code: exit_code::CANNOT_INVOKE, message: e.to_string() })?;
+        rootfs::enter_workdir(&spec.cwd).map_err(|e| StartFailure {
+            code: exit_code::CANNOT_INVOKE,
+            message: e.to_string(),
+        })?;
         security::set_no_new_privs().map_err(engine("no_new_privs"))?;
         // SAFETY: marks every fd >= 3 close-on-exec; the error pipe stays usable until exec.
-        sys::cvt(unsafe { libc::close_range(3, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int) })
-            .map_err(engine("close_range"))?;
-        seccomp::install(self.filters).map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
-        sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])).map_err(engine("signal mask"))?;
-        Err(match &self.init_exe {
-            Some(fd) => exec_fd(fd.as_raw_fd(), &argv, &envp),
-            None => exec::execve(&path, &argv, &envp),
+        sys::cvt(unsafe {
+            libc::close_range(
+                3,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC as libc::c_int,
+            )
         })
+        .map_err(engine("close_range"))?;
+        seccomp::install(self.filters)
+            .map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
+        sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])).map_err(engine("signal mask"))?;
+        if spec.init {
+            // Close everything above stdio now: the init never execs. The error pipe's
+            // EOF tells the supervisor the container started.
+            drop(self);
+            // SAFETY: closes fds >= 3 of this process (nothing here uses them any more).
+            unsafe { libc::close_range(3, libc::c_uint::MAX, 0) };
+            init::pid1(&spec.argv, &env);
+        }
+        Err(exec::execve(&path, &argv, &envp))
     }
 
     fn stdio(&self) -> io::Result<()> {
-        if !self.spec.stdin {
-            let null = sys::open(c"/dev/null", libc::O_RDONLY)?;
-            sys::dup2(null.as_raw_fd(), 0)?;
-        }
         sys::dup2(self.out.as_raw_fd(), 1)?;
         sys::dup2(self.err.as_raw_fd(), 2)?;
-        let _ = cstr;
         Ok(())
     }
-}
-
-/// `execveat(fd, "", AT_EMPTY_PATH)`: run the sealed memfd copy of ourselves.
-fn exec_fd(fd: RawFd, argv: &[std::ffi::CString], env: &[std::ffi::CString]) -> StartFailure {
-    let (a, e) = (exec::ptrs(argv), exec::ptrs(env));
-    // SAFETY: NULL-terminated arrays of valid C strings that outlive the call.
-    unsafe { libc::execveat(fd, c"".as_ptr(), a.as_ptr(), e.as_ptr(), libc::AT_EMPTY_PATH) };
-    StartFailure::engine(format!("exec init: {}", io::Error::last_os_error()))
 }

@@ -20,7 +20,13 @@ fn rel(path: &str) -> &str {
 
 /// Open `path` (relative to the root, symlinks resolved within it) with `flags`.
 pub fn open(root: RawFd, path: &str, flags: libc::c_int) -> io::Result<OwnedFd> {
-    sys::openat2(root, &cstr(rel(path))?, (flags | libc::O_CLOEXEC) as u64, 0, RESOLVE)
+    sys::openat2(
+        root,
+        &cstr(rel(path))?,
+        (flags | libc::O_CLOEXEC) as u64,
+        0,
+        RESOLVE,
+    )
 }
 
 /// Open an existing path as an `O_PATH` handle.

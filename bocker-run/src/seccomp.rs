@@ -329,7 +329,11 @@ const CLONE_NS_MASK: u64 = 0x7E02_0000;
 const PERSONALITIES: [u64; 5] = [0x0, 0x8, 0x20000, 0x20008, 0xffff_ffff];
 const AF_VSOCK: u64 = 40;
 
-fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, seccompiler::BackendError> {
+fn cond(
+    arg: u8,
+    op: SeccompCmpOp,
+    value: u64,
+) -> Result<SeccompCondition, seccompiler::BackendError> {
     SeccompCondition::new(arg, SeccompCmpArgLen::Qword, op, value)
 }
 
@@ -338,14 +342,25 @@ fn main_filter() -> Result<SeccompFilter, seccompiler::BackendError> {
         ALLOWED.iter().map(|&(_, nr)| (nr, Vec::new())).collect();
     rules.insert(
         libc::SYS_clone,
-        vec![SeccompRule::new(vec![cond(0, SeccompCmpOp::MaskedEq(CLONE_NS_MASK), 0)?])?],
+        vec![SeccompRule::new(vec![cond(
+            0,
+            SeccompCmpOp::MaskedEq(CLONE_NS_MASK),
+            0,
+        )?])?],
     );
     let personality = PERSONALITIES
         .iter()
         .map(|&p| SeccompRule::new(vec![cond(0, SeccompCmpOp::Eq, p)?]))
         .collect::<Result<Vec<_>, _>>()?;
     rules.insert(libc::SYS_personality, personality);
-    rules.insert(libc::SYS_socket, vec![SeccompRule::new(vec![cond(0, SeccompCmpOp::Ne, AF_VSOCK)?])?]);
+    rules.insert(
+        libc::SYS_socket,
+        vec![SeccompRule::new(vec![cond(
+            0,
+            SeccompCmpOp::Ne,
+            AF_VSOCK,
+        )?])?],
+    );
     SeccompFilter::new(
         rules,
         SeccompAction::Errno(libc::EPERM as u32),
@@ -368,12 +383,17 @@ fn clone3_filter() -> Result<SeccompFilter, seccompiler::BackendError> {
 
 /// The compiled programs, in the order they must be installed.
 pub fn compile() -> Result<Vec<BpfProgram>, seccompiler::BackendError> {
-    Ok(vec![main_filter()?.try_into()?, clone3_filter()?.try_into()?])
+    Ok(vec![
+        main_filter()?.try_into()?,
+        clone3_filter()?.try_into()?,
+    ])
 }
 
 /// Install the programs on the calling thread (needs `no_new_privs` or CAP_SYS_ADMIN).
 pub fn install(programs: &[BpfProgram]) -> Result<(), seccompiler::Error> {
-    programs.iter().try_for_each(|p| seccompiler::apply_filter(p))
+    programs
+        .iter()
+        .try_for_each(|p| seccompiler::apply_filter(p))
 }
 
 #[cfg(test)]
@@ -381,7 +401,18 @@ mod tests {
     #[test]
     fn profile_compiles_and_excludes_dangerous_calls() {
         let names: Vec<&str> = super::ALLOWED.iter().map(|(n, _)| *n).collect();
-        for bad in ["mount", "umount2", "init_module", "finit_module", "unshare", "setns", "pivot_root", "kexec_load", "bpf", "reboot"] {
+        for bad in [
+            "mount",
+            "umount2",
+            "init_module",
+            "finit_module",
+            "unshare",
+            "setns",
+            "pivot_root",
+            "kexec_load",
+            "bpf",
+            "reboot",
+        ] {
             assert!(!names.contains(&bad), "{bad} must not be allowed");
         }
         assert!(!super::compile().unwrap().is_empty());

@@ -66,25 +66,55 @@ pub fn set_caps() -> io::Result<()> {
     let mask = default_caps_mask();
     let lo = mask as u32;
     let hi = (mask >> 32) as u32;
-    let header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
+    let header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
     let data = [
-        CapData { effective: lo, permitted: lo, inheritable: 0 },
-        CapData { effective: hi, permitted: hi, inheritable: 0 },
+        CapData {
+            effective: lo,
+            permitted: lo,
+            inheritable: 0,
+        },
+        CapData {
+            effective: hi,
+            permitted: hi,
+            inheritable: 0,
+        },
     ];
     // SAFETY: header and a two-element data array in the v3 layout.
-    cvt_long(unsafe { libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) })?;
-    prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0)
+    cvt_long(unsafe {
+        libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr())
+    })?;
+    prctl(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+        0,
+    )
 }
 
 pub fn set_no_new_privs() -> io::Result<()> {
     prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)
 }
 
-/// rlimits as Docker gives containers on common hosts: a large open-files limit.
+/// rlimits as Docker gives containers on common hosts: open files 1048576. Without
+/// CAP_SYS_RESOURCE (some sandboxes) the hard limit cannot be raised: keep ours then.
 pub fn set_rlimits() -> io::Result<()> {
-    let nofile = libc::rlimit { rlim_cur: 1_048_576, rlim_max: 1_048_576 };
-    // SAFETY: valid rlimit struct.
-    cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &nofile) }).map(drop)
+    let nofile = libc::rlimit {
+        rlim_cur: 1_048_576,
+        rlim_max: 1_048_576,
+    };
+    // SAFETY: valid rlimit structs.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &nofile) } == 0 {
+        return Ok(());
+    }
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    cvt(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut cur) })?;
+    cur.rlim_cur = cur.rlim_max;
+    cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &cur) }).map(drop)
 }
 
 #[cfg(test)]

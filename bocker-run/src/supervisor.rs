@@ -37,9 +37,21 @@ pub fn supervise(child: Started, mut log: Option<&mut LogWriter>) -> io::Result<
     let sig = signalfd()?;
     let mut status: Option<i32> = None;
     let mut fds = [
-        libc::pollfd { fd: child.stdout.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-        libc::pollfd { fd: child.stderr.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-        libc::pollfd { fd: sig.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+        libc::pollfd {
+            fd: child.stdout.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: child.stderr.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: sig.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
     ];
     let mut buf = vec![0u8; 64 * 1024];
     // SIGCHLD may have been queued before the signalfd existed: check once up front.

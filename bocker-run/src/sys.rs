@@ -43,16 +43,7 @@ pub fn mount(
 ) -> io::Result<()> {
     let p = |c: Option<&CStr>| c.map_or(std::ptr::null(), |c| c.as_ptr());
     // SAFETY: every pointer is either NULL or a valid NUL-terminated string.
-    cvt(unsafe {
-        libc::mount(
-            p(src),
-            target.as_ptr(),
-            p(fstype),
-            flags,
-            p(data).cast(),
-        )
-    })
-    .map(drop)
+    cvt(unsafe { libc::mount(p(src), target.as_ptr(), p(fstype), flags, p(data).cast()) }).map(drop)
 }
 
 /// The `/proc/self/fd/N` path of an fd: how mounts target safely-opened paths.
@@ -62,8 +53,18 @@ pub fn fd_path(fd: RawFd) -> CString {
 }
 
 /// `openat2(2)`.
-pub fn openat2(dirfd: RawFd, path: &CStr, flags: u64, mode: u64, resolve: u64) -> io::Result<OwnedFd> {
-    let how = libc::open_how { flags, mode, resolve };
+pub fn openat2(
+    dirfd: RawFd,
+    path: &CStr,
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
+    // SAFETY: open_how is plain data; zero is a valid value for every field.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags;
+    how.mode = mode;
+    how.resolve = resolve;
     // SAFETY: `how` is a valid open_how and its size is passed alongside.
     let fd = cvt_long(unsafe {
         libc::syscall(

@@ -32,7 +32,12 @@ fn passwd_entries(passwd: &str) -> impl Iterator<Item = PasswdEntry<'_>> {
         if f.len() < 6 || line.starts_with('#') {
             return None;
         }
-        Some(PasswdEntry { name: f[0], uid: f[2].parse().ok()?, gid: f[3].parse().ok()?, home: f[5] })
+        Some(PasswdEntry {
+            name: f[0],
+            uid: f[2].parse().ok()?,
+            gid: f[3].parse().ok()?,
+            home: f[5],
+        })
     })
 }
 
@@ -43,7 +48,9 @@ fn group_entries(group: &str) -> impl Iterator<Item = (&str, u32, Vec<&str>)> {
         if f.len() < 3 || line.starts_with('#') {
             return None;
         }
-        let members = f.get(3).map_or(Vec::new(), |m| m.split(',').filter(|s| !s.is_empty()).collect());
+        let members = f.get(3).map_or(Vec::new(), |m| {
+            m.split(',').filter(|s| !s.is_empty()).collect()
+        });
         Some((f[0], f[2].parse().ok()?, members))
     })
 }
@@ -56,7 +63,8 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, UserEr
         None => (spec, None),
     };
     let user_part = if user_part.is_empty() { "0" } else { user_part };
-    let entry = passwd_entries(passwd).find(|e| e.name == user_part || e.uid.to_string() == user_part);
+    let entry =
+        passwd_entries(passwd).find(|e| e.name == user_part || e.uid.to_string() == user_part);
     let (uid, mut gid, home, name) = match (&entry, user_part.parse::<u32>()) {
         (Some(e), _) => (e.uid, e.gid, e.home.to_string(), Some(e.name)),
         (None, Ok(uid)) => (uid, 0, "/".to_string(), None),
@@ -79,7 +87,12 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, UserEr
             }
         }
     }
-    Ok(ExecUser { uid, gid, groups, home })
+    Ok(ExecUser {
+        uid,
+        gid,
+        groups,
+        home,
+    })
 }
 
 #[cfg(test)]
@@ -91,12 +104,26 @@ mod tests {
     #[test]
     fn resolves_names_ids_and_groups() {
         let a = resolve("alice", PASSWD, GROUP).unwrap();
-        assert_eq!(a, ExecUser { uid: 1000, gid: 100, groups: vec![10], home: "/home/alice".into() });
+        assert_eq!(
+            a,
+            ExecUser {
+                uid: 1000,
+                gid: 100,
+                groups: vec![10],
+                home: "/home/alice".into()
+            }
+        );
         assert_eq!(resolve("", PASSWD, GROUP).unwrap().home, "/root");
         let n = resolve("4242:7", PASSWD, GROUP).unwrap();
         assert_eq!((n.uid, n.gid, n.home.as_str()), (4242, 7, "/"));
         assert_eq!(resolve("1000:wheel", PASSWD, GROUP).unwrap().gid, 10);
-        assert_eq!(resolve("nobody", PASSWD, GROUP), Err(UserError::NoUser("nobody".into())));
-        assert_eq!(resolve("alice:nogroup", PASSWD, GROUP), Err(UserError::NoGroup("nogroup".into())));
+        assert_eq!(
+            resolve("nobody", PASSWD, GROUP),
+            Err(UserError::NoUser("nobody".into()))
+        );
+        assert_eq!(
+            resolve("alice:nogroup", PASSWD, GROUP),
+            Err(UserError::NoGroup("nogroup".into()))
+        );
     }
 }

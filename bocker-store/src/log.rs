@@ -61,7 +61,10 @@ impl LogWriter {
             .mode(0o600)
             .custom_flags(libc::O_CLOEXEC)
             .open(path)?;
-        Ok(LogWriter { file, buf: Vec::new() })
+        Ok(LogWriter {
+            file,
+            buf: Vec::new(),
+        })
     }
 
     /// Record one chunk of output, split at newlines, stamped now.
@@ -76,7 +79,15 @@ impl LogWriter {
                 Ok(s) => (Some(s), None),
                 Err(_) => (None, Some(hex(piece))),
             };
-            serde_json::to_writer(&mut self.buf, &Line { time, stream, data, data_hex })?;
+            serde_json::to_writer(
+                &mut self.buf,
+                &Line {
+                    time,
+                    stream,
+                    data,
+                    data_hex,
+                },
+            )?;
             self.buf.push(b'\n');
         }
         self.file.write_all(&self.buf)
@@ -91,7 +102,10 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 fn parse(line: &[u8]) -> Option<Record> {
@@ -101,7 +115,11 @@ fn parse(line: &[u8]) -> Option<Record> {
         (None, Some(h)) => unhex(&h)?,
         (None, None) => Vec::new(),
     };
-    Some(Record { time: l.time, stream: l.stream, data })
+    Some(Record {
+        time: l.time,
+        stream: l.stream,
+        data,
+    })
 }
 
 /// Every record of the log (a torn last line, from a killed writer, is skipped).
@@ -128,7 +146,11 @@ pub fn tail(path: &Path, n: usize) -> io::Result<Vec<Record>> {
         buf = block;
         start = from;
         // The first line may be cut by the block boundary unless we reached the start.
-        let text = if start == 0 { &buf[..] } else { buf.splitn(2, |&b| b == b'\n').nth(1).unwrap_or(&[]) };
+        let text = if start == 0 {
+            &buf[..]
+        } else {
+            buf.splitn(2, |&b| b == b'\n').nth(1).unwrap_or(&[])
+        };
         let records: Vec<Record> = text.split(|&b| b == b'\n').filter_map(parse).collect();
         if let Some(first) = first_of_last_lines(&records, n) {
             return Ok(records[first..].to_vec());
@@ -155,7 +177,12 @@ fn first_of_last_lines(records: &[Record], n: usize) -> Option<usize> {
 }
 
 /// Write records to `out`/`err` by stream, optionally prefixed with their time.
-pub fn replay(records: &[Record], timestamps: bool, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<()> {
+pub fn replay(
+    records: &[Record],
+    timestamps: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<()> {
     let mut at_line_start = [true, true];
     for r in records {
         let (w, idx): (&mut dyn Write, usize) = match r.stream {
@@ -174,7 +201,9 @@ pub fn replay(records: &[Record], timestamps: bool, out: &mut dyn Write, err: &m
 
 /// Now as RFC 3339 UTC with nanoseconds, e.g. `2026-11-22T20:59:01.123456789Z`.
 pub fn now_rfc3339() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = d.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, day) = civil_from_days(days as i64);
@@ -224,7 +253,10 @@ mod tests {
         assert_eq!(err, b"\xff\xfe err\n");
         let mut ts = Vec::new();
         replay(&recs, true, &mut ts, &mut Vec::new()).unwrap();
-        assert!(String::from_utf8(ts).unwrap().lines().all(|l| l.contains('T') && l.ends_with(['a', 'c'])));
+        assert!(String::from_utf8(ts)
+            .unwrap()
+            .lines()
+            .all(|l| l.contains('T') && l.ends_with(['a', 'c'])));
         std::fs::remove_file(&p).unwrap();
     }
 
@@ -233,7 +265,8 @@ mod tests {
         let p = tmp("tail");
         let mut w = LogWriter::open(&p).unwrap();
         for i in 0..5_000 {
-            w.write(Stream::Stdout, format!("line {i}\n").as_bytes()).unwrap();
+            w.write(Stream::Stdout, format!("line {i}\n").as_bytes())
+                .unwrap();
         }
         let t = tail(&p, 3).unwrap();
         let text: Vec<u8> = t.iter().flat_map(|r| r.data.clone()).collect();
