@@ -8,7 +8,6 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -69,7 +68,7 @@ impl LogWriter {
 
     /// Record one chunk of output, split at newlines, stamped now.
     pub fn write(&mut self, stream: Stream, chunk: &[u8]) -> io::Result<()> {
-        self.write_at(stream, chunk, &now_rfc3339())
+        self.write_at(stream, chunk, &crate::time::now_precise())
     }
 
     fn write_at(&mut self, stream: Stream, chunk: &[u8], time: &str) -> io::Result<()> {
@@ -199,36 +198,6 @@ pub fn replay(
     err.flush()
 }
 
-/// Now as RFC 3339 UTC with nanoseconds, e.g. `2026-11-22T20:59:01.123456789Z`.
-pub fn now_rfc3339() -> String {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, day) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        d.subsec_nanos()
-    )
-}
-
-/// Howard Hinnant's days-since-epoch to (year, month, day).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,12 +243,5 @@ mod tests {
         assert_eq!(tail(&p, 0).unwrap().len(), 0);
         assert_eq!(tail(&p, 100_000).unwrap().len(), 5_000);
         std::fs::remove_file(&p).unwrap();
-    }
-
-    #[test]
-    fn dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_779), (2026, 11, 22));
-        assert_eq!(now_rfc3339().len(), 30);
     }
 }
