@@ -72,23 +72,25 @@ pub(crate) fn mkdir(path: &Path) -> Result<bool> {
     }
 }
 
-/// Creates `root/rel` level by level, calling `on_new` for each directory
-/// this call created (cpuset needs its values copied into new levels).
+/// Creates `root/rel` level by level and calls `on_level` on every level,
+/// new or old (cpuset needs its values filled in wherever they are empty).
+/// Pushes each directory this call creates onto `created` as soon as it
+/// exists, so a caller can undo them even when a later step fails.
 pub(crate) fn mkdir_levels(
     root: &Path,
     rel: &str,
-    mut on_new: impl FnMut(&Path) -> Result<()>,
-) -> Result<Vec<PathBuf>> {
-    let mut created = Vec::new();
+    created: &mut Vec<PathBuf>,
+    mut on_level: impl FnMut(&Path) -> Result<()>,
+) -> Result<()> {
     let mut dir = root.to_path_buf();
     for part in rel.split('/') {
         dir.push(part);
         if mkdir(&dir)? {
             created.push(dir.clone());
-            on_new(&dir)?;
         }
+        on_level(&dir)?;
     }
-    Ok(created)
+    Ok(())
 }
 
 /// Removes a cgroup directory and any child groups below it, retrying while

@@ -16,6 +16,7 @@
 //! ```
 
 mod detect;
+mod device_rules;
 mod error;
 mod fs;
 mod limits;
@@ -26,11 +27,11 @@ mod v2;
 
 use std::path::{Path, PathBuf};
 
+pub use device_rules::{DeviceRule, DEFAULT_DEVICE_RULES};
 pub use error::{CgroupError, Result};
 pub use limits::{Limits, CPU_PERIOD_US};
 pub use names::default_parent;
 pub use units::parse_memory;
-pub use v1::devices::DEFAULT_ALLOWED as V1_DEFAULT_DEVICE_RULES;
 pub use v2::cpu::shares_to_weight;
 
 /// Which cgroup version the host uses, and where it is mounted.

@@ -2,7 +2,7 @@
 
 mod cpu;
 mod cpuset;
-pub mod devices;
+mod devices;
 mod freezer;
 mod memory;
 mod pids;
@@ -62,7 +62,7 @@ impl Group {
         };
         let result = (|| {
             for (_, croot) in &ctrls {
-                created.extend(fs::mkdir_levels(croot, &rel, cpuset::inherit)?);
+                fs::mkdir_levels(croot, &rel, &mut created, cpuset::inherit)?;
             }
             group.apply(limits)
         })();
@@ -162,10 +162,12 @@ impl Group {
     pub(crate) fn kill_all(&self) -> Result<()> {
         let freezer = self.dir("freezer").filter(|d| d.is_dir());
         let frozen = freezer.map(|d| freezer::freeze(d).is_ok()).unwrap_or(false);
-        fs::sigkill_all(&self.procs()?);
+        // Thaw even when listing failed, or the group would stay frozen.
+        let listed = self.procs().map(|pids| fs::sigkill_all(&pids));
         if let (true, Some(d)) = (frozen, freezer) {
             freezer::thaw(d)?;
         }
+        listed?;
         let first = self
             .dirs
             .first()

@@ -2,11 +2,13 @@
 
 mod controllers;
 pub mod cpu;
+mod devices;
 mod memory;
 mod pids;
 
 use std::path::{Path, PathBuf};
 
+use crate::device_rules::DEFAULT_DEVICE_RULES;
 use crate::error::Result;
 use crate::fs;
 use crate::limits::Limits;
@@ -31,7 +33,7 @@ impl Group {
     ) -> Result<(Group, Vec<&'static str>)> {
         let mut created = Vec::new();
         let result = (|| {
-            created.extend(fs::mkdir_levels(root, parent, |_| Ok(()))?);
+            fs::mkdir_levels(root, parent, &mut created, |_| Ok(()))?;
             let controllers = controllers::delegate(root, parent)?;
             let dir = root.join(parent).join(name);
             if fs::mkdir(&dir)? {
@@ -76,9 +78,13 @@ impl Group {
                 unenforced.push("pids");
             }
         }
-        // Device policy on v2 needs an eBPF program (BPF_CGROUP_DEVICE);
-        // not implemented, see docs/CGROUPS.md.
-        unenforced.push("devices");
+        // The device policy is an eBPF program; only a real cgroup2 group
+        // can hold one, and a kernel without cgroup BPF cannot take it.
+        if !devices::is_cgroup2(&self.dir)
+            || devices::attach(&self.dir, DEFAULT_DEVICE_RULES).is_err()
+        {
+            unenforced.push("devices");
+        }
         Ok(unenforced)
     }
 
@@ -124,10 +130,11 @@ impl Group {
     pub(crate) fn kill_all(&self) -> Result<()> {
         if !fs::write_if_exists(&self.dir.join("cgroup.kill"), "1")? {
             let frozen = fs::write_if_exists(&self.dir.join("cgroup.freeze"), "1")?;
-            fs::sigkill_all(&self.procs()?);
+            let listed = self.procs().map(|pids| fs::sigkill_all(&pids));
             if frozen {
                 fs::write(&self.dir.join("cgroup.freeze"), "0")?;
             }
+            listed?;
         }
         fs::kill_until_empty(&self.dir, || self.procs())
     }
