@@ -33,9 +33,18 @@ fn run(args: &Args) -> Result<()> {
     }
     let records = match args.tail.as_str() {
         "all" => log::read_all(&path),
-        n => log::tail(&path, n.parse().with_context(|| format!("--tail {n}: not a number"))?),
+        n => log::tail(
+            &path,
+            n.parse()
+                .with_context(|| format!("--tail {n}: not a number"))?,
+        ),
     }
     .with_context(|| format!("reading {}", path.display()))?;
-    log::replay(&records, args.timestamps, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())
-        .context("writing output")
+    log::replay(
+        &records,
+        args.timestamps,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    )
+    .context("writing output")
 }
