@@ -42,8 +42,19 @@ fn split_parent(path: &str) -> (&str, &str) {
     }
 }
 
-/// `mkdir -p` inside the root; returns an `O_PATH` handle of the directory.
+/// `mkdir -p` inside the root; returns an `O_PATH` handle of the directory. A dangling
+/// symlink on the way is followed *inside the root* (its target is created there).
 pub fn mkdir_all(root: RawFd, path: &str, mode: libc::mode_t) -> io::Result<OwnedFd> {
+    mkdir_all_depth(root, path, mode, 0)
+}
+
+/// Symlinks followed while creating one path before giving up (as the kernel's 40).
+const MAX_LINKS: u32 = 40;
+
+fn mkdir_all_depth(root: RawFd, path: &str, mode: libc::mode_t, links: u32) -> io::Result<OwnedFd> {
+    if links > MAX_LINKS {
+        return Err(io::Error::from_raw_os_error(libc::ELOOP));
+    }
     match open(root, path, libc::O_PATH | libc::O_DIRECTORY) {
         Ok(fd) => return Ok(fd),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
@@ -53,7 +64,7 @@ pub fn mkdir_all(root: RawFd, path: &str, mode: libc::mode_t) -> io::Result<Owne
     if name == "." || name == ".." || name.is_empty() {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
-    let pfd = mkdir_all(root, parent, mode)?;
+    let pfd = mkdir_all_depth(root, parent, mode, links)?;
     // mkdirat never follows a symlink in its final component, and `pfd` is inside the root.
     // SAFETY: valid fd and C string.
     let r = unsafe { libc::mkdirat(pfd.as_raw_fd(), cstr(name)?.as_ptr(), mode) };
@@ -62,8 +73,35 @@ pub fn mkdir_all(root: RawFd, path: &str, mode: libc::mode_t) -> io::Result<Owne
         if e.raw_os_error() != Some(libc::EEXIST) {
             return Err(e);
         }
+        if let Some(target) = readlink_at(pfd.as_raw_fd(), name) {
+            // A dangling symlink: create what it points to, resolved inside the root.
+            let next = if target.starts_with('/') {
+                target
+            } else {
+                format!("{parent}/{target}")
+            };
+            return mkdir_all_depth(root, &next, mode, links + 1);
+        }
     }
     open(root, path, libc::O_PATH | libc::O_DIRECTORY)
+}
+
+fn readlink_at(dir: RawFd, name: &str) -> Option<String> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: buf is writable for its length.
+    let n = unsafe {
+        libc::readlinkat(
+            dir,
+            cstr(name).ok()?.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n <= 0 {
+        return None;
+    }
+    buf.truncate(n as usize);
+    String::from_utf8(buf).ok()
 }
 
 /// Make sure a regular file (or whatever already resolves there inside the root) exists at
