@@ -16,6 +16,7 @@ pub mod id;
 pub mod import;
 pub mod liveness;
 pub mod lock;
+pub mod log;
 pub mod names;
 pub mod pending;
 pub mod record;

@@ -1,0 +1,46 @@
+//! The cgroup step: the one place the runtime talks to bocker-cgroups.
+
+use bocker_cgroups::{Cgroup, Hierarchy, Limits};
+use std::path::PathBuf;
+
+pub use bocker_cgroups::{parse_memory, CgroupError};
+
+/// The container's group `<parent>/<container id>`, parent from `BOCKER_CGROUP_PARENT`
+/// (default `bocker`).
+pub struct ContainerCgroup {
+    cg: Cgroup,
+}
+
+impl ContainerCgroup {
+    pub fn create(name: &str, limits: &Limits) -> Result<Self, CgroupError> {
+        let h = Hierarchy::detect()?;
+        let cg = Cgroup::create(&h, &bocker_cgroups::default_parent(), name, limits)?;
+        Ok(ContainerCgroup { cg })
+    }
+
+    /// The group of a container whose supervisor died, if it still exists.
+    pub fn open(parent: &str, name: &str) -> Option<Self> {
+        let h = Hierarchy::detect().ok()?;
+        Cgroup::open(&h, parent, name)
+            .ok()
+            .map(|cg| ContainerCgroup { cg })
+    }
+
+    pub fn parent(&self) -> &str {
+        self.cg.parent()
+    }
+
+    pub fn add_pid(&self, pid: libc::pid_t) -> Result<(), CgroupError> {
+        self.cg.add_pid(pid)
+    }
+
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.cg.paths()
+    }
+
+    /// Kill whatever is left and remove the group.
+    pub fn destroy(&self) -> Result<(), CgroupError> {
+        self.cg.kill_all()?;
+        self.cg.remove()
+    }
+}

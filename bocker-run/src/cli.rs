@@ -1,0 +1,68 @@
+//! `bocker run` options (clap), as Docker spells them.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bocker-run",
+    about = "Create a container from an image and run a command in it (foreground)"
+)]
+pub struct Args {
+    /// Remove the container (record, storage, cgroup) when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set environment variables (KEY=VALUE, or KEY to copy ours)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Read environment variables from a file
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// User: name|uid[:group|gid], resolved from the image's /etc/passwd and /etc/group
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Override the image's entrypoint ("" clears it)
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Container hostname (default: the container id)
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Bind mount a host path: HOST:CONTAINER[:ro|rw]
+    #[arg(short = 'v', long = "volume", value_name = "HOST:CTR[:ro]")]
+    pub volumes: Vec<String>,
+    /// Mount the container's root filesystem read-only
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    /// Run a tiny reaping init as PID 1
+    #[arg(long)]
+    pub init: bool,
+    /// Keep stdin attached (no terminal)
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Memory limit (e.g. 512m); default BOCKER_MEM_LIMIT MB, else 512 MB
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    /// CPU shares; default BOCKER_CPU_SHARE, else 512
+    #[arg(long = "cpu-shares")]
+    pub cpu_shares: Option<u64>,
+    /// Number of CPUs (CFS quota), e.g. 1.5
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Maximum number of processes (0 or -1: unlimited)
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Network: none (own namespace, loopback only) or host
+    #[arg(long, default_value = "none")]
+    pub network: String,
+    /// Image id, unique id prefix or name:tag
+    pub image: String,
+    /// Command and arguments (replace the image's Cmd)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}

@@ -1,0 +1,161 @@
+//! Docker's rules for turning an image config plus `run` options into the process to
+//! start: Entrypoint/Cmd, Env (default PATH), WorkingDir, User; and the seed's shell form.
+
+use thiserror::Error;
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The parts of an image config that shape the process.
+#[derive(Debug, Clone, Default)]
+pub struct ImageDefaults {
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("no command specified")]
+    NoCommand,
+    #[error("the working directory '{0}' is invalid, it needs to be an absolute path")]
+    RelativeWorkdir(String),
+    #[error("invalid environment variable: {0:?}")]
+    BadEnv(String),
+}
+
+/// The command: `--entrypoint` replaces the image's (and drops its Cmd); arguments replace
+/// Cmd; a single argument containing whitespace is the seed's form, run by `/bin/sh -c`.
+pub fn argv(
+    image: &ImageDefaults,
+    entrypoint: Option<&str>,
+    args: &[String],
+) -> Result<Vec<String>, ConfigError> {
+    let (entry, default_cmd) = match entrypoint {
+        Some("") => (Vec::new(), None),
+        Some(e) => (vec![e.to_string()], None),
+        None => (
+            image.entrypoint.clone().unwrap_or_default(),
+            image.cmd.clone(),
+        ),
+    };
+    let cmd = match args {
+        [] => default_cmd.unwrap_or_default(),
+        [one] if one.contains(char::is_whitespace) => {
+            vec!["/bin/sh".into(), "-c".into(), one.clone()]
+        }
+        many => many.to_vec(),
+    };
+    let argv: Vec<String> = entry.into_iter().chain(cmd).collect();
+    if argv.is_empty() {
+        return Err(ConfigError::NoCommand);
+    }
+    Ok(argv)
+}
+
+fn key(kv: &str) -> &str {
+    kv.split_once('=').map_or(kv, |(k, _)| k)
+}
+
+/// Environment: PATH default, HOSTNAME, the image's Env, then the user's (later wins).
+/// A user entry without `=` takes the value from our own environment, or is dropped.
+pub fn env(
+    image: &ImageDefaults,
+    hostname: &str,
+    user_env: &[String],
+) -> Result<Vec<String>, ConfigError> {
+    let mut out: Vec<String> = Vec::new();
+    let set = |kv: String, out: &mut Vec<String>| {
+        let k = key(&kv).to_string();
+        out.retain(|e| key(e) != k);
+        out.push(kv);
+    };
+    set(format!("PATH={DEFAULT_PATH}"), &mut out);
+    set(format!("HOSTNAME={hostname}"), &mut out);
+    for kv in &image.env {
+        set(kv.clone(), &mut out);
+    }
+    for kv in user_env {
+        if key(kv).is_empty() || kv.contains('\0') {
+            return Err(ConfigError::BadEnv(kv.clone()));
+        }
+        if kv.contains('=') {
+            set(kv.clone(), &mut out);
+        } else if let Ok(v) = std::env::var(kv) {
+            set(format!("{kv}={v}"), &mut out);
+        }
+    }
+    Ok(out)
+}
+
+/// Lines of an `--env-file`: KEY=VALUE or KEY, `#` comments and blank lines skipped.
+pub fn parse_env_file(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.trim_start())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect()
+}
+
+pub fn workdir(image: &ImageDefaults, flag: Option<&str>) -> Result<String, ConfigError> {
+    let w = flag
+        .or(image.working_dir.as_deref())
+        .filter(|w| !w.is_empty())
+        .unwrap_or("/");
+    if !w.starts_with('/') {
+        return Err(ConfigError::RelativeWorkdir(w.to_string()));
+    }
+    Ok(w.to_string())
+}
+
+pub fn user(image: &ImageDefaults, flag: Option<&str>) -> String {
+    flag.or(image.user.as_deref()).unwrap_or("").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn img() -> ImageDefaults {
+        ImageDefaults {
+            entrypoint: Some(vec!["/entry".into()]),
+            cmd: Some(vec!["serve".into()]),
+            env: vec!["PATH=/img/bin".into(), "A=1".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn command_rules() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(argv(&img(), None, &[]).unwrap(), s(&["/entry", "serve"]));
+        assert_eq!(
+            argv(&img(), None, &s(&["x", "y"])).unwrap(),
+            s(&["/entry", "x", "y"])
+        );
+        assert_eq!(argv(&img(), Some(""), &s(&["ls"])).unwrap(), s(&["ls"]));
+        assert_eq!(argv(&img(), Some("/bin/sh"), &[]).unwrap(), s(&["/bin/sh"]));
+        let plain = ImageDefaults::default();
+        assert_eq!(
+            argv(&plain, None, &s(&["sleep 5 && ps"])).unwrap(),
+            s(&["/bin/sh", "-c", "sleep 5 && ps"])
+        );
+        assert_eq!(argv(&plain, None, &[]), Err(ConfigError::NoCommand));
+    }
+
+    #[test]
+    fn env_rules() {
+        let e = env(&img(), "h", &["A=2".into(), "B=x=y".into()]).unwrap();
+        assert_eq!(e, vec!["HOSTNAME=h", "PATH=/img/bin", "A=2", "B=x=y"]);
+        assert!(env(&img(), "h", &["=x".into()]).is_err());
+        assert_eq!(parse_env_file("# c\n\nA=1\nB\n"), vec!["A=1", "B"]);
+    }
+
+    #[test]
+    fn workdir_must_be_absolute() {
+        assert_eq!(workdir(&img(), None).unwrap(), "/");
+        assert_eq!(workdir(&img(), Some("/srv")).unwrap(), "/srv");
+        assert!(workdir(&img(), Some("rel")).is_err());
+    }
+}

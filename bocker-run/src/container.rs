@@ -1,0 +1,240 @@
+//! One container's life in the store: create (storage, record, /etc files), run
+//! (cgroup, clone, network, supervise, record the exit), remove (`--rm`).
+
+use crate::cgroup_step::ContainerCgroup;
+use crate::exec::StartFailure;
+use crate::plan::Plan;
+use crate::spec::RunSpec;
+use crate::{config, etc_files, exit_code, network, process, seccomp, supervisor};
+use anyhow::{Context, Result};
+use bocker_store::log::LogWriter;
+use bocker_store::record::{MountSpec, NetworkState, Resources};
+use bocker_store::{
+    ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Status, Store,
+};
+use std::path::PathBuf;
+
+/// A created container, ready to start.
+pub struct Created {
+    pub id: ContainerId,
+    pub dir: PathBuf,
+    pub layers: Vec<String>,
+    pub spec: RunSpec,
+}
+
+/// Reserve an id, make the container's storage and write its record (status created).
+/// If we die half-way, the store's journal lets the next command remove the leftovers.
+pub fn create(
+    store: &Store,
+    image: &ImageRecord,
+    image_ref: &str,
+    name: Option<&str>,
+    plan: &Plan,
+    args: &crate::cli::Args,
+) -> Result<Created> {
+    let _lock = store.lock_shared().context("locking the store")?;
+    let mut p = store.begin().context("starting a store journal")?;
+    let id = store
+        .new_container_id(&mut p)
+        .context("reserving a container id")?;
+    if let Some(n) = name {
+        store.claim_name(n, &id, &mut p)?;
+    }
+    let dir = store.container_dir(&id);
+    store
+        .driver()
+        .create_container(&dir, &image.layers)
+        .with_context(|| format!("creating the filesystem of {id}"))?;
+    let hostname = args.hostname.clone().unwrap_or_else(|| id.0.clone());
+    let etc =
+        etc_files::write(&dir, &hostname).with_context(|| format!("writing /etc files of {id}"))?;
+    let env = config::env(&plan.image, &hostname, &plan.user_env)?;
+    let rootfs = bocker_store::driver::rootfs_of(&dir);
+    let rec = ContainerRecord {
+        id: id.0.clone(),
+        name: name.map(str::to_string),
+        image: image.id.clone(),
+        image_ref: image_ref.to_string(),
+        command: plan.argv.clone(),
+        created: bocker_store::time::now(),
+        driver: store.driver().name().to_string(),
+        layers: image.layers.clone(),
+        rootfs: rootfs.display().to_string(),
+        config: ContainerConfig {
+            env: env.clone(),
+            cwd: plan.cwd.clone(),
+            user: Some(plan.user.clone()).filter(|u| !u.is_empty()),
+            hostname: hostname.clone(),
+            mounts: plan
+                .volumes
+                .iter()
+                .map(|v| MountSpec {
+                    source: v.host.display().to_string(),
+                    destination: v.dest.clone(),
+                    read_only: v.readonly,
+                })
+                .collect(),
+            resources: Resources {
+                memory_bytes: plan.limits.memory_bytes,
+                cpu_shares: plan.limits.cpu_shares,
+                cpus: plan.limits.cpus,
+                pids_limit: plan.limits.pids_max,
+            },
+            network: NetworkState {
+                mode: format!("{:?}", plan.network).to_lowercase(),
+                ..Default::default()
+            },
+            read_only: args.read_only,
+            init: args.init,
+            interactive: args.interactive,
+            auto_remove: args.rm,
+            ..Default::default()
+        },
+        state: ContainerState::default(),
+    };
+    store
+        .write_container(&rec)
+        .with_context(|| format!("writing the record of {id}"))?;
+    p.finish().context("closing the store journal")?;
+    let spec = RunSpec {
+        rootfs,
+        argv: plan.argv.clone(),
+        env,
+        cwd: plan.cwd.clone(),
+        user: plan.user.clone(),
+        hostname,
+        volumes: plan.volumes.clone(),
+        etc,
+        read_only: args.read_only,
+        init: args.init,
+        stdin: args.interactive,
+        network: plan.network,
+    };
+    Ok(Created {
+        id,
+        dir,
+        layers: image.layers.clone(),
+        spec,
+    })
+}
+
+/// Start the container and supervise it in this process until it exits; returns its
+/// exit status (125/126/127 when it could not start). The record follows each step.
+pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
+    let cgroup = match ContainerCgroup::create(&ctr.id.0, &plan.limits) {
+        Ok(c) => c,
+        Err(e) => {
+            return fail(
+                store,
+                ctr,
+                None,
+                StartFailure::engine(format!("creating cgroup: {e}")),
+            )
+        }
+    };
+    let paths: Vec<String> = cgroup
+        .paths()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let recorded = store.update_container(&ctr.id, |r| {
+        r.config.cgroup_paths = paths.clone();
+        r.state.supervisor_pid = Some(std::process::id() as i32);
+    });
+    if let Err(e) = recorded {
+        return fail(
+            store,
+            ctr,
+            Some(&cgroup),
+            StartFailure::engine(format!("updating record: {e}")),
+        );
+    }
+    let code = match start(store, ctr, &cgroup) {
+        Ok((started, mut log)) => match supervisor::supervise(started, log.as_mut()) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("bocker-run: supervising {}: {e}", ctr.id);
+                exit_code::ENGINE
+            }
+        },
+        Err(f) => return fail(store, ctr, Some(&cgroup), f),
+    };
+    if let Err(e) = cgroup.destroy() {
+        eprintln!("bocker-run: removing cgroup of {}: {e}", ctr.id);
+    }
+    let _ = store.update_container(&ctr.id, |r| {
+        r.state.status = Status::Exited;
+        r.state.exit_code = Some(code);
+        r.state.finished_at = Some(bocker_store::time::now());
+        r.state.pid = None;
+        r.state.supervisor_pid = None;
+        r.config.cgroup_paths.clear();
+    });
+    code
+}
+
+fn start(
+    store: &Store,
+    ctr: &Created,
+    cgroup: &ContainerCgroup,
+) -> Result<(process::Started, Option<LogWriter>), StartFailure> {
+    let engine =
+        |what: &str, e: &dyn std::fmt::Display| StartFailure::engine(format!("{what}: {e}"));
+    let filters = seccomp::compile().map_err(|e| engine("compiling seccomp profile", &e))?;
+    let log = LogWriter::open(&ctr.dir.join("log")).map_err(|e| engine("opening log", &e))?;
+    supervisor::block_signals().map_err(|e| engine("blocking signals", &e))?;
+    let driver = store.driver();
+    let mount = || {
+        driver
+            .mount_container(&ctr.dir, &ctr.layers)
+            .map_err(std::io::Error::other)
+    };
+    let pending = process::spawn(&ctr.spec, &mount, &filters)
+        .map_err(|e| engine("creating the container process", &e))?;
+    if let Err(e) = cgroup
+        .add_pid(pending.pid)
+        .map_err(std::io::Error::other)
+        .and_then(|()| pending.release_cgroup())
+    {
+        pending.kill();
+        return Err(engine("joining cgroup", &e));
+    }
+    if let Err(e) = network::setup_network(ctr.spec.network, pending.pid) {
+        pending.kill();
+        return Err(engine("network", &e));
+    }
+    let pid = pending.pid;
+    let started = pending.release_exec()?;
+    store
+        .update_container(&ctr.id, |r| {
+            r.state.status = Status::Running;
+            r.state.pid = Some(pid);
+            r.state.started_at = Some(bocker_store::time::now());
+        })
+        .map_err(|e| engine("updating record", &e))?;
+    Ok((started, Some(log)))
+}
+
+/// Record a failed start, print its message, clean the cgroup; return its status.
+fn fail(store: &Store, ctr: &Created, cgroup: Option<&ContainerCgroup>, f: StartFailure) -> i32 {
+    eprintln!("bocker-run: {}", f.message);
+    if let Some(cg) = cgroup {
+        let _ = cg.destroy();
+    }
+    let _ = store.update_container(&ctr.id, |r| {
+        r.state.status = Status::Exited;
+        r.state.exit_code = Some(f.code);
+        r.state.error = Some(f.message.clone());
+        r.state.finished_at = Some(bocker_store::time::now());
+        r.state.supervisor_pid = None;
+        r.config.cgroup_paths.clear();
+    });
+    f.code
+}
+
+/// `--rm`: remove the record and the storage.
+pub fn remove(store: &Store, id: &ContainerId) -> Result<()> {
+    store
+        .remove_container(id, true)
+        .with_context(|| format!("removing {id}"))
+}

@@ -1,0 +1,52 @@
+//! `bocker run [opts] <image> [cmd…]`: create a container from an image and run it in
+//! the foreground, as the seed's `bocker_run` did: snapshot, cgroup, namespaces, exec.
+
+use anyhow::{Context, Result};
+use bocker_run::{cli::Args, container, exit_code, plan, reclaim};
+use bocker_store::Store;
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit_code::ENGINE as u8
+            } else {
+                0
+            });
+        }
+    };
+    match run(&args) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("bocker-run: {e:#}");
+            ExitCode::from(exit_code::ENGINE as u8)
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<i32> {
+    let store = Store::open().context("opening the store")?;
+    reclaim::reclaim(&store);
+    let image_id = store.resolve_image(&args.image)?;
+    let image = store
+        .read_image(&image_id)
+        .with_context(|| format!("reading image {image_id}"))?;
+    let plan = plan::plan(args, &image)?;
+    let ctr = container::create(
+        &store,
+        &image,
+        &args.image,
+        args.name.as_deref(),
+        &plan,
+        args,
+    )?;
+    let code = container::run(&store, &ctr, &plan);
+    if args.rm {
+        container::remove(&store, &ctr.id)?;
+    }
+    Ok(code)
+}

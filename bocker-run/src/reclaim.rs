@@ -1,0 +1,50 @@
+//! Cleaning up after supervisors that died (SIGKILL of `bocker run`, a crash): their
+//! containers are recorded as running but nothing of them lives, or only orphans in
+//! their cgroup. `bocker-run` calls [`reclaim`] before each run; store verbs may too.
+
+use bocker_store::{liveness, ContainerId, Status, Store};
+use std::time::Duration;
+
+fn pid_alive(pid: Option<i32>) -> bool {
+    // SAFETY: signal 0 only checks existence.
+    pid.is_some_and(|p| p > 0 && unsafe { libc::kill(p, 0) } == 0)
+}
+
+/// For every container recorded running whose supervisor is gone: kill what is left in
+/// its cgroups, remove them, mark it exited (137, "supervisor died"); remove it entirely
+/// if it was started with `--rm`. Returns the ids handled.
+pub fn reclaim(store: &Store) -> Vec<String> {
+    let mut done = Vec::new();
+    let Ok(list) = store.list_containers() else {
+        return done;
+    };
+    for rec in list {
+        if !matches!(rec.state.status, Status::Running | Status::Created)
+            || pid_alive(rec.state.supervisor_pid)
+        {
+            continue;
+        }
+        if rec.state.status == Status::Created && rec.state.supervisor_pid.is_none() {
+            // Never started (a created container, or one being created right now).
+            continue;
+        }
+        liveness::kill_all(&rec, Duration::from_secs(5));
+        liveness::release(&rec);
+        let id = ContainerId(rec.id.clone());
+        if rec.config.auto_remove {
+            let _ = store.remove_container(&id, true);
+        } else {
+            let _ = store.update_container(&id, |r| {
+                r.state.status = Status::Exited;
+                r.state.exit_code = Some(137);
+                r.state.error = Some("supervisor died".into());
+                r.state.finished_at = Some(bocker_store::time::now());
+                r.state.pid = None;
+                r.state.supervisor_pid = None;
+                r.config.cgroup_paths.clear();
+            });
+        }
+        done.push(rec.id);
+    }
+    done
+}

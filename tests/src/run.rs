@@ -1,0 +1,185 @@
+//! Helpers for the `bocker run` end-to-end tests: images with hostile twists, running
+//! containers observed from the host, and a census of what a container could leak.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output};
+use std::time::{Duration, Instant};
+
+use crate::{random_hex, TestRoot};
+
+/// Stdout of an output as a String.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Stderr of an output as a String.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The exit code (panics on a signal death of bocker-run itself).
+pub fn code(o: &Output) -> i32 {
+    o.status
+        .code()
+        .unwrap_or_else(|| panic!("bocker-run died by a signal: {o:?}"))
+}
+
+/// A busybox image changed by `tweak(rootfs_dir)` before import.
+pub fn image_with(t: &TestRoot, tweak: impl FnOnce(&Path)) -> String {
+    let dir = t.base.join(format!("rootfs-{}", random_hex(6)));
+    fs::create_dir(&dir).unwrap();
+    crate::busybox_rootfs(&dir);
+    tweak(&dir);
+    let out = t.ok("init", &[dir.to_str().unwrap()]);
+    let id = out
+        .trim()
+        .strip_prefix("Created: ")
+        .expect("init prints Created:")
+        .to_string();
+    let _ = fs::remove_dir_all(&dir);
+    id
+}
+
+/// A host path for a test to watch (removed on drop).
+pub struct HostMarker(pub PathBuf);
+
+impl HostMarker {
+    pub fn dir() -> HostMarker {
+        let p = PathBuf::from(format!("/tmp/bocker-host-marker-{}", random_hex(8)));
+        fs::create_dir(&p).unwrap();
+        HostMarker(p)
+    }
+    pub fn is_untouched_empty_dir(&self) -> bool {
+        fs::read_dir(&self.0)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false)
+            && !crate::testroot::mounts_below(&self.0)
+                .iter()
+                .any(|m| m == &self.0)
+    }
+}
+
+impl Drop for HostMarker {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A `bocker-run` started in the background; killed (and reaped) on drop.
+pub struct Running {
+    pub child: Child,
+}
+
+impl Running {
+    pub fn start(t: &TestRoot, args: &[&str]) -> Running {
+        let child = t
+            .cmd("run")
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        Running { child }
+    }
+
+    /// The container's record once it is running (polls `inspect` on the only container).
+    pub fn wait_running(&self, t: &TestRoot) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ids = t.ok("ps", &["-q"]);
+            if let Some(id) = ids.lines().next() {
+                let o = t.run("inspect", &[id]);
+                if o.status.success() {
+                    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+                    let rec = if v.is_array() { v[0].clone() } else { v };
+                    if rec["state"]["status"] == "running" {
+                        return rec;
+                    }
+                }
+            }
+            assert!(Instant::now() < deadline, "container never reached running");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: signalling our own child process.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    pub fn wait(mut self) -> Output {
+        let child = std::mem::replace(&mut self.child, dummy_child());
+        std::mem::forget(self);
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn dummy_child() -> Child {
+    std::process::Command::new("true").spawn().unwrap()
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a container could leave behind on the host.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Census {
+    pub mounts: usize,
+    pub cgroups: Vec<String>,
+    pub net_namespaces: usize,
+    pub containers: usize,
+}
+
+/// Count mounts, this test's cgroups, network namespaces held by processes, records.
+pub fn census(t: &TestRoot) -> Census {
+    let mounts = fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .count();
+    let mut cgroups = Vec::new();
+    for e in fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let p = e.path().join(&t.cgroup_parent);
+        if let Ok(rd) = fs::read_dir(&p) {
+            for c in rd.flatten().filter(|c| c.path().is_dir()) {
+                cgroups.push(c.path().display().to_string());
+            }
+        }
+    }
+    let mut netns: Vec<u64> = Vec::new();
+    for p in fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(l) = fs::read_link(p.path().join("ns/net")) {
+            let s = l.display().to_string();
+            if let Some(n) = s.strip_prefix("net:[").and_then(|r| r.strip_suffix(']')) {
+                netns.push(n.parse().unwrap_or(0));
+            }
+        }
+    }
+    netns.sort_unstable();
+    netns.dedup();
+    let containers = t.ok("ps", &["-q"]).lines().count();
+    Census {
+        mounts,
+        cgroups,
+        net_namespaces: netns.len(),
+        containers,
+    }
+}
+
+/// The v1 controller directory (or v2 group) of container `id` holding `file`.
+pub fn cgroup_file(rec: &serde_json::Value, file: &str) -> String {
+    for p in rec["config"]["cgroup_paths"]
+        .as_array()
+        .expect("cgroup_paths")
+    {
+        let f = Path::new(p.as_str().unwrap()).join(file);
+        if let Ok(s) = fs::read_to_string(&f) {
+            return s.trim().to_string();
+        }
+    }
+    panic!("no cgroup of {} has {file}", rec["id"]);
+}

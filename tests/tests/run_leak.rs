@@ -1,0 +1,85 @@
+//! `bocker run` leaves nothing behind: 200 runs in a row, and a supervisor killed with
+//! SIGKILL mid-container whose leftovers the next command cleans.
+
+use std::time::{Duration, Instant};
+
+use bocker_e2e::run::{census, code, stderr, Running};
+use bocker_e2e::TestRoot;
+
+#[test]
+fn two_hundred_runs_leave_nothing_behind() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    // One run first so that lazily created things (the cgroup parent) exist before counting.
+    t.ok("run", &["--rm", &img, "true"]);
+    let before = census(&t);
+    for i in 0..200 {
+        let o = t.run("run", &["--rm", &img, "true"]);
+        assert_eq!(code(&o), 0, "run {i}: {}", stderr(&o));
+    }
+    // Network namespaces are freed asynchronously by the kernel: give it a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut after = census(&t);
+    while after != before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        after = census(&t);
+    }
+    assert_eq!(after.mounts, before.mounts, "mounts leaked");
+    assert_eq!(after.cgroups, before.cgroups, "cgroups leaked");
+    assert_eq!(after.containers, 0, "records leaked");
+    assert!(
+        after.net_namespaces <= before.net_namespaces,
+        "netns leaked: {before:?} -> {after:?}"
+    );
+}
+
+#[test]
+fn killed_supervisor_is_cleaned_by_the_next_command() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let before = census(&t);
+    let r = Running::start(&t, &["--name", "victim", &img, "sleep", "60"]);
+    let rec = r.wait_running(&t);
+    let pid = rec["state"]["pid"].as_i64().unwrap() as i32;
+    r.signal(libc::SIGKILL);
+    let _ = r.wait();
+    // The container dies with its supervisor (parent-death signal of PID 1).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // SAFETY: signal 0 only probes for existence.
+    while unsafe { libc::kill(pid, 0) } == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "container outlived its supervisor"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !census(&t).cgroups.is_empty(),
+        "the killed run's cgroup should still be there"
+    );
+    // The next run reclaims: the victim is marked exited, its cgroup removed.
+    t.ok("run", &["--rm", &img, "true"]);
+    let ps = t.ok("ps", &[]);
+    assert!(ps.contains("exited (137)"), "{ps}");
+    let after = census(&t);
+    assert!(after.cgroups.is_empty(), "cgroup left: {:?}", after.cgroups);
+    assert_eq!(after.mounts, before.mounts);
+    t.ok("rm", &["victim"]);
+    assert_eq!(census(&t).containers, 0);
+}
+
+#[test]
+fn killed_supervisor_is_cleaned_by_rm() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let r = Running::start(&t, &["--name", "victim", &img, "sleep", "60"]);
+    r.wait_running(&t);
+    r.signal(libc::SIGKILL);
+    let _ = r.wait();
+    t.ok("rm", &["-f", "victim"]);
+    let after = census(&t);
+    assert!(
+        after.cgroups.is_empty() && after.containers == 0,
+        "{after:?}"
+    );
+}
