@@ -70,6 +70,7 @@ pub fn attach<'a>(
         });
     }
     let ns = netns.into().hold()?;
+    ns.check_not_own()?;
     let mut nl = open_rtnl()?;
     let bridge = netlink::link_by_name(&mut nl, &cfg.bridge)
         .ctx(|| format!("looking up bridge {}", cfg.bridge))?
@@ -156,6 +157,7 @@ fn set_loopback_up(nl: &mut Rtnl) -> Result<()> {
 /// Bring loopback up in a namespace that gets no other interface (`--network none`).
 pub fn loopback_up<'a>(netns: impl Into<Netns<'a>>) -> Result<()> {
     let ns = netns.into().hold()?;
+    ns.check_not_own()?;
     in_netns(ns.fd(), || set_loopback_up(&mut open_rtnl()?))
 }
 

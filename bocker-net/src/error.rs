@@ -45,6 +45,9 @@ pub enum NetError {
     #[error("bridge '{bridge}' still has {count} lease(s); detach them first or use --force")]
     InUse { bridge: String, count: usize },
 
+    #[error("the target process shares this host's network namespace; attach only processes in a namespace of their own (e.g. started with `unshare -n`)")]
+    HostNamespace,
+
     #[error("{what}")]
     Io {
         what: String,

@@ -1,7 +1,8 @@
 //! Naming another process's network namespace and running code inside it.
 
 use std::fs::File;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 
 use nix::sched::{setns, CloneFlags};
 
@@ -38,6 +39,19 @@ impl Held<'_> {
             Held::Borrowed(fd) => *fd,
             Held::Owned(fd) => fd.as_fd(),
         }
+    }
+
+    /// Refuse the caller's own namespace: plumbing "eth0" into the host's
+    /// namespace would take over the host's network.
+    pub(crate) fn check_not_own(&self) -> Result<()> {
+        let theirs = std::fs::metadata(format!("/proc/self/fd/{}", self.fd().as_raw_fd()))
+            .ctx(|| "inspecting the target network namespace".to_string())?;
+        let ours = std::fs::metadata("/proc/thread-self/ns/net")
+            .ctx(|| "inspecting our own network namespace".to_string())?;
+        if (theirs.dev(), theirs.ino()) == (ours.dev(), ours.ino()) {
+            return Err(NetError::HostNamespace);
+        }
+        Ok(())
     }
 }
 

@@ -1,1 +1,2 @@
 //! Test harness shared by the end-to-end tests.
+pub mod net;
