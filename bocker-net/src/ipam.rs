@@ -61,14 +61,24 @@ impl<'a> Ipam<'a> {
     }
 
     fn lock(&self) -> Result<Flock<File>> {
-        fs::create_dir_all(self.dir()).ctx(|| format!("creating {}", self.dir().display()))?;
         let path = self.cfg.state_dir.join("ipam.lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .ctx(|| format!("opening {}", path.display()))?;
+        let open = || {
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+        };
+        let file = match open() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // First use of this network: make its state directory.
+                let dir = &self.cfg.state_dir;
+                fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
+                open()
+            }
+            other => other,
+        }
+        .ctx(|| format!("opening {}", path.display()))?;
         Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, e)| NetError::io(format!("locking {}", path.display()), e.into()))
     }
@@ -103,7 +113,11 @@ impl<'a> Ipam<'a> {
     fn taken(&self) -> Result<HashSet<Ipv4Addr>> {
         let dir = self.dir();
         let mut set = HashSet::new();
-        for entry in fs::read_dir(&dir).ctx(|| format!("reading {}", dir.display()))? {
+        let entries = match fs::read_dir(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(set),
+            other => other.ctx(|| format!("reading {}", dir.display()))?,
+        };
+        for entry in entries {
             let entry = entry.ctx(|| format!("reading {}", dir.display()))?;
             if let Some(ip) = entry.file_name().to_str().and_then(|n| n.parse().ok()) {
                 set.insert(ip);
@@ -125,7 +139,14 @@ impl<'a> Ipam<'a> {
         let dir = self.dir();
         let tmp = dir.join(format!(".tmp-{ip}"));
         let path = dir.join(ip.to_string());
-        let mut f = File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
+        let mut f = match File::create(&tmp) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
+                File::create(&tmp)
+            }
+            other => other,
+        }
+        .ctx(|| format!("creating {}", tmp.display()))?;
         writeln!(f, "{owner}").ctx(|| format!("writing {}", tmp.display()))?;
         drop(f);
         fs::rename(&tmp, &path).ctx(|| format!("renaming {} to {}", tmp.display(), path.display()))

@@ -59,27 +59,13 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Replace `path` atomically.
 pub fn write<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("record");
-    let tmp = dir.join(format!(".tmp-{}-{name}", std::process::id()));
-    fs::write(&tmp, encode(value)).ctx(|| format!("writing {}", tmp.display()))?;
+    let tmp = write_temp(path, value)?;
     fs::rename(&tmp, path).ctx(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
 /// Create `path` only if it does not exist yet; `Ok(false)` if it does.
 pub fn create_new<T: Serialize>(path: &Path, value: &T) -> Result<bool> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("record");
-    let tmp = dir.join(format!(".tmp-{}-{name}", std::process::id()));
-    fs::write(&tmp, encode(value)).ctx(|| format!("writing {}", tmp.display()))?;
+    let tmp = write_temp(path, value)?;
     // link(2) fails if the target exists: an atomic exclusive create of a
     // complete file.
     let res = fs::hard_link(&tmp, path);
@@ -89,6 +75,26 @@ pub fn create_new<T: Serialize>(path: &Path, value: &T) -> Result<bool> {
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(NetError::io(format!("creating {}", path.display()), e)),
     }
+}
+
+/// Write `value` to a temporary beside `path`, making the directory on first use.
+fn write_temp<T: Serialize>(path: &Path, value: &T) -> Result<PathBuf> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("record");
+    let tmp = dir.join(format!(".tmp-{}-{name}", std::process::id()));
+    let bytes = encode(value);
+    match fs::write(&tmp, &bytes) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
+            fs::write(&tmp, &bytes)
+        }
+        other => other,
+    }
+    .ctx(|| format!("writing {}", tmp.display()))?;
+    Ok(tmp)
 }
 
 /// Every record of a directory, skipping temporaries.
