@@ -39,41 +39,50 @@ fn bridge_is_ready(nl: &mut Rtnl, cfg: &NetConfig) -> Result<bool> {
 /// What `bocker run` calls: one netlink query when the bridge is up (setup
 /// brings it up last, so an up bridge means a finished setup), else [`setup`].
 pub fn ensure_setup(cfg: &NetConfig) -> Result<()> {
-    if bridge_is_ready(&mut open_rtnl()?, cfg)? {
+    let mut nl = open_rtnl()?;
+    if bridge_is_ready(&mut nl, cfg)? {
         return Ok(());
     }
-    setup(cfg)
+    let _lock = setup_lock(cfg)?;
+    // Many first runs at once: the first one sets up, the others find it done.
+    if bridge_is_ready(&mut nl, cfg)? {
+        return Ok(());
+    }
+    setup_locked(cfg, &mut nl)
 }
 
 /// Create or repair everything; harmless to run again.
 pub fn setup(cfg: &NetConfig) -> Result<()> {
     let _lock = setup_lock(cfg)?;
-    let mut nl = open_rtnl()?;
+    setup_locked(cfg, &mut open_rtnl()?)
+}
+
+fn setup_locked(cfg: &NetConfig, nl: &mut Rtnl) -> Result<()> {
     firewall::ensure(cfg)?;
     write_sysctl(Path::new("/proc/sys/net/ipv4/ip_forward"), "1")?;
 
-    let bridge = match netlink::link_by_name(&mut nl, &cfg.bridge)
+    let bridge = match netlink::link_by_name(nl, &cfg.bridge)
         .ctx(|| format!("looking up {}", cfg.bridge))?
     {
         Some(link) => link,
         None => {
-            match netlink::create_bridge(&mut nl, &cfg.bridge) {
+            match netlink::create_bridge(nl, &cfg.bridge) {
                 Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
                     return Err(NetError::io(format!("creating bridge {}", cfg.bridge), e));
                 }
                 _ => {}
             }
-            netlink::link_by_name(&mut nl, &cfg.bridge)
+            netlink::link_by_name(nl, &cfg.bridge)
                 .ctx(|| format!("looking up {}", cfg.bridge))?
                 .ok_or_else(|| NetError::NoBridge(cfg.bridge.clone()))?
         }
     };
     let gateway = cfg.gateway();
     let prefix = cfg.subnet.prefix_len();
-    let addrs = netlink::ipv4_addresses(&mut nl, bridge.index)
+    let addrs = netlink::ipv4_addresses(nl, bridge.index)
         .ctx(|| format!("listing addresses of {}", cfg.bridge))?;
     if !addrs.contains(&(gateway, prefix)) {
-        match netlink::add_address(&mut nl, bridge.index, gateway, prefix) {
+        match netlink::add_address(nl, bridge.index, gateway, prefix) {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
                 return Err(NetError::io(
                     format!("adding {gateway}/{prefix} to {}", cfg.bridge),
@@ -86,7 +95,7 @@ pub fn setup(cfg: &NetConfig) -> Result<()> {
     // DNAT of 127.0.0.1:PORT needs loopback-sourced packets to leave via the bridge.
     let localnet = format!("/proc/sys/net/ipv4/conf/{}/route_localnet", cfg.bridge);
     write_sysctl(Path::new(&localnet), "1")?;
-    netlink::set_up(&mut nl, bridge.index).ctx(|| format!("bringing {} up", cfg.bridge))
+    netlink::set_up(nl, bridge.index).ctx(|| format!("bringing {} up", cfg.bridge))
 }
 
 /// Remove what setup added: bridge, our chains and hooks, the state directory.
