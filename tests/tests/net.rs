@@ -376,3 +376,37 @@ fn bad_input_is_refused_with_one_line() {
         .read_dir()
         .is_ok_and(|mut d| d.next().is_some()));
 }
+
+#[test]
+fn gc_deletes_veths_that_no_lease_accounts_for() {
+    let net = TestNet::new(8);
+    let sb = Sandbox::new();
+    let ip = net.ok(&["attach", &sb.pid_arg(), "--owner", "lost"]);
+    assert_eq!(net.bridge_ports().len(), 1);
+    // A crash lost the books: the veth is there, the lease and record are not.
+    std::fs::remove_file(
+        net.root
+            .join("net")
+            .join(&net.bridge)
+            .join("leases")
+            .join(&ip),
+    )
+    .unwrap();
+    std::fs::remove_file(
+        net.root
+            .join("net")
+            .join(&net.bridge)
+            .join("endpoints/lost.json"),
+    )
+    .unwrap();
+    net.ok(&["gc"]);
+    assert_eq!(
+        net.bridge_ports(),
+        Vec::<String>::new(),
+        "gc left the orphan veth"
+    );
+    assert!(sb
+        .exec(&["ip", "-o", "link", "show", "eth0"])
+        .stdout
+        .is_empty());
+}
