@@ -47,6 +47,7 @@ enum Cmd {
     },
     /// Put the network namespace of PID on the bridge; prints the address
     Attach {
+        /// A process in a network namespace of its own (e.g. started with `unshare -n`)
         pid: i32,
         /// Who holds the lease [default: pid-PID]
         #[arg(long)]
@@ -61,7 +62,10 @@ enum Cmd {
         format: Format,
     },
     /// Take a namespace off the bridge (by PID attached without --owner, or by owner)
-    Detach { target: String },
+    Detach {
+        /// The PID given to attach (owner pid-PID), or the --owner given to it
+        target: String,
+    },
     /// Release leases, rules and veths of owners that are gone (pid-N owners whose process exited)
     Gc,
 }
