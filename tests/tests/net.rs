@@ -46,7 +46,7 @@ fn serve(sb: &mut Sandbox, dir: &std::path::Path, body: &str) {
 
 #[test]
 fn setup_twice_is_harmless_and_teardown_removes_everything() {
-    let net = TestNet::new(1);
+    let net = TestNet::new();
     net.ok(&["setup"]);
     let rules = net.iptables_lines();
     assert!(net.bridge_exists());
@@ -100,7 +100,7 @@ fn setup_twice_is_harmless_and_teardown_removes_everything() {
 
 #[test]
 fn attached_namespaces_reach_the_bridge_and_each_other() {
-    let net = TestNet::new(2);
+    let net = TestNet::new();
     // attach sets the network up itself when the bridge is missing.
     assert!(!net.bridge_exists());
     let a = Sandbox::new();
@@ -179,7 +179,7 @@ fn attached_namespaces_reach_the_bridge_and_each_other() {
 #[test]
 fn fifty_concurrent_attaches_get_fifty_distinct_addresses() {
     // No setup: the 50 first attaches race to set the network up.
-    let net = Arc::new(TestNet::new(3));
+    let net = Arc::new(TestNet::new());
     let sandboxes: Vec<Sandbox> = (0..50).map(|_| Sandbox::new()).collect();
     let pids: Vec<String> = sandboxes.iter().map(|s| s.pid_arg()).collect();
     let threads: Vec<_> = pids
@@ -238,7 +238,7 @@ fn fifty_concurrent_attaches_get_fifty_distinct_addresses() {
 
 #[test]
 fn published_port_answers_on_localhost_and_goes_away_with_the_container() {
-    let net = TestNet::new(4);
+    let net = TestNet::new();
     let mut sb = Sandbox::new();
     let pid = sb.pid_arg();
     let port = 18000 + (std::process::id() % 1000) as u16;
@@ -289,7 +289,7 @@ fn published_port_answers_on_localhost_and_goes_away_with_the_container() {
 
 #[test]
 fn detach_removes_published_ports() {
-    let net = TestNet::new(5);
+    let net = TestNet::new();
     let mut sb = Sandbox::new();
     let port = 17000 + (std::process::id() % 1000) as u16;
     net.ok(&[
@@ -322,7 +322,7 @@ fn detach_removes_published_ports() {
 #[test]
 fn a_full_subnet_is_a_clear_error_and_addresses_are_reused() {
     // A /29 has five container addresses (.2 to .6).
-    let net = TestNet::with_prefix_len(6, 29);
+    let net = TestNet::with_prefix_len(29);
     let sandboxes: Vec<Sandbox> = (0..6).map(|_| Sandbox::new()).collect();
     let mut ips = Vec::new();
     for sb in &sandboxes[..5] {
@@ -345,7 +345,7 @@ fn a_full_subnet_is_a_clear_error_and_addresses_are_reused() {
 
 #[test]
 fn bad_input_is_refused_with_one_line() {
-    let net = TestNet::new(7);
+    let net = TestNet::new();
     for (args, needle) in [
         (vec!["--subnet", "10.300.0.0/24", "status"], "subnet"),
         (
@@ -379,7 +379,7 @@ fn bad_input_is_refused_with_one_line() {
 
 #[test]
 fn gc_deletes_veths_that_no_lease_accounts_for() {
-    let net = TestNet::new(8);
+    let net = TestNet::new();
     let sb = Sandbox::new();
     let ip = net.ok(&["attach", &sb.pid_arg(), "--owner", "lost"]);
     assert_eq!(net.bridge_ports().len(), 1);

@@ -1,0 +1,21 @@
+#!/bin/bash
+# The whole test suite, as CI runs it: packages, lint, build, then every test as root
+# against the real kernel (namespaces, cgroups, btrfs loop files, overlayfs, a registry
+# on 127.0.0.1). Each test uses its own store root, cgroup parent, bridge and subnet.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "scripts/test.sh: run as root (the tests use namespaces, mounts and cgroups)" >&2; exit 1; }
+scripts/deps.sh
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo build --workspace --bins
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole suite (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
