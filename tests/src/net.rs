@@ -158,12 +158,24 @@ impl TestNet {
     }
 }
 
+impl Default for TestNet {
+    fn default() -> Self {
+        TestNet::new()
+    }
+}
+
 impl Drop for TestNet {
     fn drop(&mut self) {
         // Never panic here (a panic while unwinding aborts and skips the rest of the cleanup).
         let exe = std::env::var_os("BOCKER_BIN_DIR")
             .map(PathBuf::from)
-            .or_else(|| std::env::current_exe().ok()?.parent()?.parent().map(Path::to_path_buf))
+            .or_else(|| {
+                std::env::current_exe()
+                    .ok()?
+                    .parent()?
+                    .parent()
+                    .map(Path::to_path_buf)
+            })
             .map(|d| d.join("bocker-net"));
         if let Some(exe) = exe.filter(|e| e.exists()) {
             let _ = Command::new(exe)
