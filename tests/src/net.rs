@@ -82,6 +82,31 @@ impl TestNet {
             .expect("running bocker-net")
     }
 
+    /// Run `bocker-net ARGS` inside `host`'s network namespace (a host of
+    /// our own making, with its own firewall and sysctls).
+    pub fn run_in(&self, host: &Sandbox, args: &[&str]) -> Output {
+        Command::new("nsenter")
+            .args(["-t", &host.pid_arg(), "-n"])
+            .arg(bin("net"))
+            .args(args)
+            .env("BOCKER_ROOT", &self.root)
+            .env("BOCKER_BRIDGE", &self.bridge)
+            .env("BOCKER_SUBNET", &self.subnet)
+            .output()
+            .expect("running bocker-net in a namespace")
+    }
+
+    pub fn ok_in(&self, host: &Sandbox, args: &[&str]) -> String {
+        let out = self.run_in(host, args);
+        assert!(
+            out.status.success(),
+            "bocker-net {args:?} in {} failed: {}",
+            host.pid(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// Run and insist on success; stdout, trimmed.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);

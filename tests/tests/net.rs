@@ -410,3 +410,80 @@ fn gc_deletes_veths_that_no_lease_accounts_for() {
         .stdout
         .is_empty());
 }
+
+/// A whole host of our own: a namespace H with its FORWARD policy DROP (as
+/// Docker leaves it), a "remote" namespace R wired to H, and a container C on
+/// H's bridge. C reaches R only through H's masquerade; R reaches C's
+/// published port through H's DNAT. Every address is in namespaces made here.
+#[test]
+fn forwarding_nat_and_published_ports_work_for_other_hosts_with_forward_drop() {
+    let net = TestNet::with_prefix_len(25); // containers in .0/25; the wire between H and R in .128/25
+    let host = Sandbox::new();
+    let remote = Sandbox::new();
+    let mut ctr = Sandbox::new();
+    let (h_ip, r_ip) = (format!("{}.129", net.prefix), format!("{}.130", net.prefix));
+
+    // The wire H <-> R, built with ip(8): test scaffolding, not bocker.
+    let wire = format!("bkw{}", net.bridge.trim_start_matches("bkt"));
+    let sh = |args: &[&str]| {
+        let out = Command::new("ip").args(args).output().expect("ip");
+        assert!(out.status.success(), "ip {args:?}: {}", text(&out.stderr));
+    };
+    let peer = format!("{wire}p");
+    sh(&[
+        "link",
+        "add",
+        &wire,
+        "netns",
+        &host.pid_arg(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &peer,
+        "netns",
+        &remote.pid_arg(),
+    ]);
+    for (sb, dev, ip) in [
+        (&host, wire.as_str(), &h_ip),
+        (&remote, peer.as_str(), &r_ip),
+    ] {
+        for args in [
+            vec!["ip", "addr", "add", &format!("{ip}/25"), "dev", dev],
+            vec!["ip", "link", "set", dev, "up"],
+        ] {
+            let out = sb.exec(&args);
+            assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        }
+    }
+    let policy = host.exec(&["iptables", "-P", "FORWARD", "DROP"]);
+    assert!(policy.status.success(), "{}", text(&policy.stderr));
+
+    let ip = net.ok_in(&host, &["attach", &ctr.pid_arg(), "-p", "8080:80"]);
+    serve(&mut ctr, &net.root.join("www"), "served through H\n");
+
+    // C -> R: forwarded by H and masqueraded (R has no route back to C's subnet).
+    assert!(
+        ping(&ctr, &r_ip),
+        "the container cannot reach the remote host through H"
+    );
+    // R -> H:8080 -> C:80: DNAT, and the FORWARD DROP policy does not stop it.
+    let got = remote.exec(&["curl", "-s", "-m", "5", &format!("http://{h_ip}:8080/")]);
+    assert_eq!(
+        text(&got.stdout),
+        "served through H\n",
+        "curl: {}",
+        text(&got.stderr)
+    );
+    assert!(!text(&remote.exec(&["ip", "route"]).stdout).contains(&format!("{}.0/25", net.prefix)));
+
+    // Release in H removes the rules again: R is refused.
+    net.ok_in(&host, &["detach", &ctr.pid_arg()]);
+    let after = remote.exec(&["curl", "-s", "-m", "3", &format!("http://{h_ip}:8080/")]);
+    assert!(
+        !after.status.success(),
+        "the published port outlived its container"
+    );
+    assert!(ip.starts_with(&format!("{}.", net.prefix)));
+    // Everything else dies with the namespaces when the sandboxes drop.
+}
