@@ -115,15 +115,16 @@ fn run(cmd: &str, args: &[&str], stdin: Option<&str>) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Apply a restore script, retrying briefly if another writer raced us.
+/// Apply a restore script. A concurrent writer can make a transaction fail
+/// (the kernel's ruleset generation moved under it): retry a few times before
+/// reporting iptables' own message.
 fn restore(script: &str) -> Result<()> {
     let mut attempt = 0;
     loop {
         match run("iptables-restore", &["-w", "--noflush"], Some(script)) {
-            Err(e) if attempt < 3 => {
+            Err(NetError::Firewall(_)) if attempt < 3 => {
                 attempt += 1;
                 std::thread::sleep(std::time::Duration::from_millis(20 * attempt));
-                let _ = e;
             }
             other => return other.map(drop),
         }
