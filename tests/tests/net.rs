@@ -269,6 +269,18 @@ fn published_port_answers_on_localhost_and_goes_away_with_the_container() {
         "{rules:#?}"
     );
 
+    // Another container reaches the published port on the bridge's address.
+    let peer = Sandbox::new();
+    net.ok(&["attach", &peer.pid_arg()]);
+    let url = format!("http://{}:{}/", net.gateway(), port + 1000);
+    let got = peer.exec(&["curl", "-s", "-m", "5", &url]);
+    assert_eq!(
+        text(&got.stdout),
+        "hello from the namespace\n",
+        "container -> published port"
+    );
+    net.ok(&["detach", &peer.pid_arg()]);
+
     // A second owner cannot take the same host port; its attachment is undone.
     let other = Sandbox::new();
     let err = net.fails(&["attach", &other.pid_arg(), "-p", &format!("{port}:80")]);
