@@ -26,13 +26,13 @@ pub struct TestNet {
 /// Shared with `TestRoot`: one file per /24 reserved by a running test.
 const SUBNET_DIR: &str = "/run/bocker-test-subnets";
 
-/// Reserve a /24 in 10.100.0.0-10.250.255.0 for this test, across processes
-/// (the same protocol as `TestRoot`, so the two never pick the same subnet).
+/// Reserve a /24 in 10.200.0.0-10.250.255.0 for this test, across processes
+/// (`TestRoot` keeps to 10.100-10.199; the same reservation files guard both).
 fn reserve_subnet() -> (u32, u32, PathBuf) {
     fs::create_dir_all(SUBNET_DIR).expect("creating the subnet reservation dir");
     loop {
         let r = random_hex(4);
-        let x = 100 + u32::from_str_radix(&r[..2], 16).expect("hex") % 151;
+        let x = 200 + u32::from_str_radix(&r[..2], 16).expect("hex") % 51;
         let y = u32::from_str_radix(&r[2..], 16).expect("hex");
         let file = PathBuf::from(SUBNET_DIR).join(format!("{x}.{y}"));
         if fs::OpenOptions::new()
