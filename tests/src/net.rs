@@ -67,6 +67,19 @@ impl TestNet {
         }
     }
 
+    /// Two host ports nobody else's test uses while this network lives
+    /// (derived from the reserved subnet).
+    pub fn host_ports(&self) -> (u16, u16) {
+        let mut o = self
+            .prefix
+            .split('.')
+            .skip(1)
+            .map(|p| p.parse::<u16>().unwrap_or(0));
+        let (x, y) = (o.next().unwrap_or(200), o.next().unwrap_or(0));
+        let base = 20000 + ((x - 200) * 256 + y) * 2;
+        (base, base + 1)
+    }
+
     pub fn gateway(&self) -> String {
         format!("{}.1", self.prefix)
     }

@@ -241,11 +241,8 @@ fn published_port_answers_on_localhost_and_goes_away_with_the_container() {
     let net = TestNet::new();
     let mut sb = Sandbox::new();
     let pid = sb.pid_arg();
-    let port = 18000 + (std::process::id() % 1000) as u16;
-    let (local, any) = (
-        format!("127.0.0.1:{port}:80"),
-        format!("{}:80/tcp", port + 1000),
-    );
+    let (port, port2) = net.host_ports();
+    let (local, any) = (format!("127.0.0.1:{port}:80"), format!("{port2}:80/tcp"));
     let ip = net.ok(&["attach", &pid, "-p", &local, "-p", &any]);
     serve(&mut sb, &net.root.join("www"), "hello from the namespace\n");
 
@@ -258,7 +255,7 @@ fn published_port_answers_on_localhost_and_goes_away_with_the_container() {
         Some("hello from the namespace\n")
     );
     assert_eq!(
-        curl(&format!("http://127.0.0.1:{}/", port + 1000)).as_deref(),
+        curl(&format!("http://127.0.0.1:{port2}/")).as_deref(),
         Some("hello from the namespace\n")
     );
     let rules = net.iptables_lines();
@@ -272,7 +269,7 @@ fn published_port_answers_on_localhost_and_goes_away_with_the_container() {
     // Another container reaches the published port on the bridge's address.
     let peer = Sandbox::new();
     net.ok(&["attach", &peer.pid_arg()]);
-    let url = format!("http://{}:{}/", net.gateway(), port + 1000);
+    let url = format!("http://{}:{port2}/", net.gateway());
     let got = peer.exec(&["curl", "-s", "-m", "5", &url]);
     assert_eq!(
         text(&got.stdout),
@@ -303,7 +300,7 @@ fn published_port_answers_on_localhost_and_goes_away_with_the_container() {
 fn detach_removes_published_ports() {
     let net = TestNet::new();
     let mut sb = Sandbox::new();
-    let port = 17000 + (std::process::id() % 1000) as u16;
+    let (port, _) = net.host_ports();
     net.ok(&[
         "attach",
         &sb.pid_arg(),
