@@ -57,7 +57,12 @@ pub fn remove_path(path: &Path) -> Result<()> {
     if is_subvolume(path) && crate::driver::btrfs::destroy_subvolume(path).is_ok() {
         return Ok(());
     }
-    for entry in fs::read_dir(path).ctx("listing", path)? {
+    let entries = match fs::read_dir(path) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StoreError::io("listing", path, e)),
+    };
+    for entry in entries {
         let entry = entry.ctx("listing", path)?;
         remove_path(&entry.path())?;
     }

@@ -124,12 +124,41 @@ pub(crate) fn undo_dead(root: &Path) -> Result<usize> {
             {
                 continue; // never follow a journal out of the store
             }
+            if is_complete(root, rel) {
+                continue; // killed after its commit point: the object is whole, keep it
+            }
             crate::fsutil::remove_path(&root.join(rel))?;
         }
         fs::remove_file(&path).ctx("removing journal", &path)?;
         undone += 1;
     }
     Ok(undone)
+}
+
+/// True when `rel` is (or lies inside) an image or container whose record exists, or is
+/// the name of such a container: a record is the commit point of its object.
+fn is_complete(root: &Path, rel: &Path) -> bool {
+    use crate::id::{is_valid, Kind};
+    let mut parts = rel.components().map(|c| c.as_os_str().to_string_lossy());
+    let (Some(dir), Some(id)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let record = |kind, id: &str, file| {
+        is_valid(kind, id) && root.join(dir.as_ref()).join(id).join(file).exists()
+    };
+    match dir.as_ref() {
+        "images" => record(Kind::Image, &id, "image.json"),
+        "containers" => record(Kind::Container, &id, "container.json"),
+        "names" => fs::read_to_string(root.join(rel)).is_ok_and(|owner| {
+            is_valid(Kind::Container, &owner)
+                && root
+                    .join("containers")
+                    .join(&owner)
+                    .join("container.json")
+                    .exists()
+        }),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -184,5 +213,35 @@ mod tests {
         .unwrap();
         undo_dead(r.path()).unwrap();
         assert!(canary.exists());
+    }
+
+    #[test]
+    fn a_complete_object_is_never_undone() {
+        let r = root();
+        let img = r.path().join("images/img_0123456789ab");
+        let ctr = r.path().join("containers/ps_0123456789ab");
+        fs::create_dir_all(&img).unwrap();
+        fs::create_dir_all(&ctr).unwrap();
+        fs::create_dir_all(r.path().join("names")).unwrap();
+        let name = r.path().join("names/web");
+        let mut p = Pending::begin(r.path()).unwrap();
+        p.add(&img).unwrap();
+        p.add(&ctr).unwrap();
+        p.add(&name).unwrap();
+        // Killed after the records were written (the commit point), before `finish`.
+        fs::write(img.join("image.json"), b"{}").unwrap();
+        fs::write(ctr.join("container.json"), b"{}").unwrap();
+        fs::write(&name, b"ps_0123456789ab").unwrap();
+        drop(p);
+        assert_eq!(undo_dead(r.path()).unwrap(), 1);
+        assert!(
+            img.join("image.json").exists(),
+            "a complete image was undone"
+        );
+        assert!(
+            ctr.join("container.json").exists(),
+            "a complete container was undone"
+        );
+        assert!(name.exists(), "the name of a complete container was undone");
     }
 }

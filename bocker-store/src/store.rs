@@ -256,8 +256,10 @@ impl Store {
     /// Removes image `id`'s record (the image disappears at once) and its directory.
     /// Layers are left to `gc`, which may only run when no creator holds the lock.
     pub fn remove_image_record(&self, id: &ImageId) -> Result<()> {
+        // Shared: the collector (which sweeps tmp/) must not race what we move there.
+        let _removing = self.lock_shared()?;
         let dir = self.image_dir(id);
-        let gone = self.tmp_dir().join(format!("rmi-{}", id.0));
+        let gone = self.graveyard("rmi", &id.0);
         fs::rename(&dir, &gone)
             .or_else(|e| {
                 if e.kind() == io::ErrorKind::NotFound {
@@ -275,10 +277,12 @@ impl Store {
 
     /// Removes container `id`'s storage, name and record.
     pub fn remove_container_record(&self, id: &ContainerId) -> Result<()> {
+        // Shared: the collector (which sweeps tmp/) must not race what we move there.
+        let _removing = self.lock_shared()?;
         let dir = self.container_dir(id);
         let rec = self.read_container(id).ok();
         // The record goes first so nobody sees a container without storage.
-        let gone = self.tmp_dir().join(format!("rm-{}", id.0));
+        let gone = self.graveyard("rm", &id.0);
         fs::rename(&dir, &gone)
             .or_else(|e| {
                 if e.kind() == io::ErrorKind::NotFound {
@@ -293,6 +297,13 @@ impl Store {
         }
         self.driver.remove_container(&gone)?;
         crate::fsutil::remove_path(&gone)
+    }
+
+    /// A fresh path in tmp/ to move a doomed object to (unique: the same id may be
+    /// removed again after a killed removal, as `commit` replaces images in place).
+    fn graveyard(&self, what: &str, id: &str) -> PathBuf {
+        let token = &id::random(Kind::Image)[4..];
+        self.tmp_dir().join(format!("{what}-{id}-{token}"))
     }
 }
 
@@ -317,9 +328,35 @@ fn create_layout(root: &Path, requested: Option<&str>) -> Result<String> {
         None => driver::select(root, None)?.name().to_string(),
     };
     driver::probe(root, &name)?;
-    // Two first uses racing both write the same answer; the rename makes it atomic.
-    crate::atomic::write(&root.join("driver"), format!("{name}\n").as_bytes())?;
-    Ok(name)
+    // Two first uses may race (and choose differently, one with BOCKER_DRIVER): the
+    // first to publish wins and every other one adopts or refuses its choice.
+    let winner = publish_driver(root, &name)?;
+    if winner != name && requested.is_some() {
+        return Err(StoreError::DriverMismatch {
+            root: root.to_path_buf(),
+            existing: winner,
+            requested: name,
+        });
+    }
+    Ok(winner)
+}
+
+/// Records `name` in `<root>/driver` unless a driver is recorded already (a link never
+/// replaces); returns the recorded driver.
+fn publish_driver(root: &Path, name: &str) -> Result<String> {
+    let marker = root.join("driver");
+    let tmp = root.join(format!(".driver.{}", &id::random(Kind::Image)[4..]));
+    crate::atomic::write(&tmp, format!("{name}\n").as_bytes())?;
+    let linked = fs::hard_link(&tmp, &marker);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(name.to_string()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(fs::read_to_string(&marker)
+            .ctx("reading", &marker)?
+            .trim()
+            .to_string()),
+        Err(e) => Err(StoreError::io("recording the driver in", &marker, e)),
+    }
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
@@ -334,5 +371,113 @@ fn not_found(e: StoreError, f: impl FnOnce() -> StoreError) -> StoreError {
     match e {
         StoreError::Io { ref source, .. } if source.kind() == io::ErrorKind::NotFound => f(),
         other => other,
+    }
+}
+
+/// A store on a temporary directory for unit tests: the layout is made by hand and the
+/// driver marker written, so no mount probe runs.
+#[cfg(test)]
+pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
+    let d = tempfile::tempdir().unwrap();
+    for l in LAYOUT {
+        fs::create_dir_all(d.path().join(l)).unwrap();
+    }
+    fs::write(d.path().join("driver"), "overlay\n").unwrap();
+    let s = Store::open_at(d.path(), None).unwrap();
+    (d, s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(s: &Store) -> ImageId {
+        let mut p = s.begin().unwrap();
+        let id = s.new_image_id(&mut p).unwrap();
+        s.write_image(&ImageRecord {
+            id: id.0.clone(),
+            source: "test".into(),
+            created: crate::time::now(),
+            driver: "overlay".into(),
+            layers: vec![],
+            size: 0,
+            reference: None,
+            digest: None,
+            config: Default::default(),
+        })
+        .unwrap();
+        p.finish().unwrap();
+        id
+    }
+
+    #[test]
+    fn first_use_never_overwrites_a_driver_chosen_by_a_racing_process() {
+        let d = tempfile::tempdir().unwrap();
+        // Another process won the race and recorded btrfs while we were choosing.
+        fs::write(d.path().join("driver"), "btrfs\n").unwrap();
+        let got = create_layout(d.path(), None).unwrap();
+        assert_eq!(
+            got, "btrfs",
+            "the auto choice must defer to the recorded one"
+        );
+        assert_eq!(
+            fs::read_to_string(d.path().join("driver")).unwrap(),
+            "btrfs\n"
+        );
+        match create_layout(d.path(), Some("overlay")) {
+            Err(StoreError::DriverMismatch { .. }) => {}
+            other => panic!("expected a driver mismatch, got {other:?}"),
+        }
+        assert_eq!(
+            fs::read_to_string(d.path().join("driver")).unwrap(),
+            "btrfs\n"
+        );
+    }
+
+    #[test]
+    fn removing_an_image_survives_a_leftover_of_an_earlier_killed_removal() {
+        let (_d, s) = test_store();
+        let id = image(&s);
+        // A previous rmi of this very id (commit replaces images in place) was killed.
+        let old = s.tmp_dir().join(format!("rmi-{}", id.0));
+        fs::create_dir_all(old.join("junk")).unwrap();
+        s.remove_image_record(&id).unwrap();
+        assert!(!s.image_dir(&id).exists());
+    }
+
+    #[test]
+    fn removing_a_container_survives_a_leftover_of_an_earlier_killed_removal() {
+        let (_d, s) = test_store();
+        let id = ContainerId("ps_0123456789ab".into());
+        fs::create_dir_all(s.container_dir(&id)).unwrap();
+        fs::write(s.container_dir(&id).join("container.json"), "{}").unwrap();
+        let old = s.tmp_dir().join(format!("rm-{}", id.0));
+        fs::create_dir_all(old.join("junk")).unwrap();
+        s.remove_container_record(&id).unwrap();
+        assert!(!s.container_dir(&id).exists());
+    }
+
+    #[test]
+    fn removals_hold_the_store_lock_against_the_collector() {
+        let (_d, s) = test_store();
+        let id = image(&s);
+        // While a removal runs, the collector must not sweep tmp/ under its feet: the
+        // removal holds the lock shared. Simulate "collector running" by holding it
+        // exclusively: the removal must wait for it rather than race it.
+        let x = s.lock_exclusive().unwrap();
+        let root = s.root().to_path_buf();
+        let id2 = id.clone();
+        let t = std::thread::spawn(move || {
+            let s = Store::open_at(&root, None).unwrap();
+            s.remove_image_record(&id2).unwrap();
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            s.image_dir(&id).exists(),
+            "removal ran while the collector held the store lock"
+        );
+        drop(x);
+        t.join().unwrap();
+        assert!(!s.image_dir(&id).exists());
     }
 }
