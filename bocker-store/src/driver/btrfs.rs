@@ -159,6 +159,9 @@ impl SnapshotDriver for Btrfs {
     }
 
     fn create_layer(&self, p: &mut Pending, parent: Option<&str>) -> Result<StagedLayer> {
+        if let Some(k) = parent {
+            super::check_layers(&self.layers, &[k.to_string()])?;
+        }
         let path = self.layers.join(staging_name());
         p.add(&path)?;
         match parent {
@@ -170,14 +173,14 @@ impl SnapshotDriver for Btrfs {
 
     fn commit_layer(&self, staged: StagedLayer, key: &str) -> Result<()> {
         let dst = self.layer_path(key);
-        if dst.exists() {
-            return destroy_subvolume(&staged.path);
+        if super::is_valid_layer_key(key) && !dst.exists() {
+            set_read_only(&staged.path)?;
         }
-        set_read_only(&staged.path)?;
-        fs::rename(&staged.path, &dst).ctx("committing layer", &dst)
+        super::publish_layer(&staged.path, &dst, key)
     }
 
     fn create_container(&self, ctr_dir: &Path, layers: &[String]) -> Result<()> {
+        super::check_layers(&self.layers, layers)?;
         let rootfs = super::rootfs_of(ctr_dir);
         match layers.last() {
             Some(top) => snapshot(&self.layer_path(top), &rootfs, false),

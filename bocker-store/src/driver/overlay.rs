@@ -119,14 +119,11 @@ impl SnapshotDriver for Overlay {
     }
 
     fn commit_layer(&self, staged: StagedLayer, key: &str) -> Result<()> {
-        let dst = self.layer_path(key);
-        if dst.exists() {
-            return crate::fsutil::remove_path(&staged.path);
-        }
-        fs::rename(&staged.path, &dst).ctx("committing layer", &dst)
+        super::publish_layer(&staged.path, &self.layer_path(key), key)
     }
 
-    fn create_container(&self, ctr_dir: &Path, _layers: &[String]) -> Result<()> {
+    fn create_container(&self, ctr_dir: &Path, layers: &[String]) -> Result<()> {
+        super::check_layers(&self.layers, layers)?;
         for d in ["upper", "work", "rootfs"] {
             let p = ctr_dir.join(d);
             fs::create_dir(&p).ctx("creating", &p)?;
@@ -135,6 +132,7 @@ impl SnapshotDriver for Overlay {
     }
 
     fn mount_container(&self, ctr_dir: &Path, layers: &[String]) -> Result<()> {
+        super::check_layers(&self.layers, layers)?;
         let lower: Vec<String> = layers.iter().rev().cloned().collect();
         if lower.is_empty() {
             // overlayfs needs a lower dir; an image without layers has an empty one.
@@ -179,5 +177,37 @@ impl SnapshotDriver for Overlay {
         let mut out = layers.to_vec();
         out.push(key);
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layer_key_cannot_escape_the_layers_dir() {
+        let (_d, s) = crate::store::test_store();
+        let mut p = s.begin().unwrap();
+        for bad in ["../escaped", "a/b", "", ".", "..", ".tmp-x", "a:b", "a,b"] {
+            let staged = s.driver().create_layer(&mut p, None).unwrap();
+            assert!(s.driver().commit_layer(staged, bad).is_err(), "{bad:?}");
+        }
+        assert!(!s.root().join("escaped").exists());
+        let staged = s.driver().create_layer(&mut p, None).unwrap();
+        s.driver().commit_layer(staged, "local-0123abcd").unwrap();
+        assert!(s.driver().layer_exists("local-0123abcd"));
+        p.finish().unwrap();
+    }
+
+    #[test]
+    fn a_container_cannot_be_made_from_layers_that_are_gone() {
+        let (_d, s) = crate::store::test_store();
+        let ctr = s.root().join("containers/ps_0123456789ab");
+        fs::create_dir_all(&ctr).unwrap();
+        let err = s
+            .driver()
+            .create_container(&ctr, &["local-gone".to_string()])
+            .unwrap_err();
+        assert!(err.to_string().contains("local-gone"), "{err}");
     }
 }
