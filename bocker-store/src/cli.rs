@@ -35,3 +35,24 @@ pub fn print_json_line(value: &serde_json::Value) -> std::io::Result<()> {
     serde_json::to_writer(&mut out, value)?;
     out.write_all(b"\n")
 }
+
+/// Restores the default SIGPIPE action for listing verbs, as Unix filters expect:
+/// `bocker images | head -1` ends quietly instead of reporting a broken pipe.
+pub fn quiet_sigpipe() {
+    // SAFETY: sets a signal disposition; called first thing in main, before any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Prints one line of a mutating verb's report on stdout. A reader that went away must
+/// not abort the verb half-way (a removal of several ids goes on), so a broken pipe is
+/// ignored; any other write error is reported on stderr.
+pub fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}") {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            report(&anyhow::Error::new(e).context("writing to stdout"));
+        }
+    }
+}

@@ -187,7 +187,9 @@ fn concurrent_inits(driver: Driver) {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 4, "ids collided: {ids:?}");
-    let listed: Vec<String> = t.ok("images", &["-q"]).lines().map(String::from).collect();
+    // `images` lists oldest first; these were made in the same second or two.
+    let mut listed: Vec<String> = t.ok("images", &["-q"]).lines().map(String::from).collect();
+    listed.sort();
     assert_eq!(listed, ids);
     for id in &ids {
         assert!(layer_paths(&t, id)[0].join("bin/busybox").exists());
@@ -392,4 +394,84 @@ fn store_root_is_private_and_driver_is_checked() {
         err.contains("btrfs driver cannot be used") && err.lines().count() == 1,
         "{err}"
     );
+}
+
+/// Writes a container record by hand (bocker run is tested elsewhere); returns its id.
+fn fake_container(t: &TestRoot, img: &str, name: Option<&str>) -> String {
+    let ctr = format!("ps_{}", random_hex(12));
+    let dir = t.root.join("containers").join(&ctr);
+    fs::create_dir_all(&dir).unwrap();
+    let layers = serde_json::from_str::<serde_json::Value>(&t.ok("inspect", &[img])).unwrap()
+        ["layers"]
+        .clone();
+    let rec = serde_json::json!({
+        "id": ctr, "name": name, "image": img, "image_ref": img, "command": ["true"],
+        "created": "2026-11-22T20:00:00Z", "driver": "overlay", "layers": layers,
+        "rootfs": dir.join("rootfs"), "state": {"status": "exited", "exit_code": 0}
+    });
+    fs::write(dir.join("container.json"), rec.to_string()).unwrap();
+    if let Some(n) = name {
+        fs::write(t.root.join("names").join(n), &ctr).unwrap();
+    }
+    ctr
+}
+
+#[test]
+fn rm_of_several_reports_each_failure_on_one_line_and_goes_on() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let a = fake_container(&t, &img, Some("web"));
+    let b = fake_container(&t, &img, None);
+    let o = t.run("rm", &["nope", "web", "../x", &b, "img_000000000000"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        format!("Removed: {a}\nRemoved: {b}\n")
+    );
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "No container named 'nope' exists\n\
+         No container named '../x' exists\n\
+         No image named 'img_000000000000' exists\n"
+    );
+    assert_eq!(t.ok("ps", &["-q"]), "");
+    assert!(
+        !t.root.join("names/web").exists(),
+        "the name outlived its container"
+    );
+    // As in the seed, rm also removes images given by img_ id.
+    assert_eq!(t.ok("rm", &[&img]), format!("Removed: {img}\n"));
+    assert_eq!(t.ok("images", &["-q"]), "");
+}
+
+#[test]
+fn listing_into_a_closed_pipe_is_silent() {
+    let t = TestRoot::overlay();
+    t.busybox_image();
+    for args in [&["-q"][..], &[][..], &["--format", "json"][..]] {
+        let mut child = t
+            .cmd("images")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader went away (`| head -0`)
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.is_empty(), "images {args:?} into a closed pipe: {err}");
+    }
+}
+
+#[test]
+fn images_survives_an_odd_digest_in_a_record() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let rec_path = t.root.join("images").join(&img).join("image.json");
+    let mut rec: serde_json::Value = serde_json::from_slice(&fs::read(&rec_path).unwrap()).unwrap();
+    // Byte 12 of the hex part falls inside a two-byte character.
+    rec["digest"] = serde_json::json!(format!("sha256:a{}", "é".repeat(10)));
+    fs::write(&rec_path, rec.to_string()).unwrap();
+    let out = t.ok("images", &[]);
+    assert!(out.contains("sha256:aéééééééééé"), "{out}");
 }

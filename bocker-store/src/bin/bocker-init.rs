@@ -47,9 +47,9 @@ fn run(args: Args) -> Result<()> {
     })?;
     journal.finish()?;
     if args.quiet {
-        println!("{id}");
+        cli::say(id.as_ref());
     } else {
-        println!("Created: {id}");
+        cli::say(&format!("Created: {id}"));
     }
     Ok(())
 }

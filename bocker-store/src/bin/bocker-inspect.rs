@@ -15,6 +15,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    cli::quiet_sigpipe();
     cli::exit(run(Args::parse()))
 }
 

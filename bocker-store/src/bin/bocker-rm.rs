@@ -43,11 +43,11 @@ fn remove(store: &Store, q: &str, force: bool) -> Result<()> {
     if q.starts_with(id::Kind::Image.prefix()) {
         let img = store.resolve_image(q)?;
         store.remove_image(&img, force)?;
-        println!("Removed: {img}");
+        cli::say(&format!("Removed: {img}"));
         return Ok(());
     }
     let ctr = store.resolve_container(q)?;
     store.remove_container(&ctr, force)?;
-    println!("Removed: {ctr}");
+    cli::say(&format!("Removed: {ctr}"));
     Ok(())
 }

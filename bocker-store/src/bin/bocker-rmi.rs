@@ -42,6 +42,6 @@ fn main() -> ExitCode {
 fn remove(store: &Store, q: &str, force: bool) -> Result<()> {
     let img = store.resolve_image(q)?;
     store.remove_image(&img, force)?;
-    println!("Removed: {img}");
+    cli::say(&format!("Removed: {img}"));
     Ok(())
 }
