@@ -26,7 +26,23 @@ pub fn exit(result: anyhow::Result<()>) -> ExitCode {
 
 /// Prints `e` (with its causes) as one line on stderr.
 pub fn report(e: &anyhow::Error) {
-    let _ = writeln!(std::io::stderr().lock(), "{e:#}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", one_line(e));
+}
+
+/// `e` and its causes joined by `: `, leaving out a cause whose text the message already
+/// ends with (library errors such as `StoreError::Io` print their source themselves).
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.is_empty() {
+            line = text;
+        } else if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
 }
 
 /// Prints one JSON value per line on stdout.
@@ -54,5 +70,23 @@ pub fn say(line: &str) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             report(&anyhow::Error::new(e).context("writing to stdout"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_is_printed_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let e = anyhow::Error::new(crate::StoreError::io("creating store", "/x", io))
+            .context("opening the store");
+        let line = one_line(&e);
+        assert_eq!(line.matches("ermission denied").count(), 1, "{line}");
+        assert!(
+            line.starts_with("opening the store: creating store /x: "),
+            "{line}"
+        );
     }
 }

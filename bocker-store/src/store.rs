@@ -2,7 +2,7 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::driver::{self, SnapshotDriver};
@@ -27,6 +27,10 @@ const LAYOUT: &[&str] = &[
     "pending",
     "tmp",
 ];
+
+/// State other crates keep under the root, possibly before the store is first opened
+/// (`bocker net setup` on a fresh machine): a new store may be made beside it.
+pub const OTHER_STATE: &[&str] = &["net"];
 
 /// An opened store.
 pub struct Store {
@@ -313,6 +317,7 @@ fn create_layout(root: &Path, requested: Option<&str>) -> Result<String> {
         .mode(0o700)
         .create(root)
         .ctx("creating store", root)?;
+    refuse_foreign_content(root)?;
     // The store holds every container's files: never readable by other host users.
     fs::set_permissions(root, fs::Permissions::from_mode(0o700)).ctx("securing", root)?;
     for d in LAYOUT {
@@ -327,7 +332,11 @@ fn create_layout(root: &Path, requested: Option<&str>) -> Result<String> {
         Some(r) => r.to_string(),
         None => driver::select(root, None)?.name().to_string(),
     };
-    driver::probe(root, &name)?;
+    {
+        // A racing first use may already collect (it sweeps tmp/, where the probe runs).
+        let _probing = Lock::acquire(&root.join("store.lock"), Mode::Shared)?;
+        driver::probe(root, &name)?;
+    }
     // Two first uses may race (and choose differently, one with BOCKER_DRIVER): the
     // first to publish wins and every other one adopts or refuses its choice.
     let winner = publish_driver(root, &name)?;
@@ -341,12 +350,48 @@ fn create_layout(root: &Path, requested: Option<&str>) -> Result<String> {
     Ok(winner)
 }
 
+/// A store is made in an empty directory (a fresh mount may hold `lost+found`) or
+/// finishes one whose creation stopped half-way; never in a directory holding other
+/// things (`BOCKER_ROOT=$HOME` must not chmod it 0700 and fill it with store dirs).
+fn refuse_foreign_content(root: &Path) -> Result<()> {
+    for e in fs::read_dir(root).ctx("listing", root)? {
+        let name = e.ctx("listing", root)?.file_name();
+        let name = name.to_string_lossy();
+        let ours = LAYOUT.contains(&name.as_ref())
+            || matches!(name.as_ref(), "store.lock" | "driver" | "lost+found")
+            || OTHER_STATE.contains(&name.as_ref())
+            || name.starts_with(".driver.");
+        if !ours {
+            return Err(StoreError::io(
+                "refusing to create a store in",
+                root,
+                io::Error::other(format!(
+                    "the directory is not empty ('{name}') and holds no bocker store"
+                )),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Records `name` in `<root>/driver` unless a driver is recorded already (a link never
 /// replaces); returns the recorded driver.
 fn publish_driver(root: &Path, name: &str) -> Result<String> {
     let marker = root.join("driver");
     let tmp = root.join(format!(".driver.{}", &id::random(Kind::Image)[4..]));
-    crate::atomic::write(&tmp, format!("{name}\n").as_bytes())?;
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| {
+            io::Write::write_all(&mut f, format!("{name}\n").as_bytes())?;
+            f.sync_all()
+        });
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(StoreError::io("recording the driver in", &tmp, e));
+    }
     let linked = fs::hard_link(&tmp, &marker);
     let _ = fs::remove_file(&tmp);
     match linked {
@@ -431,6 +476,29 @@ mod tests {
         assert_eq!(
             fs::read_to_string(d.path().join("driver")).unwrap(),
             "btrfs\n"
+        );
+    }
+
+    #[test]
+    fn a_store_is_never_made_in_a_directory_holding_other_things() {
+        let d = tempfile::tempdir().unwrap();
+        fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(d.path().join("notes.txt"), b"mine").unwrap();
+        let err = Store::open_at(d.path(), Some("overlay"))
+            .err()
+            .expect("must refuse");
+        assert!(err.to_string().contains("not empty"), "{err}");
+        let mode = fs::metadata(d.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755, "a foreign directory was chmodded");
+        assert!(!d.path().join("images").exists());
+        // An empty directory (or a fresh filesystem with lost+found) is fine.
+        let e = tempfile::tempdir().unwrap();
+        fs::create_dir(e.path().join("lost+found")).unwrap();
+        fs::create_dir(e.path().join("net")).unwrap(); // bocker net setup ran first
+        Store::open_at(e.path(), Some("overlay")).unwrap();
+        assert_eq!(
+            fs::read_to_string(e.path().join("driver")).unwrap(),
+            "overlay\n"
         );
     }
 

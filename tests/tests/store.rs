@@ -475,3 +475,20 @@ fn images_survives_an_odd_digest_in_a_record() {
     let out = t.ok("images", &[]);
     assert!(out.contains("sha256:aéééééééééé"), "{out}");
 }
+
+#[test]
+fn a_store_error_is_one_line_without_repetition() {
+    let t = TestRoot::overlay();
+    let file = t.base.join("a-file");
+    fs::write(&file, b"x").unwrap();
+    let o = t
+        .cmd("images")
+        .env("BOCKER_ROOT", file.join("root"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
+}
