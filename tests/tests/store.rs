@@ -492,3 +492,38 @@ fn a_store_error_is_one_line_without_repetition() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
 }
+
+#[test]
+fn btrfs_rm_destroys_a_container_snapshot_and_subvolumes_nested_in_it() {
+    let t = TestRoot::btrfs();
+    let img = t.busybox_image();
+    let ctr = fake_container(&t, &img, None);
+    let layer = &layer_paths(&t, &img)[0];
+    let rootfs = t.root.join("containers").join(&ctr).join("rootfs");
+    let btrfs = |args: &[&str]| {
+        let o = std::process::Command::new("btrfs")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "btrfs {args:?}: {o:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    btrfs(&[
+        "subvolume",
+        "snapshot",
+        layer.to_str().unwrap(),
+        rootfs.to_str().unwrap(),
+    ]);
+    // Something inside the container made a subvolume of its own.
+    let nested = rootfs.join("var/nested");
+    btrfs(&["subvolume", "create", nested.to_str().unwrap()]);
+    fs::write(nested.join("f"), b"x").unwrap();
+    assert_eq!(t.ok("rm", &[&ctr]), format!("Removed: {ctr}\n"));
+    let left = btrfs(&["subvolume", "list", t.root.to_str().unwrap()]);
+    assert_eq!(left.lines().count(), 1, "subvolumes left: {left}");
+    assert!(
+        left.contains(layer.file_name().unwrap().to_str().unwrap()),
+        "{left}"
+    );
+    assert_eq!(fs::read_dir(t.root.join("tmp")).unwrap().count(), 0);
+}
