@@ -37,11 +37,23 @@ fn mount_overlay(
         .map(|k| layers_dir.join(k).display().to_string())
         .collect();
     let mut lowerdir = abs.join(":");
+    let mut back_to = None;
     if lowerdir.len() > 3500 {
-        // The mount data must fit in one page: resolve keys relative to the layers dir.
+        // The mount data must fit in one page: resolve keys relative to the layers dir,
+        // and give the process its working directory back afterwards.
+        back_to = Some(std::env::current_dir().ctx("finding the working directory", layers_dir)?);
         std::env::set_current_dir(layers_dir).ctx("entering", layers_dir)?;
         lowerdir = lower.join(":");
     }
+    let r = mount_overlay_data(&lowerdir, upper, work, target);
+    if let Some(cwd) = back_to {
+        std::env::set_current_dir(&cwd).ctx("returning to", &cwd)?;
+    }
+    r
+}
+
+/// The mount itself, with `redirect_dir=off` when the kernel knows it.
+fn mount_overlay_data(lowerdir: &str, upper: &Path, work: &Path, target: &Path) -> Result<()> {
     let base = format!(
         "lowerdir={lowerdir},upperdir={},workdir={}",
         upper.display(),
@@ -197,6 +209,25 @@ mod tests {
         s.driver().commit_layer(staged, "local-0123abcd").unwrap();
         assert!(s.driver().layer_exists("local-0123abcd"));
         p.finish().unwrap();
+    }
+
+    #[test]
+    fn mounting_many_layers_leaves_the_working_directory_alone() {
+        let (_d, s) = crate::store::test_store();
+        let before = std::env::current_dir().unwrap();
+        let keys: Vec<String> = (0..30).map(|i| format!("{i:0>100}")).collect();
+        for k in &keys {
+            fs::create_dir(s.driver().layer_path(k)).unwrap();
+            fs::write(s.driver().layer_path(k).join(format!("f{}", k.len())), k).unwrap();
+        }
+        let ctr = s.root().join("containers/ps_0123456789ab");
+        fs::create_dir_all(&ctr).unwrap();
+        s.driver().create_container(&ctr, &keys).unwrap();
+        s.driver().mount_container(&ctr, &keys).unwrap();
+        let mounted = ctr.join("rootfs/f100").exists();
+        s.driver().remove_container(&ctr).unwrap();
+        assert!(mounted, "the layers are not visible in the container");
+        assert_eq!(std::env::current_dir().unwrap(), before);
     }
 
     #[test]
