@@ -6,6 +6,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -115,8 +116,8 @@ pub(crate) fn undo_dead(root: &Path) -> Result<usize> {
         }
         let text = fs::read(&path).ctx("reading journal", &path)?;
         for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            // SAFETY of the conversion: the bytes were written from an OsStr by `add`.
-            let rel = Path::new(unsafe { std::ffi::OsStr::from_encoded_bytes_unchecked(line) });
+            // Any bytes are a valid Unix path; a corrupt journal cannot cause UB here.
+            let rel = Path::new(std::ffi::OsStr::from_bytes(line));
             if rel.is_absolute()
                 || rel
                     .components()
