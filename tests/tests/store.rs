@@ -527,3 +527,101 @@ fn btrfs_rm_destroys_a_container_snapshot_and_subvolumes_nested_in_it() {
     );
     assert_eq!(fs::read_dir(t.root.join("tmp")).unwrap().count(), 0);
 }
+
+/// The store's invariants once the collector has run: nothing half-made is left, every
+/// listed image has its layers, every layer is referenced.
+fn assert_store_is_clean(t: &TestRoot) {
+    // `rmi` of nothing still collects (it exits 1 for the missing id).
+    t.fails("rmi", &["img_000000000000"]);
+    let names = |dir: &str| -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(t.root.join(dir))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("pending"), Vec::<String>::new(), "journals left");
+    assert_eq!(names("tmp"), Vec::<String>::new(), "tmp left");
+    let images: Vec<String> = t.ok("images", &["-q"]).lines().map(String::from).collect();
+    let mut sorted = images.clone();
+    sorted.sort();
+    assert_eq!(names("images"), sorted, "image dirs without records");
+    let containers: Vec<String> = t.ok("ps", &["-q"]).lines().map(String::from).collect();
+    let mut referenced = std::collections::BTreeSet::new();
+    for id in images.iter().chain(&containers) {
+        let v: serde_json::Value = serde_json::from_str(&t.ok("inspect", &[id])).unwrap();
+        for l in v["layers"].as_array().unwrap() {
+            let l = l.as_str().unwrap().to_string();
+            assert!(
+                t.root.join("layers").join(&l).is_dir(),
+                "{id} lost layer {l}"
+            );
+            referenced.insert(l);
+        }
+    }
+    let layers: std::collections::BTreeSet<String> = names("layers").into_iter().collect();
+    assert_eq!(layers, referenced, "unreferenced or half-made layers left");
+    for n in names("names") {
+        let owner = fs::read_to_string(t.root.join("names").join(&n)).unwrap();
+        assert!(containers.contains(&owner), "name {n} of a gone container");
+    }
+}
+
+/// SIGKILLs `bocker-<verb> args` after `delay`; true when it was killed.
+fn kill_after(t: &TestRoot, verb: &str, args: &[&str], delay: Duration) -> bool {
+    let mut child = t
+        .cmd(verb)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let _ = child.kill(); // our own child, by pid
+    !child.wait().unwrap().success()
+}
+
+fn kill_at_random_points(driver: Driver) {
+    let t = TestRoot::new(driver);
+    let src = t.base.join("src");
+    for d in 0..10 {
+        let dir = src.join(format!("d{d}"));
+        fs::create_dir_all(&dir).unwrap();
+        for f in 0..100 {
+            fs::write(dir.join(format!("f{f}")), vec![b'x'; 2048]).unwrap();
+        }
+    }
+    let keep = t.busybox_image();
+    let user = fake_container(&t, &keep, Some("keeper"));
+    let mut kills = 0;
+    for i in 0..12u64 {
+        // Spread the kills over the verbs' whole run, start to end.
+        let delay = Duration::from_micros(500 + (i * 7919) % 40_000);
+        kills += usize::from(kill_after(&t, "init", &[src.to_str().unwrap()], delay));
+        assert_store_is_clean(&t);
+        let victim = t.busybox_image();
+        kills += usize::from(kill_after(&t, "rmi", &[&victim], delay / 4));
+        assert_store_is_clean(&t);
+        let ctr = fake_container(&t, &keep, Some(&format!("c{i}")));
+        kills += usize::from(kill_after(&t, "rm", &[&ctr], delay / 4));
+        assert_store_is_clean(&t);
+    }
+    assert!(kills > 0, "no command was ever killed mid-way");
+    // What was never touched is whole.
+    assert!(t.ok("images", &["-q"]).contains(&keep));
+    assert!(t.ok("ps", &["-q"]).contains(&user));
+    assert!(t.root.join("names/keeper").exists());
+}
+
+#[test]
+fn overlay_kill_at_random_points_leaves_a_clean_store() {
+    kill_at_random_points(Driver::Overlay);
+}
+
+#[test]
+fn btrfs_kill_at_random_points_leaves_a_clean_store() {
+    kill_at_random_points(Driver::Btrfs);
+}
