@@ -625,3 +625,67 @@ fn overlay_kill_at_random_points_leaves_a_clean_store() {
 fn btrfs_kill_at_random_points_leaves_a_clean_store() {
     kill_at_random_points(Driver::Btrfs);
 }
+
+fn concurrent_creators_and_removers(driver: Driver) {
+    let t = std::sync::Arc::new(TestRoot::new(driver));
+    let src = t.base.join("src");
+    fs::create_dir(&src).unwrap();
+    busybox_rootfs(&src);
+    let keep = t.busybox_image();
+    let creators: Vec<_> = (0..3)
+        .map(|_| {
+            let (t, src) = (t.clone(), src.clone());
+            std::thread::spawn(move || {
+                (0..4)
+                    .map(|_| init_dir(&t, &src))
+                    .collect::<Vec<String>>()
+            })
+        })
+        .collect();
+    let remover = {
+        let (t, keep) = (t.clone(), keep.clone());
+        std::thread::spawn(move || {
+            let mut removed = Vec::new();
+            for _ in 0..15 {
+                for id in t.ok("images", &["-q"]).lines() {
+                    if id != keep {
+                        let o = t.run("rmi", &[id]);
+                        if o.status.success() {
+                            removed.push(id.to_string());
+                        }
+                    }
+                }
+                let c = fake_container(&t, &keep, None);
+                t.ok("rm", &[&c]);
+            }
+            removed
+        })
+    };
+    let created: Vec<String> = creators
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    let removed = remover.join().unwrap();
+    let listed = t.ok("images", &["-q"]);
+    for id in &created {
+        assert_eq!(
+            listed.contains(id.as_str()),
+            !removed.contains(id),
+            "{id}: created, removed={}, listed={}",
+            removed.contains(id),
+            listed.contains(id.as_str())
+        );
+    }
+    assert!(listed.contains(&keep));
+    assert_store_is_clean(&t);
+}
+
+#[test]
+fn overlay_concurrent_creators_and_removers() {
+    concurrent_creators_and_removers(Driver::Overlay);
+}
+
+#[test]
+fn btrfs_concurrent_creators_and_removers() {
+    concurrent_creators_and_removers(Driver::Btrfs);
+}
