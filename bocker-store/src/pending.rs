@@ -19,6 +19,9 @@ pub struct Pending {
     lock: Lock,
     root: PathBuf,
     entries: Vec<PathBuf>,
+    /// The process that began it: only it may undo on drop (not a forked child).
+    owner: u32,
+    done: bool,
 }
 
 impl Pending {
@@ -50,6 +53,8 @@ impl Pending {
                 lock,
                 root: root.to_path_buf(),
                 entries: Vec::new(),
+                owner: std::process::id(),
+                done: false,
             });
         }
     }
@@ -73,7 +78,9 @@ impl Pending {
     }
 
     /// The mutation completed: forget the journal.
-    pub fn finish(self) -> Result<()> {
+    pub fn finish(mut self) -> Result<()> {
+        // Complete whatever happens next: never undo on drop from here on.
+        self.done = true;
         // Empty it first: a collector that opened it just before the unlink must find
         // nothing to undo once it gets the lock.
         self.lock
@@ -82,6 +89,34 @@ impl Pending {
             .ctx("truncating journal", self.lock.path())?;
         fs::remove_file(self.lock.path()).ctx("removing journal", self.lock.path())?;
         Ok(())
+    }
+}
+
+/// A mutation abandoned by an error in the process that began it is undone at once (in
+/// reverse order), instead of leaving its half-made objects, and their disk space, to
+/// the next collection. Anything that could not be removed stays journaled for it.
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.done || std::process::id() != self.owner {
+            return;
+        }
+        let mut all_gone = true;
+        for path in self.entries.iter().rev() {
+            let Ok(rel) = path.strip_prefix(&self.root) else {
+                continue;
+            };
+            if rel
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+                || is_complete(&self.root, rel)
+            {
+                continue;
+            }
+            all_gone &= crate::fsutil::remove_path(path).is_ok();
+        }
+        if all_gone {
+            let _ = fs::remove_file(self.lock.path());
+        }
     }
 }
 
@@ -163,8 +198,32 @@ fn is_complete(root: &Path, rel: &Path) -> bool {
 }
 
 #[cfg(test)]
+impl Pending {
+    /// Lets the journal go as a killed process would: lock released, nothing undone.
+    pub(crate) fn abandon(mut self) {
+        self.owner = 0;
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_mutation_is_undone_at_once() {
+        let r = root();
+        let staged = r.path().join("layers/.tmp-x");
+        fs::create_dir_all(staged.join("deep")).unwrap();
+        fs::write(staged.join("deep/big"), b"x").unwrap();
+        let mut p = Pending::begin(r.path()).unwrap();
+        p.add(&staged).unwrap();
+        drop(p); // an error path returned early
+        assert!(
+            !staged.exists(),
+            "the failed mutation's layer is left behind"
+        );
+        assert_eq!(fs::read_dir(r.path().join("pending")).unwrap().count(), 0);
+    }
 
     fn root() -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
@@ -194,8 +253,8 @@ mod tests {
         fs::write(victim.join("deep/f"), b"x").unwrap();
         let mut p = Pending::begin(r.path()).unwrap();
         p.add(&victim).unwrap();
-        // Simulate death: drop the lock without finishing.
-        drop(p);
+        // Simulate death: release the lock without finishing or undoing.
+        p.abandon();
         assert_eq!(undo_dead(r.path()).unwrap(), 1);
         assert!(!victim.exists());
         assert_eq!(fs::read_dir(r.path().join("pending")).unwrap().count(), 0);
@@ -233,7 +292,7 @@ mod tests {
         fs::write(img.join("image.json"), b"{}").unwrap();
         fs::write(ctr.join("container.json"), b"{}").unwrap();
         fs::write(&name, b"ps_0123456789ab").unwrap();
-        drop(p);
+        p.abandon();
         assert_eq!(undo_dead(r.path()).unwrap(), 1);
         assert!(
             img.join("image.json").exists(),
