@@ -635,11 +635,7 @@ fn concurrent_creators_and_removers(driver: Driver) {
     let creators: Vec<_> = (0..3)
         .map(|_| {
             let (t, src) = (t.clone(), src.clone());
-            std::thread::spawn(move || {
-                (0..4)
-                    .map(|_| init_dir(&t, &src))
-                    .collect::<Vec<String>>()
-            })
+            std::thread::spawn(move || (0..4).map(|_| init_dir(&t, &src)).collect::<Vec<String>>())
         })
         .collect();
     let remover = {
@@ -688,4 +684,20 @@ fn overlay_concurrent_creators_and_removers() {
 #[test]
 fn btrfs_concurrent_creators_and_removers() {
     concurrent_creators_and_removers(Driver::Btrfs);
+}
+
+#[test]
+fn init_refuses_to_import_the_store_into_itself() {
+    let t = TestRoot::overlay();
+    t.busybox_image();
+    for dir in [t.root.clone(), t.base.clone(), t.root.join("layers")] {
+        let o = t.run("init", &[dir.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "init {}", dir.display());
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert!(
+            err.starts_with("cannot import") && err.lines().count() == 1 && err.len() < 300,
+            "{err}"
+        );
+    }
+    assert_eq!(t.ok("images", &["-q"]).lines().count(), 1);
 }
