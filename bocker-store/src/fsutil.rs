@@ -77,7 +77,7 @@ pub fn remove_path(path: &Path) -> Result<()> {
 }
 
 /// True when `name` in `dir` is the root of a mount (statx's STATX_ATTR_MOUNT_ROOT).
-fn is_mount_root(dir: BorrowedFd<'_>, name: &Path) -> bool {
+pub(crate) fn is_mount_root(dir: BorrowedFd<'_>, name: &Path) -> bool {
     let Ok(c) = std::ffi::CString::new(name.as_os_str().as_bytes()) else {
         return false;
     };

@@ -143,7 +143,12 @@ impl Copier {
         if is_dir {
             let fd = open_same(dir, name, OFlag::O_DIRECTORY, &m, shown)?;
             fs::create_dir(dst).ctx("creating", dst)?;
-            self.copy_children(fd.as_fd(), shown, dst)?;
+            // Like `cp -x`: a filesystem mounted in the source (a chroot's /proc, /sys,
+            // /dev, a bind mount) becomes an empty mount point, never its contents.
+            // (A btrfs subvolume has its own st_dev but is no mount: it is copied.)
+            if !crate::fsutil::is_mount_root(dir, Path::new(name)) {
+                self.copy_children(fd.as_fd(), shown, dst)?;
+            }
             return self.finish_node(&proc_path(fd.as_fd(), None), dst, &m);
         }
         if kind == SFlag::S_IFLNK {
@@ -290,6 +295,51 @@ mod tests {
                 b"v"
             );
         }
+    }
+
+    #[test]
+    fn filesystems_mounted_in_the_source_are_not_copied() {
+        let s = tempfile::tempdir().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let outside = s.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("host-file"), b"host").unwrap();
+        let src = s.path().join("src");
+        fs::create_dir_all(src.join("proc")).unwrap();
+        fs::create_dir_all(src.join("mnt")).unwrap();
+        fs::write(src.join("kept"), b"x").unwrap();
+        nix::mount::mount(
+            Some("tmpfs"),
+            &src.join("proc"),
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        )
+        .unwrap();
+        fs::write(src.join("proc/kmsg"), b"never read").unwrap();
+        nix::mount::mount(
+            Some(&outside),
+            &src.join("mnt"),
+            None::<&str>,
+            nix::mount::MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .unwrap();
+        let r = copy_tree(&src, d.path());
+        for m in ["proc", "mnt"] {
+            let _ = nix::mount::umount2(&src.join(m), nix::mount::MntFlags::MNT_DETACH);
+        }
+        r.unwrap();
+        assert!(d.path().join("kept").exists());
+        assert!(d.path().join("proc").is_dir() && d.path().join("mnt").is_dir());
+        assert!(
+            !d.path().join("proc/kmsg").exists(),
+            "copied a mounted filesystem"
+        );
+        assert!(
+            !d.path().join("mnt/host-file").exists(),
+            "copied a bind mount"
+        );
     }
 
     #[test]
