@@ -53,6 +53,9 @@ impl Store {
 
     /// Opens (creating if needed) the store at `root` with an optional requested driver.
     pub fn open_at(root: &Path, requested: Option<&str>) -> Result<Store> {
+        // Paths derived from the root end up in records and in other processes (a
+        // relative BOCKER_ROOT would mean something else from another directory).
+        let root = &std::path::absolute(root).ctx("resolving the store root", root)?;
         let marker = root.join("driver");
         let name = match fs::read_to_string(&marker) {
             Ok(existing) => {

@@ -701,3 +701,27 @@ fn init_refuses_to_import_the_store_into_itself() {
     }
     assert_eq!(t.ok("images", &["-q"]).lines().count(), 1);
 }
+
+#[test]
+fn a_relative_root_is_recorded_as_an_absolute_path() {
+    let t = TestRoot::overlay();
+    let src = t.base.join("src");
+    fs::create_dir(&src).unwrap();
+    busybox_rootfs(&src);
+    let run = |verb: &str, args: &[&str]| {
+        let o = t
+            .cmd(verb)
+            .args(args)
+            .current_dir(&t.base)
+            .env("BOCKER_ROOT", "root")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let id = run("init", &["-q", src.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&run("inspect", &[id.trim()])).unwrap();
+    let layer = PathBuf::from(v["layer_paths"][0].as_str().unwrap());
+    assert!(layer.is_absolute(), "{layer:?}");
+    assert!(layer.starts_with(&t.root), "{layer:?}");
+}
