@@ -168,8 +168,11 @@ impl Store {
 
     /// Reads an image record.
     pub fn read_image(&self, id: &ImageId) -> Result<ImageRecord> {
-        read_json(&self.image_dir(id).join("image.json"))
-            .map_err(|e| not_found(e, || StoreError::NoSuchImage(id.0.clone())))
+        let mut rec: ImageRecord = read_json(&self.image_dir(id).join("image.json"))
+            .map_err(|e| not_found(e, || StoreError::NoSuchImage(id.0.clone())))?;
+        // The reserved directory is the truth: a record never speaks for another id.
+        rec.id.clone_from(&id.0);
+        Ok(rec)
     }
 
     /// Writes (atomically) a container record.
@@ -184,8 +187,12 @@ impl Store {
 
     /// Reads a container record.
     pub fn read_container(&self, id: &ContainerId) -> Result<ContainerRecord> {
-        read_json(&self.container_dir(id).join("container.json"))
-            .map_err(|e| not_found(e, || StoreError::NoSuchContainer(id.0.clone())))
+        let mut rec: ContainerRecord = read_json(&self.container_dir(id).join("container.json"))
+            .map_err(|e| not_found(e, || StoreError::NoSuchContainer(id.0.clone())))?;
+        // The reserved directory is the truth: `rm -f` acts on this container's cgroups
+        // (named by its id), never on those of an id a copied record names.
+        rec.id.clone_from(&id.0);
+        Ok(rec)
     }
 
     /// Read-modify-write of a container record under the record's own lock.
@@ -503,6 +510,18 @@ mod tests {
             fs::read_to_string(e.path().join("driver")).unwrap(),
             "overlay\n"
         );
+    }
+
+    #[test]
+    fn a_record_is_read_as_the_object_its_directory_names() {
+        let (_d, s) = test_store();
+        let id = image(&s);
+        let other = image(&s);
+        let copied = fs::read(s.image_dir(&other).join("image.json")).unwrap();
+        fs::write(s.image_dir(&id).join("image.json"), copied).unwrap();
+        assert_eq!(s.read_image(&id).unwrap().id, id.0);
+        let ids: Vec<String> = s.list_images().unwrap().into_iter().map(|r| r.id).collect();
+        assert!(ids.contains(&id.0) && ids.contains(&other.0), "{ids:?}");
     }
 
     #[test]
