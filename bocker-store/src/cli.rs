@@ -13,6 +13,40 @@ pub enum Format {
     Json,
 }
 
+/// Parses the verb's arguments; a usage error is one line on stderr and status 2 (help
+/// and version print as usual).
+pub fn parse<T: clap::Parser>() -> T {
+    match T::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
+            if matches!(e.kind(), DisplayHelp | DisplayVersion) || !e.use_stderr() {
+                e.exit();
+            }
+            let verb = T::command().get_name().to_string();
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "{}",
+                usage_line(&verb, &e.render().to_string())
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+/// clap's multi-line usage error as one line: `bocker rm: <what is wrong> (see 'bocker rm --help')`.
+fn usage_line(verb: &str, rendered: &str) -> String {
+    let what: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let what = what.join(" ");
+    let what = what.strip_prefix("error: ").unwrap_or(&what);
+    format!("{verb}: {what} (see '{verb} --help')")
+}
+
 /// Turns a verb's result into its exit status, printing the error chain on one line.
 pub fn exit(result: anyhow::Result<()>) -> ExitCode {
     match result {
@@ -76,6 +110,25 @@ pub fn say(line: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_errors_are_one_line() {
+        #[derive(clap::Parser, Debug)]
+        #[command(name = "bocker rm")]
+        struct A {
+            #[arg(required = true)]
+            ids: Vec<String>,
+        }
+        let e = <A as clap::Parser>::try_parse_from(["bocker-rm"]).unwrap_err();
+        let line = usage_line("bocker rm", &e.render().to_string());
+        assert!(!line.contains('\n'), "{line}");
+        assert!(
+            line.starts_with(
+                "bocker rm: the following required arguments were not provided: <IDS>"
+            ) && line.ends_with("(see 'bocker rm --help')"),
+            "{line}"
+        );
+    }
 
     #[test]
     fn a_cause_is_printed_once() {

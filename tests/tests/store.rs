@@ -725,3 +725,26 @@ fn a_relative_root_is_recorded_as_an_absolute_path() {
     assert!(layer.is_absolute(), "{layer:?}");
     assert!(layer.starts_with(&t.root), "{layer:?}");
 }
+
+#[test]
+fn usage_errors_are_one_line_with_status_2() {
+    let t = TestRoot::overlay();
+    for (verb, args) in [
+        ("rm", &[][..]),
+        ("images", &["--format", "xml"][..]),
+        ("ps", &["--bogus"][..]),
+        ("init", &[][..]),
+    ] {
+        let o = t.run(verb, args);
+        assert_eq!(o.status.code(), Some(2), "{verb} {args:?}");
+        assert!(o.stdout.is_empty());
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{verb} {args:?}: {err}");
+        assert!(err.starts_with(&format!("bocker {verb}: ")), "{err}");
+    }
+    let help = t.run("rm", &["--help"]);
+    assert!(help.status.success());
+    assert!(String::from_utf8(help.stdout)
+        .unwrap()
+        .contains("Usage: bocker rm"));
+}

@@ -22,7 +22,7 @@ struct Args {
 
 fn main() -> ExitCode {
     cli::quiet_sigpipe();
-    cli::exit(run(Args::parse()))
+    cli::exit(run(cli::parse::<Args>()))
 }
 
 fn run(args: Args) -> Result<()> {

@@ -19,7 +19,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = cli::parse::<Args>();
     let store = match Store::open().context("opening the store") {
         Ok(s) => s,
         Err(e) => return cli::exit(Err(e)),
