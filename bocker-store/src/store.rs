@@ -274,15 +274,14 @@ impl Store {
         let _removing = self.lock_shared()?;
         let dir = self.image_dir(id);
         let gone = self.graveyard("rmi", &id.0);
-        fs::rename(&dir, &gone)
-            .or_else(|e| {
-                if e.kind() == io::ErrorKind::NotFound {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
-            .ctx("removing", &dir)?;
+        match fs::rename(&dir, &gone) {
+            Ok(()) => {}
+            // Someone else removed it first: only one removal reports success.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::NoSuchImage(id.0.clone()))
+            }
+            Err(e) => return Err(StoreError::io("removing", &dir, e)),
+        }
         for t in self.tags_of(id)? {
             self.untag(&t)?;
         }
@@ -297,15 +296,14 @@ impl Store {
         let rec = self.read_container(id).ok();
         // The record goes first so nobody sees a container without storage.
         let gone = self.graveyard("rm", &id.0);
-        fs::rename(&dir, &gone)
-            .or_else(|e| {
-                if e.kind() == io::ErrorKind::NotFound {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
-            .ctx("removing", &dir)?;
+        match fs::rename(&dir, &gone) {
+            Ok(()) => {}
+            // Someone else removed it first: only one removal reports success.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::NoSuchContainer(id.0.clone()))
+            }
+            Err(e) => return Err(StoreError::io("removing", &dir, e)),
+        }
         if let Some(name) = rec.as_ref().and_then(|r| r.name.as_deref()) {
             self.release_name(name, id)?;
         }
@@ -522,6 +520,25 @@ mod tests {
         assert_eq!(s.read_image(&id).unwrap().id, id.0);
         let ids: Vec<String> = s.list_images().unwrap().into_iter().map(|r| r.id).collect();
         assert!(ids.contains(&id.0) && ids.contains(&other.0), "{ids:?}");
+    }
+
+    #[test]
+    fn of_two_removals_of_one_object_only_one_succeeds() {
+        let (_d, s) = test_store();
+        let id = image(&s);
+        s.remove_image_record(&id).unwrap();
+        assert!(matches!(
+            s.remove_image_record(&id),
+            Err(StoreError::NoSuchImage(_))
+        ));
+        let c = ContainerId("ps_0123456789ab".into());
+        fs::create_dir_all(s.container_dir(&c)).unwrap();
+        fs::write(s.container_dir(&c).join("container.json"), "{}").unwrap();
+        s.remove_container_record(&c).unwrap();
+        assert!(matches!(
+            s.remove_container_record(&c),
+            Err(StoreError::NoSuchContainer(_))
+        ));
     }
 
     #[test]
