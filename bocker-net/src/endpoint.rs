@@ -312,6 +312,55 @@ mod tests {
         assert_ne!(a, host_veth_name(Ipv4Addr::new(10, 0, 0, 3)));
     }
 
+    /// A fresh network namespace held by an fd (needs root).
+    fn new_netns() -> std::os::fd::OwnedFd {
+        std::thread::spawn(|| {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
+            std::fs::File::open("/proc/thread-self/ns/net")
+                .expect("netns")
+                .into()
+        })
+        .join()
+        .expect("netns thread")
+    }
+
+    #[test]
+    fn loopback_comes_up_and_the_host_namespace_is_refused() {
+        use std::os::fd::AsFd;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let ns = new_netns();
+        let lo_up = || {
+            in_netns(ns.as_fd(), || {
+                let link = netlink::link_by_name(&mut open_rtnl()?, "lo").ctx(|| "lo".into())?;
+                Ok(link.is_some_and(|l| l.up))
+            })
+            .unwrap()
+        };
+        assert!(!lo_up());
+        loopback_up(ns.as_fd()).unwrap();
+        assert!(lo_up());
+
+        let own = std::fs::File::open("/proc/thread-self/ns/net").unwrap();
+        assert!(matches!(
+            loopback_up(own.as_fd()),
+            Err(NetError::HostNamespace)
+        ));
+        let cfg = NetConfig::new(
+            std::path::Path::new("/nonexistent"),
+            "bkt-unit",
+            "10.9.9.0/24",
+        )
+        .unwrap();
+        assert!(matches!(
+            attach(&cfg, "x", own.as_fd(), "eth0"),
+            Err(NetError::HostNamespace)
+        ));
+    }
+
     #[test]
     fn mac_prints_like_ip_link() {
         assert_eq!(mac_to_string(&[2, 0x42, 10, 0, 0, 2]), "02:42:0a:00:00:02");

@@ -69,6 +69,32 @@ impl NetError {
     }
 }
 
+/// For callers that speak `io::Result` (the runtime): keeps the errno of an
+/// underlying I/O error and the whole message chain.
+impl From<NetError> for io::Error {
+    fn from(e: NetError) -> io::Error {
+        let kind = match &e {
+            NetError::Io { source, .. } => source.kind(),
+            NetError::BadConfig(_) | NetError::BadOwner(_) | NetError::BadPortMapping(..) => {
+                io::ErrorKind::InvalidInput
+            }
+            NetError::PortTaken { .. } | NetError::AlreadyAttached { .. } => {
+                io::ErrorKind::AlreadyExists
+            }
+            NetError::NotAttached(_) | NetError::NoBridge(_) => io::ErrorKind::NotFound,
+            _ => io::ErrorKind::Other,
+        };
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            src = s.source();
+        }
+        io::Error::new(kind, msg)
+    }
+}
+
 /// `result.ctx(|| "doing X to Y")?` for io::Result.
 pub(crate) trait IoContext<T> {
     fn ctx<F: FnOnce() -> String>(self, what: F) -> Result<T>;
@@ -77,5 +103,24 @@ pub(crate) trait IoContext<T> {
 impl<T> IoContext<T> for io::Result<T> {
     fn ctx<F: FnOnce() -> String>(self, what: F) -> Result<T> {
         self.map_err(|e| NetError::io(what(), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_conversion_keeps_kind_and_cause() {
+        let e = NetError::io("opening /x", io::Error::from_raw_os_error(libc::ENOENT));
+        let io: io::Error = e.into();
+        assert_eq!(io.kind(), io::ErrorKind::NotFound);
+        assert!(io.to_string().starts_with("opening /x: "), "{io}");
+        let full: io::Error = NetError::SubnetFull {
+            bridge: "b".into(),
+            subnet: "s".into(),
+        }
+        .into();
+        assert!(full.to_string().contains("no free address"));
     }
 }

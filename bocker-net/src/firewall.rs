@@ -4,7 +4,7 @@
 //!
 //! | table  | chain            | hooked from                         | holds                                   |
 //! |--------|------------------|-------------------------------------|-----------------------------------------|
-//! | nat    | `BOCKER-NAT-B`   | POSTROUTING                         | masquerade subnet -> outside; 127/8 -> B |
+//! | nat    | `BOCKER-NAT-B`   | POSTROUTING                         | masquerade out; 127/8 and DNAT hairpin in |
 //! | nat    | `BOCKER-DNAT-B`  | PREROUTING, OUTPUT (dst-type LOCAL) | one DNAT per published port             |
 //! | filter | `BOCKER-FWD-B`   | FORWARD (first rule)                | accept from B, replies and DNAT into B  |
 //!
@@ -61,6 +61,12 @@ fn static_rules(cfg: &NetConfig, c: &Chains) -> (Vec<String>, Vec<String>) {
         // curl 127.0.0.1:PORT from the host: the DNATed packet must leave with an
         // address the container can answer (route_localnet lets it out of lo).
         format!("-A {} -s 127.0.0.0/8 -o {b} -j MASQUERADE", c.nat),
+        // A container calling another's published port on a host address: the
+        // answer must come back through the host to be un-DNATed.
+        format!(
+            "-A {} -s {s} -o {b} -m conntrack --ctstate DNAT -j MASQUERADE",
+            c.nat
+        ),
     ];
     let fwd = vec![
         format!("-A {} -i {b} -j ACCEPT", c.fwd),
@@ -115,15 +121,16 @@ fn run(cmd: &str, args: &[&str], stdin: Option<&str>) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Apply a restore script, retrying briefly if another writer raced us.
+/// Apply a restore script. A concurrent writer can make a transaction fail
+/// (the kernel's ruleset generation moved under it): retry a few times before
+/// reporting iptables' own message.
 fn restore(script: &str) -> Result<()> {
     let mut attempt = 0;
     loop {
         match run("iptables-restore", &["-w", "--noflush"], Some(script)) {
-            Err(e) if attempt < 3 => {
+            Err(NetError::Firewall(_)) if attempt < 3 => {
                 attempt += 1;
                 std::thread::sleep(std::time::Duration::from_millis(20 * attempt));
-                let _ = e;
             }
             other => return other.map(drop),
         }

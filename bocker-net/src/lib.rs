@@ -19,6 +19,7 @@ mod config;
 mod endpoint;
 mod error;
 mod firewall;
+mod hosts;
 mod ipam;
 pub mod netlink;
 mod netns;
@@ -33,6 +34,7 @@ pub use endpoint::{
     release, Attachment,
 };
 pub use error::{NetError, Result};
+pub use hosts::hosts_file;
 pub use ipam::{mac_for, Lease};
 pub use netns::Netns;
 pub use ports::{PortMapping, Proto};

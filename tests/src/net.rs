@@ -1,28 +1,17 @@
 //! Harness for the networking tests: a private bridge and subnet per test, and
 //! `unshare -n` processes standing in for containers.
 //!
-//! Every test network uses its own bridge name (`bkt…`), its own subnet
-//! (`10.<200+n>.<x>.0/24`) and its own BOCKER_ROOT, and is torn down by Drop,
-//! so tests run in parallel and never touch `bridge0` or `10.0.0.0/24`.
+//! Every test network uses its own bridge name (`bkt<x>x<y>`), its own subnet
+//! (`10.<x>.<y>.0/24`, reserved like `TestRoot`'s) and its own BOCKER_ROOT, and
+//! is torn down by Drop, so tests run in parallel and never touch `bridge0` or
+//! `10.0.0.0/24`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Where the built binaries are: `BOCKER_BIN_DIR` or the workspace's target/debug.
-pub fn bin(name: &str) -> PathBuf {
-    let dir = std::env::var_os("BOCKER_BIN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug"));
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build -p bocker-net` first",
-        path.display()
-    );
-    path
-}
+use crate::{bin, random_hex};
 
 /// A private bridge network, torn down (with --force) on drop.
 pub struct TestNet {
@@ -31,28 +20,64 @@ pub struct TestNet {
     /// The first three octets, e.g. "10.203.17".
     pub prefix: String,
     pub root: PathBuf,
+    reservation: PathBuf,
+}
+
+/// Shared with `TestRoot`: one file per /24 reserved by a running test.
+const SUBNET_DIR: &str = "/run/bocker-test-subnets";
+
+/// Reserve a /24 in 10.200.0.0-10.250.255.0 for this test, across processes
+/// (`TestRoot` keeps to 10.100-10.199; the same reservation files guard both).
+fn reserve_subnet() -> (u32, u32, PathBuf) {
+    fs::create_dir_all(SUBNET_DIR).expect("creating the subnet reservation dir");
+    loop {
+        let r = random_hex(4);
+        let x = 200 + u32::from_str_radix(&r[..2], 16).expect("hex") % 51;
+        let y = u32::from_str_radix(&r[2..], 16).expect("hex");
+        let file = PathBuf::from(SUBNET_DIR).join(format!("{x}.{y}"));
+        if fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&file)
+            .is_ok()
+        {
+            return (x, y, file);
+        }
+    }
 }
 
 impl TestNet {
-    /// `n` must differ between the tests of one file (it picks the subnet).
-    pub fn new(n: u8) -> TestNet {
-        Self::with_prefix_len(n, 24)
+    pub fn new() -> TestNet {
+        Self::with_prefix_len(24)
     }
 
-    pub fn with_prefix_len(n: u8, len: u8) -> TestNet {
-        let pid = std::process::id();
-        let third = (pid % 251) as u8;
-        let prefix = format!("10.{}.{third}", 200 + n as u16);
-        let bridge = format!("bkt{n}x{}", pid % 100_000);
-        let root = std::env::temp_dir().join(format!("bocker-net-test-{bridge}"));
-        let _ = fs::remove_dir_all(&root);
+    /// A smaller subnet (inside the reserved /24), e.g. 29 for five addresses.
+    pub fn with_prefix_len(len: u8) -> TestNet {
+        let (x, y, reservation) = reserve_subnet();
+        let prefix = format!("10.{x}.{y}");
+        let bridge = format!("bkt{x}x{y}");
+        let root = std::env::temp_dir().join(format!("bocker-net-test-{}", random_hex(12)));
         fs::create_dir_all(&root).expect("creating the test BOCKER_ROOT");
         TestNet {
             bridge,
             subnet: format!("{prefix}.0/{len}"),
             prefix,
             root,
+            reservation,
         }
+    }
+
+    /// Two host ports nobody else's test uses while this network lives
+    /// (derived from the reserved subnet).
+    pub fn host_ports(&self) -> (u16, u16) {
+        let mut o = self
+            .prefix
+            .split('.')
+            .skip(1)
+            .map(|p| p.parse::<u16>().unwrap_or(0));
+        let (x, y) = (o.next().unwrap_or(200), o.next().unwrap_or(0));
+        let base = 20000 + ((x - 200) * 256 + y) * 2;
+        (base, base + 1)
     }
 
     pub fn gateway(&self) -> String {
@@ -61,13 +86,38 @@ impl TestNet {
 
     /// Run `bocker-net ARGS` against this network.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(bin("bocker-net"))
+        Command::new(bin("net"))
             .args(args)
             .env("BOCKER_ROOT", &self.root)
             .env("BOCKER_BRIDGE", &self.bridge)
             .env("BOCKER_SUBNET", &self.subnet)
             .output()
             .expect("running bocker-net")
+    }
+
+    /// Run `bocker-net ARGS` inside `host`'s network namespace (a host of
+    /// our own making, with its own firewall and sysctls).
+    pub fn run_in(&self, host: &Sandbox, args: &[&str]) -> Output {
+        Command::new("nsenter")
+            .args(["-t", &host.pid_arg(), "-n"])
+            .arg(bin("net"))
+            .args(args)
+            .env("BOCKER_ROOT", &self.root)
+            .env("BOCKER_BRIDGE", &self.bridge)
+            .env("BOCKER_SUBNET", &self.subnet)
+            .output()
+            .expect("running bocker-net in a namespace")
+    }
+
+    pub fn ok_in(&self, host: &Sandbox, args: &[&str]) -> String {
+        let out = self.run_in(host, args);
+        assert!(
+            out.status.success(),
+            "bocker-net {args:?} in {} failed: {}",
+            host.pid(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
     /// Run and insist on success; stdout, trimmed.
@@ -146,10 +196,35 @@ impl TestNet {
     }
 }
 
+impl Default for TestNet {
+    fn default() -> Self {
+        TestNet::new()
+    }
+}
+
 impl Drop for TestNet {
     fn drop(&mut self) {
-        let _ = self.run(&["teardown", "--force"]);
+        // Never panic here (a panic while unwinding aborts and skips the rest of the cleanup).
+        let exe = std::env::var_os("BOCKER_BIN_DIR")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::current_exe()
+                    .ok()?
+                    .parent()?
+                    .parent()
+                    .map(Path::to_path_buf)
+            })
+            .map(|d| d.join("bocker-net"));
+        if let Some(exe) = exe.filter(|e| e.exists()) {
+            let _ = Command::new(exe)
+                .args(["teardown", "--force"])
+                .env("BOCKER_ROOT", &self.root)
+                .env("BOCKER_BRIDGE", &self.bridge)
+                .env("BOCKER_SUBNET", &self.subnet)
+                .output();
+        }
         let _ = fs::remove_dir_all(&self.root);
+        let _ = fs::remove_file(&self.reservation);
     }
 }
 

@@ -46,7 +46,7 @@ fn serve(sb: &mut Sandbox, dir: &std::path::Path, body: &str) {
 
 #[test]
 fn setup_twice_is_harmless_and_teardown_removes_everything() {
-    let net = TestNet::new(1);
+    let net = TestNet::new();
     net.ok(&["setup"]);
     let rules = net.iptables_lines();
     assert!(net.bridge_exists());
@@ -100,7 +100,7 @@ fn setup_twice_is_harmless_and_teardown_removes_everything() {
 
 #[test]
 fn attached_namespaces_reach_the_bridge_and_each_other() {
-    let net = TestNet::new(2);
+    let net = TestNet::new();
     // attach sets the network up itself when the bridge is missing.
     assert!(!net.bridge_exists());
     let a = Sandbox::new();
@@ -179,7 +179,7 @@ fn attached_namespaces_reach_the_bridge_and_each_other() {
 #[test]
 fn fifty_concurrent_attaches_get_fifty_distinct_addresses() {
     // No setup: the 50 first attaches race to set the network up.
-    let net = Arc::new(TestNet::new(3));
+    let net = Arc::new(TestNet::new());
     let sandboxes: Vec<Sandbox> = (0..50).map(|_| Sandbox::new()).collect();
     let pids: Vec<String> = sandboxes.iter().map(|s| s.pid_arg()).collect();
     let threads: Vec<_> = pids
@@ -238,14 +238,11 @@ fn fifty_concurrent_attaches_get_fifty_distinct_addresses() {
 
 #[test]
 fn published_port_answers_on_localhost_and_goes_away_with_the_container() {
-    let net = TestNet::new(4);
+    let net = TestNet::new();
     let mut sb = Sandbox::new();
     let pid = sb.pid_arg();
-    let port = 18000 + (std::process::id() % 1000) as u16;
-    let (local, any) = (
-        format!("127.0.0.1:{port}:80"),
-        format!("{}:80/tcp", port + 1000),
-    );
+    let (port, port2) = net.host_ports();
+    let (local, any) = (format!("127.0.0.1:{port}:80"), format!("{port2}:80/tcp"));
     let ip = net.ok(&["attach", &pid, "-p", &local, "-p", &any]);
     serve(&mut sb, &net.root.join("www"), "hello from the namespace\n");
 
@@ -258,7 +255,7 @@ fn published_port_answers_on_localhost_and_goes_away_with_the_container() {
         Some("hello from the namespace\n")
     );
     assert_eq!(
-        curl(&format!("http://127.0.0.1:{}/", port + 1000)).as_deref(),
+        curl(&format!("http://127.0.0.1:{port2}/")).as_deref(),
         Some("hello from the namespace\n")
     );
     let rules = net.iptables_lines();
@@ -268,6 +265,18 @@ fn published_port_answers_on_localhost_and_goes_away_with_the_container() {
             .any(|l| l.contains(&format!("--dport {port}")) && l.contains(&format!("{ip}:80"))),
         "{rules:#?}"
     );
+
+    // Another container reaches the published port on the bridge's address.
+    let peer = Sandbox::new();
+    net.ok(&["attach", &peer.pid_arg()]);
+    let url = format!("http://{}:{port2}/", net.gateway());
+    let got = peer.exec(&["curl", "-s", "-m", "5", &url]);
+    assert_eq!(
+        text(&got.stdout),
+        "hello from the namespace\n",
+        "container -> published port"
+    );
+    net.ok(&["detach", &peer.pid_arg()]);
 
     // A second owner cannot take the same host port; its attachment is undone.
     let other = Sandbox::new();
@@ -289,9 +298,9 @@ fn published_port_answers_on_localhost_and_goes_away_with_the_container() {
 
 #[test]
 fn detach_removes_published_ports() {
-    let net = TestNet::new(5);
+    let net = TestNet::new();
     let mut sb = Sandbox::new();
-    let port = 17000 + (std::process::id() % 1000) as u16;
+    let (port, _) = net.host_ports();
     net.ok(&[
         "attach",
         &sb.pid_arg(),
@@ -322,7 +331,7 @@ fn detach_removes_published_ports() {
 #[test]
 fn a_full_subnet_is_a_clear_error_and_addresses_are_reused() {
     // A /29 has five container addresses (.2 to .6).
-    let net = TestNet::with_prefix_len(6, 29);
+    let net = TestNet::with_prefix_len(29);
     let sandboxes: Vec<Sandbox> = (0..6).map(|_| Sandbox::new()).collect();
     let mut ips = Vec::new();
     for sb in &sandboxes[..5] {
@@ -345,7 +354,7 @@ fn a_full_subnet_is_a_clear_error_and_addresses_are_reused() {
 
 #[test]
 fn bad_input_is_refused_with_one_line() {
-    let net = TestNet::new(7);
+    let net = TestNet::new();
     for (args, needle) in [
         (vec!["--subnet", "10.300.0.0/24", "status"], "subnet"),
         (
@@ -379,7 +388,7 @@ fn bad_input_is_refused_with_one_line() {
 
 #[test]
 fn gc_deletes_veths_that_no_lease_accounts_for() {
-    let net = TestNet::new(8);
+    let net = TestNet::new();
     let sb = Sandbox::new();
     let ip = net.ok(&["attach", &sb.pid_arg(), "--owner", "lost"]);
     assert_eq!(net.bridge_ports().len(), 1);
@@ -409,4 +418,81 @@ fn gc_deletes_veths_that_no_lease_accounts_for() {
         .exec(&["ip", "-o", "link", "show", "eth0"])
         .stdout
         .is_empty());
+}
+
+/// A whole host of our own: a namespace H with its FORWARD policy DROP (as
+/// Docker leaves it), a "remote" namespace R wired to H, and a container C on
+/// H's bridge. C reaches R only through H's masquerade; R reaches C's
+/// published port through H's DNAT. Every address is in namespaces made here.
+#[test]
+fn forwarding_nat_and_published_ports_work_for_other_hosts_with_forward_drop() {
+    let net = TestNet::with_prefix_len(25); // containers in .0/25; the wire between H and R in .128/25
+    let host = Sandbox::new();
+    let remote = Sandbox::new();
+    let mut ctr = Sandbox::new();
+    let (h_ip, r_ip) = (format!("{}.129", net.prefix), format!("{}.130", net.prefix));
+
+    // The wire H <-> R, built with ip(8): test scaffolding, not bocker.
+    let wire = format!("bkw{}", net.bridge.trim_start_matches("bkt"));
+    let sh = |args: &[&str]| {
+        let out = Command::new("ip").args(args).output().expect("ip");
+        assert!(out.status.success(), "ip {args:?}: {}", text(&out.stderr));
+    };
+    let peer = format!("{wire}p");
+    sh(&[
+        "link",
+        "add",
+        &wire,
+        "netns",
+        &host.pid_arg(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &peer,
+        "netns",
+        &remote.pid_arg(),
+    ]);
+    for (sb, dev, ip) in [
+        (&host, wire.as_str(), &h_ip),
+        (&remote, peer.as_str(), &r_ip),
+    ] {
+        for args in [
+            vec!["ip", "addr", "add", &format!("{ip}/25"), "dev", dev],
+            vec!["ip", "link", "set", dev, "up"],
+        ] {
+            let out = sb.exec(&args);
+            assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        }
+    }
+    let policy = host.exec(&["iptables", "-P", "FORWARD", "DROP"]);
+    assert!(policy.status.success(), "{}", text(&policy.stderr));
+
+    let ip = net.ok_in(&host, &["attach", &ctr.pid_arg(), "-p", "8080:80"]);
+    serve(&mut ctr, &net.root.join("www"), "served through H\n");
+
+    // C -> R: forwarded by H and masqueraded (R has no route back to C's subnet).
+    assert!(
+        ping(&ctr, &r_ip),
+        "the container cannot reach the remote host through H"
+    );
+    // R -> H:8080 -> C:80: DNAT, and the FORWARD DROP policy does not stop it.
+    let got = remote.exec(&["curl", "-s", "-m", "5", &format!("http://{h_ip}:8080/")]);
+    assert_eq!(
+        text(&got.stdout),
+        "served through H\n",
+        "curl: {}",
+        text(&got.stderr)
+    );
+    assert!(!text(&remote.exec(&["ip", "route"]).stdout).contains(&format!("{}.0/25", net.prefix)));
+
+    // Release in H removes the rules again: R is refused.
+    net.ok_in(&host, &["detach", &ctr.pid_arg()]);
+    let after = remote.exec(&["curl", "-s", "-m", "3", &format!("http://{h_ip}:8080/")]);
+    assert!(
+        !after.status.success(),
+        "the published port outlived its container"
+    );
+    assert!(ip.starts_with(&format!("{}.", net.prefix)));
+    // Everything else dies with the namespaces when the sandboxes drop.
 }
