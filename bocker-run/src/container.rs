@@ -5,7 +5,7 @@ use crate::cgroup_step::ContainerCgroup;
 use crate::exec::StartFailure;
 use crate::plan::Plan;
 use crate::spec::RunSpec;
-use crate::{config, etc_files, exit_code, network, process, seccomp, supervisor};
+use crate::{config, etc_files, exit_code, network, process, supervisor};
 use anyhow::{Context, Result};
 use bocker_store::log::LogWriter;
 use bocker_store::record::{MountSpec, NetworkState, Resources};
@@ -90,7 +90,12 @@ pub fn create(
             auto_remove: args.rm,
             ..Default::default()
         },
-        state: ContainerState::default(),
+        // Recorded from the start: if we die before the container runs, `reclaim` sees
+        // a created container whose supervisor is gone and cleans it.
+        state: ContainerState {
+            supervisor_pid: Some(std::process::id() as i32),
+            ..Default::default()
+        },
     };
     store
         .write_container(&rec)
@@ -108,6 +113,7 @@ pub fn create(
         read_only: args.read_only,
         init: args.init,
         stdin: args.interactive,
+        auto_remove: args.rm,
         network: plan.network,
     };
     Ok(Created {
@@ -132,23 +138,6 @@ pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
             )
         }
     };
-    let paths: Vec<String> = cgroup
-        .paths()
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    let recorded = store.update_container(&ctr.id, |r| {
-        r.config.cgroup_paths = paths.clone();
-        r.state.supervisor_pid = Some(std::process::id() as i32);
-    });
-    if let Err(e) = recorded {
-        return fail(
-            store,
-            ctr,
-            Some(&cgroup),
-            StartFailure::engine(format!("updating record: {e}")),
-        );
-    }
     let code = match start(store, ctr, &cgroup) {
         Ok((started, mut log)) => match supervisor::supervise(started, log.as_mut()) {
             Ok(code) => code,
@@ -161,6 +150,9 @@ pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
     };
     if let Err(e) = cgroup.destroy() {
         eprintln!("bocker-run: removing cgroup of {}: {e}", ctr.id);
+    }
+    if ctr.spec.auto_remove {
+        return code; // the record is about to go: no point in a last write
     }
     let _ = store.update_container(&ctr.id, |r| {
         r.state.status = Status::Exited;
@@ -180,7 +172,6 @@ fn start(
 ) -> Result<(process::Started, Option<LogWriter>), StartFailure> {
     let engine =
         |what: &str, e: &dyn std::fmt::Display| StartFailure::engine(format!("{what}: {e}"));
-    let filters = seccomp::compile().map_err(|e| engine("compiling seccomp profile", &e))?;
     let log = LogWriter::open(&ctr.dir.join("log")).map_err(|e| engine("opening log", &e))?;
     supervisor::block_signals().map_err(|e| engine("blocking signals", &e))?;
     let driver = store.driver();
@@ -189,27 +180,31 @@ fn start(
             .mount_container(&ctr.dir, &ctr.layers)
             .map_err(std::io::Error::other)
     };
-    let pending = process::spawn(&ctr.spec, &mount, &filters)
+    let pending = process::spawn(&ctr.spec, &mount)
         .map_err(|e| engine("creating the container process", &e))?;
     if let Err(e) = cgroup
         .add_pid(pending.pid)
         .map_err(std::io::Error::other)
         .and_then(|()| pending.release_cgroup())
     {
-        pending.kill();
-        return Err(engine("joining cgroup", &e));
+        return Err(pending.abort(engine("joining cgroup", &e)));
     }
     if let Err(e) = network::setup_network(ctr.spec.network, pending.pid) {
-        pending.kill();
-        return Err(engine("network", &e));
+        return Err(pending.abort(engine("network", &e)));
     }
     let pid = pending.pid;
     let started = pending.release_exec()?;
+    let paths: Vec<String> = cgroup
+        .paths()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     store
         .update_container(&ctr.id, |r| {
             r.state.status = Status::Running;
             r.state.pid = Some(pid);
             r.state.started_at = Some(bocker_store::time::now());
+            r.config.cgroup_paths = paths;
         })
         .map_err(|e| engine("updating record", &e))?;
     Ok((started, Some(log)))

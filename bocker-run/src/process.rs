@@ -16,7 +16,6 @@ use crate::network::{self, NetworkMode};
 use crate::spec::RunSpec;
 use crate::sys;
 use crate::{exit_code, init, rootfs, safepath, seccomp, security, user};
-use seccompiler::BpfProgram;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
@@ -48,12 +47,9 @@ fn clone_flags(mode: NetworkMode) -> libc::c_ulong {
     (f as libc::c_ulong) | libc::SIGCHLD as libc::c_ulong
 }
 
-/// Clone the child. It does nothing visible until [`Pending::release_cgroup`].
-pub fn spawn(
-    spec: &RunSpec,
-    mount_hook: MountHook<'_>,
-    filters: &[BpfProgram],
-) -> io::Result<Pending> {
+/// Clone the child. It builds the container's filesystem, then waits for
+/// [`Pending::release_cgroup`] and [`Pending::release_exec`].
+pub fn spawn(spec: &RunSpec, mount_hook: MountHook<'_>) -> io::Result<Pending> {
     let (sync_r, sync_w) = sys::pipe()?;
     let (err_r, err_w) = sys::pipe()?;
     let (out_r, out_w) = sys::pipe()?;
@@ -70,7 +66,6 @@ pub fn spawn(
             out: out_w,
             err: serr_w,
             mount_hook,
-            filters,
         };
         let failure = match ctx.run() {
             Ok(never) => match never {},
@@ -122,11 +117,20 @@ impl Pending {
         })
     }
 
-    /// Abandon the child (a setup step in the parent failed).
-    pub fn kill(self) {
+    /// Abandon the child after a setup step in the parent failed with `err`. If the child
+    /// had already failed by itself (which may be why ours failed), its reason wins.
+    pub fn abort(mut self, err: StartFailure) -> StartFailure {
         // SAFETY: signalling and reaping our own child.
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
         reap(self.pid);
+        self.sync.take();
+        match sys::read_to_end(&self.errors) {
+            Ok(msg) if !msg.is_empty() => StartFailure {
+                code: i32::from(msg[0]),
+                message: String::from_utf8_lossy(&msg[1..]).into_owned(),
+            },
+            _ => err,
+        }
     }
 }
 
@@ -145,7 +149,6 @@ struct Child<'a> {
     out: OwnedFd,
     err: OwnedFd,
     mount_hook: MountHook<'a>,
-    filters: &'a [BpfProgram],
 }
 
 fn engine(what: &str) -> impl FnOnce(io::Error) -> StartFailure + '_ {
@@ -184,10 +187,8 @@ impl Child<'_> {
         sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0)
             .map_err(engine("pdeathsig"))?;
         self.stdio().map_err(engine("stdio"))?;
-        wait_for(self.sync.as_raw_fd())?;
-        // SAFETY: plain syscall; we are in our cgroup now, so it becomes the ns root.
-        sys::cvt(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) })
-            .map_err(engine("cgroup namespace"))?;
+        // The filesystem is built while the supervisor moves us into our cgroup (on v1 that
+        // waits for an RCU grace period): nothing of the image runs before both are done.
         (self.mount_hook)().map_err(engine("mounting rootfs"))?;
         let root = rootfs::prepare(spec).map_err(engine("rootfs"))?;
         let passwd = read_image_file(root.as_raw_fd(), "/etc/passwd")?;
@@ -196,6 +197,12 @@ impl Child<'_> {
             .map_err(|e| StartFailure::engine(e.to_string()))?;
         rootfs::make_workdir(root.as_raw_fd(), &spec.cwd)
             .map_err(|e| StartFailure::engine(e.to_string()))?;
+        let filters =
+            seccomp::compile().map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
+        wait_for(self.sync.as_raw_fd())?;
+        // SAFETY: plain syscall; we are in our cgroup now, so it becomes the ns root.
+        sys::cvt(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) })
+            .map_err(engine("cgroup namespace"))?;
         wait_for(self.sync.as_raw_fd())?;
         network::in_container(spec.network).map_err(engine("loopback"))?;
         rootfs::pivot(&root).map_err(engine("pivot_root"))?;
@@ -239,8 +246,7 @@ impl Child<'_> {
             )
         })
         .map_err(engine("close_range"))?;
-        seccomp::install(self.filters)
-            .map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
+        seccomp::install(&filters).map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
         sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])).map_err(engine("signal mask"))?;
         if spec.init {
             // Close everything above stdio now: the init never execs. The error pipe's

@@ -83,12 +83,12 @@ impl Running {
         Running { child }
     }
 
-    /// The container's record once it is running (polls `inspect` on the only container).
+    /// The record of the (one) running container of `t`, once it runs (polls `inspect`).
     pub fn wait_running(&self, t: &TestRoot) -> serde_json::Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let ids = t.ok("ps", &["-q"]);
-            if let Some(id) = ids.lines().next() {
+            for id in ids.lines() {
                 let o = t.run("inspect", &[id]);
                 if o.status.success() {
                     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -152,6 +152,10 @@ pub fn census(t: &TestRoot) -> Census {
     }
     let mut netns: Vec<u64> = Vec::new();
     for p in fs::read_dir("/proc").unwrap().flatten() {
+        let cg = fs::read_to_string(p.path().join("cgroup")).unwrap_or_default();
+        if !cg.contains(&format!("/{}/", t.cgroup_parent)) {
+            continue;
+        }
         if let Ok(l) = fs::read_link(p.path().join("ns/net")) {
             let s = l.display().to_string();
             if let Some(n) = s.strip_prefix("net:[").and_then(|r| r.strip_suffix(']')) {
