@@ -38,9 +38,12 @@ impl ContainerCgroup {
         self.cg.paths()
     }
 
-    /// Kill whatever is left and remove the group.
+    /// Kill whatever is left and remove the group. The usual case, an empty group once
+    /// PID 1 has exited, skips the freeze-and-kill round.
     pub fn destroy(&self) -> Result<(), CgroupError> {
-        self.cg.kill_all()?;
+        if !self.cg.procs().map(|p| p.is_empty()).unwrap_or(false) {
+            self.cg.kill_all()?;
+        }
         self.cg.remove()
     }
 }
