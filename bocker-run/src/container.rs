@@ -12,6 +12,7 @@ use bocker_store::record::{MountSpec, NetworkState, Resources};
 use bocker_store::{
     ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Status, Store,
 };
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
 /// A created container, ready to start.
@@ -180,13 +181,15 @@ fn start(
             .mount_container(&ctr.dir, &ctr.layers)
             .map_err(std::io::Error::other)
     };
-    let pending = process::spawn(&ctr.spec, &mount)
+    // cgroup v2: born in the group. v1: moved in while it builds its filesystem.
+    let v2_dir = cgroup.v2_dir();
+    let pending = process::spawn(&ctr.spec, &mount, v2_dir.as_ref().map(|f| f.as_raw_fd()))
         .map_err(|e| engine("creating the container process", &e))?;
-    if let Err(e) = cgroup
-        .add_pid(pending.pid)
-        .map_err(std::io::Error::other)
-        .and_then(|()| pending.release_cgroup())
-    {
+    let joined = match v2_dir {
+        Some(_) => Ok(()),
+        None => cgroup.add_pid(pending.pid).map_err(std::io::Error::other),
+    };
+    if let Err(e) = joined.and_then(|()| pending.release_cgroup()) {
         return Err(pending.abort(engine("joining cgroup", &e)));
     }
     if let Err(e) = network::setup_network(ctr.spec.network, pending.pid) {

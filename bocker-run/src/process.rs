@@ -39,25 +39,75 @@ pub struct Started {
     pub stderr: OwnedFd,
 }
 
-fn clone_flags(mode: NetworkMode) -> libc::c_ulong {
+fn namespace_flags(mode: NetworkMode) -> u64 {
     let mut f = libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWPID;
     if mode.own_netns() {
         f |= libc::CLONE_NEWNET;
     }
-    (f as libc::c_ulong) | libc::SIGCHLD as libc::c_ulong
+    f as u64
 }
 
-/// Clone the child. It builds the container's filesystem, then waits for
-/// [`Pending::release_cgroup`] and [`Pending::release_exec`].
-pub fn spawn(spec: &RunSpec, mount_hook: MountHook<'_>) -> io::Result<Pending> {
+/// clone3's flag (libc's constant is a 32-bit int that cannot hold it).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// `struct clone_args` of clone3(2), up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// A fork-like clone (no CLONE_VM, no new stack) into new namespaces. With a cgroup v2
+/// directory fd, `clone3(CLONE_INTO_CGROUP)`: the child is born in its group, so there is
+/// no migration to wait for.
+fn clone_child(mode: NetworkMode, cgroup_dir: Option<RawFd>) -> io::Result<libc::pid_t> {
+    let flags = namespace_flags(mode);
+    let pid = match cgroup_dir {
+        Some(fd) => {
+            let args = CloneArgs {
+                flags: flags | CLONE_INTO_CGROUP,
+                exit_signal: libc::SIGCHLD as u64,
+                cgroup: fd as u64,
+                ..Default::default()
+            };
+            // SAFETY: valid clone_args of the given size; fork semantics (no stack).
+            unsafe {
+                libc::syscall(
+                    libc::SYS_clone3,
+                    &args as *const CloneArgs,
+                    std::mem::size_of::<CloneArgs>(),
+                )
+            }
+        }
+        // SAFETY: fork-like clone of this single-threaded process.
+        None => unsafe { libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as u64, 0, 0, 0, 0) },
+    };
+    sys::cvt_long(pid).map(|p| p as libc::pid_t)
+}
+
+/// Clone the child (born in `cgroup_dir` when given, a cgroup v2 directory). It builds
+/// the container's filesystem, then waits for [`Pending::release_cgroup`] and
+/// [`Pending::release_exec`].
+pub fn spawn(
+    spec: &RunSpec,
+    mount_hook: MountHook<'_>,
+    cgroup_dir: Option<RawFd>,
+) -> io::Result<Pending> {
     let (sync_r, sync_w) = sys::pipe()?;
     let (err_r, err_w) = sys::pipe()?;
     let (out_r, out_w) = sys::pipe()?;
     let (serr_r, serr_w) = sys::pipe()?;
-    // SAFETY: a fork-like clone (no CLONE_VM, no stack) of this single-threaded process.
-    let pid = sys::cvt_long(unsafe {
-        libc::syscall(libc::SYS_clone, clone_flags(spec.network), 0, 0, 0, 0)
-    })?;
+    let pid = clone_child(spec.network, cgroup_dir)?;
     if pid == 0 {
         drop((sync_w, err_r, out_r, serr_r));
         let ctx = Child {

@@ -414,3 +414,23 @@ fn cpus_sets_a_cfs_quota() {
     r.signal(libc::SIGTERM);
     r.wait();
 }
+
+#[test]
+fn cgroup_v2_container_is_born_in_its_group() {
+    // This host mounts v1 controllers plus a controller-less cgroup2 hierarchy: force v2
+    // to prove placement (clone3 CLONE_INTO_CGROUP) and removal there.
+    let (mut t, img) = setup();
+    t.env("BOCKER_CGROUP_VERSION", "2");
+    let r = Running::start(&t, &["--init", &img, "sleep", "30"]);
+    let rec = r.wait_running(&t);
+    let pid = rec["state"]["pid"].as_i64().unwrap();
+    let id = rec["id"].as_str().unwrap();
+    let view = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(
+        view.contains(&format!("0::/{}/{id}\n", t.cgroup_parent)),
+        "{view}"
+    );
+    r.signal(libc::SIGTERM);
+    assert_eq!(code(&r.wait()), 143);
+    assert!(bocker_e2e::run::census(&t).cgroups.is_empty());
+}
