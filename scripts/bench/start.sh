@@ -58,7 +58,7 @@ echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cores, $RUNS runs each" >&2
 # as here): every command runs in a private mount namespace without that cgroup2 mount.
 HYBRID=/sys/fs/cgroup/unified
 unshare -m --propagation private bash -c '
-    if [ -s "$0/cgroup.controllers" ]; then umount "$0"; fi
+    if [ -n "$(cat "$0/cgroup.controllers" 2>/dev/null)" ]; then umount "$0"; fi
     shift; exec hyperfine -N --warmup 3 --runs "$@"' "$HYBRID" _ "$RUNS" \
     --export-markdown "$WORK/results.md" "${CMDS[@]}" >&2
 cat "$WORK/results.md"
@@ -69,7 +69,7 @@ for c in "${CMDS[@]}"; do
     max=0
     for _ in 1 2 3 4 5; do
         r=$(unshare -m --propagation private bash -c '
-            if [ -s "$0/cgroup.controllers" ]; then umount "$0"; fi
+            if [ -n "$(cat "$0/cgroup.controllers" 2>/dev/null)" ]; then umount "$0"; fi
             /usr/bin/time -f %M $1 2>&1 >/dev/null | tail -1' "$HYBRID" "$c")
         [ "$r" -gt "$max" ] && max=$r
     done
