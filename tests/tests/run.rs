@@ -434,3 +434,21 @@ fn cgroup_v2_container_is_born_in_its_group() {
     assert_eq!(code(&r.wait()), 143);
     assert!(bocker_e2e::run::census(&t).cgroups.is_empty());
 }
+
+#[test]
+fn own_network_namespace_with_loopback_up() {
+    let (t, img) = setup();
+    // Only lo, and it is up (IFF_UP|IFF_LOOPBACK = 0x9).
+    let o = t.run(
+        "run",
+        &[
+            &img,
+            "sh",
+            "-c",
+            "ls /sys/class/net; cat /sys/class/net/lo/flags",
+        ],
+    );
+    assert_eq!(stdout(&o), "lo\n0x9\n", "{}", stderr(&o));
+    let o = t.run("run", &["--network", "bridge", &img, "true"]);
+    assert_eq!(code(&o), 125);
+}
