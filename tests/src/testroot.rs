@@ -258,12 +258,13 @@ fn remove_cgroup_tree(dir: &Path) {
     }
 }
 
-/// Reserves a /24 in 10.100.0.0–10.250.255.0 for this test, across processes.
+/// Reserves a /24 in 10.100.0.0–10.199.255.0 for this test, across processes.
 fn reserve_subnet() -> (String, String, PathBuf) {
     fs::create_dir_all(SUBNET_DIR).unwrap();
     loop {
         let r = random_hex(4);
-        let x = 100 + u32::from_str_radix(&r[..2], 16).unwrap() % 151;
+        // 10.200.0.0 and up belong to the bocker-net tests' own allocator.
+        let x = 100 + u32::from_str_radix(&r[..2], 16).unwrap() % 100;
         let y = u32::from_str_radix(&r[2..], 16).unwrap();
         let file = PathBuf::from(SUBNET_DIR).join(format!("{x}.{y}"));
         if fs::OpenOptions::new()
