@@ -237,6 +237,10 @@ impl Child<'_> {
         sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0)
             .map_err(engine("pdeathsig"))?;
         self.stdio().map_err(engine("stdio"))?;
+        // Its own session: the user's terminal signals (^C, ^Z) reach the supervisor,
+        // which forwards them, not the container directly.
+        // SAFETY: plain syscall.
+        sys::cvt(unsafe { libc::setsid() }).map_err(engine("setsid"))?;
         // The filesystem is built while the supervisor moves us into our cgroup (on v1 that
         // waits for an RCU grace period): nothing of the image runs before both are done.
         (self.mount_hook)().map_err(engine("mounting rootfs"))?;
