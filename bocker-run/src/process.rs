@@ -301,15 +301,17 @@ impl Child<'_> {
         })
         .map_err(engine("close_range"))?;
         seccomp::install(&filters).map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
-        sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])).map_err(engine("signal mask"))?;
         if spec.init {
-            // Close everything above stdio now: the init never execs. The error pipe's
-            // EOF tells the supervisor the container started.
+            // Signals stay blocked: the init waits for them with sigwaitinfo, so none
+            // forwarded meanwhile is lost. Close everything above stdio (it never execs);
+            // the error pipe's EOF tells the supervisor the container started.
             drop(self);
             // SAFETY: closes fds >= 3 of this process (nothing here uses them any more).
             unsafe { libc::close_range(3, libc::c_uint::MAX, 0) };
             init::pid1(&spec.argv, &env);
         }
+        // Signals the supervisor forwarded meanwhile are pending: the command gets them.
+        sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])).map_err(engine("signal mask"))?;
         Err(exec::execve(&path, &argv, &envp))
     }
 
