@@ -243,6 +243,7 @@ impl Child<'_> {
         sys::cvt(unsafe { libc::setsid() }).map_err(engine("setsid"))?;
         // The filesystem is built while the supervisor moves us into our cgroup (on v1 that
         // waits for an RCU grace period): nothing of the image runs before both are done.
+        rootfs::make_private().map_err(engine("rootfs"))?;
         (self.mount_hook)().map_err(engine("mounting rootfs"))?;
         let root = rootfs::prepare(spec).map_err(engine("rootfs"))?;
         let passwd = read_image_file(root.as_raw_fd(), "/etc/passwd")?;

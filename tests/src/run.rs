@@ -129,18 +129,17 @@ impl Drop for Running {
 /// What a container could leave behind on the host.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Census {
-    pub mounts: usize,
+    pub mounts: Vec<PathBuf>,
     pub cgroups: Vec<String>,
     pub net_namespaces: usize,
     pub containers: usize,
 }
 
-/// Count mounts, this test's cgroups, network namespaces held by processes, records.
+/// Count what this test could leak: mounts under its base directory, cgroups under its
+/// parent, network namespaces of processes in those cgroups, container records. (Global
+/// counts would see other tests running in parallel.)
 pub fn census(t: &TestRoot) -> Census {
-    let mounts = fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .count();
+    let mounts = t.mounts_below();
     let mut cgroups = Vec::new();
     for e in fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
         let p = e.path().join(&t.cgroup_parent);

@@ -80,3 +80,26 @@ fn killed_supervisor_is_cleaned_by_rm() {
         "{after:?}"
     );
 }
+
+#[test]
+fn container_mounts_never_reach_the_host() {
+    // Systemd hosts mount / shared: run bocker-run in a namespace whose mounts are all
+    // shared, and look from there while the container runs (rootfs, volume, /proc…).
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let vol = t.base.join("vol");
+    std::fs::create_dir(&vol).unwrap();
+    let script = format!(
+        "{run} --init -v {vol}:/data {img} sleep 2 & sleep 1; grep -c '{base}' /proc/self/mountinfo; wait",
+        run = bocker_e2e::bin("run").display(),
+        vol = vol.display(),
+        base = t.base.display(),
+    );
+    let o = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "shared", "sh", "-c", &script])
+        .env("BOCKER_ROOT", &t.root)
+        .env("BOCKER_CGROUP_PARENT", &t.cgroup_parent)
+        .output()
+        .unwrap();
+    assert_eq!(bocker_e2e::run::stdout(&o), "0\n", "{}", stderr(&o));
+}
