@@ -9,21 +9,26 @@ pub use bocker_cgroups::{parse_memory, CgroupError};
 /// (default `bocker`).
 pub struct ContainerCgroup {
     cg: Cgroup,
+    v2: bool,
 }
 
 impl ContainerCgroup {
     pub fn create(name: &str, limits: &Limits) -> Result<Self, CgroupError> {
         let h = Hierarchy::detect()?;
         let cg = Cgroup::create(&h, &bocker_cgroups::default_parent(), name, limits)?;
-        Ok(ContainerCgroup { cg })
+        Ok(ContainerCgroup {
+            cg,
+            v2: h.version() == 2,
+        })
     }
 
     /// The group of a container whose supervisor died, if it still exists.
     pub fn open(parent: &str, name: &str) -> Option<Self> {
         let h = Hierarchy::detect().ok()?;
+        let v2 = h.version() == 2;
         Cgroup::open(&h, parent, name)
             .ok()
-            .map(|cg| ContainerCgroup { cg })
+            .map(|cg| ContainerCgroup { cg, v2 })
     }
 
     pub fn parent(&self) -> &str {
@@ -34,13 +39,22 @@ impl ContainerCgroup {
         self.cg.add_pid(pid)
     }
 
+    /// On cgroup v2, the group's directory opened for `clone3(CLONE_INTO_CGROUP)`.
+    pub fn v2_dir(&self) -> Option<std::fs::File> {
+        let dir = self.cg.paths().into_iter().next().filter(|_| self.v2)?;
+        std::fs::File::open(dir).ok()
+    }
+
     pub fn paths(&self) -> Vec<PathBuf> {
         self.cg.paths()
     }
 
-    /// Kill whatever is left and remove the group.
+    /// Kill whatever is left and remove the group. The usual case, an empty group once
+    /// PID 1 has exited, skips the freeze-and-kill round.
     pub fn destroy(&self) -> Result<(), CgroupError> {
-        self.cg.kill_all()?;
+        if !self.cg.procs().map(|p| p.is_empty()).unwrap_or(false) {
+            self.cg.kill_all()?;
+        }
         self.cg.remove()
     }
 }

@@ -5,13 +5,14 @@ use crate::cgroup_step::ContainerCgroup;
 use crate::exec::StartFailure;
 use crate::plan::Plan;
 use crate::spec::RunSpec;
-use crate::{config, etc_files, exit_code, network, process, seccomp, supervisor};
+use crate::{config, etc_files, exit_code, network, process, supervisor};
 use anyhow::{Context, Result};
 use bocker_store::log::LogWriter;
 use bocker_store::record::{MountSpec, NetworkState, Resources};
 use bocker_store::{
     ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Status, Store,
 };
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
 /// A created container, ready to start.
@@ -90,7 +91,12 @@ pub fn create(
             auto_remove: args.rm,
             ..Default::default()
         },
-        state: ContainerState::default(),
+        // Recorded from the start: if we die before the container runs, `reclaim` sees
+        // a created container whose supervisor is gone and cleans it.
+        state: ContainerState {
+            supervisor_pid: Some(std::process::id() as i32),
+            ..Default::default()
+        },
     };
     store
         .write_container(&rec)
@@ -108,6 +114,7 @@ pub fn create(
         read_only: args.read_only,
         init: args.init,
         stdin: args.interactive,
+        auto_remove: args.rm,
         network: plan.network,
     };
     Ok(Created {
@@ -120,6 +127,8 @@ pub fn create(
 
 /// Start the container and supervise it in this process until it exits; returns its
 /// exit status (125/126/127 when it could not start). The record follows each step.
+/// (The only thread besides the main one lives briefly after the clone: the child never
+/// shares a process with it.)
 pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
     let cgroup = match ContainerCgroup::create(&ctr.id.0, &plan.limits) {
         Ok(c) => c,
@@ -132,23 +141,6 @@ pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
             )
         }
     };
-    let paths: Vec<String> = cgroup
-        .paths()
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    let recorded = store.update_container(&ctr.id, |r| {
-        r.config.cgroup_paths = paths.clone();
-        r.state.supervisor_pid = Some(std::process::id() as i32);
-    });
-    if let Err(e) = recorded {
-        return fail(
-            store,
-            ctr,
-            Some(&cgroup),
-            StartFailure::engine(format!("updating record: {e}")),
-        );
-    }
     let code = match start(store, ctr, &cgroup) {
         Ok((started, mut log)) => match supervisor::supervise(started, log.as_mut()) {
             Ok(code) => code,
@@ -161,6 +153,9 @@ pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
     };
     if let Err(e) = cgroup.destroy() {
         eprintln!("bocker-run: removing cgroup of {}: {e}", ctr.id);
+    }
+    if ctr.spec.auto_remove {
+        return code; // the record is about to go: no point in a last write
     }
     let _ = store.update_container(&ctr.id, |r| {
         r.state.status = Status::Exited;
@@ -180,7 +175,6 @@ fn start(
 ) -> Result<(process::Started, Option<LogWriter>), StartFailure> {
     let engine =
         |what: &str, e: &dyn std::fmt::Display| StartFailure::engine(format!("{what}: {e}"));
-    let filters = seccomp::compile().map_err(|e| engine("compiling seccomp profile", &e))?;
     let log = LogWriter::open(&ctr.dir.join("log")).map_err(|e| engine("opening log", &e))?;
     supervisor::block_signals().map_err(|e| engine("blocking signals", &e))?;
     let driver = store.driver();
@@ -189,29 +183,44 @@ fn start(
             .mount_container(&ctr.dir, &ctr.layers)
             .map_err(std::io::Error::other)
     };
-    let pending = process::spawn(&ctr.spec, &mount, &filters)
+    // cgroup v2: born in the group. v1: moved in while it builds its filesystem.
+    let v2_dir = cgroup.v2_dir();
+    let pending = process::spawn(&ctr.spec, &mount, v2_dir.as_ref().map(|f| f.as_raw_fd()))
         .map_err(|e| engine("creating the container process", &e))?;
-    if let Err(e) = cgroup
-        .add_pid(pending.pid)
-        .map_err(std::io::Error::other)
-        .and_then(|()| pending.release_cgroup())
-    {
-        pending.kill();
-        return Err(engine("joining cgroup", &e));
-    }
-    if let Err(e) = network::setup_network(ctr.spec.network, pending.pid) {
-        pending.kill();
-        return Err(engine("network", &e));
-    }
+    // Record "running" (pid, cgroup paths) while the pid is moved into the cgroup: on v1
+    // the move waits for an RCU grace period, the record write for the disk.
     let pid = pending.pid;
-    let started = pending.release_exec()?;
-    store
-        .update_container(&ctr.id, |r| {
+    let paths: Vec<String> = cgroup
+        .paths()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let (joined, recorded) = std::thread::scope(|s| {
+        let join = s.spawn(|| match v2_dir {
+            Some(_) => Ok(()),
+            None => cgroup.add_pid(pid).map_err(std::io::Error::other),
+        });
+        let recorded = store.update_container(&ctr.id, |r| {
             r.state.status = Status::Running;
             r.state.pid = Some(pid);
             r.state.started_at = Some(bocker_store::time::now());
-        })
-        .map_err(|e| engine("updating record", &e))?;
+            r.config.cgroup_paths = paths;
+        });
+        let joined = join
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("cgroup thread panicked")));
+        (joined, recorded)
+    });
+    if let Err(e) = recorded {
+        return Err(pending.abort(engine("updating record", &e)));
+    }
+    if let Err(e) = joined.and_then(|()| pending.release_cgroup()) {
+        return Err(pending.abort(engine("joining cgroup", &e)));
+    }
+    if let Err(e) = network::setup_network(ctr.spec.network, pid) {
+        return Err(pending.abort(engine("network", &e)));
+    }
+    let started = pending.release_exec()?;
     Ok((started, Some(log)))
 }
 

@@ -9,7 +9,6 @@ use std::path::Path;
 /// container's own, empty, loopback).
 pub fn resolv_conf(host: &str) -> String {
     let mut out = String::new();
-    let mut servers = 0;
     for line in host.lines() {
         let t = line.trim();
         if let Some(ns) = t.strip_prefix("nameserver") {
@@ -17,14 +16,12 @@ pub fn resolv_conf(host: &str) -> String {
             if ns.starts_with("127.") || ns == "::1" {
                 continue;
             }
-            servers += 1;
         }
         if t.starts_with("nameserver") || t.starts_with("search") || t.starts_with("options") {
             out.push_str(t);
             out.push('\n');
         }
     }
-    let _ = servers;
     out
 }
 

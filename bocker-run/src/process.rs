@@ -16,7 +16,6 @@ use crate::network::{self, NetworkMode};
 use crate::spec::RunSpec;
 use crate::sys;
 use crate::{exit_code, init, rootfs, safepath, seccomp, security, user};
-use seccompiler::BpfProgram;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
@@ -40,28 +39,75 @@ pub struct Started {
     pub stderr: OwnedFd,
 }
 
-fn clone_flags(mode: NetworkMode) -> libc::c_ulong {
+fn namespace_flags(mode: NetworkMode) -> u64 {
     let mut f = libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWPID;
     if mode.own_netns() {
         f |= libc::CLONE_NEWNET;
     }
-    (f as libc::c_ulong) | libc::SIGCHLD as libc::c_ulong
+    f as u64
 }
 
-/// Clone the child. It does nothing visible until [`Pending::release_cgroup`].
+/// clone3's flag (libc's constant is a 32-bit int that cannot hold it).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// `struct clone_args` of clone3(2), up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// A fork-like clone (no CLONE_VM, no new stack) into new namespaces. With a cgroup v2
+/// directory fd, `clone3(CLONE_INTO_CGROUP)`: the child is born in its group, so there is
+/// no migration to wait for.
+fn clone_child(mode: NetworkMode, cgroup_dir: Option<RawFd>) -> io::Result<libc::pid_t> {
+    let flags = namespace_flags(mode);
+    let pid = match cgroup_dir {
+        Some(fd) => {
+            let args = CloneArgs {
+                flags: flags | CLONE_INTO_CGROUP,
+                exit_signal: libc::SIGCHLD as u64,
+                cgroup: fd as u64,
+                ..Default::default()
+            };
+            // SAFETY: valid clone_args of the given size; fork semantics (no stack).
+            unsafe {
+                libc::syscall(
+                    libc::SYS_clone3,
+                    &args as *const CloneArgs,
+                    std::mem::size_of::<CloneArgs>(),
+                )
+            }
+        }
+        // SAFETY: fork-like clone of this single-threaded process.
+        None => unsafe { libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as u64, 0, 0, 0, 0) },
+    };
+    sys::cvt_long(pid).map(|p| p as libc::pid_t)
+}
+
+/// Clone the child (born in `cgroup_dir` when given, a cgroup v2 directory). It builds
+/// the container's filesystem, then waits for [`Pending::release_cgroup`] and
+/// [`Pending::release_exec`].
 pub fn spawn(
     spec: &RunSpec,
     mount_hook: MountHook<'_>,
-    filters: &[BpfProgram],
+    cgroup_dir: Option<RawFd>,
 ) -> io::Result<Pending> {
     let (sync_r, sync_w) = sys::pipe()?;
     let (err_r, err_w) = sys::pipe()?;
     let (out_r, out_w) = sys::pipe()?;
     let (serr_r, serr_w) = sys::pipe()?;
-    // SAFETY: a fork-like clone (no CLONE_VM, no stack) of this single-threaded process.
-    let pid = sys::cvt_long(unsafe {
-        libc::syscall(libc::SYS_clone, clone_flags(spec.network), 0, 0, 0, 0)
-    })?;
+    let pid = clone_child(spec.network, cgroup_dir)?;
     if pid == 0 {
         drop((sync_w, err_r, out_r, serr_r));
         let ctx = Child {
@@ -70,7 +116,6 @@ pub fn spawn(
             out: out_w,
             err: serr_w,
             mount_hook,
-            filters,
         };
         let failure = match ctx.run() {
             Ok(never) => match never {},
@@ -122,11 +167,20 @@ impl Pending {
         })
     }
 
-    /// Abandon the child (a setup step in the parent failed).
-    pub fn kill(self) {
+    /// Abandon the child after a setup step in the parent failed with `err`. If the child
+    /// had already failed by itself (which may be why ours failed), its reason wins.
+    pub fn abort(mut self, err: StartFailure) -> StartFailure {
         // SAFETY: signalling and reaping our own child.
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
         reap(self.pid);
+        self.sync.take();
+        match sys::read_to_end(&self.errors) {
+            Ok(msg) if !msg.is_empty() => StartFailure {
+                code: i32::from(msg[0]),
+                message: String::from_utf8_lossy(&msg[1..]).into_owned(),
+            },
+            _ => err,
+        }
     }
 }
 
@@ -145,7 +199,6 @@ struct Child<'a> {
     out: OwnedFd,
     err: OwnedFd,
     mount_hook: MountHook<'a>,
-    filters: &'a [BpfProgram],
 }
 
 fn engine(what: &str) -> impl FnOnce(io::Error) -> StartFailure + '_ {
@@ -184,10 +237,13 @@ impl Child<'_> {
         sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0)
             .map_err(engine("pdeathsig"))?;
         self.stdio().map_err(engine("stdio"))?;
-        wait_for(self.sync.as_raw_fd())?;
-        // SAFETY: plain syscall; we are in our cgroup now, so it becomes the ns root.
-        sys::cvt(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) })
-            .map_err(engine("cgroup namespace"))?;
+        // Its own session: the user's terminal signals (^C, ^Z) reach the supervisor,
+        // which forwards them, not the container directly.
+        // SAFETY: plain syscall.
+        sys::cvt(unsafe { libc::setsid() }).map_err(engine("setsid"))?;
+        // The filesystem is built while the supervisor moves us into our cgroup (on v1 that
+        // waits for an RCU grace period): nothing of the image runs before both are done.
+        rootfs::make_private().map_err(engine("rootfs"))?;
         (self.mount_hook)().map_err(engine("mounting rootfs"))?;
         let root = rootfs::prepare(spec).map_err(engine("rootfs"))?;
         let passwd = read_image_file(root.as_raw_fd(), "/etc/passwd")?;
@@ -196,6 +252,12 @@ impl Child<'_> {
             .map_err(|e| StartFailure::engine(e.to_string()))?;
         rootfs::make_workdir(root.as_raw_fd(), &spec.cwd)
             .map_err(|e| StartFailure::engine(e.to_string()))?;
+        let filters =
+            seccomp::compile().map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
+        wait_for(self.sync.as_raw_fd())?;
+        // SAFETY: plain syscall; we are in our cgroup now, so it becomes the ns root.
+        sys::cvt(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) })
+            .map_err(engine("cgroup namespace"))?;
         wait_for(self.sync.as_raw_fd())?;
         network::in_container(spec.network).map_err(engine("loopback"))?;
         rootfs::pivot(&root).map_err(engine("pivot_root"))?;
@@ -239,17 +301,18 @@ impl Child<'_> {
             )
         })
         .map_err(engine("close_range"))?;
-        seccomp::install(self.filters)
-            .map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
-        sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])).map_err(engine("signal mask"))?;
+        seccomp::install(&filters).map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
         if spec.init {
-            // Close everything above stdio now: the init never execs. The error pipe's
-            // EOF tells the supervisor the container started.
+            // Signals stay blocked: the init waits for them with sigwaitinfo, so none
+            // forwarded meanwhile is lost. Close everything above stdio (it never execs);
+            // the error pipe's EOF tells the supervisor the container started.
             drop(self);
             // SAFETY: closes fds >= 3 of this process (nothing here uses them any more).
             unsafe { libc::close_range(3, libc::c_uint::MAX, 0) };
             init::pid1(&spec.argv, &env);
         }
+        // Signals the supervisor forwarded meanwhile are pending: the command gets them.
+        sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])).map_err(engine("signal mask"))?;
         Err(exec::execve(&path, &argv, &envp))
     }
 

@@ -2,6 +2,7 @@
 //! containers are recorded as running but nothing of them lives, or only orphans in
 //! their cgroup. `bocker-run` calls [`reclaim`] before each run; store verbs may too.
 
+use crate::cgroup_step::ContainerCgroup;
 use bocker_store::{liveness, ContainerId, Status, Store};
 use std::time::Duration;
 
@@ -25,11 +26,16 @@ pub fn reclaim(store: &Store) -> Vec<String> {
             continue;
         }
         if rec.state.status == Status::Created && rec.state.supervisor_pid.is_none() {
-            // Never started (a created container, or one being created right now).
+            // Created for a later start: nobody is supervising it, nothing to clean.
             continue;
         }
         liveness::kill_all(&rec, Duration::from_secs(5));
         liveness::release(&rec);
+        // A supervisor killed before it recorded its cgroup paths: the group is named
+        // after the container under the parent in force.
+        if let Some(cg) = ContainerCgroup::open(&bocker_cgroups::default_parent(), &rec.id) {
+            let _ = cg.destroy();
+        }
         let id = ContainerId(rec.id.clone());
         if rec.config.auto_remove {
             let _ = store.remove_container(&id, true);

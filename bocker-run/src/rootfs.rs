@@ -91,10 +91,16 @@ fn remount_ro(root: RawFd, dest: &str, flags: libc::c_ulong) -> io::Result<()> {
     )
 }
 
-/// Everything from the rootfs bind up to (not including) pivot_root.
+/// Stop mount propagation to and from the host: must come before any mount in the
+/// container's namespace (the rootfs mount included), or it would appear on the host.
+pub fn make_private() -> io::Result<()> {
+    sys::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None)
+        .map_err(|e| err("making private", "/", e))
+}
+
+/// Everything from the rootfs bind up to (not including) pivot_root. Call
+/// [`make_private`] first.
 pub fn prepare(spec: &RunSpec) -> io::Result<OwnedFd> {
-    let no = sys::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None);
-    no.map_err(|e| err("making private", "/", e))?;
     let rootfs = cpath(&spec.rootfs)?;
     sys::mount(
         Some(&rootfs),

@@ -38,5 +38,7 @@ pub struct RunSpec {
     pub init: bool,
     /// Hand our stdin to the container (`-i`); otherwise it reads /dev/null.
     pub stdin: bool,
+    /// `--rm`: the container is removed right after it exits.
+    pub auto_remove: bool,
     pub network: NetworkMode,
 }

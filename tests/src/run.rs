@@ -83,12 +83,12 @@ impl Running {
         Running { child }
     }
 
-    /// The container's record once it is running (polls `inspect` on the only container).
+    /// The record of the (one) running container of `t`, once it runs (polls `inspect`).
     pub fn wait_running(&self, t: &TestRoot) -> serde_json::Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let ids = t.ok("ps", &["-q"]);
-            if let Some(id) = ids.lines().next() {
+            for id in ids.lines() {
                 let o = t.run("inspect", &[id]);
                 if o.status.success() {
                     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -129,18 +129,17 @@ impl Drop for Running {
 /// What a container could leave behind on the host.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Census {
-    pub mounts: usize,
+    pub mounts: Vec<PathBuf>,
     pub cgroups: Vec<String>,
     pub net_namespaces: usize,
     pub containers: usize,
 }
 
-/// Count mounts, this test's cgroups, network namespaces held by processes, records.
+/// Count what this test could leak: mounts under its base directory, cgroups under its
+/// parent, network namespaces of processes in those cgroups, container records. (Global
+/// counts would see other tests running in parallel.)
 pub fn census(t: &TestRoot) -> Census {
-    let mounts = fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .count();
+    let mounts = t.mounts_below();
     let mut cgroups = Vec::new();
     for e in fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
         let p = e.path().join(&t.cgroup_parent);
@@ -152,6 +151,10 @@ pub fn census(t: &TestRoot) -> Census {
     }
     let mut netns: Vec<u64> = Vec::new();
     for p in fs::read_dir("/proc").unwrap().flatten() {
+        let cg = fs::read_to_string(p.path().join("cgroup")).unwrap_or_default();
+        if !cg.contains(&format!("/{}/", t.cgroup_parent)) {
+            continue;
+        }
         if let Ok(l) = fs::read_link(p.path().join("ns/net")) {
             let s = l.display().to_string();
             if let Some(n) = s.strip_prefix("net:[").and_then(|r| r.strip_suffix(']')) {

@@ -414,3 +414,41 @@ fn cpus_sets_a_cfs_quota() {
     r.signal(libc::SIGTERM);
     r.wait();
 }
+
+#[test]
+fn cgroup_v2_container_is_born_in_its_group() {
+    // This host mounts v1 controllers plus a controller-less cgroup2 hierarchy: force v2
+    // to prove placement (clone3 CLONE_INTO_CGROUP) and removal there.
+    let (mut t, img) = setup();
+    t.env("BOCKER_CGROUP_VERSION", "2");
+    let r = Running::start(&t, &["--init", &img, "sleep", "30"]);
+    let rec = r.wait_running(&t);
+    let pid = rec["state"]["pid"].as_i64().unwrap();
+    let id = rec["id"].as_str().unwrap();
+    let view = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(
+        view.contains(&format!("0::/{}/{id}\n", t.cgroup_parent)),
+        "{view}"
+    );
+    r.signal(libc::SIGTERM);
+    assert_eq!(code(&r.wait()), 143);
+    assert!(bocker_e2e::run::census(&t).cgroups.is_empty());
+}
+
+#[test]
+fn own_network_namespace_with_loopback_up() {
+    let (t, img) = setup();
+    // Only lo, and it is up (IFF_UP|IFF_LOOPBACK = 0x9).
+    let o = t.run(
+        "run",
+        &[
+            &img,
+            "sh",
+            "-c",
+            "ls /sys/class/net; cat /sys/class/net/lo/flags",
+        ],
+    );
+    assert_eq!(stdout(&o), "lo\n0x9\n", "{}", stderr(&o));
+    let o = t.run("run", &["--network", "bridge", &img, "true"]);
+    assert_eq!(code(&o), 125);
+}

@@ -1,0 +1,92 @@
+#!/bin/bash
+# Container start latency: median wall time and peak RSS of `bocker run --rm IMG true`
+# beside crun and runc running the same busybox rootfs as an OCI bundle (own network
+# namespace, no bridge), podman/docker when they are installed and running, and the
+# kernel floor. Usage: sudo scripts/bench/start.sh [runs]   (default 30)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUNS=${1:-30}
+[ "$(id -u)" = 0 ] || { echo "start.sh: run as root" >&2; exit 1; }
+command -v hyperfine >/dev/null || { echo "start.sh: apt-get install hyperfine" >&2; exit 1; }
+
+cargo build --release -p bocker-run -p bocker-store >&2
+BIN=$PWD/target/release
+WORK=$(mktemp -d /tmp/bocker-bench.XXXXXX)
+export BOCKER_ROOT=$WORK/root BOCKER_CGROUP_PARENT=bocker-bench-$$
+cleanup() {
+    mountpoint -q "$WORK/memroot" && umount "$WORK/memroot"
+    for d in /sys/fs/cgroup/*/"$BOCKER_CGROUP_PARENT" /sys/fs/cgroup/"$BOCKER_CGROUP_PARENT"; do
+        [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# A busybox rootfs, imported as an image and laid out as an OCI bundle.
+ROOTFS=$WORK/bundle/rootfs
+mkdir -p "$ROOTFS"/{bin,etc,proc,sys,dev,tmp}
+cp /bin/busybox "$ROOTFS/bin/"
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$ROOTFS/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' > "$ROOTFS/etc/passwd"
+echo 'root:x:0:' > "$ROOTFS/etc/group"
+IMG=$("$BIN/bocker-init" "$ROOTFS" | sed 's/^Created: //')
+# The same on a store kept in memory: separates the runtime's cost from the disk's
+# (the store fsyncs each record write; crun and runc write nothing durable).
+mkdir "$WORK/memroot" && mount -t tmpfs -o mode=0700 tmpfs "$WORK/memroot"
+MEMIMG=$(BOCKER_ROOT=$WORK/memroot "$BIN/bocker-init" "$ROOTFS" | sed 's/^Created: //')
+(cd "$WORK/bundle" && crun spec)
+# The bundle: not a terminal, run `true`, read-write like bocker's container layer.
+python3 - "$WORK/bundle/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]; c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+c["root"]["readonly"] = False
+json.dump(c, open(p, "w"))
+PY
+
+CMDS=(
+    "unshare -fmuipn --mount-proc true"
+    "$BIN/bocker-run --rm $IMG true"
+    "env BOCKER_ROOT=$WORK/memroot $BIN/bocker-run --rm $MEMIMG true"
+    "crun run -b $WORK/bundle bench-crun-$$"
+    "runc run -b $WORK/bundle bench-runc-$$"
+)
+if command -v podman >/dev/null && podman info >/dev/null 2>&1; then
+    CMDS+=("podman run --rm --network none busybox true")
+fi
+if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+    CMDS+=("docker run --rm --network none busybox true")
+fi
+
+echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cores, $RUNS runs each" >&2
+# crun refuses a "hybrid" host (v1 controllers plus a cgroup2 mount with a controller,
+# as here): every command runs in a private mount namespace without that cgroup2 mount.
+HYBRID=/sys/fs/cgroup/unified
+unshare -m --propagation private bash -c '
+    if [ -n "$(cat "$0/cgroup.controllers" 2>/dev/null)" ]; then umount "$0"; fi
+    shift; exec hyperfine -N --warmup 3 --runs "$@"' "$HYBRID" _ "$RUNS" \
+    --export-json "$WORK/results.json" "${CMDS[@]}" >&2
+python3 - "$WORK/results.json" "$WORK" <<'PY'
+import json, statistics, sys
+work = sys.argv[2]
+print("| Command | Median [ms] | Mean [ms] | Min [ms] | Max [ms] |")
+print("|:---|---:|---:|---:|---:|")
+for r in json.load(open(sys.argv[1]))["results"]:
+    t = [x * 1000 for x in r["times"]]
+    cmd = r["command"].replace(work, "$WORK")
+    print(f"| `{cmd}` | {statistics.median(t):.1f} | {statistics.mean(t):.1f} | {min(t):.1f} | {max(t):.1f} |")
+PY
+echo
+echo "| Command | Peak RSS (KiB, max of 5 runs) |"
+echo "|:---|---:|"
+for c in "${CMDS[@]}"; do
+    max=0
+    for _ in 1 2 3 4 5; do
+        r=$(unshare -m --propagation private bash -c '
+            if [ -n "$(cat "$0/cgroup.controllers" 2>/dev/null)" ]; then umount "$0"; fi
+            /usr/bin/time -f %M $1 2>&1 >/dev/null | tail -1' "$HYBRID" "$c")
+        [ "$r" -gt "$max" ] && max=$r
+    done
+    echo "| \`${c//$WORK/\$WORK}\` | $max |"
+done
