@@ -57,9 +57,12 @@ pub struct Args {
     /// Maximum number of processes (0 or -1: unlimited)
     #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
-    /// Network: none (own namespace, loopback only) or host
-    #[arg(long, default_value = "none")]
+    /// Network: bridge (own namespace, an address on the bridge), none (loopback only) or host
+    #[arg(long, default_value = "bridge")]
     pub network: String,
+    /// Publish a container port: [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]
+    #[arg(short = 'p', long = "publish", value_name = "PORTS")]
+    pub publish: Vec<String>,
     /// Image id, unique id prefix or name:tag
     pub image: String,
     /// Command and arguments (replace the image's Cmd)

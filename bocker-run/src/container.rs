@@ -82,7 +82,7 @@ pub fn create(
                 pids_limit: plan.limits.pids_max,
             },
             network: NetworkState {
-                mode: format!("{:?}", plan.network).to_lowercase(),
+                mode: plan.network.name().to_string(),
                 ..Default::default()
             },
             read_only: args.read_only,
@@ -116,6 +116,7 @@ pub fn create(
         stdin: args.interactive,
         auto_remove: args.rm,
         network: plan.network,
+        ports: plan.ports.clone(),
     };
     Ok(Created {
         id,
@@ -154,6 +155,8 @@ pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
     if let Err(e) = cgroup.destroy() {
         eprintln!("bocker-run: removing cgroup of {}: {e}", ctr.id);
     }
+    // Every process is gone with the cgroup: the namespace (and its veth) goes with them.
+    release_network(store, ctr);
     if ctr.spec.auto_remove {
         return code; // the record is about to go: no point in a last write
     }
@@ -217,11 +220,52 @@ fn start(
     if let Err(e) = joined.and_then(|()| pending.release_cgroup()) {
         return Err(pending.abort(engine("joining cgroup", &e)));
     }
-    if let Err(e) = network::setup_network(ctr.spec.network, pid) {
-        return Err(pending.abort(engine("network", &e)));
+    let net = network::NetContext {
+        root: store.root(),
+        owner: &ctr.id.0,
+        hostname: &ctr.spec.hostname,
+        hosts_file: &ctr.spec.etc.hosts,
+        ports: &ctr.spec.ports,
+    };
+    let att = match network::setup_network(ctr.spec.network, pid, &net) {
+        Ok(a) => a,
+        Err(e) => return Err(pending.abort(engine("network", &e))),
+    };
+    if att.ip.is_some() {
+        let recorded = store.update_container(&ctr.id, |r| {
+            let n = &mut r.config.network;
+            n.bridge = att.bridge.clone();
+            n.ip = att.ip.clone();
+            n.gateway = att.gateway.clone();
+            n.mac = att.mac.clone();
+            n.ports = att.ports.clone();
+        });
+        if let Err(e) = recorded {
+            release_network(store, ctr);
+            return Err(pending.abort(engine("updating record", &e)));
+        }
     }
-    let started = pending.release_exec()?;
+    let started = match pending.release_exec() {
+        Ok(s) => s,
+        Err(f) => {
+            release_network(store, ctr);
+            return Err(f);
+        }
+    };
     Ok((started, Some(log)))
+}
+
+/// Gives the container's lease and port rules back (bridge mode only).
+fn release_network(store: &Store, ctr: &Created) {
+    if ctr.spec.network != network::NetworkMode::Bridge {
+        return;
+    }
+    let bridge = bocker_net::NetConfig::from_env(store.root())
+        .map(|c| c.bridge)
+        .unwrap_or_else(|_| bocker_net::DEFAULT_BRIDGE.to_string());
+    if let Err(e) = network::release_network(store.root(), &bridge, &ctr.id.0) {
+        eprintln!("bocker-run: releasing the network of {}: {e}", ctr.id);
+    }
 }
 
 /// Record a failed start, print its message, clean the cgroup; return its status.

@@ -8,6 +8,7 @@ use crate::network::NetworkMode;
 use crate::spec::Volume;
 use anyhow::{bail, Context, Result};
 use bocker_cgroups::Limits;
+use bocker_net::PortMapping;
 use bocker_store::ImageRecord;
 use std::path::PathBuf;
 
@@ -26,6 +27,8 @@ pub struct Plan {
     pub volumes: Vec<Volume>,
     pub limits: Limits,
     pub network: NetworkMode,
+    /// `-p` mappings (bridge mode only).
+    pub ports: Vec<PortMapping>,
     pub image: ImageDefaults,
 }
 
@@ -50,6 +53,18 @@ pub fn plan(args: &Args, image: &ImageRecord) -> Result<Plan> {
         user_env.extend(config::parse_env_file(&text));
     }
     user_env.extend(args.env.iter().cloned());
+    let network: NetworkMode = args.network.parse().map_err(anyhow::Error::msg)?;
+    let ports = args
+        .publish
+        .iter()
+        .map(|p| p.parse::<PortMapping>().with_context(|| format!("-p {p}")))
+        .collect::<Result<Vec<_>>>()?;
+    if !ports.is_empty() && network != NetworkMode::Bridge {
+        bail!(
+            "-p publishes ports of a bridged container; it cannot be used with --network {}",
+            args.network
+        );
+    }
     Ok(Plan {
         argv,
         user_env,
@@ -61,7 +76,8 @@ pub fn plan(args: &Args, image: &ImageRecord) -> Result<Plan> {
             .map(|v| parse_volume(v))
             .collect::<Result<_>>()?,
         limits: limits(args)?,
-        network: args.network.parse().map_err(anyhow::Error::msg)?,
+        network,
+        ports,
         image,
     })
 }

@@ -31,6 +31,9 @@ pub fn reclaim(store: &Store) -> Vec<String> {
         }
         liveness::kill_all(&rec, Duration::from_secs(5));
         liveness::release(&rec);
+        if let Some(bridge) = rec.config.network.bridge.as_deref() {
+            let _ = crate::network::release_network(store.root(), bridge, &rec.id);
+        }
         // A supervisor killed before it recorded its cgroup paths: the group is named
         // after the container under the parent in force.
         if let Some(cg) = ContainerCgroup::open(&bocker_cgroups::default_parent(), &rec.id) {

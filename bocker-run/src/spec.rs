@@ -41,4 +41,6 @@ pub struct RunSpec {
     /// `--rm`: the container is removed right after it exits.
     pub auto_remove: bool,
     pub network: NetworkMode,
+    /// `-p` mappings, published by the host side of the network step.
+    pub ports: Vec<bocker_net::PortMapping>,
 }

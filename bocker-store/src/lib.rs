@@ -22,6 +22,7 @@ pub mod pending;
 pub mod record;
 pub mod remove;
 pub mod resolve;
+pub mod sibling;
 pub mod store;
 pub mod time;
 

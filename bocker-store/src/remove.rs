@@ -37,6 +37,7 @@ impl Store {
             }
         }
         liveness::release(&rec);
+        self.release_lease(&rec);
         self.remove_container_record(id)?;
         Ok(())
     }
@@ -63,5 +64,31 @@ impl Store {
     /// Collects layers nobody references any more, unless a creator is busy right now.
     pub fn collect_layers(&self) -> Result<()> {
         self.gc().map(|_| ())
+    }
+}
+
+impl Store {
+    /// A container whose supervisor died still holds its address lease (and port rules):
+    /// `bocker-net detach` gives them back. Nothing is run when no lease is left.
+    fn release_lease(&self, rec: &crate::ContainerRecord) {
+        let net = &rec.config.network;
+        let (Some(bridge), Some(ip)) = (net.bridge.as_deref(), net.ip.as_deref()) else {
+            return;
+        };
+        // The record is data, not trusted paths: a bridge is an interface name, an ip an ip.
+        let bridge_ok = !bridge.is_empty()
+            && bridge.len() <= 15
+            && !bridge.starts_with('.')
+            && bridge
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        if !bridge_ok || ip.parse::<std::net::Ipv4Addr>().is_err() {
+            return;
+        }
+        let lease = self.root().join("net").join(bridge).join("leases").join(ip);
+        let held = std::fs::read_to_string(&lease).is_ok_and(|t| t.contains(&rec.id));
+        if held {
+            crate::sibling::run("net", self.root(), &["--bridge", bridge, "detach", &rec.id]);
+        }
     }
 }

@@ -1,0 +1,275 @@
+//! `bocker run` with networking: bridge (default), none, host, and published ports.
+//! Traffic goes only to 127.0.0.1 and to addresses on this test's own bridge.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use bocker_e2e::TestRoot;
+
+fn leases(t: &TestRoot) -> usize {
+    std::fs::read_dir(t.root.join("net").join(&t.bridge).join("leases"))
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn veths_on_bridge(t: &TestRoot) -> usize {
+    std::fs::read_dir(Path::new("/sys/class/net").join(&t.bridge).join("brif"))
+        .map(|rd| rd.count())
+        .unwrap_or(0)
+}
+
+fn prefix(t: &TestRoot) -> String {
+    t.subnet.rsplit_once('.').unwrap().0.to_string()
+}
+
+/// Waits until container `name` is running and returns its address.
+fn address_of(t: &TestRoot, name: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let o = t.run("inspect", &[name]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        if let Some(ip) = v["config"]["network"]["ip"].as_str() {
+            return ip.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "container {name} never got an address"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn spawn_run(t: &TestRoot, args: &[&str]) -> Child {
+    t.cmd("run")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn bridged_container_has_lo_and_eth0_and_reaches_the_bridge() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    assert!(!Path::new("/sys/class/net").join(&t.bridge).exists());
+    let gw = format!("{}.1", prefix(&t));
+    let out = t.ok(
+        "run",
+        &[
+            "--rm",
+            &img,
+            "sh",
+            "-c",
+            &format!("ip -o -4 addr; ping -c1 -W2 {gw}"),
+        ],
+    );
+    assert!(out.contains(" lo ") && out.contains("127.0.0.1/8"), "{out}");
+    let eth0 = out
+        .lines()
+        .find(|l| l.contains("eth0"))
+        .unwrap_or_else(|| panic!("no eth0:\n{out}"));
+    assert!(eth0.contains(&format!("{}.", prefix(&t))), "{eth0}");
+    assert!(out.contains("1 packets received"), "{out}");
+    assert!(
+        Path::new("/sys/class/net").join(&t.bridge).exists(),
+        "run must set the bridge up itself"
+    );
+    assert_eq!(leases(&t), 0, "lease not given back after exit");
+}
+
+#[test]
+fn containers_reach_each_other_over_tcp_and_by_ping() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let mut server = spawn_run(
+        &t,
+        &[
+            "--rm",
+            "--name",
+            "srv",
+            &img,
+            "sh",
+            "-c",
+            "echo bocker-tcp | nc -l -p 7000",
+        ],
+    );
+    let ip = address_of(&t, "srv");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let got = loop {
+        let o = t.run(
+            "run",
+            &[
+                "--rm",
+                &img,
+                "sh",
+                "-c",
+                &format!("ping -c1 -W2 {ip} >/dev/null && nc {ip} 7000"),
+            ],
+        );
+        let s = String::from_utf8_lossy(&o.stdout).into_owned();
+        if s.contains("bocker-tcp") || Instant::now() > deadline {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(got.contains("bocker-tcp"), "client got {got:?}");
+    let st = server.wait().unwrap();
+    assert!(st.success(), "server exit {st}");
+    assert_eq!(leases(&t), 0);
+    // /etc/hosts names the container's own address.
+    let hosts = t.ok(
+        "run",
+        &[
+            "--rm",
+            "--hostname",
+            "web",
+            &img,
+            "sh",
+            "-c",
+            "cat /etc/hosts; ip -o -4 addr show eth0",
+        ],
+    );
+    let own = hosts
+        .lines()
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(hosts.lines().any(|l| l == format!("{own}\tweb")), "{hosts}");
+}
+
+#[test]
+fn published_port_answers_on_localhost_and_is_removed_after_exit() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let www = t.base.join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::write(www.join("index.html"), "published-by-bocker\n").unwrap();
+    let vol = format!("{}:/www:ro", www.display());
+    let publish = format!("{port}:80");
+    // httpd daemonises; the container lives for the sleep, then exits by itself.
+    let mut ctr = spawn_run(
+        &t,
+        &[
+            "--rm",
+            "-p",
+            &publish,
+            "-v",
+            &vol,
+            &img,
+            "sh",
+            "-c",
+            "httpd -p 80 -h /www; sleep 4",
+        ],
+    );
+    let url = format!("http://127.0.0.1:{port}/");
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let body = loop {
+        let o = std::process::Command::new("curl")
+            .args(["-s", "-m", "1", &url])
+            .output()
+            .unwrap();
+        let s = String::from_utf8_lossy(&o.stdout).into_owned();
+        if s.contains("published-by-bocker") || Instant::now() > deadline {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        body.contains("published-by-bocker"),
+        "curl {url} got {body:?}"
+    );
+    assert!(ctr.wait().unwrap().success());
+    let rules = std::process::Command::new("iptables")
+        .args(["-t", "nat", "-S"])
+        .output()
+        .unwrap();
+    let rules = String::from_utf8_lossy(&rules.stdout);
+    assert!(
+        !rules.contains(&format!("--dport {port} ")),
+        "DNAT rule left after exit:\n{rules}"
+    );
+    assert_eq!(leases(&t), 0);
+}
+
+#[test]
+fn network_none_has_only_lo_and_host_sees_the_host() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let none = t.ok(
+        "run",
+        &["--rm", "--network", "none", &img, "ip", "-o", "link"],
+    );
+    let names: Vec<&str> = none.lines().filter_map(|l| l.split(": ").nth(1)).collect();
+    assert_eq!(names, ["lo"], "{none}");
+    let host = t.ok(
+        "run",
+        &["--rm", "--network", "host", &img, "ip", "-o", "link"],
+    );
+    let ours = std::process::Command::new("ip")
+        .args(["-o", "link"])
+        .output()
+        .unwrap();
+    let ours = String::from_utf8_lossy(&ours.stdout);
+    let first_host_if = ours
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .find(|n| *n != "lo")
+        .unwrap();
+    assert!(
+        host.contains(first_host_if.split('@').next().unwrap()),
+        "host mode does not see {first_host_if}:\n{host}"
+    );
+    let err = t.fails(
+        "run",
+        &["--rm", "--network", "none", "-p", "8080:80", &img, "true"],
+    );
+    assert!(err.contains("-p"), "{err}");
+    let err = t.fails("run", &["--rm", "--network", "bogus", &img, "true"]);
+    assert!(err.contains("unknown network mode"), "{err}");
+}
+
+#[test]
+fn fifty_concurrent_containers_get_distinct_addresses_and_leave_nothing() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    t.ok("run", &["--rm", &img, "true"]); // the bridge exists before the rush
+    let children: Vec<Child> = (0..50)
+        .map(|_| spawn_run(&t, &["--rm", &img, "sh", "-c", "ip -o -4 addr show eth0"]))
+        .collect();
+    let mut ips = HashSet::new();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let s = String::from_utf8_lossy(&o.stdout);
+        let ip = s
+            .split_whitespace()
+            .nth(3)
+            .unwrap_or_else(|| panic!("no address: {s}"))
+            .to_string();
+        assert!(ips.insert(ip.clone()), "address {ip} given twice");
+    }
+    assert_eq!(ips.len(), 50);
+    assert_eq!(leases(&t), 0, "leases left");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while veths_on_bridge(&t) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50)); // veths die with their namespaces
+    }
+    assert_eq!(veths_on_bridge(&t), 0, "veths left on the bridge");
+}
