@@ -442,6 +442,8 @@ fn own_network_namespace_with_loopback_up() {
     let o = t.run(
         "run",
         &[
+            "--network",
+            "none",
             &img,
             "sh",
             "-c",
@@ -449,6 +451,6 @@ fn own_network_namespace_with_loopback_up() {
         ],
     );
     assert_eq!(stdout(&o), "lo\n0x9\n", "{}", stderr(&o));
-    let o = t.run("run", &["--network", "bridge", &img, "true"]);
+    let o = t.run("run", &["--network", "bogus", &img, "true"]);
     assert_eq!(code(&o), 125);
 }
