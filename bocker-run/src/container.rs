@@ -116,6 +116,7 @@ pub fn create(
         stdin: args.interactive,
         auto_remove: args.rm,
         network: plan.network,
+        cgroup_tasks: Vec::new(),
     };
     Ok(Created {
         id,
@@ -127,8 +128,6 @@ pub fn create(
 
 /// Start the container and supervise it in this process until it exits; returns its
 /// exit status (125/126/127 when it could not start). The record follows each step.
-/// (The only thread besides the main one lives briefly after the clone: the child never
-/// shares a process with it.)
 pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
     let cgroup = match ContainerCgroup::create(&ctr.id.0, &plan.limits) {
         Ok(c) => c,
@@ -183,39 +182,28 @@ fn start(
             .mount_container(&ctr.dir, &ctr.layers)
             .map_err(std::io::Error::other)
     };
-    // cgroup v2: born in the group. v1: moved in while it builds its filesystem.
+    // cgroup v2: born in the group. v1: it moves itself in (spec.cgroup_tasks).
     let v2_dir = cgroup.v2_dir();
-    let pending = process::spawn(&ctr.spec, &mount, v2_dir.as_ref().map(|f| f.as_raw_fd()))
+    let spec = RunSpec {
+        cgroup_tasks: cgroup.self_join_files(),
+        ..ctr.spec.clone()
+    };
+    let pending = process::spawn(&spec, &mount, v2_dir.as_ref().map(|f| f.as_raw_fd()))
         .map_err(|e| engine("creating the container process", &e))?;
-    // Record "running" (pid, cgroup paths) while the pid is moved into the cgroup: on v1
-    // the move waits for an RCU grace period, the record write for the disk.
     let pid = pending.pid;
     let paths: Vec<String> = cgroup
         .paths()
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    let (joined, recorded) = std::thread::scope(|s| {
-        let join = s.spawn(|| match v2_dir {
-            Some(_) => Ok(()),
-            None => cgroup.add_pid(pid).map_err(std::io::Error::other),
-        });
-        let recorded = store.update_container(&ctr.id, |r| {
-            r.state.status = Status::Running;
-            r.state.pid = Some(pid);
-            r.state.started_at = Some(bocker_store::time::now());
-            r.config.cgroup_paths = paths;
-        });
-        let joined = join
-            .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other("cgroup thread panicked")));
-        (joined, recorded)
+    let recorded = store.update_container(&ctr.id, |r| {
+        r.state.status = Status::Running;
+        r.state.pid = Some(pid);
+        r.state.started_at = Some(bocker_store::time::now());
+        r.config.cgroup_paths = paths;
     });
     if let Err(e) = recorded {
         return Err(pending.abort(engine("updating record", &e)));
-    }
-    if let Err(e) = joined.and_then(|()| pending.release_cgroup()) {
-        return Err(pending.abort(engine("joining cgroup", &e)));
     }
     if let Err(e) = network::setup_network(ctr.spec.network, pid) {
         return Err(pending.abort(engine("network", &e)));

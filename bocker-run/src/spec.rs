@@ -41,4 +41,6 @@ pub struct RunSpec {
     /// `--rm`: the container is removed right after it exits.
     pub auto_remove: bool,
     pub network: NetworkMode,
+    /// cgroup v1 `tasks` files the first process writes itself into (empty on v2).
+    pub cgroup_tasks: Vec<PathBuf>,
 }

@@ -381,6 +381,22 @@ fn default_limits_are_the_seeds() {
     let rec = r.wait_running(&t);
     assert_eq!(cgroup_file(&rec, "memory.limit_in_bytes"), "512000000");
     assert_eq!(cgroup_file(&rec, "cpu.shares"), "512");
+    // The container's first process is in its group for every v1 controller.
+    let pid = rec["state"]["pid"].as_i64().unwrap();
+    let id = rec["id"].as_str().unwrap();
+    let view = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    for c in ["memory", "pids", "cpu"] {
+        let line = view.lines().find(|l| {
+            l.split(':')
+                .nth(1)
+                .is_some_and(|cs| cs.split(',').any(|x| x == c))
+        });
+        let line = line.unwrap_or_else(|| panic!("no {c} line in {view}"));
+        assert!(
+            line.ends_with(&format!("/{}/{id}", t.cgroup_parent)),
+            "{line}"
+        );
+    }
     r.signal(libc::SIGTERM);
     r.wait();
 }
