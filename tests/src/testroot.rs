@@ -42,11 +42,8 @@ impl TestRoot {
         fs::create_dir_all(&base).unwrap();
         let root = base.join("root");
         fs::create_dir(&root).unwrap();
-        if driver == Driver::Btrfs {
-            make_btrfs(&base.join("btrfs.img"), &root);
-        }
         let (subnet, bridge, subnet_file) = reserve_subnet();
-        TestRoot {
+        let t = TestRoot {
             base,
             root,
             driver,
@@ -55,7 +52,13 @@ impl TestRoot {
             subnet,
             subnet_file,
             extra_env: Vec::new(),
+        };
+        // Made once `t` exists: if this panics, Drop still removes the 1 GiB image file,
+        // the mount and the subnet reservation.
+        if driver == Driver::Btrfs {
+            make_btrfs(&t.base.join("btrfs.img"), &t.root);
         }
+        t
     }
 
     /// An overlay root on the host filesystem.
