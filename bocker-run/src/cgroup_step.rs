@@ -31,6 +31,19 @@ impl ContainerCgroup {
             .map(|cg| ContainerCgroup { cg, v2 })
     }
 
+    /// Names of the groups under `parent`.
+    pub fn children(parent: &str) -> Vec<String> {
+        Hierarchy::detect()
+            .and_then(|h| Cgroup::list_children(&h, parent))
+            .unwrap_or_default()
+    }
+
+    /// Time since the group was created (its directory's change time), if known.
+    pub fn age(&self) -> Option<std::time::Duration> {
+        let dir = self.cg.paths().into_iter().next()?;
+        std::fs::metadata(dir).ok()?.modified().ok()?.elapsed().ok()
+    }
+
     pub fn parent(&self) -> &str {
         self.cg.parent()
     }

@@ -1,5 +1,10 @@
-//! One container's life in the store: create (storage, record, /etc files), run
-//! (cgroup, clone, network, supervise, record the exit), remove (`--rm`).
+//! One container's life in the store: create (id, storage, /etc files), run (cgroup,
+//! clone, the record, network, supervise, record the exit), remove (`--rm`).
+//!
+//! The record is first written right after the clone, already `running`, while the child
+//! builds its filesystem: one durable write fewer per start, and that one overlapped.
+//! Until then the store's journal (and its shared lock) covers the container: if we die,
+//! the journal removes its storage, and `reclaim` its empty, unrecorded cgroup.
 
 use crate::cgroup_step::ContainerCgroup;
 use crate::exec::StartFailure;
@@ -7,10 +12,12 @@ use crate::plan::Plan;
 use crate::spec::RunSpec;
 use crate::{config, etc_files, exit_code, network, process, supervisor};
 use anyhow::{Context, Result};
+use bocker_store::lock::Lock;
 use bocker_store::log::LogWriter;
 use bocker_store::record::{MountSpec, NetworkState, Resources};
 use bocker_store::{
-    ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Status, Store,
+    ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Pending, Status,
+    Store,
 };
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -21,10 +28,33 @@ pub struct Created {
     pub dir: PathBuf,
     pub layers: Vec<String>,
     pub spec: RunSpec,
+    /// The record as it will be written.
+    pub record: ContainerRecord,
+    /// The store journal and lock covering the container until its record is written.
+    journal: Option<(Pending, Lock)>,
 }
 
-/// Reserve an id, make the container's storage and write its record (status created).
-/// If we die half-way, the store's journal lets the next command remove the leftovers.
+impl Created {
+    /// Apply `f` to the record and store it: the first time as a whole (closing the
+    /// journal), then as an update under the record's lock.
+    fn record(&mut self, store: &Store, f: impl Fn(&mut ContainerRecord)) -> Result<()> {
+        match self.journal.take() {
+            Some((journal, lock)) => {
+                f(&mut self.record);
+                store.write_container(&self.record)?;
+                journal.finish()?;
+                drop(lock);
+            }
+            None => {
+                store.update_container(&self.id, f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reserve an id, make the container's storage and /etc files; the record is written
+/// when it starts. If we die half-way, the store's journal removes the leftovers.
 pub fn create(
     store: &Store,
     image: &ImageRecord,
@@ -33,7 +63,7 @@ pub fn create(
     plan: &Plan,
     args: &crate::cli::Args,
 ) -> Result<Created> {
-    let _lock = store.lock_shared().context("locking the store")?;
+    let lock = store.lock_shared().context("locking the store")?;
     let mut p = store.begin().context("starting a store journal")?;
     let id = store
         .new_container_id(&mut p)
@@ -91,17 +121,11 @@ pub fn create(
             auto_remove: args.rm,
             ..Default::default()
         },
-        // Recorded from the start: if we die before the container runs, `reclaim` sees
-        // a created container whose supervisor is gone and cleans it.
         state: ContainerState {
             supervisor_pid: Some(std::process::id() as i32),
             ..Default::default()
         },
     };
-    store
-        .write_container(&rec)
-        .with_context(|| format!("writing the record of {id}"))?;
-    p.finish().context("closing the store journal")?;
     let spec = RunSpec {
         rootfs,
         argv: plan.argv.clone(),
@@ -123,12 +147,14 @@ pub fn create(
         dir,
         layers: image.layers.clone(),
         spec,
+        record: rec,
+        journal: Some((p, lock)),
     })
 }
 
 /// Start the container and supervise it in this process until it exits; returns its
 /// exit status (125/126/127 when it could not start). The record follows each step.
-pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
+pub fn run(store: &Store, ctr: &mut Created, plan: &Plan) -> i32 {
     let cgroup = match ContainerCgroup::create(&ctr.id.0, &plan.limits) {
         Ok(c) => c,
         Err(e) => {
@@ -156,7 +182,7 @@ pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
     if ctr.spec.auto_remove {
         return code; // the record is about to go: no point in a last write
     }
-    let _ = store.update_container(&ctr.id, |r| {
+    let _ = ctr.record(store, |r| {
         r.state.status = Status::Exited;
         r.state.exit_code = Some(code);
         r.state.finished_at = Some(bocker_store::time::now());
@@ -169,7 +195,7 @@ pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
 
 fn start(
     store: &Store,
-    ctr: &Created,
+    ctr: &mut Created,
     cgroup: &ContainerCgroup,
 ) -> Result<(process::Started, Option<LogWriter>), StartFailure> {
     let engine =
@@ -177,9 +203,10 @@ fn start(
     let log = LogWriter::open(&ctr.dir.join("log")).map_err(|e| engine("opening log", &e))?;
     supervisor::block_signals().map_err(|e| engine("blocking signals", &e))?;
     let driver = store.driver();
+    let (dir, layers) = (ctr.dir.clone(), ctr.layers.clone());
     let mount = || {
         driver
-            .mount_container(&ctr.dir, &ctr.layers)
+            .mount_container(&dir, &layers)
             .map_err(std::io::Error::other)
     };
     // cgroup v2: born in the group. v1: it moves itself in (spec.cgroup_tasks).
@@ -196,11 +223,11 @@ fn start(
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    let recorded = store.update_container(&ctr.id, |r| {
+    let recorded = ctr.record(store, |r| {
         r.state.status = Status::Running;
         r.state.pid = Some(pid);
         r.state.started_at = Some(bocker_store::time::now());
-        r.config.cgroup_paths = paths;
+        r.config.cgroup_paths = paths.clone();
     });
     if let Err(e) = recorded {
         return Err(pending.abort(engine("updating record", &e)));
@@ -213,12 +240,17 @@ fn start(
 }
 
 /// Record a failed start, print its message, clean the cgroup; return its status.
-fn fail(store: &Store, ctr: &Created, cgroup: Option<&ContainerCgroup>, f: StartFailure) -> i32 {
+fn fail(
+    store: &Store,
+    ctr: &mut Created,
+    cgroup: Option<&ContainerCgroup>,
+    f: StartFailure,
+) -> i32 {
     eprintln!("bocker-run: {}", f.message);
     if let Some(cg) = cgroup {
         let _ = cg.destroy();
     }
-    let _ = store.update_container(&ctr.id, |r| {
+    let _ = ctr.record(store, |r| {
         r.state.status = Status::Exited;
         r.state.exit_code = Some(f.code);
         r.state.error = Some(f.message.clone());
