@@ -1,5 +1,10 @@
-//! One container's life in the store: create (storage, record, /etc files), run
-//! (cgroup, clone, network, supervise, record the exit), remove (`--rm`).
+//! One container's life in the store: create (id, storage, /etc files), run (cgroup,
+//! clone, the record, network, supervise, record the exit), remove (`--rm`).
+//!
+//! The record is first written right after the clone, already `running`, while the child
+//! builds its filesystem: one durable write fewer per start, and that one overlapped.
+//! Until then the store's journal (and its shared lock) covers the container: if we die,
+//! the journal removes its storage, and `reclaim` its empty, unrecorded cgroup.
 
 use crate::cgroup_step::ContainerCgroup;
 use crate::exec::StartFailure;
@@ -7,10 +12,12 @@ use crate::plan::Plan;
 use crate::spec::RunSpec;
 use crate::{config, etc_files, exit_code, network, process, supervisor};
 use anyhow::{Context, Result};
+use bocker_store::lock::Lock;
 use bocker_store::log::LogWriter;
 use bocker_store::record::{MountSpec, NetworkState, Resources};
 use bocker_store::{
-    ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Status, Store,
+    ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Pending, Status,
+    Store,
 };
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -21,10 +28,33 @@ pub struct Created {
     pub dir: PathBuf,
     pub layers: Vec<String>,
     pub spec: RunSpec,
+    /// The record as it will be written.
+    pub record: ContainerRecord,
+    /// The store journal and lock covering the container until its record is written.
+    journal: Option<(Pending, Lock)>,
 }
 
-/// Reserve an id, make the container's storage and write its record (status created).
-/// If we die half-way, the store's journal lets the next command remove the leftovers.
+impl Created {
+    /// Apply `f` to the record and store it: the first time as a whole (closing the
+    /// journal), then as an update under the record's lock.
+    fn record(&mut self, store: &Store, f: impl Fn(&mut ContainerRecord)) -> Result<()> {
+        match self.journal.take() {
+            Some((journal, lock)) => {
+                f(&mut self.record);
+                store.write_container(&self.record)?;
+                journal.finish()?;
+                drop(lock);
+            }
+            None => {
+                store.update_container(&self.id, f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reserve an id, make the container's storage and /etc files; the record is written
+/// when it starts. If we die half-way, the store's journal removes the leftovers.
 pub fn create(
     store: &Store,
     image: &ImageRecord,
@@ -33,7 +63,7 @@ pub fn create(
     plan: &Plan,
     args: &crate::cli::Args,
 ) -> Result<Created> {
-    let _lock = store.lock_shared().context("locking the store")?;
+    let lock = store.lock_shared().context("locking the store")?;
     let mut p = store.begin().context("starting a store journal")?;
     let id = store
         .new_container_id(&mut p)
@@ -91,17 +121,11 @@ pub fn create(
             auto_remove: args.rm,
             ..Default::default()
         },
-        // Recorded from the start: if we die before the container runs, `reclaim` sees
-        // a created container whose supervisor is gone and cleans it.
         state: ContainerState {
             supervisor_pid: Some(std::process::id() as i32),
             ..Default::default()
         },
     };
-    store
-        .write_container(&rec)
-        .with_context(|| format!("writing the record of {id}"))?;
-    p.finish().context("closing the store journal")?;
     let spec = RunSpec {
         rootfs,
         argv: plan.argv.clone(),
@@ -117,20 +141,21 @@ pub fn create(
         auto_remove: args.rm,
         network: plan.network,
         ports: plan.ports.clone(),
+        cgroup_tasks: Vec::new(),
     };
     Ok(Created {
         id,
         dir,
         layers: image.layers.clone(),
         spec,
+        record: rec,
+        journal: Some((p, lock)),
     })
 }
 
 /// Start the container and supervise it in this process until it exits; returns its
 /// exit status (125/126/127 when it could not start). The record follows each step.
-/// (The only thread besides the main one lives briefly after the clone: the child never
-/// shares a process with it.)
-pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
+pub fn run(store: &Store, ctr: &mut Created, plan: &Plan) -> i32 {
     let cgroup = match ContainerCgroup::create(&ctr.id.0, &plan.limits) {
         Ok(c) => c,
         Err(e) => {
@@ -160,7 +185,7 @@ pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
     if ctr.spec.auto_remove {
         return code; // the record is about to go: no point in a last write
     }
-    let _ = store.update_container(&ctr.id, |r| {
+    let _ = ctr.record(store, |r| {
         r.state.status = Status::Exited;
         r.state.exit_code = Some(code);
         r.state.finished_at = Some(bocker_store::time::now());
@@ -173,7 +198,7 @@ pub fn run(store: &Store, ctr: &Created, plan: &Plan) -> i32 {
 
 fn start(
     store: &Store,
-    ctr: &Created,
+    ctr: &mut Created,
     cgroup: &ContainerCgroup,
 ) -> Result<(process::Started, Option<LogWriter>), StartFailure> {
     let engine =
@@ -181,45 +206,28 @@ fn start(
     let log = LogWriter::open(&ctr.dir.join("log")).map_err(|e| engine("opening log", &e))?;
     supervisor::block_signals().map_err(|e| engine("blocking signals", &e))?;
     let driver = store.driver();
+    let (dir, layers) = (ctr.dir.clone(), ctr.layers.clone());
     let mount = || {
         driver
-            .mount_container(&ctr.dir, &ctr.layers)
+            .mount_container(&dir, &layers)
             .map_err(std::io::Error::other)
     };
-    // cgroup v2: born in the group. v1: moved in while it builds its filesystem.
+    // cgroup v2: born in the group. v1: it moves itself in (spec.cgroup_tasks).
     let v2_dir = cgroup.v2_dir();
-    let pending = process::spawn(&ctr.spec, &mount, v2_dir.as_ref().map(|f| f.as_raw_fd()))
+    let spec = RunSpec {
+        cgroup_tasks: cgroup.self_join_files(),
+        ..ctr.spec.clone()
+    };
+    let pending = process::spawn(&spec, &mount, v2_dir.as_ref().map(|f| f.as_raw_fd()))
         .map_err(|e| engine("creating the container process", &e))?;
-    // Record "running" (pid, cgroup paths) while the pid is moved into the cgroup: on v1
-    // the move waits for an RCU grace period, the record write for the disk.
     let pid = pending.pid;
     let paths: Vec<String> = cgroup
         .paths()
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    let (joined, recorded) = std::thread::scope(|s| {
-        let join = s.spawn(|| match v2_dir {
-            Some(_) => Ok(()),
-            None => cgroup.add_pid(pid).map_err(std::io::Error::other),
-        });
-        let recorded = store.update_container(&ctr.id, |r| {
-            r.state.status = Status::Running;
-            r.state.pid = Some(pid);
-            r.state.started_at = Some(bocker_store::time::now());
-            r.config.cgroup_paths = paths;
-        });
-        let joined = join
-            .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other("cgroup thread panicked")));
-        (joined, recorded)
-    });
-    if let Err(e) = recorded {
-        return Err(pending.abort(engine("updating record", &e)));
-    }
-    if let Err(e) = joined.and_then(|()| pending.release_cgroup()) {
-        return Err(pending.abort(engine("joining cgroup", &e)));
-    }
+    // Host side of the network while the child waits; what it made goes into the one
+    // record write below (the "running" record), not a second one.
     let net = network::NetContext {
         root: store.root(),
         owner: &ctr.id.0,
@@ -231,19 +239,21 @@ fn start(
         Ok(a) => a,
         Err(e) => return Err(pending.abort(engine("network", &e))),
     };
-    if att.ip.is_some() {
-        let recorded = store.update_container(&ctr.id, |r| {
-            let n = &mut r.config.network;
-            n.bridge = att.bridge.clone();
-            n.ip = att.ip.clone();
-            n.gateway = att.gateway.clone();
-            n.mac = att.mac.clone();
-            n.ports = att.ports.clone();
-        });
-        if let Err(e) = recorded {
-            release_network(store, ctr);
-            return Err(pending.abort(engine("updating record", &e)));
-        }
+    let recorded = ctr.record(store, |r| {
+        r.state.status = Status::Running;
+        r.state.pid = Some(pid);
+        r.state.started_at = Some(bocker_store::time::now());
+        r.config.cgroup_paths = paths.clone();
+        let n = &mut r.config.network;
+        n.bridge = att.bridge.clone();
+        n.ip = att.ip.clone();
+        n.gateway = att.gateway.clone();
+        n.mac = att.mac.clone();
+        n.ports = att.ports.clone();
+    });
+    if let Err(e) = recorded {
+        release_network(store, ctr);
+        return Err(pending.abort(engine("updating record", &e)));
     }
     let started = match pending.release_exec() {
         Ok(s) => s,
@@ -269,12 +279,17 @@ fn release_network(store: &Store, ctr: &Created) {
 }
 
 /// Record a failed start, print its message, clean the cgroup; return its status.
-fn fail(store: &Store, ctr: &Created, cgroup: Option<&ContainerCgroup>, f: StartFailure) -> i32 {
+fn fail(
+    store: &Store,
+    ctr: &mut Created,
+    cgroup: Option<&ContainerCgroup>,
+    f: StartFailure,
+) -> i32 {
     eprintln!("bocker-run: {}", f.message);
     if let Some(cg) = cgroup {
         let _ = cg.destroy();
     }
-    let _ = store.update_container(&ctr.id, |r| {
+    let _ = ctr.record(store, |r| {
         r.state.status = Status::Exited;
         r.state.exit_code = Some(f.code);
         r.state.error = Some(f.message.clone());

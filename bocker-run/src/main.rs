@@ -36,7 +36,7 @@ fn run(args: &Args) -> Result<i32> {
         .read_image(&image_id)
         .with_context(|| format!("reading image {image_id}"))?;
     let plan = plan::plan(args, &image)?;
-    let ctr = container::create(
+    let mut ctr = container::create(
         &store,
         &image,
         &args.image,
@@ -44,7 +44,7 @@ fn run(args: &Args) -> Result<i32> {
         &plan,
         args,
     )?;
-    let code = container::run(&store, &ctr, &plan);
+    let code = container::run(&store, &mut ctr, &plan);
     if args.rm {
         container::remove(&store, &ctr.id)?;
     }

@@ -1,6 +1,6 @@
 //! Creating the container's first process: `clone` into new namespaces, then, in the
 //! child, the container init sequence up to `execve`. The parent keeps two pipes to the
-//! child: a sync pipe (the child waits for "joined the cgroup" and "network ready") and
+//! child: a sync pipe (the child waits for "network ready") and
 //! a close-on-exec error pipe (EOF = the exec succeeded; else a status and a message).
 //!
 //! CVE-2019-5736: the child runs bocker-run's code only until its `execve`; nothing of
@@ -95,9 +95,9 @@ fn clone_child(mode: NetworkMode, cgroup_dir: Option<RawFd>) -> io::Result<libc:
     sys::cvt_long(pid).map(|p| p as libc::pid_t)
 }
 
-/// Clone the child (born in `cgroup_dir` when given, a cgroup v2 directory). It builds
-/// the container's filesystem, then waits for [`Pending::release_cgroup`] and
-/// [`Pending::release_exec`].
+/// Clone the child (born in `cgroup_dir` when given, a cgroup v2 directory; else it joins
+/// `spec.cgroup_tasks` itself). It builds the container's filesystem, joins its cgroup,
+/// then waits for [`Pending::release_exec`].
 pub fn spawn(
     spec: &RunSpec,
     mount_hook: MountHook<'_>,
@@ -137,14 +137,6 @@ pub fn spawn(
 }
 
 impl Pending {
-    /// Tell the child it is in its cgroup (it then unshares its cgroup namespace and
-    /// builds its filesystem).
-    pub fn release_cgroup(&self) -> io::Result<()> {
-        self.sync
-            .as_ref()
-            .map_or(Ok(()), |s| sys::write_all(s.as_raw_fd(), b"c"))
-    }
-
     /// Tell the child the network is ready and wait for its exec (or its failure).
     pub fn release_exec(mut self) -> Result<Started, StartFailure> {
         if let Some(s) = self.sync.take() {
@@ -241,8 +233,6 @@ impl Child<'_> {
         // which forwards them, not the container directly.
         // SAFETY: plain syscall.
         sys::cvt(unsafe { libc::setsid() }).map_err(engine("setsid"))?;
-        // The filesystem is built while the supervisor moves us into our cgroup (on v1 that
-        // waits for an RCU grace period): nothing of the image runs before both are done.
         rootfs::make_private().map_err(engine("rootfs"))?;
         (self.mount_hook)().map_err(engine("mounting rootfs"))?;
         let root = rootfs::prepare(spec).map_err(engine("rootfs"))?;
@@ -254,7 +244,8 @@ impl Child<'_> {
             .map_err(|e| StartFailure::engine(e.to_string()))?;
         let filters =
             seccomp::compile().map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
-        wait_for(self.sync.as_raw_fd())?;
+        // Into our cgroup (v1; on v2 we were born there), before anything of the image runs.
+        crate::cgroup_step::join_self(&spec.cgroup_tasks).map_err(engine("cgroup"))?;
         // SAFETY: plain syscall; we are in our cgroup now, so it becomes the ns root.
         sys::cvt(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) })
             .map_err(engine("cgroup namespace"))?;

@@ -1,6 +1,8 @@
 //! Cleaning up after supervisors that died (SIGKILL of `bocker run`, a crash): their
 //! containers are recorded as running but nothing of them lives, or only orphans in
-//! their cgroup. `bocker-run` calls [`reclaim`] before each run; store verbs may too.
+//! their cgroup; or, if they died between creating the cgroup and writing the record,
+//! an empty group with no record at all. `bocker-run` calls [`reclaim`] before each run;
+//! store verbs may too.
 
 use crate::cgroup_step::ContainerCgroup;
 use bocker_store::{liveness, ContainerId, Status, Store};
@@ -55,5 +57,27 @@ pub fn reclaim(store: &Store) -> Vec<String> {
         }
         done.push(rec.id);
     }
+    sweep_unrecorded_groups(store, &mut done);
     done
+}
+
+/// A `bocker run` writes its record within milliseconds of creating the group: one older
+/// than this without a record was left by a run that died in between.
+const UNRECORDED_GRACE: Duration = Duration::from_secs(30);
+
+fn sweep_unrecorded_groups(store: &Store, done: &mut Vec<String>) {
+    let parent = bocker_cgroups::default_parent();
+    for name in ContainerCgroup::children(&parent) {
+        let id = ContainerId(name.clone());
+        if !bocker_store::id::is_valid(bocker_store::id::Kind::Container, &name)
+            || store.container_dir(&id).join("container.json").exists()
+        {
+            continue;
+        }
+        if let Some(cg) = ContainerCgroup::open(&parent, &name) {
+            if cg.age().is_some_and(|a| a > UNRECORDED_GRACE) && cg.destroy().is_ok() {
+                done.push(name);
+            }
+        }
+    }
 }

@@ -43,4 +43,6 @@ pub struct RunSpec {
     pub network: NetworkMode,
     /// `-p` mappings, published by the host side of the network step.
     pub ports: Vec<bocker_net::PortMapping>,
+    /// cgroup v1 `tasks` files the first process writes itself into (empty on v2).
+    pub cgroup_tasks: Vec<PathBuf>,
 }

@@ -3,7 +3,6 @@
 //! run_escape.rs, leaks in run_leak.rs.
 
 use std::fs;
-use std::time::Duration;
 
 use bocker_e2e::run::{cgroup_file, code, stderr, stdout, Running};
 use bocker_e2e::TestRoot;
@@ -124,21 +123,27 @@ fn exit_codes_follow_docker() {
 
 #[test]
 fn sigterm_is_forwarded() {
+    use std::io::BufRead;
     let (t, img) = setup();
-    let r = Running::start(
+    let mut r = Running::start(
         &t,
         &[
             &img,
             "sh",
             "-c",
-            "trap 'echo got; exit 7' TERM; while :; do sleep 0.1; done",
+            "trap 'echo got; exit 7' TERM; echo ready; while :; do sleep 0.1; done",
         ],
     );
-    r.wait_running(&t);
-    std::thread::sleep(Duration::from_millis(200));
+    // Signal only once the trap is set: a PID 1 without a handler ignores SIGTERM.
+    let mut out = std::io::BufReader::new(r.child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
     r.signal(libc::SIGTERM);
     let o = r.wait();
-    assert_eq!((code(&o), stdout(&o).as_str()), (7, "got\n"));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert_eq!((code(&o), rest.as_str()), (7, "got\n"));
 
     let r = Running::start(&t, &["--init", &img, "sleep", "30"]);
     r.wait_running(&t);
@@ -381,6 +386,22 @@ fn default_limits_are_the_seeds() {
     let rec = r.wait_running(&t);
     assert_eq!(cgroup_file(&rec, "memory.limit_in_bytes"), "512000000");
     assert_eq!(cgroup_file(&rec, "cpu.shares"), "512");
+    // The container's first process is in its group for every v1 controller.
+    let pid = rec["state"]["pid"].as_i64().unwrap();
+    let id = rec["id"].as_str().unwrap();
+    let view = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    for c in ["memory", "pids", "cpu"] {
+        let line = view.lines().find(|l| {
+            l.split(':')
+                .nth(1)
+                .is_some_and(|cs| cs.split(',').any(|x| x == c))
+        });
+        let line = line.unwrap_or_else(|| panic!("no {c} line in {view}"));
+        assert!(
+            line.ends_with(&format!("/{}/{id}", t.cgroup_parent)),
+            "{line}"
+        );
+    }
     r.signal(libc::SIGTERM);
     r.wait();
 }

@@ -103,3 +103,38 @@ fn container_mounts_never_reach_the_host() {
         .unwrap();
     assert_eq!(bocker_e2e::run::stdout(&o), "0\n", "{}", stderr(&o));
 }
+
+#[test]
+fn unrecorded_old_cgroup_is_swept_young_one_kept() {
+    // A run killed between creating its cgroup and writing its record leaves an empty
+    // group without a record; the next run removes it once it is clearly not in progress.
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    t.ok("run", &["--rm", &img, "true"]); // creates the parent groups
+    let (old, young) = ("ps_0123456789ab", "ps_0123456789ac");
+    let mut dirs = Vec::new();
+    for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let parent = e.path().join(&t.cgroup_parent);
+        if parent.is_dir() {
+            std::fs::create_dir(parent.join(old)).unwrap();
+            std::fs::create_dir(parent.join(young)).unwrap();
+            let st = std::process::Command::new("touch")
+                .args(["-d", "1 hour ago"])
+                .arg(parent.join(old))
+                .status()
+                .unwrap();
+            assert!(st.success());
+            dirs.push(parent);
+        }
+    }
+    assert!(!dirs.is_empty());
+    t.ok("run", &["--rm", &img, "true"]);
+    for p in &dirs {
+        assert!(!p.join(old).exists(), "{} not swept", p.join(old).display());
+        assert!(
+            p.join(young).exists(),
+            "{} swept too early",
+            p.join(young).display()
+        );
+    }
+}
