@@ -1,6 +1,7 @@
 #!/bin/bash
-# Container start latency: median wall time and peak RSS of `bocker run --rm IMG true`
-# beside crun and runc running the same busybox rootfs as an OCI bundle (own network
+# Container start latency: median wall time and peak RSS of `bocker run --rm IMG true`,
+# with `--network none` and with the default bridge networking (on a bridge of the
+# benchmark's own), beside crun and runc running the same busybox rootfs as an OCI bundle (own network
 # namespace, no bridge), podman/docker when they are installed and running, and the
 # kernel floor. Usage: sudo scripts/bench/start.sh [runs]   (default 30)
 set -euo pipefail
@@ -9,11 +10,14 @@ RUNS=${1:-30}
 [ "$(id -u)" = 0 ] || { echo "start.sh: run as root" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "start.sh: apt-get install hyperfine" >&2; exit 1; }
 
-cargo build --release -p bocker-run -p bocker-store >&2
+cargo build --release -p bocker-run -p bocker-store -p bocker-net >&2
 BIN=$PWD/target/release
 WORK=$(mktemp -d /tmp/bocker-bench.XXXXXX)
 export BOCKER_ROOT=$WORK/root BOCKER_CGROUP_PARENT=bocker-bench-$$
+# A bridge and subnet of the benchmark's own (never the user's bridge0 / 10.0.0.0/24).
+export BOCKER_BRIDGE=bkbench$$ BOCKER_SUBNET=10.250.$(( $$ % 250 )).0/24
 cleanup() {
+    "$BIN/bocker-net" teardown --force >/dev/null 2>&1 || true
     mountpoint -q "$WORK/memroot" && umount "$WORK/memroot"
     for d in /sys/fs/cgroup/*/"$BOCKER_CGROUP_PARENT" /sys/fs/cgroup/"$BOCKER_CGROUP_PARENT"; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
@@ -47,16 +51,18 @@ PY
 
 CMDS=(
     "unshare -fmuipn --mount-proc true"
+    "$BIN/bocker-run --rm --network none $IMG true"
     "$BIN/bocker-run --rm $IMG true"
+    "env BOCKER_ROOT=$WORK/memroot $BIN/bocker-run --rm --network none $MEMIMG true"
     "env BOCKER_ROOT=$WORK/memroot $BIN/bocker-run --rm $MEMIMG true"
     "crun run -b $WORK/bundle bench-crun-$$"
     "runc run -b $WORK/bundle bench-runc-$$"
 )
 if command -v podman >/dev/null && podman info >/dev/null 2>&1; then
-    CMDS+=("podman run --rm --network none busybox true")
+    CMDS+=("podman run --rm --network none busybox true" "podman run --rm busybox true")
 fi
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-    CMDS+=("docker run --rm --network none busybox true")
+    CMDS+=("docker run --rm --network none busybox true" "docker run --rm busybox true")
 fi
 
 echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cores, $RUNS runs each" >&2

@@ -273,3 +273,18 @@ fn fifty_concurrent_containers_get_distinct_addresses_and_leave_nothing() {
     }
     assert_eq!(veths_on_bridge(&t), 0, "veths left on the bridge");
 }
+
+#[test]
+fn rm_of_a_container_whose_supervisor_was_killed_gives_its_address_back() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let mut run = spawn_run(&t, &["--name", "victim", &img, "sleep", "60"]);
+    let ip = address_of(&t, "victim");
+    run.kill().unwrap(); // SIGKILL to our own child: the supervisor dies, `sleep` lives on
+    run.wait().unwrap();
+    assert_eq!(leases(&t), 1, "the lease of {ip} should still be held");
+    let out = t.ok("rm", &["-f", "victim"]);
+    assert!(out.starts_with("Removed: ps_"), "{out}");
+    assert_eq!(leases(&t), 0, "rm must give the address back");
+    assert_eq!(t.ok("ps", &["-q"]).trim(), "");
+}
