@@ -176,12 +176,15 @@ impl Store {
     }
 
     /// Writes (atomically) a container record.
+    /// Atomic but not fsynced: container state is rewritten at every step of a start and
+    /// repaired by reclaim after a crash; a power cut may only lose the latest state.
     pub fn write_container(&self, rec: &ContainerRecord) -> Result<()> {
-        crate::atomic::write_json(
+        crate::atomic::write_json_with(
             &self
                 .container_dir(&ContainerId(rec.id.clone()))
                 .join("container.json"),
             rec,
+            crate::atomic::Durability::CrashSafe,
         )
     }
 
