@@ -1,25 +1,58 @@
 #!/bin/bash
-# The main job, end to end, with the installed binaries. Uses its own store root
-# (BOCKER_ROOT, default /var/tmp/bocker-demo) and removes what it made.
+# The main job, end to end, with the installed binaries: start a private registry on
+# 127.0.0.1, push a busybox image to it, pull it, run containers (the seed's forms, a
+# published port), list them, show their logs, and clean up. `exec` and `commit` join
+# this demo when their verbs land.
+#
+# Uses its own store (BOCKER_ROOT, default /var/tmp/bocker-demo). The network is
+# bocker's default (bridge0, 10.0.0.1/24) unless BOCKER_BRIDGE/BOCKER_SUBNET say
+# otherwise; if the demo created the bridge, it tears it down again at the end.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 export BOCKER_ROOT=${BOCKER_ROOT:-/var/tmp/bocker-demo}
+bridge=${BOCKER_BRIDGE:-bridge0}
+port=${DEMO_REGISTRY_PORT:-5055}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+had_bridge=no
+[ -e "/sys/class/net/$bridge" ] && had_bridge=yes
+cleanup() {
+    for c in $(bocker ps -q 2>/dev/null); do bocker rm -f "$c" >/dev/null 2>&1 || true; done
+    scripts/registry.sh stop "$work/registry" || true
+    if [ "$had_bridge" = no ]; then bocker net teardown >/dev/null 2>&1 || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
-# A busybox root filesystem, the seed's kind of image.
-mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp"
-cp /bin/busybox "$work/rootfs/bin/busybox"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$work/rootfs/bin/$a"; done
-echo "root:x:0:0:root:/root:/bin/sh" > "$work/rootfs/etc/passwd"
-echo "root:x:0:" > "$work/rootfs/etc/group"
+echo "== a private registry on 127.0.0.1:$port, with a busybox image pushed to it"
+scripts/registry.sh start "$work/registry" "$port"
+scripts/busybox-image.sh "127.0.0.1:$port/demo/busybox:latest"
 
 step bocker --list
-step bocker init "$work/rootfs"
-img=$(bocker images -q | tail -n1)
+step bocker pull "127.0.0.1:$port/demo/busybox:latest"
 step bocker images
-step bocker inspect "$img"
-step bocker rm "$img"
+img="127.0.0.1:$port/demo/busybox"
+
+# The seed's cases.
+step bocker run --name hello "$img" /hello
+step bocker run --rm "$img" uname -sr
+step bocker run --rm "$img" "echo \$\$ is PID 1 here && ps aux"
+step bocker run --rm --memory 64m --pids-limit 16 "$img" cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null \
+    || step bocker run --rm --memory 64m "$img" cat /sys/fs/cgroup/memory.max
+
+# Networking: an address on the bridge, and a published port answering on 127.0.0.1.
+step bocker run --rm "$img" ip -o -4 addr show eth0
+mkdir -p "$work/www" && echo "served from a bocker container" > "$work/www/index.html"
+bocker run --rm -p 18080:80 -v "$work/www:/www:ro" "$img" sh -c 'httpd -p 80 -h /www; sleep 3' &
+for _ in $(seq 30); do curl -fs http://127.0.0.1:18080/ 2>/dev/null && break; sleep 0.1; done
+step curl -s http://127.0.0.1:18080/
+wait
+
+step bocker ps
+step bocker logs -t hello
+step bocker inspect hello
+step bocker rm hello
+step bocker rmi "$img"
 step bocker images
 echo
 echo "demo done (store: $BOCKER_ROOT)"
