@@ -14,3 +14,4 @@ pub mod reference;
 pub mod registry;
 pub mod layer;
 pub mod progress;
+pub mod pull;

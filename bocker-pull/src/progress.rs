@@ -28,6 +28,13 @@ pub struct Lines {
     quiet: bool,
 }
 
+impl Lines {
+    /// Says nothing (for passes whose progress was already shown).
+    pub fn silent() -> Lines {
+        Lines { quiet: true }
+    }
+}
+
 impl Progress for Lines {
     fn start(&self, _: usize, id: &str, total: u64) {
         if !self.quiet {

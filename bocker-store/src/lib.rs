@@ -1,1 +1,34 @@
-//! bocker-store
+//! `bocker-store`: the on-disk store every bocker verb shares.
+//!
+//! It owns the root directory and its layout, collision-free ids, image and container
+//! records (JSON written atomically beside — never inside — a rootfs), name and tag
+//! resolution, the store lock and crash journals, garbage collection, and the snapshot
+//! drivers (btrfs and overlay) behind one trait. See docs/STORE-API.md.
+
+pub mod atomic;
+pub mod cli;
+pub mod driver;
+pub mod error;
+pub mod format;
+pub mod fsutil;
+pub mod gc;
+pub mod id;
+pub mod import;
+pub mod liveness;
+pub mod lock;
+pub mod names;
+pub mod pending;
+pub mod record;
+pub mod remove;
+pub mod resolve;
+pub mod store;
+pub mod time;
+
+pub use driver::{SnapshotDriver, StagedLayer, WhiteoutStyle};
+pub use error::{Result, StoreError};
+pub use id::{ContainerId, ImageId};
+pub use pending::Pending;
+pub use record::{
+    ContainerConfig, ContainerRecord, ContainerState, ImageConfig, ImageRecord, Status,
+};
+pub use store::Store;

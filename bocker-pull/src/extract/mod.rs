@@ -17,16 +17,8 @@ pub use lower::resolve_lower_links;
 use meta::Meta;
 use root::{RelPath, Root};
 
-/// How deletions in a layer are recorded in the directory it is applied to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WhiteoutStyle {
-    /// The directory holds the full tree (a snapshot of the parent): `.wh.x` deletes x,
-    /// `.wh..wh..opq` empties its directory of entries this layer did not create.
-    Delete,
-    /// The directory is an empty overlayfs diff: `.wh.x` becomes a 0/0 character device,
-    /// an opaque directory gets `trusted.overlay.opaque=y`.
-    Overlay,
-}
+/// How deletions are recorded in the target directory (the store driver decides).
+pub use bocker_store::WhiteoutStyle;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {

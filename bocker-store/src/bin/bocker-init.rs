@@ -1,0 +1,63 @@
+//! `bocker init <dir>`: import a root filesystem directory as a new image.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use bocker_store::{cli, driver, fsutil, import, time, ImageConfig, ImageRecord, Store};
+use clap::Parser;
+
+/// Import a root filesystem directory as a new image
+#[derive(Parser)]
+#[command(name = "bocker init", version)]
+struct Args {
+    /// Directory holding the root filesystem
+    dir: PathBuf,
+    /// Print only the new image id
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    cli::exit(run(Args::parse()))
+}
+
+fn run(args: Args) -> Result<()> {
+    let src = source_dir(&args.dir)?;
+    let store = Store::open().context("opening the store")?;
+    store.recover().context("cleaning leftovers")?;
+    let _creating = store.lock_shared()?;
+    let mut journal = store.begin()?;
+    let id = store.new_image_id(&mut journal)?;
+    let layer = store.driver().create_layer(&mut journal, None)?;
+    import::copy_tree(&src, &layer.path).with_context(|| format!("importing {}", src.display()))?;
+    let size = fsutil::tree_size(&layer.path);
+    let key = driver::local_layer_key();
+    store.driver().commit_layer(layer, &key)?;
+    store.write_image(&ImageRecord {
+        id: id.0.clone(),
+        source: src.display().to_string(),
+        created: time::now(),
+        driver: store.driver().name().into(),
+        layers: vec![key],
+        size,
+        reference: None,
+        digest: None,
+        config: ImageConfig::default(),
+    })?;
+    journal.finish()?;
+    if args.quiet {
+        println!("{id}");
+    } else {
+        println!("Created: {id}");
+    }
+    Ok(())
+}
+
+/// The absolute source directory, with the seed's message when there is none.
+fn source_dir(dir: &Path) -> Result<PathBuf> {
+    match std::fs::canonicalize(dir) {
+        Ok(p) if p.is_dir() => Ok(p),
+        _ => bail!("No directory named '{}' exists", dir.display()),
+    }
+}

@@ -1,0 +1,53 @@
+//! `bocker rm <id…>`: remove containers (and, as in the seed, images given as `img_` ids).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use bocker_store::{cli, id, Store};
+use clap::Parser;
+
+/// Remove containers (and images given by img_ id)
+#[derive(Parser)]
+#[command(name = "bocker rm", version)]
+struct Args {
+    /// Containers (id, prefix or name) or images (img_ id)
+    #[arg(required = true)]
+    ids: Vec<String>,
+    /// Kill running containers first; remove images in use
+    #[arg(short, long)]
+    force: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let store = match Store::open().context("opening the store") {
+        Ok(s) => s,
+        Err(e) => return cli::exit(Err(e)),
+    };
+    let mut failed = false;
+    for q in &args.ids {
+        if let Err(e) = remove(&store, q, args.force) {
+            cli::report(&e);
+            failed = true;
+        }
+    }
+    let _ = store.collect_layers();
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn remove(store: &Store, q: &str, force: bool) -> Result<()> {
+    if q.starts_with(id::Kind::Image.prefix()) {
+        let img = store.resolve_image(q)?;
+        store.remove_image(&img, force)?;
+        println!("Removed: {img}");
+        return Ok(());
+    }
+    let ctr = store.resolve_container(q)?;
+    store.remove_container(&ctr, force)?;
+    println!("Removed: {ctr}");
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! `bocker rmi <image…>`: remove images.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use bocker_store::{cli, Store};
+use clap::Parser;
+
+/// Remove images
+#[derive(Parser)]
+#[command(name = "bocker rmi", version)]
+struct Args {
+    /// Images (id, prefix or name:tag)
+    #[arg(required = true)]
+    images: Vec<String>,
+    /// Remove even if containers use them (they keep working)
+    #[arg(short, long)]
+    force: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let store = match Store::open().context("opening the store") {
+        Ok(s) => s,
+        Err(e) => return cli::exit(Err(e)),
+    };
+    let mut failed = false;
+    for q in &args.images {
+        if let Err(e) = remove(&store, q, args.force) {
+            cli::report(&e);
+            failed = true;
+        }
+    }
+    let _ = store.collect_layers();
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn remove(store: &Store, q: &str, force: bool) -> Result<()> {
+    let img = store.resolve_image(q)?;
+    store.remove_image(&img, force)?;
+    println!("Removed: {img}");
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! The overlay driver: each layer is a diff directory; a container is an overlay mount.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+
+use super::{staging_name, SnapshotDriver, StagedLayer, WhiteoutStyle};
+use crate::error::{IoContext, Result, StoreError};
+use crate::pending::Pending;
+
+/// The overlayfs snapshot driver.
+pub struct Overlay {
+    layers: PathBuf,
+}
+
+impl Overlay {
+    /// The driver for the store at `root`.
+    pub fn new(root: &Path) -> Overlay {
+        Overlay {
+            layers: root.join("layers"),
+        }
+    }
+}
+
+/// Mounts an overlay at `target` with `lower` (top first), `upper` and `work`.
+/// Uses paths relative to the layers directory when absolute ones would not fit in a page.
+fn mount_overlay(
+    layers_dir: &Path,
+    lower: &[String],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+) -> Result<()> {
+    let abs: Vec<String> = lower
+        .iter()
+        .map(|k| layers_dir.join(k).display().to_string())
+        .collect();
+    let mut lowerdir = abs.join(":");
+    if lowerdir.len() > 3500 {
+        // The mount data must fit in one page: resolve keys relative to the layers dir.
+        std::env::set_current_dir(layers_dir).ctx("entering", layers_dir)?;
+        lowerdir = lower.join(":");
+    }
+    let base = format!(
+        "lowerdir={lowerdir},upperdir={},workdir={}",
+        upper.display(),
+        work.display()
+    );
+    // redirect_dir=off keeps every upper dir a self-contained diff, so commit can copy it.
+    let with_redirect_off = format!("{base},redirect_dir=off");
+    let r = mount(
+        Some("overlay"),
+        target,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(with_redirect_off.as_str()),
+    );
+    match r {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::EINVAL) => mount(
+            Some("overlay"),
+            target,
+            Some("overlay"),
+            MsFlags::empty(),
+            Some(base.as_str()),
+        )
+        .ctx("mounting overlay at", target),
+        Err(e) => Err(StoreError::io("mounting overlay at", target, e.into())),
+    }
+}
+
+/// Checks with a real test mount that overlayfs works with its upper dirs under `root`.
+pub fn probe(root: &Path) -> Result<()> {
+    let dir = root.join("tmp").join(format!(
+        "probe-{}",
+        &crate::id::random(crate::id::Kind::Image)[4..]
+    ));
+    let result = (|| -> Result<()> {
+        for d in ["lower", "upper", "work", "merged"] {
+            fs::create_dir_all(dir.join(d)).ctx("creating", &dir.join(d))?;
+        }
+        mount_overlay(
+            &dir,
+            &["lower".into()],
+            &dir.join("upper"),
+            &dir.join("work"),
+            &dir.join("merged"),
+        )?;
+        let _ = umount2(&dir.join("merged"), MntFlags::MNT_DETACH);
+        Ok(())
+    })();
+    let _ = crate::fsutil::remove_path(&dir);
+    result.map_err(|e| StoreError::DriverUnusable {
+        driver: "overlay".into(),
+        root: root.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+impl SnapshotDriver for Overlay {
+    fn name(&self) -> &'static str {
+        "overlay"
+    }
+
+    fn whiteout_style(&self) -> WhiteoutStyle {
+        WhiteoutStyle::Overlay
+    }
+
+    fn layer_path(&self, key: &str) -> PathBuf {
+        self.layers.join(key)
+    }
+
+    fn create_layer(&self, p: &mut Pending, _parent: Option<&str>) -> Result<StagedLayer> {
+        let path = self.layers.join(staging_name());
+        p.add(&path)?;
+        fs::create_dir(&path).ctx("creating layer", &path)?;
+        Ok(StagedLayer { path })
+    }
+
+    fn commit_layer(&self, staged: StagedLayer, key: &str) -> Result<()> {
+        let dst = self.layer_path(key);
+        if dst.exists() {
+            return crate::fsutil::remove_path(&staged.path);
+        }
+        fs::rename(&staged.path, &dst).ctx("committing layer", &dst)
+    }
+
+    fn create_container(&self, ctr_dir: &Path, _layers: &[String]) -> Result<()> {
+        for d in ["upper", "work", "rootfs"] {
+            let p = ctr_dir.join(d);
+            fs::create_dir(&p).ctx("creating", &p)?;
+        }
+        Ok(())
+    }
+
+    fn mount_container(&self, ctr_dir: &Path, layers: &[String]) -> Result<()> {
+        let lower: Vec<String> = layers.iter().rev().cloned().collect();
+        if lower.is_empty() {
+            // overlayfs needs a lower dir; an image without layers has an empty one.
+            let empty = ctr_dir.join("empty");
+            fs::create_dir_all(&empty).ctx("creating", &empty)?;
+            return mount_overlay(
+                ctr_dir,
+                &["empty".into()],
+                &ctr_dir.join("upper"),
+                &ctr_dir.join("work"),
+                &super::rootfs_of(ctr_dir),
+            );
+        }
+        mount_overlay(
+            &self.layers,
+            &lower,
+            &ctr_dir.join("upper"),
+            &ctr_dir.join("work"),
+            &super::rootfs_of(ctr_dir),
+        )
+    }
+
+    fn remove_container(&self, ctr_dir: &Path) -> Result<()> {
+        let _ = umount2(&super::rootfs_of(ctr_dir), MntFlags::MNT_DETACH);
+        for d in ["rootfs", "upper", "work", "empty"] {
+            crate::fsutil::remove_path(&ctr_dir.join(d))?;
+        }
+        Ok(())
+    }
+
+    fn commit_container(
+        &self,
+        p: &mut Pending,
+        ctr_dir: &Path,
+        layers: &[String],
+    ) -> Result<Vec<String>> {
+        let staged = self.create_layer(p, None)?;
+        // The upper dir is already a diff in overlay's own whiteout format.
+        crate::import::copy_tree(&ctr_dir.join("upper"), &staged.path)?;
+        let key = super::local_layer_key();
+        self.commit_layer(staged, &key)?;
+        let mut out = layers.to_vec();
+        out.push(key);
+        Ok(out)
+    }
+}

@@ -1,0 +1,79 @@
+//! Human rendering of sizes and tables for the listing verbs.
+
+use std::io::{self, Write};
+
+/// Size with decimal units as Docker prints them: `5.2MB`, `812kB`, `0B`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes}B")
+    } else if v < 10.0 {
+        format!("{v:.2}{}", UNITS[u])
+    } else if v < 100.0 {
+        format!("{v:.1}{}", UNITS[u])
+    } else {
+        format!("{v:.0}{}", UNITS[u])
+    }
+}
+
+/// Writes `rows` under `header` in columns separated by two spaces (last column unpadded).
+pub fn write_table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        let last = cells.len().saturating_sub(1);
+        for (i, c) in cells.iter().enumerate() {
+            s.push_str(c);
+            if i < last {
+                s.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count() + 2));
+            }
+        }
+        s.push('\n');
+        s
+    };
+    out.write_all(line(header.to_vec()).as_bytes())?;
+    for row in rows {
+        out.write_all(line(row.iter().map(String::as_str).collect()).as_bytes())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_render_like_docker() {
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(999), "999B");
+        assert_eq!(human_size(1_234_000), "1.23MB");
+        assert_eq!(human_size(52_400_000), "52.4MB");
+        assert_eq!(human_size(812_000), "812kB");
+    }
+
+    #[test]
+    fn table_aligns_columns_and_starts_with_the_header() {
+        let mut out = Vec::new();
+        write_table(
+            &mut out,
+            &["IMAGE_ID", "SOURCE"],
+            &[vec!["img_0123456789ab".into(), "/tmp/x".into()]],
+        )
+        .unwrap();
+        let s = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = s.lines().collect();
+        assert!(lines[0].starts_with("IMAGE_ID  "), "{s}");
+        assert_eq!(lines[0].find("SOURCE"), lines[1].find("/tmp/x"));
+    }
+}

@@ -1,0 +1,151 @@
+//! File locks (flock): shared for creators, exclusive for deleters, per-record locks.
+//!
+//! Lock files are opened close-on-exec so no lock fd ever reaches a container.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{IoContext, Result, StoreError};
+
+/// How a lock is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Shared,
+    Exclusive,
+}
+
+/// A held flock; released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct Lock {
+    file: File,
+    path: PathBuf,
+}
+
+impl Lock {
+    /// Blocks until the lock at `path` is held in `mode` (creating the file if needed).
+    pub fn acquire(path: &Path, mode: Mode) -> Result<Lock> {
+        let file = open(path)?;
+        flock(&file, mode, false).ctx("locking", path)?;
+        Ok(Lock {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Takes the lock only if nobody holds a conflicting one; `Ok(None)` when busy.
+    pub fn try_acquire(path: &Path, mode: Mode) -> Result<Option<Lock>> {
+        let file = open(path)?;
+        match flock(&file, mode, true) {
+            Ok(()) => Ok(Some(Lock {
+                file,
+                path: path.to_path_buf(),
+            })),
+            Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(None),
+            Err(e) => Err(StoreError::io("locking", path, e)),
+        }
+    }
+
+    /// Wraps an already open file whose lock is being taken by the caller.
+    pub(crate) fn from_file(
+        file: File,
+        path: PathBuf,
+        mode: Mode,
+        nonblocking: bool,
+    ) -> std::io::Result<Lock> {
+        flock(&file, mode, nonblocking)?;
+        Ok(Lock { file, path })
+    }
+
+    /// The locked file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The locked file, for callers that keep data in it (journals).
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+}
+
+fn open(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+        .ctx("opening lock", path)
+}
+
+fn flock(file: &File, mode: Mode, nonblocking: bool) -> std::io::Result<()> {
+    let mut op = match mode {
+        Mode::Shared => libc::LOCK_SH,
+        Mode::Exclusive => libc::LOCK_EX,
+    };
+    if nonblocking {
+        op |= libc::LOCK_NB;
+    }
+    loop {
+        // SAFETY: flock on a valid, owned fd has no memory-safety preconditions.
+        let r = unsafe { libc::flock(file.as_raw_fd(), op) };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_locks_coexist_and_exclude_exclusive() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lock");
+        let a = Lock::acquire(&p, Mode::Shared).unwrap();
+        let b = Lock::try_acquire(&p, Mode::Shared).unwrap();
+        assert!(b.is_some(), "readers must not block each other");
+        assert!(Lock::try_acquire(&p, Mode::Exclusive).unwrap().is_none());
+        drop(a);
+        drop(b);
+        let x = Lock::try_acquire(&p, Mode::Exclusive).unwrap();
+        assert!(x.is_some());
+        assert!(Lock::try_acquire(&p, Mode::Shared).unwrap().is_none());
+    }
+
+    #[test]
+    fn lock_fd_is_close_on_exec() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Lock::acquire(&dir.path().join("lock"), Mode::Shared).unwrap();
+        let flags = unsafe { libc::fcntl(l.file().as_raw_fd(), libc::F_GETFD) };
+        assert_ne!(flags & libc::FD_CLOEXEC, 0);
+    }
+
+    #[test]
+    fn exclusive_blocks_until_released_across_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lock");
+        let held = Lock::acquire(&p, Mode::Exclusive).unwrap();
+        let p2 = p.clone();
+        let t = std::thread::spawn(move || {
+            let _l = Lock::acquire(&p2, Mode::Exclusive).unwrap();
+            std::time::Instant::now()
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let released = std::time::Instant::now();
+        drop(held);
+        let got = t.join().unwrap();
+        assert!(
+            got >= released,
+            "second holder got the lock before the first released it"
+        );
+    }
+}

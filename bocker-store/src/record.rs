@@ -1,0 +1,219 @@
+//! Image and container records: serde JSON kept beside (never inside) a rootfs.
+//!
+//! Every field added later must be `#[serde(default)]` so old records still load.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The image configuration that `run` applies, as in Docker's image config.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImageConfig {
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub exposed_ports: Vec<String>,
+    pub stop_signal: Option<String>,
+}
+
+/// An image: an ordered list of layers plus its configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageRecord {
+    pub id: String,
+    /// What the image came from: a directory (`init`), a reference (`pull`), a container (`commit`).
+    pub source: String,
+    /// RFC 3339 UTC.
+    pub created: String,
+    /// The snapshot driver that holds its layers.
+    pub driver: String,
+    /// Layer keys, bottom first.
+    pub layers: Vec<String>,
+    /// Apparent size of the image's files in bytes.
+    #[serde(default)]
+    pub size: u64,
+    /// Normalised reference (`docker.io/library/alpine:latest`) when pulled or tagged.
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// Manifest digest (`sha256:…`) when pulled.
+    #[serde(default)]
+    pub digest: Option<String>,
+    #[serde(default)]
+    pub config: ImageConfig,
+}
+
+/// A container's lifecycle state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Exited,
+}
+
+/// Runtime state of a container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerState {
+    pub status: Status,
+    /// Host pid of the container's first process while it runs.
+    pub pid: Option<i32>,
+    /// Host pid of the process supervising it (the foreground `bocker-run`, or a detached supervisor).
+    pub supervisor_pid: Option<i32>,
+    pub exit_code: Option<i32>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// Set when the engine itself failed (what went wrong).
+    pub error: Option<String>,
+}
+
+/// A bind mount requested with `-v`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MountSpec {
+    pub source: String,
+    pub destination: String,
+    pub read_only: bool,
+}
+
+/// Resource limits, as applied.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Resources {
+    pub memory_bytes: Option<u64>,
+    pub cpu_shares: Option<u64>,
+    pub cpus: Option<f64>,
+    pub pids_limit: Option<i64>,
+}
+
+/// Network attachment, as made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkState {
+    /// `bridge`, `none` or `host`.
+    pub mode: String,
+    pub bridge: Option<String>,
+    pub ip: Option<String>,
+    pub gateway: Option<String>,
+    pub mac: Option<String>,
+    pub ports: Vec<String>,
+}
+
+/// What the runtime needs to (re)create the process and to clean up after it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerConfig {
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub user: Option<String>,
+    pub hostname: String,
+    pub mounts: Vec<MountSpec>,
+    pub resources: Resources,
+    pub network: NetworkState,
+    pub cgroup_paths: Vec<String>,
+    pub netns: Option<String>,
+    pub read_only: bool,
+    pub init: bool,
+    pub tty: bool,
+    pub interactive: bool,
+    pub auto_remove: bool,
+    /// Anything a newer runtime stores that this version does not know about.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// A container: its image, its storage and its state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Image id it was created from.
+    pub image: String,
+    /// What the user typed to name the image.
+    #[serde(default)]
+    pub image_ref: String,
+    /// The full argv it runs (entrypoint + cmd).
+    pub command: Vec<String>,
+    pub created: String,
+    pub driver: String,
+    /// Layer keys of the image at creation (kept so `rmi -f` cannot pull them away).
+    #[serde(default)]
+    pub layers: Vec<String>,
+    /// Path of the container's root filesystem.
+    pub rootfs: String,
+    #[serde(default)]
+    pub config: ContainerConfig,
+    #[serde(default)]
+    pub state: ContainerState,
+}
+
+impl ContainerRecord {
+    /// `created`, `running` or `exited (N)`, as `ps` shows it.
+    pub fn status_text(&self) -> String {
+        match self.state.status {
+            Status::Created => "created".into(),
+            Status::Running => "running".into(),
+            Status::Exited => match self.state.exit_code {
+                Some(c) => format!("exited ({c})"),
+                None => "exited".into(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container() -> ContainerRecord {
+        ContainerRecord {
+            id: "ps_0123456789ab".into(),
+            name: Some("web".into()),
+            image: "img_0123456789ab".into(),
+            image_ref: "busybox".into(),
+            command: vec!["echo".into(), "hi".into()],
+            created: "2026-11-22T20:00:00Z".into(),
+            driver: "overlay".into(),
+            layers: vec!["l1".into()],
+            rootfs: "/var/bocker/containers/ps_0123456789ab/rootfs".into(),
+            config: ContainerConfig::default(),
+            state: ContainerState::default(),
+        }
+    }
+
+    #[test]
+    fn container_round_trips_and_keeps_unknown_fields() {
+        let mut c = container();
+        c.config
+            .extra
+            .insert("future_knob".into(), serde_json::json!({"a": 1}));
+        let json = serde_json::to_string(&c).unwrap();
+        let back: ContainerRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn old_minimal_records_still_load() {
+        let json = r#"{"id":"img_0123456789ab","source":"/tmp/x","created":"2026-11-22T20:00:00Z",
+                      "driver":"btrfs","layers":["k"]}"#;
+        let r: ImageRecord = serde_json::from_str(json).unwrap();
+        assert_eq!(r.size, 0);
+        assert_eq!(r.config, ImageConfig::default());
+    }
+
+    #[test]
+    fn status_text_matches_ps_column() {
+        let mut c = container();
+        assert_eq!(c.status_text(), "created");
+        c.state.status = Status::Exited;
+        c.state.exit_code = Some(137);
+        assert_eq!(c.status_text(), "exited (137)");
+        let json = serde_json::to_value(&c.state).unwrap();
+        assert_eq!(json["status"], "exited");
+    }
+}
