@@ -10,7 +10,7 @@ use clap::Parser;
 
 /// List images
 #[derive(Parser)]
-#[command(name = "bocker images", version)]
+#[command(name = "bocker images", bin_name = "bocker images", version)]
 struct Args {
     /// Print only image ids
     #[arg(short, long)]

@@ -9,7 +9,7 @@ use clap::Parser;
 
 /// Import a root filesystem directory as a new image
 #[derive(Parser)]
-#[command(name = "bocker init", version)]
+#[command(name = "bocker init", bin_name = "bocker init", version)]
 struct Args {
     /// Directory holding the root filesystem
     dir: PathBuf,

@@ -8,7 +8,7 @@ use clap::Parser;
 
 /// Show the JSON record of a container or image
 #[derive(Parser)]
-#[command(name = "bocker inspect", version)]
+#[command(name = "bocker inspect", bin_name = "bocker inspect", version)]
 struct Args {
     /// Container (id, prefix, name) or image (id, prefix, name:tag)
     target: String,

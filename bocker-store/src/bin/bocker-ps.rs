@@ -10,7 +10,7 @@ use clap::Parser;
 
 /// List containers
 #[derive(Parser)]
-#[command(name = "bocker ps", version)]
+#[command(name = "bocker ps", bin_name = "bocker ps", version)]
 struct Args {
     /// Print only container ids
     #[arg(short, long)]

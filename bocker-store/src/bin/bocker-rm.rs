@@ -8,7 +8,7 @@ use clap::Parser;
 
 /// Remove containers (and images given by img_ id)
 #[derive(Parser)]
-#[command(name = "bocker rm", version)]
+#[command(name = "bocker rm", bin_name = "bocker rm", version)]
 struct Args {
     /// Containers (id, prefix or name) or images (img_ id)
     #[arg(required = true)]

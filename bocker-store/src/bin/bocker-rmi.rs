@@ -8,7 +8,7 @@ use clap::Parser;
 
 /// Remove images
 #[derive(Parser)]
-#[command(name = "bocker rmi", version)]
+#[command(name = "bocker rmi", bin_name = "bocker rmi", version)]
 struct Args {
     /// Images (id, prefix or name:tag)
     #[arg(required = true)]

@@ -1,0 +1,200 @@
+//! cgroup v1: one directory per mounted controller, `<root>/<controller>/<parent>/<name>`.
+
+mod cpu;
+mod cpuset;
+mod devices;
+mod freezer;
+mod memory;
+mod pids;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Result;
+use crate::fs;
+use crate::limits::Limits;
+
+/// Controllers a container is placed in when mounted. Limit-carrying ones
+/// first, so that with co-mounted hierarchies (`cpu,cpuacct`) the name kept
+/// is the one whose files we write.
+const CONTROLLERS: &[&str] = &[
+    "cpu", "memory", "pids", "cpuset", "cpuacct", "devices", "freezer", "blkio",
+];
+
+/// One container's directories, one per distinct mounted controller.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    dirs: Vec<(&'static str, PathBuf)>,
+}
+
+/// Mounted controllers under `root` as (name, hierarchy root), each
+/// hierarchy once even when several names link to it.
+fn mounted(root: &Path) -> Vec<(&'static str, PathBuf)> {
+    let mut seen: Vec<PathBuf> = Vec::new();
+    let mut out = Vec::new();
+    for &c in CONTROLLERS {
+        let dir = root.join(c);
+        let Ok(real) = std::fs::canonicalize(&dir) else {
+            continue;
+        };
+        if real.is_dir() && !seen.contains(&real) {
+            seen.push(real);
+            out.push((c, dir));
+        }
+    }
+    out
+}
+
+impl Group {
+    /// Creates the group in every mounted controller and applies `limits`.
+    /// On failure, removes whatever this call created. Returns the limits
+    /// that could not be enforced because their controller is missing.
+    pub(crate) fn create(
+        root: &Path,
+        parent: &str,
+        name: &str,
+        limits: &Limits,
+    ) -> Result<(Group, Vec<&'static str>)> {
+        let ctrls = mounted(root);
+        let rel = format!("{parent}/{name}");
+        let mut created: Vec<PathBuf> = Vec::new();
+        let group = Group {
+            dirs: ctrls.iter().map(|(c, r)| (*c, r.join(&rel))).collect(),
+        };
+        let result = (|| {
+            for (_, croot) in &ctrls {
+                fs::mkdir_levels(croot, &rel, &mut created, cpuset::inherit)?;
+            }
+            group.apply(limits)
+        })();
+        match result {
+            Ok(unenforced) => Ok((group, unenforced)),
+            Err(e) => {
+                // Deepest first: the group, then parent levels this call made.
+                for dir in created.iter().rev() {
+                    let _ = fs::rmdir_if_unused(dir);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn dir(&self, controller: &str) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|(c, _)| *c == controller)
+            .map(|(_, d)| d.as_path())
+    }
+
+    fn apply(&self, limits: &Limits) -> Result<Vec<&'static str>> {
+        let mut unenforced = Vec::new();
+        match (limits.memory_bytes, self.dir("memory")) {
+            (Some(bytes), Some(d)) => {
+                memory::apply(d, bytes)?;
+                if !d.join("memory.memsw.limit_in_bytes").exists() {
+                    unenforced.push("swap");
+                }
+            }
+            (Some(_), None) => unenforced.push("memory"),
+            _ => {}
+        }
+        match self.dir("cpu") {
+            Some(d) => cpu::apply(d, limits)?,
+            None if limits.wants_cpu() => unenforced.push("cpu"),
+            None => {}
+        }
+        match (limits.pids_value(), self.dir("pids")) {
+            (Some(v), Some(d)) => pids::apply(d, &v)?,
+            (Some(_), None) => unenforced.push("pids"),
+            _ => {}
+        }
+        if let Some(d) = self.dir("devices") {
+            devices::apply(d)?;
+        }
+        Ok(unenforced)
+    }
+
+    /// Finds an existing group (for cleaning up after a crashed run).
+    pub(crate) fn open(root: &Path, parent: &str, name: &str) -> Option<Group> {
+        let rel = format!("{parent}/{name}");
+        let dirs: Vec<_> = mounted(root)
+            .into_iter()
+            .map(|(c, r)| (c, r.join(&rel)))
+            .filter(|(_, d)| d.is_dir())
+            .collect();
+        (!dirs.is_empty()).then_some(Group { dirs })
+    }
+
+    /// Names of all groups under `parent` in any controller.
+    pub(crate) fn list_children(root: &Path, parent: &str) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for (_, r) in mounted(root) {
+            names.extend(fs::child_dirs(&r.join(parent))?);
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    pub(crate) fn paths(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|(_, d)| d.clone()).collect()
+    }
+
+    pub(crate) fn controllers(&self) -> Vec<String> {
+        self.dirs.iter().map(|(c, _)| c.to_string()).collect()
+    }
+
+    pub(crate) fn add_pid(&self, pid: i32) -> Result<()> {
+        self.dirs.iter().try_for_each(|(_, d)| fs::add_pid(d, pid))
+    }
+
+    pub(crate) fn procs(&self) -> Result<Vec<i32>> {
+        let mut all = Vec::new();
+        for (_, d) in &self.dirs {
+            all.extend(fs::procs(d)?);
+        }
+        all.sort_unstable();
+        all.dedup();
+        Ok(all)
+    }
+
+    /// Freezes the group (so nothing forks meanwhile), SIGKILLs every member,
+    /// thaws so the kills land, then repeats until the group is empty.
+    pub(crate) fn kill_all(&self) -> Result<()> {
+        let freezer = self.dir("freezer").filter(|d| d.is_dir());
+        let frozen = freezer.map(|d| freezer::freeze(d).is_ok()).unwrap_or(false);
+        // Thaw even when listing failed, or the group would stay frozen.
+        let listed = self.procs().map(|pids| fs::sigkill_all(&pids));
+        if let (true, Some(d)) = (frozen, freezer) {
+            freezer::thaw(d)?;
+        }
+        listed?;
+        let first = self
+            .dirs
+            .first()
+            .map(|(_, d)| d.clone())
+            .unwrap_or_default();
+        fs::kill_until_empty(&first, || self.procs())
+    }
+
+    /// Removes every directory of the group; already-gone ones are fine.
+    pub(crate) fn remove(&self) -> Result<()> {
+        let mut first_err = None;
+        for (_, d) in &self.dirs {
+            if let Err(e) = fs::remove_tree(d) {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Removes the (shared) parent levels where no group is left in them.
+    pub(crate) fn remove_parent(root: &Path, parent: &str) -> Result<()> {
+        for (_, r) in mounted(root) {
+            let levels: Vec<&str> = parent.split('/').collect();
+            for n in (1..=levels.len()).rev() {
+                fs::rmdir_if_unused(&r.join(levels[..n].join("/")))?;
+            }
+        }
+        Ok(())
+    }
+}

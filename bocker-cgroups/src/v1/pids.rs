@@ -1,0 +1,10 @@
+//! v1 `pids` controller: the fork-bomb guard.
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::fs;
+
+pub(crate) fn apply(dir: &Path, value: &str) -> Result<()> {
+    fs::write(&dir.join("pids.max"), value)
+}

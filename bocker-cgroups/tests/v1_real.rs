@@ -1,0 +1,302 @@
+//! cgroup v1 against the real kernel: limit files, placement of a process and
+//! of what it forks, kill_all, remove, and real pids/memory enforcement.
+
+mod common;
+
+use std::path::PathBuf;
+
+use bocker_cgroups::{Cgroup, Limits, DEFAULT_DEVICE_RULES};
+use common::*;
+
+#[test]
+fn limits_land_in_the_v1_files() {
+    let Some(h) = real_v1() else { return };
+    let parent = unique_parent("v1lim");
+    let _guard = Guard::new(h.clone(), &parent);
+    let limits = Limits {
+        memory_bytes: Some(512_000_000),
+        cpu_shares: Some(512),
+        cpus: Some(1.5),
+        pids_max: Some(100),
+    };
+    let cg = Cgroup::create(&h, &parent, "ps_limits", &limits).expect("create");
+    let d = |c: &str| {
+        PathBuf::from("/sys/fs/cgroup")
+            .join(c)
+            .join(&parent)
+            .join("ps_limits")
+    };
+
+    assert_eq!(
+        read(&d("memory").join("memory.limit_in_bytes")),
+        "512000000"
+    );
+    let memsw = d("memory").join("memory.memsw.limit_in_bytes");
+    if memsw.exists() {
+        assert_eq!(read(&memsw), "512000000");
+    } else {
+        assert!(cg.unenforced().contains(&"swap"));
+    }
+    assert_eq!(read(&d("cpu").join("cpu.shares")), "512");
+    assert_eq!(read(&d("cpu").join("cpu.cfs_period_us")), "100000");
+    assert_eq!(read(&d("cpu").join("cpu.cfs_quota_us")), "150000");
+    assert_eq!(read(&d("pids").join("pids.max")), "100");
+
+    // cpuset got the parent's cpus/mems, else no task could join.
+    let cpus = read(&PathBuf::from("/sys/fs/cgroup/cpuset/cpuset.cpus"));
+    assert_eq!(read(&d("cpuset").join("cpuset.cpus")), cpus);
+    assert!(!read(&d("cpuset").join("cpuset.mems")).is_empty());
+
+    // Docker's device policy: exactly the default allow list, nothing more.
+    let mut list: Vec<String> = read(&d("devices").join("devices.list"))
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut want: Vec<String> = DEFAULT_DEVICE_RULES.iter().map(|r| r.to_v1()).collect();
+    list.sort();
+    want.sort();
+    assert_eq!(list, want);
+
+    // paths() names every controller directory, and they all exist.
+    let paths = cg.paths();
+    assert!(paths.contains(&d("memory")) && paths.contains(&d("pids")));
+    assert!(paths.iter().all(|p| p.is_dir()));
+
+    // The parent's own limits are untouched.
+    let parent_mem = PathBuf::from("/sys/fs/cgroup/memory").join(&parent);
+    assert_ne!(read(&parent_mem.join("memory.limit_in_bytes")), "512000000");
+
+    cg.remove().expect("remove");
+    assert!(paths.iter().all(|p| !p.exists()));
+    cg.remove().expect("remove is idempotent");
+}
+
+#[test]
+fn process_and_its_forks_stay_inside_then_die_and_go() {
+    let Some(h) = real_v1() else { return };
+    let parent = unique_parent("v1place");
+    let mut guard = Guard::new(h.clone(), &parent);
+    let cg = Cgroup::create(&h, &parent, "ps_place", &Limits::default()).expect("create");
+
+    // The child waits on stdin until placed, then forks a grandchild.
+    let mut p = guard.spawn_sh("read x; sleep 30 & echo $!; wait");
+    cg.add_pid(p.pid).expect("add_pid");
+    p.go();
+    let grandchild: i32 = p.line().parse().expect("grandchild pid");
+    guard.extra_pids.push(grandchild);
+
+    assert_eq!(cg.procs().unwrap(), {
+        let mut v = vec![p.pid, grandchild];
+        v.sort_unstable();
+        v
+    });
+    for dir in cg.paths() {
+        let inside = pids_in(&dir);
+        assert!(inside.contains(&p.pid), "{} lacks child", dir.display());
+        assert!(
+            inside.contains(&grandchild),
+            "{} lacks grandchild",
+            dir.display()
+        );
+    }
+    for c in ["memory", "cpu", "pids", "freezer", "devices"] {
+        assert_eq!(
+            proc_cgroup(grandchild, c).as_deref(),
+            Some(format!("/{parent}/ps_place").as_str()),
+            "grandchild's {c} cgroup"
+        );
+    }
+
+    // Open by name (as a later command would) and list under the parent.
+    assert_eq!(
+        Cgroup::list_children(&h, &parent).unwrap(),
+        vec!["ps_place"]
+    );
+    let again = Cgroup::open(&h, &parent, "ps_place").expect("open");
+    assert_eq!(again.procs().unwrap(), cg.procs().unwrap());
+
+    again.kill_all().expect("kill_all");
+    assert!(cg.procs().unwrap().is_empty());
+    let status = guard.wait(p.pid);
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    assert!(
+        !PathBuf::from(format!("/proc/{grandchild}")).exists() || {
+            // A reaped-by-init zombie may linger a moment; it must not be running.
+            wait_for(2, || !PathBuf::from(format!("/proc/{grandchild}")).exists())
+        }
+    );
+
+    cg.remove().expect("remove");
+    assert!(cg.paths().iter().all(|d| !d.exists()));
+    assert!(Cgroup::open(&h, &parent, "ps_place").is_err());
+    Cgroup::remove_parent_if_empty(&h, &parent).unwrap();
+    assert!(!PathBuf::from("/sys/fs/cgroup/memory")
+        .join(&parent)
+        .exists());
+}
+
+#[test]
+fn pids_limit_stops_a_fork_loop() {
+    let Some(h) = real_v1() else { return };
+    let parent = unique_parent("v1pids");
+    let mut guard = Guard::new(h.clone(), &parent);
+    let limits = Limits {
+        pids_max: Some(5),
+        ..Limits::default()
+    };
+    let cg = Cgroup::create(&h, &parent, "ps_pids", &limits).expect("create");
+    let mut p = guard.spawn_sh(
+        "read x; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; \
+         do sleep 30 & done; wait",
+    );
+    cg.add_pid(p.pid).expect("add_pid");
+    p.go();
+    let events = cg
+        .paths()
+        .into_iter()
+        .find(|d| d.join("pids.events").exists())
+        .expect("pids dir")
+        .join("pids.events");
+    // The kernel counts refused forks in pids.events ("max N").
+    let refused = || {
+        read(&events)
+            .strip_prefix("max ")
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert!(wait_for(5, || refused() > 0), "no fork was refused");
+    let n = cg.procs().unwrap().len();
+    assert!(n <= 5, "{n} processes despite pids.max=5");
+    cg.kill_all().expect("kill_all");
+    cg.remove().expect("remove");
+}
+
+#[test]
+fn memory_limit_oom_kills_a_hog() {
+    let Some(h) = real_v1() else { return };
+    if !std::path::Path::new("/bin/busybox").exists() {
+        eprintln!("skipped: /bin/busybox missing");
+        return;
+    }
+    let parent = unique_parent("v1oom");
+    let mut guard = Guard::new(h.clone(), &parent);
+    let limits = Limits {
+        memory_bytes: Some(20 * 1024 * 1024),
+        ..Limits::default()
+    };
+    let cg = Cgroup::create(&h, &parent, "ps_oom", &limits).expect("create");
+    // busybox tail keeps the whole newline-free 100MB "line" in memory.
+    let mut p = guard.spawn_sh(
+        "read x; head -c 100000000 /dev/zero | /bin/busybox tail >/dev/null; echo status=$?",
+    );
+    cg.add_pid(p.pid).expect("add_pid");
+    p.go();
+    assert_eq!(p.line(), "status=137", "the hog was not SIGKILLed");
+    let mem = cg
+        .paths()
+        .into_iter()
+        .find(|d| d.join("memory.oom_control").exists())
+        .expect("memory dir");
+    let oom_kills: u64 = read(&mem.join("memory.oom_control"))
+        .lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(oom_kills >= 1, "kernel recorded no OOM kill");
+    let max_usage: u64 = read(&mem.join("memory.max_usage_in_bytes"))
+        .parse()
+        .unwrap();
+    assert!(
+        max_usage <= 20 * 1024 * 1024,
+        "usage {max_usage} beyond limit"
+    );
+    guard.wait(p.pid);
+    cg.kill_all().expect("kill_all");
+    cg.remove().expect("remove");
+}
+
+#[test]
+fn bad_names_and_values_create_nothing() {
+    let Some(h) = real_v1() else { return };
+    let parent = unique_parent("v1bad");
+    let _guard = Guard::new(h.clone(), &parent);
+    assert!(Cgroup::create(&h, &parent, "../escape", &Limits::default()).is_err());
+    assert!(Cgroup::create(&h, "../..", "x", &Limits::default()).is_err());
+    let bad = Limits {
+        cpus: Some(0.0),
+        ..Limits::default()
+    };
+    assert!(Cgroup::create(&h, &parent, "ps_bad", &bad).is_err());
+    assert!(!PathBuf::from("/sys/fs/cgroup/memory")
+        .join(&parent)
+        .exists());
+}
+
+#[test]
+fn detect_finds_v1_on_this_host() {
+    let Some(_) = real_v1() else { return };
+    if std::env::var_os("BOCKER_CGROUP_VERSION").is_some() {
+        return;
+    }
+    assert_eq!(
+        bocker_cgroups::Hierarchy::detect().unwrap(),
+        bocker_cgroups::Hierarchy::V1 {
+            root: PathBuf::from("/sys/fs/cgroup")
+        }
+    );
+}
+
+#[test]
+fn guard_cleans_up_after_a_failing_test() {
+    let Some(h) = real_v1() else { return };
+    let parent = unique_parent("v1guard");
+    let mut pid = 0;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut guard = Guard::new(h.clone(), &parent);
+        let cg = Cgroup::create(&h, &parent, "ps_guard", &Limits::default()).unwrap();
+        let p = guard.spawn_sh("read x; sleep 30");
+        pid = p.pid;
+        cg.add_pid(p.pid).unwrap();
+        panic!("simulated test failure with a live process in the group");
+    }));
+    assert!(outcome.is_err());
+    assert!(pid > 0);
+    assert!(Cgroup::list_children(&h, &parent).unwrap().is_empty());
+    for c in ["memory", "cpu", "pids", "cpuset"] {
+        let d = PathBuf::from("/sys/fs/cgroup").join(c).join(&parent);
+        assert!(!d.exists(), "{} left behind", d.display());
+    }
+    // Our child was reaped by the guard: no such process any more.
+    assert!(!PathBuf::from(format!("/proc/{pid}")).exists());
+}
+
+#[test]
+fn default_device_policy_denies_kmsg_but_allows_null() {
+    let Some(h) = real_v1() else { return };
+    if !std::path::Path::new("/dev/kmsg").exists() {
+        eprintln!("skipped: no /dev/kmsg to probe");
+        return;
+    }
+    let parent = unique_parent("v1dev");
+    let mut guard = Guard::new(h.clone(), &parent);
+    // Outside any bocker group, all three open (proves the probe works).
+    assert_eq!(
+        probe_devices(&mut guard, None),
+        ["null-ok", "zero-ok", "kmsg-open"]
+    );
+    let cg = Cgroup::create(&h, &parent, "ps_dev", &Limits::default()).expect("create");
+    assert!(
+        !cg.unenforced().contains(&"devices"),
+        "{:?}",
+        cg.unenforced()
+    );
+    assert_eq!(
+        probe_devices(&mut guard, Some(&cg)),
+        ["null-ok", "zero-ok", "kmsg-denied"]
+    );
+    cg.kill_all().expect("kill_all");
+    cg.remove().expect("remove");
+}
