@@ -44,7 +44,10 @@ pub fn docker_config_path() -> Option<PathBuf> {
 
 /// The host an `auths` key names: `https://index.docker.io/v1/` is `docker.io`.
 fn key_host(key: &str) -> &str {
-    let k = key.strip_prefix("https://").or_else(|| key.strip_prefix("http://")).unwrap_or(key);
+    let k = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
     let host = k.split('/').next().unwrap_or(k);
     match host {
         "index.docker.io" | "registry-1.docker.io" => "docker.io",
@@ -55,26 +58,51 @@ fn key_host(key: &str) -> &str {
 /// Credentials for `registry` from the docker config file, if it has some.
 /// A file that exists but cannot be parsed is an error, not silently anonymous.
 pub fn credentials_for(registry: &str) -> Result<Option<Credentials>, String> {
-    let Some(path) = docker_config_path() else { return Ok(None) };
+    let Some(path) = docker_config_path() else {
+        return Ok(None);
+    };
     let text = match std::fs::read(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("reading {}: {e}", path.display())),
     };
-    let cfg: DockerConfig = serde_json::from_slice(&text).map_err(|e| format!("parsing {}: {e}", path.display()))?;
-    let Some(entry) = cfg.auths.iter().find(|(k, _)| key_host(k) == registry).map(|(_, v)| v) else {
+    let cfg: DockerConfig =
+        serde_json::from_slice(&text).map_err(|e| format!("parsing {}: {e}", path.display()))?;
+    let Some(entry) = cfg
+        .auths
+        .iter()
+        .find(|(k, _)| key_host(k) == registry)
+        .map(|(_, v)| v)
+    else {
         return Ok(None);
     };
     if let Some(a) = &entry.auth {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(a.trim())
-            .map_err(|e| format!("{}: bad base64 in auths.{registry}.auth: {e}", path.display()))?;
-        let s = String::from_utf8(raw).map_err(|_| format!("{}: auth for {registry} is not UTF-8", path.display()))?;
-        let (u, p) = s.split_once(':').ok_or_else(|| format!("{}: auth for {registry} is not user:password", path.display()))?;
-        return Ok(Some(Credentials { username: u.into(), password: p.into() }));
+            .map_err(|e| {
+                format!(
+                    "{}: bad base64 in auths.{registry}.auth: {e}",
+                    path.display()
+                )
+            })?;
+        let s = String::from_utf8(raw)
+            .map_err(|_| format!("{}: auth for {registry} is not UTF-8", path.display()))?;
+        let (u, p) = s.split_once(':').ok_or_else(|| {
+            format!(
+                "{}: auth for {registry} is not user:password",
+                path.display()
+            )
+        })?;
+        return Ok(Some(Credentials {
+            username: u.into(),
+            password: p.into(),
+        }));
     }
     match (&entry.username, &entry.password) {
-        (Some(u), Some(p)) => Ok(Some(Credentials { username: u.clone(), password: p.clone() })),
+        (Some(u), Some(p)) => Ok(Some(Credentials {
+            username: u.clone(),
+            password: p.clone(),
+        })),
         _ => Ok(None),
     }
 }
@@ -82,7 +110,11 @@ pub fn credentials_for(registry: &str) -> Result<Option<Credentials>, String> {
 /// A parsed `WWW-Authenticate` header.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Challenge {
-    Bearer { realm: String, service: Option<String>, scope: Option<String> },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
     Basic,
 }
 
@@ -96,8 +128,17 @@ impl Challenge {
             return None;
         }
         let params = parse_params(rest);
-        let get = |k: &str| params.iter().find(|(pk, _)| pk.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone());
-        Some(Challenge::Bearer { realm: get("realm")?, service: get("service"), scope: get("scope") })
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(pk, _)| pk.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v.clone())
+        };
+        Some(Challenge::Bearer {
+            realm: get("realm")?,
+            service: get("service"),
+            scope: get("scope"),
+        })
     }
 }
 
@@ -106,7 +147,9 @@ fn parse_params(s: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut rest = s.trim();
     while !rest.is_empty() {
-        let Some((k, after)) = rest.split_once('=') else { break };
+        let Some((k, after)) = rest.split_once('=') else {
+            break;
+        };
         let k = k.trim().trim_start_matches(',').trim().to_string();
         let after = after.trim_start();
         let (v, next) = if let Some(q) = after.strip_prefix('"') {
@@ -154,7 +197,10 @@ mod tests {
                 scope: Some("repository:library/alpine:pull,push".into()),
             })
         );
-        assert_eq!(Challenge::parse(r#"Basic realm="Registry""#), Some(Challenge::Basic));
+        assert_eq!(
+            Challenge::parse(r#"Basic realm="Registry""#),
+            Some(Challenge::Basic)
+        );
         assert_eq!(Challenge::parse("Negotiate x"), None);
     }
 

@@ -18,9 +18,13 @@ impl Compression {
             "application/vnd.docker.image.rootfs.diff.tar.gzip"
             | "application/vnd.oci.image.layer.v1.tar+gzip"
             | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
-            | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip" => Some(Compression::Gzip),
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip" => {
+                Some(Compression::Gzip)
+            }
             "application/vnd.oci.image.layer.v1.tar+zstd"
-            | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => Some(Compression::Zstd),
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd" => {
+                Some(Compression::Zstd)
+            }
             "application/vnd.oci.image.layer.v1.tar"
             | "application/vnd.docker.image.rootfs.diff.tar"
             | "application/vnd.oci.image.layer.nondistributable.v1.tar" => Some(Compression::None),
@@ -46,7 +50,10 @@ pub const BOMB_FLOOR: u64 = 256 << 20;
 pub const BOMB_RATIO: u64 = 100;
 
 /// Open a decompressing reader over `input`; `consumed` counts the compressed bytes read so far.
-pub fn decompress<'a, R: Read + 'a>(input: R, consumed: Rc<Cell<u64>>) -> io::Result<Box<dyn Read + 'a>> {
+pub fn decompress<'a, R: Read + 'a>(
+    input: R,
+    consumed: Rc<Cell<u64>>,
+) -> io::Result<Box<dyn Read + 'a>> {
     decompress_bounded(input, consumed, BOMB_FLOOR)
 }
 
@@ -63,7 +70,12 @@ pub fn decompress_bounded<'a, R: Read + 'a>(
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buf)?),
         Compression::None => return Ok(Box::new(buf)),
     };
-    Ok(Box::new(BombGuard { inner, consumed, produced: 0, floor }))
+    Ok(Box::new(BombGuard {
+        inner,
+        consumed,
+        produced: 0,
+        floor,
+    }))
 }
 
 struct BombGuard<R> {
@@ -77,7 +89,9 @@ impl<R: Read> Read for BombGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.produced += n as u64;
-        if self.produced > self.floor && self.produced > self.consumed.get().saturating_mul(BOMB_RATIO) {
+        if self.produced > self.floor
+            && self.produced > self.consumed.get().saturating_mul(BOMB_RATIO)
+        {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
@@ -108,7 +122,10 @@ mod tests {
         };
         let h = HashingReader::new(&packed[..]);
         let mut out = Vec::new();
-        decompress(h, Rc::new(Cell::new(0))).unwrap().read_to_end(&mut out).unwrap();
+        decompress(h, Rc::new(Cell::new(0)))
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
         out
     }
 
@@ -130,7 +147,11 @@ mod tests {
         let packed = e.finish().unwrap();
         let h = HashingReader::new(&packed[..]);
         let counter = h.counter();
-        let err = io::copy(&mut decompress_bounded(h, counter, 4 << 20).unwrap(), &mut io::sink()).unwrap_err();
+        let err = io::copy(
+            &mut decompress_bounded(h, counter, 4 << 20).unwrap(),
+            &mut io::sink(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("bomb"), "{err}");
     }
 }

@@ -19,19 +19,29 @@ pub struct Digest {
 
 impl Digest {
     pub fn parse(s: &str) -> Result<Digest, DigestError> {
-        let hex = s.strip_prefix("sha256:").ok_or_else(|| DigestError(s.into()))?;
-        if hex.len() != 64 || !hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+        let hex = s
+            .strip_prefix("sha256:")
+            .ok_or_else(|| DigestError(s.into()))?;
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        {
             return Err(DigestError(s.into()));
         }
         Ok(Digest { hex: hex.into() })
     }
 
     pub fn of(data: &[u8]) -> Digest {
-        Digest { hex: hex::encode(Sha256::digest(data)) }
+        Digest {
+            hex: hex::encode(Sha256::digest(data)),
+        }
     }
 
     pub fn from_hasher(h: Sha256) -> Digest {
-        Digest { hex: hex::encode(h.finalize()) }
+        Digest {
+            hex: hex::encode(h.finalize()),
+        }
     }
 
     pub fn hex(&self) -> &str {
@@ -72,7 +82,11 @@ pub struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
-        HashingReader { inner, hasher: Sha256::new(), count: Rc::new(Cell::new(0)) }
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            count: Rc::new(Cell::new(0)),
+        }
     }
 
     /// A shared view of the byte count, readable while the reader is wrapped by others.
@@ -91,7 +105,11 @@ impl<R: Read> HashingReader<R> {
     /// Like [`HashingReader::finish`], also handing back the inner reader.
     pub fn finish_into(mut self) -> io::Result<(Digest, u64, R)> {
         io::copy(&mut self, &mut io::sink())?;
-        Ok((Digest::from_hasher(self.hasher), self.count.get(), self.inner))
+        Ok((
+            Digest::from_hasher(self.hasher),
+            self.count.get(),
+            self.inner,
+        ))
     }
 }
 
@@ -111,7 +129,10 @@ mod tests {
     #[test]
     fn parses_and_hashes() {
         let d = Digest::of(b"");
-        assert_eq!(d.to_string(), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            d.to_string(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
         assert_eq!(Digest::parse(&d.to_string()).unwrap(), d);
         assert!(Digest::parse("sha512:00").is_err());
         assert!(Digest::parse(&format!("sha256:{}", "A".repeat(64))).is_err());

@@ -16,11 +16,22 @@ pub enum LayerError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error("layer {digest}: {source}")]
-    Extract { digest: Digest, source: extract::ExtractError },
+    Extract {
+        digest: Digest,
+        source: extract::ExtractError,
+    },
     #[error("layer {digest}: {what}: {source}")]
-    Io { digest: Digest, what: &'static str, source: io::Error },
+    Io {
+        digest: Digest,
+        what: &'static str,
+        source: io::Error,
+    },
     #[error("layer {digest}: uncompressed content has digest {actual}, the image config says {expected}; discarded")]
-    DiffId { digest: Digest, expected: Digest, actual: Digest },
+    DiffId {
+        digest: Digest,
+        expected: Digest,
+        actual: Digest,
+    },
 }
 
 /// Where a layer's blob comes from and goes to.
@@ -70,14 +81,35 @@ impl<R: Read> Read for Tee<R> {
 }
 
 /// Download `plan.digest` into the blob store (tmp, verify, rename) without extracting.
-pub fn download(reg: &Registry, plan: &BlobPlan, index: usize, progress: &dyn Progress) -> Result<(), LayerError> {
+pub fn download(
+    reg: &Registry,
+    plan: &BlobPlan,
+    index: usize,
+    progress: &dyn Progress,
+) -> Result<(), LayerError> {
     if plan.path.exists() {
         return Ok(());
     }
-    let io_err = |what| move |source| LayerError::Io { digest: plan.digest.clone(), what, source };
+    let io_err = |what| {
+        move |source| LayerError::Io {
+            digest: plan.digest.clone(),
+            what,
+            source,
+        }
+    };
     let resp = reg.blob(plan.digest)?;
-    let out = BufWriter::with_capacity(1 << 20, File::create(&plan.tmp).map_err(io_err("creating blob file"))?);
-    let mut r = HashingReader::new(Tee { inner: Counting { inner: resp, progress, index }, out });
+    let out = BufWriter::with_capacity(
+        1 << 20,
+        File::create(&plan.tmp).map_err(io_err("creating blob file"))?,
+    );
+    let mut r = HashingReader::new(Tee {
+        inner: Counting {
+            inner: resp,
+            progress,
+            index,
+        },
+        out,
+    });
     io::copy(&mut r, &mut io::sink()).map_err(io_err("downloading"))?;
     let (actual, _) = finish_blob(r, plan)?;
     let _ = actual;
@@ -85,14 +117,30 @@ pub fn download(reg: &Registry, plan: &BlobPlan, index: usize, progress: &dyn Pr
 }
 
 /// Verify the compressed digest, flush and move the blob into place.
-fn finish_blob<R: Read>(r: HashingReader<Tee<R>>, plan: &BlobPlan) -> Result<(Digest, u64), LayerError> {
-    let io_err = |what| move |source| LayerError::Io { digest: plan.digest.clone(), what, source };
+fn finish_blob<R: Read>(
+    r: HashingReader<Tee<R>>,
+    plan: &BlobPlan,
+) -> Result<(Digest, u64), LayerError> {
+    let io_err = |what| {
+        move |source| LayerError::Io {
+            digest: plan.digest.clone(),
+            what,
+            source,
+        }
+    };
     let (actual, n, tee) = r.finish_into().map_err(io_err("downloading"))?;
     if &actual != plan.digest {
         let _ = std::fs::remove_file(&plan.tmp);
-        return Err(RegistryError::DigestMismatch { what: "blob", expected: plan.digest.clone(), actual }.into());
+        return Err(RegistryError::DigestMismatch {
+            what: "blob",
+            expected: plan.digest.clone(),
+            actual,
+        }
+        .into());
     }
-    tee.out.into_inner().map_err(|e| io_err("writing blob file")(e.into_error()))?;
+    tee.out
+        .into_inner()
+        .map_err(|e| io_err("writing blob file")(e.into_error()))?;
     std::fs::rename(&plan.tmp, &plan.path).map_err(io_err("storing blob"))?;
     Ok((actual, n))
 }
@@ -109,16 +157,39 @@ pub fn fetch_and_extract(
     index: usize,
     progress: &dyn Progress,
 ) -> Result<LayerDone, LayerError> {
-    let io_err = |what| move |source| LayerError::Io { digest: plan.digest.clone(), what, source };
+    let io_err = |what| {
+        move |source| LayerError::Io {
+            digest: plan.digest.clone(),
+            what,
+            source,
+        }
+    };
     if plan.path.exists() {
         let f = File::open(&plan.path).map_err(io_err("opening blob"))?;
-        let mut c = HashingReader::new(Counting { inner: f, progress, index });
+        let mut c = HashingReader::new(Counting {
+            inner: f,
+            progress,
+            index,
+        });
         let (extracted, size) = unpack(&mut c, plan.digest, diff_id, dir, style)?;
-        return Ok(LayerDone { extracted: Some(extracted), size });
+        return Ok(LayerDone {
+            extracted: Some(extracted),
+            size,
+        });
     }
     let resp = reg.blob(plan.digest)?;
-    let out = BufWriter::with_capacity(1 << 20, File::create(&plan.tmp).map_err(io_err("creating blob file"))?);
-    let mut c = HashingReader::new(Tee { inner: Counting { inner: resp, progress, index }, out });
+    let out = BufWriter::with_capacity(
+        1 << 20,
+        File::create(&plan.tmp).map_err(io_err("creating blob file"))?,
+    );
+    let mut c = HashingReader::new(Tee {
+        inner: Counting {
+            inner: resp,
+            progress,
+            index,
+        },
+        out,
+    });
     let unpacked = unpack(&mut c, plan.digest, diff_id, dir, style);
     // The blob's own digest decides first: a tampered blob is reported as such.
     let blob = finish_blob(c, plan);
@@ -127,7 +198,10 @@ pub fn fetch_and_extract(
         return Err(e);
     }
     let (extracted, size) = unpacked?;
-    Ok(LayerDone { extracted: Some(extracted), size })
+    Ok(LayerDone {
+        extracted: Some(extracted),
+        size,
+    })
 }
 
 fn unpack<R: Read>(
@@ -138,12 +212,27 @@ fn unpack<R: Read>(
     style: WhiteoutStyle,
 ) -> Result<(Extracted, u64), LayerError> {
     let consumed = c.counter();
-    let d = decompress(c, consumed).map_err(|source| LayerError::Io { digest: digest.clone(), what: "decompressing", source })?;
+    let d = decompress(c, consumed).map_err(|source| LayerError::Io {
+        digest: digest.clone(),
+        what: "decompressing",
+        source,
+    })?;
     let mut u = HashingReader::new(d);
-    let extracted = extract::extract(&mut u, dir, style).map_err(|source| LayerError::Extract { digest: digest.clone(), source })?;
-    let (actual, size) = u.finish().map_err(|source| LayerError::Io { digest: digest.clone(), what: "decompressing", source })?;
+    let extracted = extract::extract(&mut u, dir, style).map_err(|source| LayerError::Extract {
+        digest: digest.clone(),
+        source,
+    })?;
+    let (actual, size) = u.finish().map_err(|source| LayerError::Io {
+        digest: digest.clone(),
+        what: "decompressing",
+        source,
+    })?;
     if &actual != diff_id {
-        return Err(LayerError::DiffId { digest: digest.clone(), expected: diff_id.clone(), actual });
+        return Err(LayerError::DiffId {
+            digest: digest.clone(),
+            expected: diff_id.clone(),
+            actual,
+        });
     }
     Ok((extracted, size))
 }

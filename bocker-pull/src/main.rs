@@ -42,14 +42,20 @@ fn run(args: Args) -> Result<()> {
         None => Reference::parse(&args.reference)?,
     };
     let platform = match &args.platform {
-        Some(p) => Platform::parse(p).with_context(|| format!("invalid platform '{p}' (want os/arch[/variant])"))?,
+        Some(p) => Platform::parse(p)
+            .with_context(|| format!("invalid platform '{p}' (want os/arch[/variant])"))?,
         None => Platform::host(),
     };
     let store = Store::open().context("opening the store")?;
     store.recover().context("cleaning leftovers")?;
     let progress = progress::for_stderr(64, args.quiet);
-    let opts = Options { insecure: args.insecure, platform, jobs: args.jobs.max(1) };
-    let pulled = pull::pull(&store, &reference, &opts, progress.as_ref()).with_context(|| format!("pulling {reference}"))?;
+    let opts = Options {
+        insecure: args.insecure,
+        platform,
+        jobs: args.jobs.max(1),
+    };
+    let pulled = pull::pull(&store, &reference, &opts, progress.as_ref())
+        .with_context(|| format!("pulling {reference}"))?;
     if args.quiet {
         println!("{}", pulled.id);
     } else {

@@ -76,29 +76,46 @@ struct Raw {
 /// A fetched manifest document: either an image manifest or an index of them.
 #[derive(Debug)]
 pub enum Document {
-    Image { config: Descriptor, layers: Vec<Descriptor> },
-    Index { manifests: Vec<Descriptor> },
+    Image {
+        config: Descriptor,
+        layers: Vec<Descriptor>,
+    },
+    Index {
+        manifests: Vec<Descriptor>,
+    },
 }
 
 impl Document {
     /// Parse by the served content type, falling back to the document's own mediaType
     /// and shape (some registries serve OCI documents as application/json).
     pub fn parse(content_type: &str, body: &[u8]) -> Result<Document, ManifestError> {
-        let raw: Raw = serde_json::from_slice(body).map_err(|e| ManifestError::Malformed(e.to_string()))?;
+        let raw: Raw =
+            serde_json::from_slice(body).map_err(|e| ManifestError::Malformed(e.to_string()))?;
         if raw.schema_version != 2 {
-            return Err(ManifestError::MediaType(format!("schemaVersion {}", raw.schema_version)));
+            return Err(ManifestError::MediaType(format!(
+                "schemaVersion {}",
+                raw.schema_version
+            )));
         }
         let ct = content_type.split(';').next().unwrap_or("").trim();
         let mt = match ct {
             DOCKER_MANIFEST | DOCKER_LIST | OCI_MANIFEST | OCI_INDEX => ct.to_string(),
             _ => raw.media_type.clone().unwrap_or_else(|| {
-                if raw.manifests.is_some() { OCI_INDEX.into() } else { OCI_MANIFEST.into() }
+                if raw.manifests.is_some() {
+                    OCI_INDEX.into()
+                } else {
+                    OCI_MANIFEST.into()
+                }
             }),
         };
         match mt.as_str() {
             DOCKER_MANIFEST | OCI_MANIFEST => {
-                let config = raw.config.ok_or_else(|| ManifestError::Malformed("no config".into()))?;
-                let layers = raw.layers.ok_or_else(|| ManifestError::Malformed("no layers".into()))?;
+                let config = raw
+                    .config
+                    .ok_or_else(|| ManifestError::Malformed("no config".into()))?;
+                let layers = raw
+                    .layers
+                    .ok_or_else(|| ManifestError::Malformed("no layers".into()))?;
                 if layers.len() > MAX_LAYERS {
                     return Err(ManifestError::TooManyLayers(layers.len()));
                 }
@@ -110,7 +127,9 @@ impl Document {
                 Ok(Document::Image { config, layers })
             }
             DOCKER_LIST | OCI_INDEX => {
-                let manifests = raw.manifests.ok_or_else(|| ManifestError::Malformed("no manifests".into()))?;
+                let manifests = raw
+                    .manifests
+                    .ok_or_else(|| ManifestError::Malformed("no manifests".into()))?;
                 Ok(Document::Index { manifests })
             }
             other => Err(ManifestError::MediaType(other.into())),
@@ -119,7 +138,10 @@ impl Document {
 }
 
 /// Choose the manifest for `want` from an index.
-pub fn choose_platform(manifests: &[Descriptor], want: &Platform) -> Result<Descriptor, ManifestError> {
+pub fn choose_platform(
+    manifests: &[Descriptor],
+    want: &Platform,
+) -> Result<Descriptor, ManifestError> {
     let found = manifests.iter().find(|m| {
         m.platform
             .as_ref()
@@ -132,11 +154,18 @@ pub fn choose_platform(manifests: &[Descriptor], want: &Platform) -> Result<Desc
                 .iter()
                 .filter_map(|m| m.platform.as_ref())
                 .map(|p| {
-                    let v = p.variant.as_deref().map(|v| format!("/{v}")).unwrap_or_default();
+                    let v = p
+                        .variant
+                        .as_deref()
+                        .map(|v| format!("/{v}"))
+                        .unwrap_or_default();
                     format!("{}/{}{v}", p.os, p.architecture)
                 })
                 .collect();
-            Err(ManifestError::NoPlatform(want.to_string(), avail.join(", ")))
+            Err(ManifestError::NoPlatform(
+                want.to_string(),
+                avail.join(", "),
+            ))
         }
     }
 }
@@ -182,7 +211,8 @@ pub struct RootFs {
 
 impl ConfigFile {
     pub fn parse(body: &[u8], layers: usize) -> Result<ConfigFile, ManifestError> {
-        let c: ConfigFile = serde_json::from_slice(body).map_err(|e| ManifestError::Malformed(format!("config: {e}")))?;
+        let c: ConfigFile = serde_json::from_slice(body)
+            .map_err(|e| ManifestError::Malformed(format!("config: {e}")))?;
         if c.rootfs.diff_ids.len() != layers {
             return Err(ManifestError::LayerCount(layers, c.rootfs.diff_ids.len()));
         }
@@ -224,7 +254,9 @@ mod tests {
             {{"mediaType":"{OCI_MANIFEST}","digest":"{d}","size":1,"platform":{{"os":"linux","architecture":"arm64","variant":"v8"}}}},
             {{"mediaType":"{OCI_MANIFEST}","digest":"{d}","size":2,"platform":{{"os":"linux","architecture":"amd64"}}}}]}}"#
         );
-        let Document::Index { manifests } = Document::parse("application/json", body.as_bytes()).unwrap() else {
+        let Document::Index { manifests } =
+            Document::parse("application/json", body.as_bytes()).unwrap()
+        else {
             panic!("expected an index")
         };
         let want = Platform::parse("linux/amd64").unwrap();

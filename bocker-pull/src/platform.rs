@@ -20,7 +20,11 @@ impl Platform {
             "powerpc64" => ("ppc64le", None),
             other => (other, None),
         };
-        Platform { os: "linux".into(), architecture: architecture.into(), variant: variant.map(Into::into) }
+        Platform {
+            os: "linux".into(),
+            architecture: architecture.into(),
+            variant: variant.map(Into::into),
+        }
     }
 
     /// Parse `os/arch[/variant]` as given to `--platform`.
@@ -32,7 +36,11 @@ impl Platform {
         if it.next().is_some() {
             return None;
         }
-        Some(Platform { os: os.into(), architecture: arch.into(), variant })
+        Some(Platform {
+            os: os.into(),
+            architecture: arch.into(),
+            variant,
+        })
     }
 
     /// Does an index entry's platform serve us? A missing variant matches any.

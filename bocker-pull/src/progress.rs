@@ -61,7 +61,10 @@ pub struct Bars {
 
 impl Bars {
     fn new(layers: usize) -> Bars {
-        Bars { multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()), bars: Mutex::new(vec![None; layers]) }
+        Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            bars: Mutex::new(vec![None; layers]),
+        }
     }
 
     fn with(&self, i: usize, f: impl FnOnce(&ProgressBar)) {
@@ -76,8 +79,10 @@ impl Bars {
 impl Progress for Bars {
     fn start(&self, i: usize, id: &str, total: u64) {
         let bar = self.multi.add(ProgressBar::new(total));
-        let style = ProgressStyle::with_template("{prefix}: {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style = ProgressStyle::with_template(
+            "{prefix}: {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_prefix(id.to_string());
         if let Ok(mut b) = self.bars.lock() {
@@ -92,7 +97,10 @@ impl Progress for Bars {
     fn done(&self, i: usize, id: &str, what: &str) {
         let mut shown = false;
         self.with(i, |b| {
-            b.set_style(ProgressStyle::with_template("{prefix}: {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+            b.set_style(
+                ProgressStyle::with_template("{prefix}: {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
             b.finish_with_message(what.to_string());
             shown = true;
         });

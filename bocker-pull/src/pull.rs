@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 
-use bocker_store::{fsutil, time, ImageConfig, ImageId, ImageRecord, Pending, Store, StoreError, WhiteoutStyle};
+use bocker_store::{
+    fsutil, time, ImageConfig, ImageId, ImageRecord, Pending, Store, StoreError, WhiteoutStyle,
+};
 
 use crate::auth;
 use crate::digest::Digest;
@@ -61,15 +63,29 @@ pub fn resolve(reg: &Registry, r: &Reference, platform: &Platform) -> Result<Res
             let (ct, body, _) = reg.manifest(&chosen.digest.to_string())?;
             match Document::parse(&ct, &body)? {
                 Document::Image { config, layers } => (config, layers),
-                Document::Index { .. } => return Err(PullError::Other(format!("{}: an index inside an index", chosen.digest))),
+                Document::Index { .. } => {
+                    return Err(PullError::Other(format!(
+                        "{}: an index inside an index",
+                        chosen.digest
+                    )))
+                }
             }
         }
     };
-    Ok(Resolved { digest, config_digest: config.digest, layers })
+    Ok(Resolved {
+        digest,
+        config_digest: config.digest,
+        layers,
+    })
 }
 
 /// Pull `r` into `store`.
-pub fn pull(store: &Store, r: &Reference, opts: &Options, progress: &dyn Progress) -> Result<Pulled, PullError> {
+pub fn pull(
+    store: &Store,
+    r: &Reference,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<Pulled, PullError> {
     let creds = auth::credentials_for(&r.registry).map_err(PullError::Other)?;
     let reg = Registry::new(r, opts.insecure, creds)?;
     let res = resolve(&reg, r, &opts.platform)?;
@@ -77,35 +93,61 @@ pub fn pull(store: &Store, r: &Reference, opts: &Options, progress: &dyn Progres
     let driver = store.driver();
 
     if let Some(id) = unchanged(store, &reference, &res.digest) {
-        progress.note(&format!("{reference}: image is up to date ({})", res.digest));
-        return Ok(Pulled { id, unchanged: true });
+        progress.note(&format!(
+            "{reference}: image is up to date ({})",
+            res.digest
+        ));
+        return Ok(Pulled {
+            id,
+            unchanged: true,
+        });
     }
 
     let config_bytes = reg.blob_bytes(&res.config_digest, manifest::MAX_CONFIG_BYTES)?;
     let config = ConfigFile::parse(&config_bytes, res.layers.len())?;
-    let keys: Vec<String> = manifest::chain_ids(&config.rootfs.diff_ids).iter().map(|d| d.hex().to_string()).collect();
+    let keys: Vec<String> = manifest::chain_ids(&config.rootfs.diff_ids)
+        .iter()
+        .map(|d| d.hex().to_string())
+        .collect();
 
     let _creating = store.lock_shared()?;
     let journal = Mutex::new(store.begin()?);
     store_blob(store, &res.config_digest, &config_bytes)?;
 
-    let todo: Vec<usize> = (0..keys.len()).filter(|&i| !driver.layer_exists(&keys[i])).collect();
+    let todo: Vec<usize> = (0..keys.len())
+        .filter(|&i| !driver.layer_exists(&keys[i]))
+        .collect();
     for (i, l) in res.layers.iter().enumerate() {
         if !todo.contains(&i) {
             progress.done(i, l.digest.short(), "Already exists");
         }
     }
-    let job = LayerJobs { store, reg: &reg, res: &res, diff_ids: &config.rootfs.diff_ids, keys: &keys, journal: &journal, progress };
+    let job = LayerJobs {
+        store,
+        reg: &reg,
+        res: &res,
+        diff_ids: &config.rootfs.diff_ids,
+        keys: &keys,
+        journal: &journal,
+        progress,
+    };
     match driver.whiteout_style() {
         WhiteoutStyle::Overlay => job.overlay(&todo, opts.jobs)?,
         WhiteoutStyle::Delete => job.snapshots(&todo, opts.jobs)?,
     }
 
-    let mut journal = journal.into_inner().map_err(|_| PullError::Other("a layer worker panicked".into()))?;
+    let mut journal = journal
+        .into_inner()
+        .map_err(|_| PullError::Other("a layer worker panicked".into()))?;
     let id = store.new_image_id(&mut journal)?;
     let size = match driver.whiteout_style() {
-        WhiteoutStyle::Delete => keys.last().map_or(0, |k| fsutil::tree_size(&driver.layer_path(k))),
-        WhiteoutStyle::Overlay => keys.iter().map(|k| fsutil::tree_size(&driver.layer_path(k))).sum(),
+        WhiteoutStyle::Delete => keys
+            .last()
+            .map_or(0, |k| fsutil::tree_size(&driver.layer_path(k))),
+        WhiteoutStyle::Overlay => keys
+            .iter()
+            .map(|k| fsutil::tree_size(&driver.layer_path(k)))
+            .sum(),
     };
     store.write_image(&ImageRecord {
         id: id.0.clone(),
@@ -120,7 +162,10 @@ pub fn pull(store: &Store, r: &Reference, opts: &Options, progress: &dyn Progres
     })?;
     store.tag(&reference, &id)?;
     journal.finish()?;
-    Ok(Pulled { id, unchanged: false })
+    Ok(Pulled {
+        id,
+        unchanged: false,
+    })
 }
 
 /// The image this reference already names, if its manifest is the same and its layers are all here.
@@ -142,7 +187,10 @@ fn image_config(c: &ConfigFile) -> ImageConfig {
         working_dir: rc.working_dir.filter(|w| !w.is_empty()),
         user: rc.user.filter(|u| !u.is_empty()),
         labels: rc.labels.unwrap_or_default(),
-        exposed_ports: rc.exposed_ports.map(|p| p.into_keys().collect()).unwrap_or_default(),
+        exposed_ports: rc
+            .exposed_ports
+            .map(|p| p.into_keys().collect())
+            .unwrap_or_default(),
         stop_signal: rc.stop_signal,
     }
 }
@@ -162,8 +210,14 @@ fn store_blob(store: &Store, d: &Digest, data: &[u8]) -> Result<(), PullError> {
 
 /// A scratch name in the store's tmp dir (the store's GC empties it after a crash).
 fn tmp_path(store: &Store, d: &Digest, i: usize) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |t| t.subsec_nanos());
-    store.tmp_dir().join(format!("blob-{}-{}-{i}-{nanos}", d.short(), std::process::id()))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.subsec_nanos());
+    store.tmp_dir().join(format!(
+        "blob-{}-{}-{i}-{nanos}",
+        d.short(),
+        std::process::id()
+    ))
 }
 
 struct LayerJobs<'a> {
@@ -188,7 +242,10 @@ impl LayerJobs<'_> {
     }
 
     fn stage(&self, parent: Option<&str>) -> Result<bocker_store::StagedLayer, PullError> {
-        let mut j = self.journal.lock().map_err(|_| PullError::Other("journal lock poisoned".into()))?;
+        let mut j = self
+            .journal
+            .lock()
+            .map_err(|_| PullError::Other("journal lock poisoned".into()))?;
         Ok(self.store.driver().create_layer(&mut j, parent)?)
     }
 
@@ -240,7 +297,8 @@ impl LayerJobs<'_> {
     /// then, bottom up, hardlinks into lower layers are resolved and layers committed.
     fn overlay(&self, todo: &[usize], jobs: usize) -> Result<(), PullError> {
         let driver = self.store.driver();
-        let mut done: HashMap<usize, (bocker_store::StagedLayer, layer::LayerDone)> = HashMap::new();
+        let mut done: HashMap<usize, (bocker_store::StagedLayer, layer::LayerDone)> =
+            HashMap::new();
         let r = self.parallel(
             todo,
             jobs,
@@ -248,7 +306,15 @@ impl LayerJobs<'_> {
                 let staged = self.stage(None)?;
                 let plan = self.plan(i);
                 self.progress.start(i, plan.digest.short(), plan.size);
-                match layer::fetch_and_extract(self.reg, &plan, &self.diff_ids[i], &staged.path, WhiteoutStyle::Overlay, i, self.progress) {
+                match layer::fetch_and_extract(
+                    self.reg,
+                    &plan,
+                    &self.diff_ids[i],
+                    &staged.path,
+                    WhiteoutStyle::Overlay,
+                    i,
+                    self.progress,
+                ) {
                     Ok(d) => Ok((staged, d)),
                     Err(e) => {
                         let _ = fsutil::remove_path(&staged.path);
@@ -268,17 +334,27 @@ impl LayerJobs<'_> {
             return Err(e);
         }
         for &i in todo {
-            let Some((staged, d)) = done.remove(&i) else { continue };
-            let lowers: Vec<PathBuf> = (0..i).rev().map(|j| driver.layer_path(&self.keys[j])).collect();
+            let Some((staged, d)) = done.remove(&i) else {
+                continue;
+            };
+            let lowers: Vec<PathBuf> = (0..i)
+                .rev()
+                .map(|j| driver.layer_path(&self.keys[j]))
+                .collect();
             if let Some(x) = d.extracted {
                 note_devices(self.progress, &self.res.layers[i].digest, x.skipped_devices);
                 if let Err(e) = x.finish(&lowers) {
                     let _ = fsutil::remove_path(&staged.path);
-                    return Err(LayerError::Extract { digest: self.res.layers[i].digest.clone(), source: e }.into());
+                    return Err(LayerError::Extract {
+                        digest: self.res.layers[i].digest.clone(),
+                        source: e,
+                    }
+                    .into());
                 }
             }
             driver.commit_layer(staged, &self.keys[i])?;
-            self.progress.done(i, self.res.layers[i].digest.short(), "Pull complete");
+            self.progress
+                .done(i, self.res.layers[i].digest.short(), "Pull complete");
         }
         Ok(())
     }
@@ -311,13 +387,29 @@ impl LayerJobs<'_> {
                     let staged = self.stage(parent)?;
                     let plan = self.plan(i);
                     let silent = crate::progress::Lines::silent();
-                    let r = layer::fetch_and_extract(self.reg, &plan, &self.diff_ids[i], &staged.path, WhiteoutStyle::Delete, i, &silent)
-                        .map_err(PullError::from)
-                        .and_then(|d| {
-                            let x = d.extracted.ok_or_else(|| PullError::Other("layer not extracted".into()))?;
-                            note_devices(self.progress, &plan.digest.clone(), x.skipped_devices);
-                            x.finish(&[]).map_err(|e| LayerError::Extract { digest: plan.digest.clone(), source: e }.into())
-                        });
+                    let r = layer::fetch_and_extract(
+                        self.reg,
+                        &plan,
+                        &self.diff_ids[i],
+                        &staged.path,
+                        WhiteoutStyle::Delete,
+                        i,
+                        &silent,
+                    )
+                    .map_err(PullError::from)
+                    .and_then(|d| {
+                        let x = d
+                            .extracted
+                            .ok_or_else(|| PullError::Other("layer not extracted".into()))?;
+                        note_devices(self.progress, &plan.digest.clone(), x.skipped_devices);
+                        x.finish(&[]).map_err(|e| {
+                            LayerError::Extract {
+                                digest: plan.digest.clone(),
+                                source: e,
+                            }
+                            .into()
+                        })
+                    });
                     if let Err(e) = r {
                         broken = true;
                         let _ = fsutil::remove_path(&staged.path);
@@ -335,6 +427,9 @@ impl LayerJobs<'_> {
 
 fn note_devices(p: &dyn Progress, d: &Digest, n: u64) {
     if n > 0 {
-        p.note(&format!("{}: skipped {n} device node(s) (bocker does not extract devices)", d.short()));
+        p.note(&format!(
+            "{}: skipped {n} device node(s) (bocker does not extract devices)",
+            d.short()
+        ));
     }
 }

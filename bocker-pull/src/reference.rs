@@ -68,13 +68,21 @@ impl Reference {
             (None, None) => Some("latest".to_string()),
             (None, Some(_)) => None,
         };
-        Ok(Reference { registry, repository, tag, digest })
+        Ok(Reference {
+            registry,
+            repository,
+            tag,
+            digest,
+        })
     }
 
     /// The seed's form: `bocker pull <name> <tag>`.
     pub fn parse_name_tag(name: &str, tag: &str) -> Result<Reference, ReferenceError> {
         if name.contains(['@']) || name.rsplit('/').next().is_some_and(|l| l.contains(':')) {
-            return Err(ReferenceError::Invalid(name.into(), "name already has a tag or digest"));
+            return Err(ReferenceError::Invalid(
+                name.into(),
+                "name already has a tag or digest",
+            ));
         }
         Reference::parse(&format!("{name}:{tag}"))
     }
@@ -116,7 +124,9 @@ impl fmt::Display for Reference {
 
 fn host_part(registry: &str) -> &str {
     if registry.starts_with('[') {
-        return registry.split_once(']').map_or(registry, |(h, _)| &registry[..h.len() + 1]);
+        return registry
+            .split_once(']')
+            .map_or(registry, |(h, _)| &registry[..h.len() + 1]);
     }
     registry.split(':').next().unwrap_or(registry)
 }
@@ -141,7 +151,8 @@ fn valid_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(c))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(c))
 }
 
 fn valid_path_component(c: &str) -> bool {
@@ -153,7 +164,10 @@ fn valid_path_component(c: &str) -> bool {
     let mut run = String::new();
     for &ch in b {
         if ch.is_ascii_lowercase() || ch.is_ascii_digit() {
-            if prev_sep && !matches!(run.as_str(), "." | "_" | "__") && !run.chars().all(|c| c == '-') {
+            if prev_sep
+                && !matches!(run.as_str(), "." | "_" | "__")
+                && !run.chars().all(|c| c == '-')
+            {
                 return false;
             }
             prev_sep = false;
@@ -197,12 +211,21 @@ mod tests {
         assert_eq!(norm("alpine"), "docker.io/library/alpine:latest");
         assert_eq!(norm("alpine:3.19"), "docker.io/library/alpine:3.19");
         assert_eq!(norm("user/repo"), "docker.io/user/repo:latest");
-        assert_eq!(norm("index.docker.io/library/busybox"), "docker.io/library/busybox:latest");
+        assert_eq!(
+            norm("index.docker.io/library/busybox"),
+            "docker.io/library/busybox:latest"
+        );
         assert_eq!(norm("localhost/foo"), "localhost/foo:latest");
         assert_eq!(norm("127.0.0.1:5000/a/b/c:v1"), "127.0.0.1:5000/a/b/c:v1");
         let d = "sha256:".to_string() + &"a".repeat(64);
-        assert_eq!(norm(&format!("alpine@{d}")), format!("docker.io/library/alpine@{d}"));
-        assert_eq!(norm(&format!("alpine:3@{d}")), format!("docker.io/library/alpine:3@{d}"));
+        assert_eq!(
+            norm(&format!("alpine@{d}")),
+            format!("docker.io/library/alpine@{d}")
+        );
+        assert_eq!(
+            norm(&format!("alpine:3@{d}")),
+            format!("docker.io/library/alpine:3@{d}")
+        );
         assert!(Reference::parse("127.0.0.1:5000/x").unwrap().is_local());
         assert!(!Reference::parse("quay.io/x").unwrap().is_local());
     }
@@ -216,7 +239,18 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "UPPER", "a//b", "a:", ":tag", "a@sha256:zz", "-a", "a:-x", "a b", "host:99999/x"] {
+        for bad in [
+            "",
+            "UPPER",
+            "a//b",
+            "a:",
+            ":tag",
+            "a@sha256:zz",
+            "-a",
+            "a:-x",
+            "a b",
+            "host:99999/x",
+        ] {
             assert!(Reference::parse(bad).is_err(), "{bad} should be rejected");
         }
     }

@@ -17,15 +17,29 @@ pub enum RegistryError {
     #[error("{url}: {source}")]
     Http { url: String, source: reqwest::Error },
     #[error("{url}: registry answered {status}{detail}")]
-    Status { url: String, status: StatusCode, detail: String },
-    #[error("{0}: authentication required (no credentials for this registry in the docker config)")]
+    Status {
+        url: String,
+        status: StatusCode,
+        detail: String,
+    },
+    #[error(
+        "{0}: authentication required (no credentials for this registry in the docker config)"
+    )]
     NeedAuth(String),
     #[error("{0}: authentication failed (check the credentials in the docker config)")]
     AuthFailed(String),
     #[error("{url}: {what} is larger than the limit of {limit} bytes")]
-    TooLarge { url: String, what: &'static str, limit: u64 },
+    TooLarge {
+        url: String,
+        what: &'static str,
+        limit: u64,
+    },
     #[error("{what} {expected}: content has digest {actual}; discarded")]
-    DigestMismatch { what: &'static str, expected: Digest, actual: Digest },
+    DigestMismatch {
+        what: &'static str,
+        expected: Digest,
+        actual: Digest,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -43,9 +57,21 @@ pub struct Registry {
 const ATTEMPTS: u32 = 4;
 
 impl Registry {
-    pub fn new(r: &Reference, insecure: bool, creds: Option<Credentials>) -> Result<Registry, RegistryError> {
-        let scheme = if insecure || r.is_local() { "http" } else { "https" };
-        let host = if r.registry == DOCKER_HUB { "registry-1.docker.io" } else { &r.registry };
+    pub fn new(
+        r: &Reference,
+        insecure: bool,
+        creds: Option<Credentials>,
+    ) -> Result<Registry, RegistryError> {
+        let scheme = if insecure || r.is_local() {
+            "http"
+        } else {
+            "https"
+        };
+        let host = if r.registry == DOCKER_HUB {
+            "registry-1.docker.io"
+        } else {
+            &r.registry
+        };
         let http = Client::builder()
             .user_agent(concat!("bocker/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(30))
@@ -81,11 +107,19 @@ impl Registry {
             }
             let resp = match req.send() {
                 Ok(r) => r,
-                Err(e) if attempt < ATTEMPTS && (e.is_connect() || e.is_timeout() || e.is_request()) => {
+                Err(e)
+                    if attempt < ATTEMPTS
+                        && (e.is_connect() || e.is_timeout() || e.is_request()) =>
+                {
                     backoff(attempt);
                     continue;
                 }
-                Err(e) => return Err(RegistryError::Http { url: url.into(), source: e }),
+                Err(e) => {
+                    return Err(RegistryError::Http {
+                        url: url.into(),
+                        source: e,
+                    })
+                }
             };
             let status = resp.status();
             if status == StatusCode::UNAUTHORIZED {
@@ -96,19 +130,37 @@ impl Registry {
                         RegistryError::NeedAuth(url.into())
                     });
                 }
-                let header = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_string);
+                let header = resp
+                    .headers()
+                    .get(WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
                 self.answer(url, header.as_deref())?;
                 answered_challenge = true;
                 continue;
             }
-            if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS) && attempt < ATTEMPTS {
+            if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
+                && attempt < ATTEMPTS
+            {
                 backoff(attempt);
                 continue;
             }
             if !status.is_success() {
-                let detail = resp.text().ok().map(|t| t.chars().take(200).collect::<String>()).unwrap_or_default();
-                let detail = if detail.trim().is_empty() { String::new() } else { format!(": {}", detail.trim()) };
-                return Err(RegistryError::Status { url: url.into(), status, detail });
+                let detail = resp
+                    .text()
+                    .ok()
+                    .map(|t| t.chars().take(200).collect::<String>())
+                    .unwrap_or_default();
+                let detail = if detail.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", detail.trim())
+                };
+                return Err(RegistryError::Status {
+                    url: url.into(),
+                    status,
+                    detail,
+                });
             }
             return Ok(resp);
         }
@@ -118,10 +170,17 @@ impl Registry {
     fn answer(&self, url: &str, header: Option<&str>) -> Result<(), RegistryError> {
         let value = match header.and_then(Challenge::parse) {
             Some(Challenge::Basic) => {
-                let c = self.creds.as_ref().ok_or_else(|| RegistryError::NeedAuth(url.into()))?;
+                let c = self
+                    .creds
+                    .as_ref()
+                    .ok_or_else(|| RegistryError::NeedAuth(url.into()))?;
                 basic(c)
             }
-            Some(Challenge::Bearer { realm, service, scope }) => {
+            Some(Challenge::Bearer {
+                realm,
+                service,
+                scope,
+            }) => {
                 let scope = scope.unwrap_or_else(|| format!("repository:{}:pull", self.repo));
                 format!("Bearer {}", self.token(&realm, service.as_deref(), &scope)?)
             }
@@ -133,7 +192,12 @@ impl Registry {
         Ok(())
     }
 
-    fn token(&self, realm: &str, service: Option<&str>, scope: &str) -> Result<String, RegistryError> {
+    fn token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+    ) -> Result<String, RegistryError> {
         let mut query = vec![("scope", scope)];
         if let Some(s) = service {
             query.push(("service", s));
@@ -142,7 +206,10 @@ impl Registry {
         if let Some(c) = &self.creds {
             req = req.header(AUTHORIZATION, basic(c));
         }
-        let resp = req.send().map_err(|e| RegistryError::Http { url: realm.into(), source: e })?;
+        let resp = req.send().map_err(|e| RegistryError::Http {
+            url: realm.into(),
+            source: e,
+        })?;
         match resp.status() {
             s if s.is_success() => {}
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
@@ -152,12 +219,19 @@ impl Registry {
                     RegistryError::NeedAuth(realm.into())
                 })
             }
-            status => return Err(RegistryError::Status { url: realm.into(), status, detail: String::new() }),
+            status => {
+                return Err(RegistryError::Status {
+                    url: realm.into(),
+                    status,
+                    detail: String::new(),
+                })
+            }
         }
         let body = read_bounded(resp, realm, "token response", 1 << 20)?;
-        let t: TokenResponse =
-            serde_json::from_slice(&body).map_err(|e| RegistryError::Other(format!("{realm}: bad token response: {e}")))?;
-        t.into_token().ok_or_else(|| RegistryError::Other(format!("{realm}: token response has no token")))
+        let t: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|e| RegistryError::Other(format!("{realm}: bad token response: {e}")))?;
+        t.into_token()
+            .ok_or_else(|| RegistryError::Other(format!("{realm}: token response has no token")))
     }
 
     /// Fetch a manifest or index: (content type, body, digest of the body).
@@ -165,12 +239,21 @@ impl Registry {
     pub fn manifest(&self, selector: &str) -> Result<(String, Vec<u8>, Digest), RegistryError> {
         let url = format!("{}/manifests/{selector}", self.base);
         let resp = self.get(&url, Some(crate::manifest::ACCEPT))?;
-        let ct = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let ct = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         let body = read_bounded(resp, &url, "manifest", crate::manifest::MAX_MANIFEST_BYTES)?;
         let actual = Digest::of(&body);
         if let Ok(expected) = Digest::parse(selector) {
             if expected != actual {
-                return Err(RegistryError::DigestMismatch { what: "manifest", expected, actual });
+                return Err(RegistryError::DigestMismatch {
+                    what: "manifest",
+                    expected,
+                    actual,
+                });
             }
         }
         Ok((ct, body, actual))
@@ -182,7 +265,11 @@ impl Registry {
         let body = read_bounded(self.get(&url, None)?, &url, "config blob", limit)?;
         let actual = Digest::of(&body);
         if &actual != digest {
-            return Err(RegistryError::DigestMismatch { what: "blob", expected: digest.clone(), actual });
+            return Err(RegistryError::DigestMismatch {
+                what: "blob",
+                expected: digest.clone(),
+                actual,
+            });
         }
         Ok(body)
     }
@@ -197,15 +284,27 @@ impl Registry {
 fn basic(c: &Credentials) -> String {
     use base64::Engine as _;
     let raw = format!("{}:{}", c.username, c.password);
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
 }
 
 fn backoff(attempt: u32) {
     std::thread::sleep(Duration::from_millis(200 << attempt.min(5)));
 }
 
-fn read_bounded(resp: Response, url: &str, what: &'static str, limit: u64) -> Result<Vec<u8>, RegistryError> {
-    let too_large = || RegistryError::TooLarge { url: url.into(), what, limit };
+fn read_bounded(
+    resp: Response,
+    url: &str,
+    what: &'static str,
+    limit: u64,
+) -> Result<Vec<u8>, RegistryError> {
+    let too_large = || RegistryError::TooLarge {
+        url: url.into(),
+        what,
+        limit,
+    };
     if resp.content_length().is_some_and(|n| n > limit) {
         return Err(too_large());
     }

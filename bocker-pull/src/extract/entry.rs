@@ -19,7 +19,10 @@ impl Layer {
         let raw = e.path_bytes().into_owned();
         let path = RelPath::clean(&raw);
         let kind = e.header().entry_type();
-        let name = path.file_name().map(|n| n.as_bytes().to_vec()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.as_bytes().to_vec())
+            .unwrap_or_default();
         if name.starts_with(WH_PREFIX) {
             return self.whiteout(&path, &name);
         }
@@ -29,11 +32,17 @@ impl Layer {
             T::Directory => self.dir(&path, &m),
             T::Regular | T::Continuous | T::GNUSparse => self.file(&path, &m, &mut e),
             T::Symlink => {
-                let target = e.link_name_bytes().ok_or(ExtractError::Invalid(path.display(), "symlink without target"))?;
+                let target = e.link_name_bytes().ok_or(ExtractError::Invalid(
+                    path.display(),
+                    "symlink without target",
+                ))?;
                 self.symlink(&path, &target, &m)
             }
             T::Link => {
-                let target = e.link_name_bytes().ok_or(ExtractError::Invalid(path.display(), "hardlink without target"))?;
+                let target = e.link_name_bytes().ok_or(ExtractError::Invalid(
+                    path.display(),
+                    "hardlink without target",
+                ))?;
                 self.hardlink(&path, &RelPath::clean(&target))
             }
             T::Fifo => self.fifo(&path, &m),
@@ -60,7 +69,8 @@ impl Layer {
 
     fn dir(&mut self, path: &RelPath, m: &Meta) -> io::Result<()> {
         let fd = if path.is_root() {
-            self.root.open_in(path, libc::O_RDONLY | libc::O_DIRECTORY)?
+            self.root
+                .open_in(path, libc::O_RDONLY | libc::O_DIRECTORY)?
         } else {
             let (parent, name) = self.root.parent_of(path)?;
             if !self.clear(&parent, &name, true)? {
@@ -111,16 +121,27 @@ impl Layer {
 
     fn hardlink(&mut self, path: &RelPath, target: &RelPath) -> io::Result<()> {
         if target == path || target.is_root() {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "hardlink to itself or to the root"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "hardlink to itself or to the root",
+            ));
         }
         let src = match self.root.open_in(target, libc::O_PATH | libc::O_NOFOLLOW) {
             Ok(fd) => fd,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && self.style == WhiteoutStyle::Overlay => {
+            Err(e)
+                if e.raw_os_error() == Some(libc::ENOENT)
+                    && self.style == WhiteoutStyle::Overlay =>
+            {
                 // The target lives in a lower layer: copied up when the layer is finished.
                 self.deferred.push((path.clone(), target.clone()));
                 return Ok(());
             }
-            Err(e) => return Err(io::Error::new(e.kind(), format!("hardlink target '{}': {e}", target.display()))),
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("hardlink target '{}': {e}", target.display()),
+                ))
+            }
         };
         let (parent, name) = self.root.parent_of(path)?;
         self.clear(&parent, &name, false)?;
@@ -135,7 +156,11 @@ impl Layer {
         // A fifo opened O_PATH cannot be fchmod'ed; open it non-blocking instead.
         // SAFETY: O_NOFOLLOW on the name we just created.
         let fd = cvt(unsafe {
-            libc::openat(parent.as_raw_fd(), name.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            libc::openat(
+                parent.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
         })?;
         // SAFETY: fresh fd.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -152,19 +177,30 @@ impl Layer {
         }
         let victim = &name[WH_PREFIX.len()..];
         if victim.is_empty() || victim == b"." || victim == b".." {
-            return Err(ExtractError::Invalid(path.display(), "invalid whiteout name"));
+            return Err(ExtractError::Invalid(
+                path.display(),
+                "invalid whiteout name",
+            ));
         }
-        let victim = CString::new(victim).map_err(|_| ExtractError::Invalid(path.display(), "NUL in name"))?;
+        let victim = CString::new(victim)
+            .map_err(|_| ExtractError::Invalid(path.display(), "NUL in name"))?;
         let r = match self.style {
-            WhiteoutStyle::Delete => match self.root.open_in(&dir, libc::O_PATH | libc::O_DIRECTORY) {
-                Ok(parent) => remove_all_at(parent.as_raw_fd(), &victim),
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => Ok(()),
-                Err(e) => Err(e),
-            },
+            WhiteoutStyle::Delete => {
+                match self.root.open_in(&dir, libc::O_PATH | libc::O_DIRECTORY) {
+                    Ok(parent) => remove_all_at(parent.as_raw_fd(), &victim),
+                    Err(e)
+                        if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             WhiteoutStyle::Overlay => self.root.mkdir_all(&dir).and_then(|parent| {
                 remove_all_at(parent.as_raw_fd(), &victim)?;
                 // SAFETY: a 0/0 character device is overlayfs' whiteout.
-                cvt(unsafe { libc::mknodat(parent.as_raw_fd(), victim.as_ptr(), libc::S_IFCHR, 0) }).map(drop)
+                cvt(unsafe { libc::mknodat(parent.as_raw_fd(), victim.as_ptr(), libc::S_IFCHR, 0) })
+                    .map(drop)
             }),
         };
         r.map_err(ExtractError::at(path))
@@ -179,14 +215,17 @@ impl Layer {
                     Err(e) => return Err(e),
                 };
                 let created = &self.created;
-                empty_dir(&fd, |n| created.contains(&dir.join(std::ffi::OsStr::from_bytes(n.to_bytes()))))
+                empty_dir(&fd, |n| {
+                    created.contains(&dir.join(std::ffi::OsStr::from_bytes(n.to_bytes())))
+                })
             }
             WhiteoutStyle::Overlay => {
                 self.root.mkdir_all(dir)?;
                 let fd = self.root.open_in(dir, libc::O_RDONLY | libc::O_DIRECTORY)?;
                 let (k, v) = (c"trusted.overlay.opaque", b"y");
                 // SAFETY: valid name and value.
-                cvt(unsafe { libc::fsetxattr(fd.as_raw_fd(), k.as_ptr(), v.as_ptr().cast(), 1, 0) }).map(drop)
+                cvt(unsafe { libc::fsetxattr(fd.as_raw_fd(), k.as_ptr(), v.as_ptr().cast(), 1, 0) })
+                    .map(drop)
             }
         }
     }
@@ -195,7 +234,15 @@ impl Layer {
 /// Hardlink the inode behind the O_PATH `src` as `name` in `dir`.
 pub(super) fn link_fd(src: &OwnedFd, dir: &OwnedFd, name: &CStr) -> io::Result<()> {
     // SAFETY: AT_EMPTY_PATH links the fd's own inode (needs CAP_DAC_READ_SEARCH, root has it).
-    let r = unsafe { libc::linkat(src.as_raw_fd(), c"".as_ptr(), dir.as_raw_fd(), name.as_ptr(), libc::AT_EMPTY_PATH) };
+    let r = unsafe {
+        libc::linkat(
+            src.as_raw_fd(),
+            c"".as_ptr(),
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
     if r == 0 {
         return Ok(());
     }
@@ -206,7 +253,16 @@ pub(super) fn link_fd(src: &OwnedFd, dir: &OwnedFd, name: &CStr) -> io::Result<(
     // Without the capability: the fd's magic link in our own /proc names the same inode.
     let p = cstr(format!("/proc/self/fd/{}", src.as_raw_fd()).as_bytes())?;
     // SAFETY: as above.
-    cvt(unsafe { libc::linkat(libc::AT_FDCWD, p.as_ptr(), dir.as_raw_fd(), name.as_ptr(), libc::AT_SYMLINK_FOLLOW) }).map(drop)
+    cvt(unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            p.as_ptr(),
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    })
+    .map(drop)
 }
 
 /// Set a directory's mtime after its contents were written; gone directories are skipped.
@@ -216,12 +272,16 @@ pub(super) fn set_dir_time(root: &Root, path: &RelPath, m: &Meta) -> io::Result<
     }
     let parent = match root.open_in(&path.parent(), libc::O_PATH | libc::O_DIRECTORY) {
         Ok(fd) => fd,
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => return Ok(()),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
+            return Ok(())
+        }
         Err(e) => return Err(e),
     };
     let name = cstr(path.file_name().map(|n| n.as_bytes()).unwrap_or(b"."))?;
     match lstat_at(parent.as_raw_fd(), &name)? {
-        Some(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => meta::set_time_at(parent.as_raw_fd(), &name, m),
+        Some(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
+            meta::set_time_at(parent.as_raw_fd(), &name, m)
+        }
         _ => Ok(()),
     }
 }

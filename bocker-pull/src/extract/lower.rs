@@ -54,7 +54,14 @@ fn is_opaque(root: &Root, dir: &RelPath) -> io::Result<bool> {
     let fd = root.open_in(dir, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW)?;
     let mut v = [0u8; 2];
     // SAFETY: v is writable for its length.
-    let n = unsafe { libc::fgetxattr(fd.as_raw_fd(), c"trusted.overlay.opaque".as_ptr(), v.as_mut_ptr().cast(), v.len()) };
+    let n = unsafe {
+        libc::fgetxattr(
+            fd.as_raw_fd(),
+            c"trusted.overlay.opaque".as_ptr(),
+            v.as_mut_ptr().cast(),
+            v.len(),
+        )
+    };
     Ok(n == 1 && v[0] == b'y')
 }
 
@@ -66,28 +73,47 @@ fn fstat(fd: &OwnedFd) -> io::Result<libc::stat> {
 }
 
 /// Copy each deferred link's target from the nearest lower diff that has it into `upper`.
-pub fn resolve_lower_links(upper: &Root, links: &[(RelPath, RelPath)], lowers: &[PathBuf]) -> Result<(), ExtractError> {
+pub fn resolve_lower_links(
+    upper: &Root,
+    links: &[(RelPath, RelPath)],
+    lowers: &[PathBuf],
+) -> Result<(), ExtractError> {
     let lower_roots: Vec<Root> = lowers
         .iter()
-        .map(|p| Root::open(p).map_err(|e| ExtractError::Entry { path: p.display().to_string(), source: e }))
+        .map(|p| {
+            Root::open(p).map_err(|e| ExtractError::Entry {
+                path: p.display().to_string(),
+                source: e,
+            })
+        })
         .collect::<Result<_, _>>()?;
     let mut copied: HashMap<&RelPath, &RelPath> = HashMap::new();
     for (link, target) in links {
         let r = match copied.get(target) {
-            Some(first) => upper.open_in(first, libc::O_PATH | libc::O_NOFOLLOW).and_then(|src| {
-                let (dir, name) = upper.parent_of(link)?;
-                remove_all_at(dir.as_raw_fd(), &name)?;
-                link_fd(&src, &dir, &name)
-            }),
+            Some(first) => upper
+                .open_in(first, libc::O_PATH | libc::O_NOFOLLOW)
+                .and_then(|src| {
+                    let (dir, name) = upper.parent_of(link)?;
+                    remove_all_at(dir.as_raw_fd(), &name)?;
+                    link_fd(&src, &dir, &name)
+                }),
             None => copy_from_lowers(upper, link, target, &lower_roots),
         };
-        r.map_err(|e| ExtractError::Entry { path: link.display(), source: e })?;
+        r.map_err(|e| ExtractError::Entry {
+            path: link.display(),
+            source: e,
+        })?;
         copied.entry(target).or_insert(link);
     }
     Ok(())
 }
 
-fn copy_from_lowers(upper: &Root, link: &RelPath, target: &RelPath, lowers: &[Root]) -> io::Result<()> {
+fn copy_from_lowers(
+    upper: &Root,
+    link: &RelPath,
+    target: &RelPath,
+    lowers: &[Root],
+) -> io::Result<()> {
     for lower in lowers {
         match lookup(lower, target)? {
             Lookup::Found(src) => return copy_up(upper, link, lower, target, &src),
@@ -95,10 +121,19 @@ fn copy_from_lowers(upper: &Root, link: &RelPath, target: &RelPath, lowers: &[Ro
             Lookup::Missing { opaque: false } => {}
         }
     }
-    Err(io::Error::new(io::ErrorKind::NotFound, format!("hardlink target '{}' not found", target.display())))
+    Err(io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("hardlink target '{}' not found", target.display()),
+    ))
 }
 
-fn copy_up(upper: &Root, link: &RelPath, lower: &Root, target: &RelPath, src: &OwnedFd) -> io::Result<()> {
+fn copy_up(
+    upper: &Root,
+    link: &RelPath,
+    lower: &Root,
+    target: &RelPath,
+    src: &OwnedFd,
+) -> io::Result<()> {
     let st = fstat(src)?;
     let m = Meta {
         uid: st.st_uid,
@@ -118,7 +153,11 @@ fn copy_up(upper: &Root, link: &RelPath, lower: &Root, target: &RelPath, src: &O
                 libc::openat(
                     dir.as_raw_fd(),
                     name.as_ptr(),
-                    libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                    libc::O_WRONLY
+                        | libc::O_CREAT
+                        | libc::O_EXCL
+                        | libc::O_NOFOLLOW
+                        | libc::O_CLOEXEC,
                     0o600,
                 )
             })?;
@@ -135,6 +174,9 @@ fn copy_up(upper: &Root, link: &RelPath, lower: &Root, target: &RelPath, src: &O
             cvt(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), name.as_ptr()) })?;
             meta::apply_nofollow(dir.as_raw_fd(), &name, &m)
         }
-        _ => Err(io::Error::new(io::ErrorKind::InvalidData, "hardlink to a directory or special file")),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "hardlink to a directory or special file",
+        )),
     }
 }

@@ -28,7 +28,10 @@ pub fn xattr_allowed(name: &str) -> bool {
 }
 
 fn times(m: &Meta) -> [libc::timespec; 2] {
-    let ts = libc::timespec { tv_sec: m.mtime_sec as libc::time_t, tv_nsec: m.mtime_nsec as libc::c_long };
+    let ts = libc::timespec {
+        tv_sec: m.mtime_sec as libc::time_t,
+        tv_nsec: m.mtime_nsec as libc::c_long,
+    };
     [ts, ts]
 }
 
@@ -67,5 +70,13 @@ pub fn apply_nofollow(dir: RawFd, name: &CStr, m: &Meta) -> io::Result<()> {
 
 pub fn set_time_at(dir: RawFd, name: &CStr, m: &Meta) -> io::Result<()> {
     // SAFETY: as above.
-    cvt(unsafe { libc::utimensat(dir, name.as_ptr(), times(m).as_ptr(), libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
+    cvt(unsafe {
+        libc::utimensat(
+            dir,
+            name.as_ptr(),
+            times(m).as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+    .map(drop)
 }

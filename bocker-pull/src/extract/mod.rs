@@ -32,7 +32,10 @@ pub enum ExtractError {
 
 impl ExtractError {
     fn at(path: &RelPath) -> impl FnOnce(io::Error) -> ExtractError + '_ {
-        move |source| ExtractError::Entry { path: path.display(), source }
+        move |source| ExtractError::Entry {
+            path: path.display(),
+            source,
+        }
     }
 }
 
@@ -50,7 +53,10 @@ pub struct Extracted {
 impl Extracted {
     /// Resolve hardlinks into `lowers` (nearest first) and set directory times.
     pub fn finish(self, lowers: &[PathBuf]) -> Result<(), ExtractError> {
-        let root = Root::open(&self.dir).map_err(|e| ExtractError::Entry { path: self.dir.display().to_string(), source: e })?;
+        let root = Root::open(&self.dir).map_err(|e| ExtractError::Entry {
+            path: self.dir.display().to_string(),
+            source: e,
+        })?;
         if !self.deferred_links.is_empty() {
             resolve_lower_links(&root, &self.deferred_links, lowers)?;
         }
@@ -73,8 +79,15 @@ struct Layer {
 }
 
 /// Apply the (decompressed) layer tar `input` to `dir`.
-pub fn extract<R: Read>(input: R, dir: &Path, style: WhiteoutStyle) -> Result<Extracted, ExtractError> {
-    let root = Root::open(dir).map_err(|e| ExtractError::Entry { path: dir.display().to_string(), source: e })?;
+pub fn extract<R: Read>(
+    input: R,
+    dir: &Path,
+    style: WhiteoutStyle,
+) -> Result<Extracted, ExtractError> {
+    let root = Root::open(dir).map_err(|e| ExtractError::Entry {
+        path: dir.display().to_string(),
+        source: e,
+    })?;
     let mut layer = Layer {
         root,
         style,
@@ -140,7 +153,10 @@ fn entry_meta<R: Read>(e: &mut tar::Entry<R>) -> io::Result<Meta> {
 }
 
 fn parse_num(v: &[u8]) -> io::Result<u32> {
-    std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()).ok_or_else(|| bad("pax uid/gid"))
+    std::str::from_utf8(v)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("pax uid/gid"))
 }
 
 fn bad(what: &str) -> io::Error {

@@ -107,9 +107,16 @@ impl Root {
     pub fn open(path: &Path) -> io::Result<Root> {
         let c = cstr(path.as_os_str().as_bytes())?;
         // SAFETY: c is a valid NUL-terminated string; the returned fd is owned below.
-        let fd = cvt(unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) })?;
+        let fd = cvt(unsafe {
+            libc::open(
+                c.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        })?;
         // SAFETY: fd was just returned by open and is owned by nobody else.
-        Ok(Root { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        Ok(Root {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
     }
 
     pub fn raw(&self) -> RawFd {
@@ -203,7 +210,9 @@ impl Root {
 
     /// The resolved parent directory of `rel` (created if missing) and `rel`'s final name.
     pub fn parent_of(&self, rel: &RelPath) -> io::Result<(OwnedFd, CString)> {
-        let name = rel.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the root has no parent"))?;
+        let name = rel
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the root has no parent"))?;
         let dir = self.mkdir_all(&rel.parent())?;
         Ok((dir, cstr(name.as_bytes())?))
     }
@@ -213,7 +222,14 @@ pub fn readlinkat(dir: &OwnedFd, name: &OsStr) -> io::Result<OsString> {
     let c = cstr(name.as_bytes())?;
     let mut buf = vec![0u8; 4096];
     // SAFETY: buf is writable for its length; dir is an open fd.
-    let n = unsafe { libc::readlinkat(dir.as_raw_fd(), c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -240,7 +256,9 @@ pub fn lstat_at(dir: RawFd, name: &CStr) -> io::Result<Option<libc::stat>> {
 
 /// Remove `name` in `dir`, recursively if it is a directory, never following symlinks.
 pub fn remove_all_at(dir: RawFd, name: &CStr) -> io::Result<()> {
-    let Some(st) = lstat_at(dir, name)? else { return Ok(()) };
+    let Some(st) = lstat_at(dir, name)? else {
+        return Ok(());
+    };
     if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
         // SAFETY: plain unlinkat of a name in an open dir.
         return cvt(unsafe { libc::unlinkat(dir, name.as_ptr(), 0) }).map(drop);
@@ -255,7 +273,11 @@ pub fn remove_all_at(dir: RawFd, name: &CStr) -> io::Result<()> {
 pub fn open_dir_at(dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
     // SAFETY: openat with O_NOFOLLOW on a plain name; the fd is owned below.
     let fd = cvt(unsafe {
-        libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        libc::openat(
+            dir,
+            name.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
     })?;
     // SAFETY: a fresh fd from openat.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
