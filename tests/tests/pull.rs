@@ -214,3 +214,272 @@ fn main_fixture_btrfs_oci_mixed() {
         &[Comp::Gzip, Comp::Zstd, Comp::Plain],
     );
 }
+
+/// Push one image made of `tars` (gzip) and pull it into a fresh root of `driver`.
+struct Pulled {
+    t: TestRoot,
+    _reg: Registry,
+    ok: bool,
+    out: String,
+    err: String,
+}
+
+impl Pulled {
+    fn id(&self) -> String {
+        assert!(self.ok, "pull failed: {}", self.err);
+        self.out.trim().strip_prefix("Created: ").unwrap().to_string()
+    }
+
+    /// After a refused pull: no image, no half layer, no stray blob.
+    fn assert_nothing_left(&self) {
+        assert!(!self.ok, "pull should have been refused; stdout {}", self.out);
+        assert!(self.out.is_empty(), "nothing on stdout on failure: {}", self.out);
+        assert_eq!(self.t.ok("images", &["-q"]).trim(), "", "no image after a refused pull");
+        for e in fs::read_dir(self.t.root.join("layers")).unwrap() {
+            let n = e.unwrap().file_name();
+            assert!(!n.to_string_lossy().starts_with(".tmp-"), "staged layer left: {n:?}");
+        }
+    }
+}
+
+fn pull_tars(driver: Driver, tars: Vec<Vec<u8>>) -> Pulled {
+    let layers = tars.iter().map(|t| oci::layer(t, Comp::Gzip, Flavor::Oci)).collect();
+    let img = oci::image(layers, Flavor::Oci, "amd64", serde_json::json!({"Cmd": ["/bin/sh"]}));
+    let reg = Registry::start(Auth::None);
+    reg.pusher().image("hostile/x", "latest", &img);
+    let t = TestRoot::new(driver);
+    let (ok, out, err) = h::pull(&t, &[&format!("{}/hostile/x", reg.addr)]);
+    Pulled { t, _reg: reg, ok, out, err }
+}
+
+const DRIVERS: [Driver; 2] = [Driver::Overlay, Driver::Btrfs];
+
+#[test]
+fn hostile_dotdot_and_absolute_paths_stay_inside() {
+    for d in DRIVERS {
+        let c = Canary::new();
+        let rel = h::rel_to_root(&c.dir);
+        let p = pull_tars(
+            d,
+            vec![Tar::with(vec![
+                file(&format!("{}{rel}/dotdot", "../".repeat(12)), b"x"),
+                file(&format!("/{rel}/abs"), b"x"),
+                file(&format!("./../{rel}/dot-dotdot"), b"x"),
+            ])],
+        );
+        let id = p.id();
+        c.assert_untouched();
+        let v = ImageView::new(&p.t, &id);
+        for n in ["dotdot", "abs", "dot-dotdot"] {
+            assert!(v.path.join(&rel).join(n).is_file(), "{n} must land inside the rootfs ({d:?})");
+        }
+    }
+}
+
+#[test]
+fn hostile_symlinked_parent_lands_inside() {
+    for d in DRIVERS {
+        let c = Canary::new();
+        let rel = h::rel_to_root(&c.dir);
+        let p = pull_tars(
+            d,
+            vec![
+                Tar::with(vec![symlink("a", c.dir.to_str().unwrap()), file("a/pwned", b"x"), symlink("etcl", "/etc")]),
+                // Across layers too: the link from layer one, the write in layer two.
+                Tar::with(vec![file("a/pwned2", b"x"), file("etcl/passwd-bocker-test", b"x")]),
+            ],
+        );
+        let id = p.id();
+        c.assert_untouched();
+        assert!(!Path::new("/etc/passwd-bocker-test").exists());
+        let v = ImageView::new(&p.t, &id);
+        if d == Driver::Btrfs {
+            assert!(v.path.join(&rel).join("pwned").is_file());
+            assert!(v.path.join(&rel).join("pwned2").is_file());
+            assert!(v.path.join("etc/passwd-bocker-test").is_file());
+        } else {
+            // Like Docker's overlay2, each layer is applied to its own empty diff: layer
+            // two does not see layer one's links, it makes real directories that hide them.
+            assert!(v.path.join("a/pwned2").is_file() && v.path.join("etcl/passwd-bocker-test").is_file());
+            let lower = h::record(&p.t, &id)["layers"][0].as_str().unwrap().to_string();
+            assert!(p.t.root.join("layers").join(lower).join(&rel).join("pwned").is_file());
+        }
+    }
+}
+
+#[test]
+fn hostile_symlink_then_directory_of_same_name() {
+    for d in DRIVERS {
+        let c = Canary::new();
+        let p = pull_tars(d, vec![Tar::with(vec![symlink("d", c.dir.to_str().unwrap()), dir("d"), file("d/x", b"x")])]);
+        let id = p.id();
+        c.assert_untouched();
+        let v = ImageView::new(&p.t, &id);
+        let m = fs::symlink_metadata(v.path.join("d")).unwrap();
+        assert!(m.is_dir(), "the directory replaced the symlink ({d:?})");
+        assert!(v.path.join("d/x").is_file());
+    }
+}
+
+#[test]
+fn hostile_hardlinks_out_of_the_root_are_refused() {
+    for d in DRIVERS {
+        let c = Canary::new();
+        let rel = h::rel_to_root(&c.dir);
+        for target in [format!("/{rel}/secret"), format!("{}{rel}/secret", "../".repeat(12))] {
+            let p = pull_tars(d, vec![Tar::with(vec![file("ok", b"x"), hardlink("h", &target)])]);
+            c.assert_untouched();
+            if p.ok {
+                // Applied safely: the link can only name something inside the rootfs.
+                let v = ImageView::new(&p.t, &p.id());
+                assert!(!v.path.join("h").exists());
+            } else {
+                assert!(p.err.contains("hardlink target"), "{}", p.err);
+                p.assert_nothing_left();
+            }
+        }
+    }
+}
+
+#[test]
+fn absolute_symlink_var_run_resolves_inside_the_root() {
+    for d in DRIVERS {
+        let p = pull_tars(d, vec![Tar::with(vec![dir("var"), dir("run"), symlink("var/run", "/run"), file("var/run/x", b"x")])]);
+        let id = p.id();
+        assert!(!Path::new("/run/x").exists() || fs::read("/run/x").map(|b| b != b"x").unwrap_or(true));
+        let v = ImageView::new(&p.t, &id);
+        assert!(v.path.join("run/x").is_file(), "var/run/x lands at run/x ({d:?})");
+        assert!(fs::symlink_metadata(v.path.join("var/run")).unwrap().file_type().is_symlink());
+    }
+}
+
+#[test]
+fn device_nodes_are_not_created() {
+    for d in DRIVERS {
+        let p = pull_tars(
+            d,
+            vec![Tar::with(vec![
+                dir("dev"),
+                Entry::new("dev/mem", Kind::Char(1, 1)),
+                Entry::new("dev/sda", Kind::Block(8, 0)),
+                file("dev/ordinary", b"x"),
+            ])],
+        );
+        let id = p.id();
+        assert!(p.err.contains("device node"), "a note says devices were skipped: {}", p.err);
+        let v = ImageView::new(&p.t, &id);
+        assert!(!v.path.join("dev/mem").exists() && !v.path.join("dev/sda").exists());
+        assert!(v.path.join("dev/ordinary").is_file());
+        for e in fs::read_dir(v.path.join("dev")).unwrap() {
+            let ft = e.unwrap().file_type().unwrap();
+            assert!(!ft.is_char_device() && !ft.is_block_device());
+        }
+    }
+}
+
+#[test]
+fn whiteouts_named_dot_and_dotdot_are_refused() {
+    for d in DRIVERS {
+        for name in [".wh..", ".wh...", "sub/.wh.."] {
+            let c = Canary::new();
+            let p = pull_tars(d, vec![Tar::with(vec![dir("sub"), file("sub/keep", b"x")]), Tar::with(vec![file(name, b"")])]);
+            c.assert_untouched();
+            assert!(p.err.contains("invalid whiteout"), "{name}: {}", p.err);
+            p.assert_nothing_left();
+        }
+    }
+}
+
+#[test]
+fn pax_size_that_disagrees_with_the_data() {
+    for d in DRIVERS {
+        for lie in [1u64 << 30, 0, 100] {
+            let c = Canary::new();
+            let rel = h::rel_to_root(&c.dir);
+            let mut e = file("liar", &vec![b'A'; 2000]);
+            e.pax_size = Some(lie);
+            let mut t = Tar::new();
+            t.add(&e);
+            t.add(&file(&format!("../../../{rel}/after"), b"x"));
+            let p = pull_tars(d, vec![t.finish()]);
+            c.assert_untouched();
+            if !p.ok {
+                assert!(p.err.contains("layer"), "a clear error: {}", p.err);
+                p.assert_nothing_left();
+            }
+        }
+    }
+}
+
+/// A tar holding `n` bytes of zeros in one file, gzip-compressed by the gzip CLI.
+fn gzip_bomb(n: u64) -> Vec<u8> {
+    let mut hdr = Tar::new();
+    hdr.add(&Entry::new("zeros", Kind::File(Vec::new())));
+    let mut header = hdr.finish();
+    header.truncate(512);
+    // Patch the size field and checksum for `n`.
+    let size = format!("{:011o}\0", n);
+    header[124..136].copy_from_slice(size.as_bytes());
+    header[148..156].fill(b' ');
+    let sum: u32 = header.iter().map(|&b| b as u32).sum();
+    header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let dir = std::env::temp_dir().join(format!("bocker-bomb-{}", bocker_e2e::random_hex(8)));
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("hdr"), &header).unwrap();
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!("(cat hdr; head -c {n} /dev/zero; head -c 1024 /dev/zero) | gzip -1 -c"))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let _ = fs::remove_dir_all(&dir);
+    assert!(o.status.success());
+    o.stdout
+}
+
+#[test]
+fn decompression_bomb_is_refused() {
+    let gz = gzip_bomb(400 << 20);
+    let tar_digest = {
+        let o = Command::new("sh").arg("-c").arg("gzip -dc | sha256sum").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        use std::io::Write;
+        let mut o = o;
+        o.stdin.take().unwrap().write_all(&gz).unwrap();
+        let out = o.wait_with_output().unwrap();
+        format!("sha256:{}", String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap())
+    };
+    let layer = oci::Layer {
+        blob: oci::Blob { digest: oci::sha256(&gz), media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(), bytes: gz },
+        diff_id: tar_digest,
+    };
+    let img = oci::image(vec![layer], Flavor::Oci, "amd64", serde_json::json!({}));
+    let reg = Registry::start(Auth::None);
+    reg.pusher().image("hostile/bomb", "latest", &img);
+    let t = TestRoot::overlay();
+    let (ok, out, err) = h::pull(&t, &[&format!("{}/hostile/bomb", reg.addr)]);
+    let p = Pulled { t, _reg: reg, ok, out, err };
+    assert!(p.err.contains("bomb"), "{}", p.err);
+    p.assert_nothing_left();
+}
+
+#[test]
+fn tampered_blob_is_discarded() {
+    for d in DRIVERS {
+        let tar = Tar::with(vec![file("a", &noise(4096, 3))]);
+        let img = build(&[tar], &[Comp::Gzip], Flavor::Docker);
+        let reg = Registry::start(Auth::None);
+        reg.pusher().image("hostile/tampered", "latest", &img);
+        let digest = &img.layers[0].blob.digest;
+        let f = reg.blob_file(digest);
+        let mut bytes = fs::read(&f).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        fs::write(&f, &bytes).unwrap();
+        let t = TestRoot::new(d);
+        let (ok, out, err) = h::pull(&t, &[&format!("{}/hostile/tampered", reg.addr)]);
+        let p = Pulled { t, _reg: reg, ok, out, err };
+        assert!(p.err.contains("digest") && p.err.contains(digest.as_str()), "{}", p.err);
+        p.assert_nothing_left();
+        assert!(!p.t.root.join("blobs/sha256").join(&digest["sha256:".len()..]).exists(), "tampered blob kept");
+    }
+}
