@@ -483,3 +483,180 @@ fn tampered_blob_is_discarded() {
         assert!(!p.t.root.join("blobs/sha256").join(&digest["sha256:".len()..]).exists(), "tampered blob kept");
     }
 }
+
+fn small_image(marker: &str, flavor: Flavor) -> Image {
+    let tar = Tar::with(vec![dir("etc"), file("etc/marker", marker.as_bytes())]);
+    oci::image(vec![oci::layer(&tar, Comp::Gzip, flavor)], flavor, "amd64", serde_json::json!({"Cmd": ["/bin/true"]}))
+}
+
+fn docker_config(t: &mut TestRoot, registry: &str, user: &str, pass: &str) {
+    use base64::Engine as _;
+    let dir = t.base.join("docker-config");
+    fs::create_dir_all(&dir).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+    fs::write(dir.join("config.json"), serde_json::json!({"auths": {registry: {"auth": auth}}}).to_string()).unwrap();
+    t.env("DOCKER_CONFIG", dir.to_str().unwrap());
+}
+
+fn marker(t: &TestRoot, id: &str) -> String {
+    let v = ImageView::new(t, id);
+    fs::read_to_string(v.path.join("etc/marker")).unwrap()
+}
+
+#[test]
+fn basic_auth_with_docker_config() {
+    let dir = std::env::temp_dir().join(format!("bocker-htpasswd-{}", bocker_e2e::random_hex(8)));
+    fs::create_dir_all(&dir).unwrap();
+    let o = Command::new("htpasswd").args(["-Bbn", "alice", "s3cret"]).output().expect("htpasswd (apache2-utils)");
+    fs::write(dir.join("htpasswd"), &o.stdout).unwrap();
+    let reg = Registry::start(Auth::Htpasswd(dir.join("htpasswd")));
+    let mut pusher = reg.pusher();
+    pusher.basic = Some(("alice".into(), "s3cret".into()));
+    pusher.image("private/app", "1", &small_image("basic", Flavor::Docker));
+    let reference = format!("{}/private/app:1", reg.addr);
+
+    let t = TestRoot::overlay();
+    let (ok, _, err) = h::pull(&t, &[&reference]);
+    assert!(!ok && err.contains("authentication required"), "anonymous pull must fail clearly: {err}");
+
+    let mut wrong = TestRoot::overlay();
+    docker_config(&mut wrong, &reg.addr, "alice", "wrong");
+    let (ok, _, err) = h::pull(&wrong, &[&reference]);
+    assert!(!ok && err.contains("authentication failed"), "{err}");
+
+    let mut good = TestRoot::overlay();
+    docker_config(&mut good, &reg.addr, "alice", "s3cret");
+    let id = h::pull_ok(&good, &reference);
+    assert_eq!(marker(&good, &id), "basic");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bearer_token_auth() {
+    let ts = TokenServer::start("bob", "hunter2");
+    let reg = Registry::start(Auth::Token {
+        realm: ts.realm(),
+        service: token::SERVICE.into(),
+        issuer: token::ISSUER.into(),
+        bundle: ts.bundle(),
+    });
+    let mut pusher = reg.pusher();
+    pusher.bearer = Some(ts.token_for("tok/app"));
+    pusher.image("tok/app", "latest", &small_image("token", Flavor::Oci));
+    let reference = format!("{}/tok/app", reg.addr);
+
+    let t = TestRoot::overlay();
+    let (ok, _, err) = h::pull(&t, &[&reference]);
+    assert!(!ok && err.contains("authentication required"), "{err}");
+
+    let mut wrong = TestRoot::overlay();
+    docker_config(&mut wrong, &reg.addr, "bob", "nope");
+    let (ok, _, err) = h::pull(&wrong, &[&reference]);
+    assert!(!ok && err.contains("authentication failed"), "{err}");
+
+    let mut good = TestRoot::overlay();
+    docker_config(&mut good, &reg.addr, "bob", "hunter2");
+    let id = h::pull_ok(&good, &reference);
+    assert_eq!(marker(&good, &id), "token");
+}
+
+#[test]
+fn index_picks_the_host_platform_or_the_one_asked_for() {
+    for flavor in [Flavor::Oci, Flavor::Docker] {
+        let amd = small_image("amd64", flavor);
+        let arm = small_image("arm64", flavor);
+        let idx = oci::index(&[(&arm, "linux", "arm64", Some("v8")), (&amd, "linux", "amd64", None)], flavor);
+        let reg = Registry::start(Auth::None);
+        let p = reg.pusher();
+        p.image("multi/app", &amd.manifest.digest, &amd);
+        p.image("multi/app", &arm.manifest.digest, &arm);
+        p.manifest("multi/app", "latest", &idx);
+        let t = TestRoot::overlay();
+        let reference = format!("{}/multi/app:latest", reg.addr);
+        let id = h::pull_ok(&t, &reference);
+        assert_eq!(marker(&t, &id), "amd64");
+        assert_eq!(h::record(&t, &id)["digest"], idx.digest.as_str(), "the record keeps the index digest");
+        let (ok, out, err) = h::pull(&t, &["--platform", "linux/arm64", "-q", &format!("{}/multi/app@{}", reg.addr, idx.digest)]);
+        assert!(ok, "{err}");
+        let arm_id = out.trim().to_string();
+        assert!(arm_id.starts_with("img_") && !arm_id.contains(' '), "-q prints the id alone: {out:?}");
+        assert_eq!(marker(&t, &arm_id), "arm64");
+        let (ok, _, err) = h::pull(&t, &["--platform", "linux/s390x", &reference]);
+        assert!(!ok && err.contains("no image for platform linux/s390x"), "{err}");
+    }
+}
+
+#[test]
+fn moved_tag_makes_a_new_image_and_keeps_the_old() {
+    let reg = Registry::start(Auth::None);
+    let t = TestRoot::overlay();
+    reg.pusher().image("moving/app", "v", &small_image("one", Flavor::Oci));
+    // The seed's form: bocker pull <name> <tag>.
+    let (ok, out, err) = h::pull(&t, &[&format!("{}/moving/app", reg.addr), "v"]);
+    assert!(ok, "{err}");
+    let first = out.trim().strip_prefix("Created: ").unwrap().to_string();
+    reg.pusher().image("moving/app", "v", &small_image("two", Flavor::Oci));
+    let second = h::pull_ok(&t, &format!("{}/moving/app:v", reg.addr));
+    assert_ne!(first, second);
+    assert_eq!(marker(&t, &first), "one");
+    assert_eq!(marker(&t, &second), "two");
+    let ids = t.ok("images", &["-q"]);
+    assert!(ids.contains(&first) && ids.contains(&second), "{ids}");
+    // The tag now names the new image.
+    assert_eq!(h::pull_ok(&t, &format!("{}/moving/app:v", reg.addr)), second);
+}
+
+#[test]
+fn malformed_reference_and_missing_image_fail_clearly() {
+    let t = TestRoot::overlay();
+    let (ok, out, err) = h::pull(&t, &["Not_Valid::ref"]);
+    assert!(!ok && out.is_empty() && err.contains("invalid reference format"), "{err}");
+    let reg = Registry::start(Auth::None);
+    let (ok, _, err) = h::pull(&t, &[&format!("{}/no/such:tag", reg.addr)]);
+    assert!(!ok && err.contains("404"), "{err}");
+}
+
+#[test]
+fn sigkill_mid_pull_leaves_nothing_and_the_next_pull_works() {
+    for d in DRIVERS {
+        let tars = vec![
+            Tar::with(vec![file("one", &noise(60 << 20, 1))]),
+            Tar::with(vec![file("two", &noise(60 << 20, 2))]),
+            Tar::with(vec![file("three", &noise(60 << 20, 3))]),
+        ];
+        let img = build(&tars, &[Comp::Plain, Comp::Plain, Comp::Plain], Flavor::Oci);
+        let reg = Registry::start(Auth::None);
+        reg.pusher().image("big/app", "latest", &img);
+        let reference = format!("{}/big/app", reg.addr);
+        let t = TestRoot::new(d);
+        for delay_ms in [30u64, 150, 400] {
+            let mut child = t.cmd("pull").arg(&reference).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+            let start = Instant::now();
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            // SAFETY: signalling our own child by pid.
+            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+            let _ = child.wait();
+            assert!(start.elapsed() < Duration::from_secs(60));
+            let images = t.ok("images", &["-q"]);
+            if !images.trim().is_empty() {
+                // The pull won the race: then it is whole.
+                let id = images.trim().to_string();
+                let v = ImageView::new(&t, &id);
+                assert_eq!(fs::metadata(v.path.join("three")).unwrap().len(), 60 << 20);
+                return;
+            }
+        }
+        let id = h::pull_ok(&t, &reference);
+        assert_eq!(t.ok("images", &["-q"]).trim(), id);
+        let v = ImageView::new(&t, &id);
+        assert_eq!(fs::metadata(v.path.join("two")).unwrap().len(), 60 << 20);
+        drop(v);
+        let leftovers: Vec<String> = fs::read_dir(t.root.join("layers"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty(), "staged layers of the killed pull were not cleaned: {leftovers:?}");
+        assert_eq!(fs::read_dir(t.root.join("tmp")).unwrap().count(), 0, "partial blobs were not cleaned");
+    }
+}
