@@ -120,7 +120,11 @@ pub fn scan(root: &Path) -> Tree {
 pub fn assert_same(ours: &Path, reference: &Path, links: bool) {
     let a = scan(ours);
     let b = scan(reference);
-    assert!(b.nodes.len() > 10, "the reference tree at {} is nearly empty", reference.display());
+    assert!(
+        b.nodes.len() > 10,
+        "the reference tree at {} is nearly empty",
+        reference.display()
+    );
     let mut diffs = Vec::new();
     for (p, n) in &b.nodes {
         match a.nodes.get(p) {

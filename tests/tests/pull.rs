@@ -227,29 +227,62 @@ struct Pulled {
 impl Pulled {
     fn id(&self) -> String {
         assert!(self.ok, "pull failed: {}", self.err);
-        self.out.trim().strip_prefix("Created: ").unwrap().to_string()
+        self.out
+            .trim()
+            .strip_prefix("Created: ")
+            .unwrap()
+            .to_string()
     }
 
     /// After a refused pull: no image, no half layer, no stray blob.
     fn assert_nothing_left(&self) {
-        assert!(!self.ok, "pull should have been refused; stdout {}", self.out);
-        assert!(self.out.is_empty(), "nothing on stdout on failure: {}", self.out);
-        assert_eq!(self.t.ok("images", &["-q"]).trim(), "", "no image after a refused pull");
+        assert!(
+            !self.ok,
+            "pull should have been refused; stdout {}",
+            self.out
+        );
+        assert!(
+            self.out.is_empty(),
+            "nothing on stdout on failure: {}",
+            self.out
+        );
+        assert_eq!(
+            self.t.ok("images", &["-q"]).trim(),
+            "",
+            "no image after a refused pull"
+        );
         for e in fs::read_dir(self.t.root.join("layers")).unwrap() {
             let n = e.unwrap().file_name();
-            assert!(!n.to_string_lossy().starts_with(".tmp-"), "staged layer left: {n:?}");
+            assert!(
+                !n.to_string_lossy().starts_with(".tmp-"),
+                "staged layer left: {n:?}"
+            );
         }
     }
 }
 
 fn pull_tars(driver: Driver, tars: Vec<Vec<u8>>) -> Pulled {
-    let layers = tars.iter().map(|t| oci::layer(t, Comp::Gzip, Flavor::Oci)).collect();
-    let img = oci::image(layers, Flavor::Oci, "amd64", serde_json::json!({"Cmd": ["/bin/sh"]}));
+    let layers = tars
+        .iter()
+        .map(|t| oci::layer(t, Comp::Gzip, Flavor::Oci))
+        .collect();
+    let img = oci::image(
+        layers,
+        Flavor::Oci,
+        "amd64",
+        serde_json::json!({"Cmd": ["/bin/sh"]}),
+    );
     let reg = Registry::start(Auth::None);
     reg.pusher().image("hostile/x", "latest", &img);
     let t = TestRoot::new(driver);
     let (ok, out, err) = h::pull(&t, &[&format!("{}/hostile/x", reg.addr)]);
-    Pulled { t, _reg: reg, ok, out, err }
+    Pulled {
+        t,
+        _reg: reg,
+        ok,
+        out,
+        err,
+    }
 }
 
 const DRIVERS: [Driver; 2] = [Driver::Overlay, Driver::Btrfs];
@@ -271,7 +304,10 @@ fn hostile_dotdot_and_absolute_paths_stay_inside() {
         c.assert_untouched();
         let v = ImageView::new(&p.t, &id);
         for n in ["dotdot", "abs", "dot-dotdot"] {
-            assert!(v.path.join(&rel).join(n).is_file(), "{n} must land inside the rootfs ({d:?})");
+            assert!(
+                v.path.join(&rel).join(n).is_file(),
+                "{n} must land inside the rootfs ({d:?})"
+            );
         }
     }
 }
@@ -284,9 +320,16 @@ fn hostile_symlinked_parent_lands_inside() {
         let p = pull_tars(
             d,
             vec![
-                Tar::with(vec![symlink("a", c.dir.to_str().unwrap()), file("a/pwned", b"x"), symlink("etcl", "/etc")]),
+                Tar::with(vec![
+                    symlink("a", c.dir.to_str().unwrap()),
+                    file("a/pwned", b"x"),
+                    symlink("etcl", "/etc"),
+                ]),
                 // Across layers too: the link from layer one, the write in layer two.
-                Tar::with(vec![file("a/pwned2", b"x"), file("etcl/passwd-bocker-test", b"x")]),
+                Tar::with(vec![
+                    file("a/pwned2", b"x"),
+                    file("etcl/passwd-bocker-test", b"x"),
+                ]),
             ],
         );
         let id = p.id();
@@ -300,9 +343,22 @@ fn hostile_symlinked_parent_lands_inside() {
         } else {
             // Like Docker's overlay2, each layer is applied to its own empty diff: layer
             // two does not see layer one's links, it makes real directories that hide them.
-            assert!(v.path.join("a/pwned2").is_file() && v.path.join("etcl/passwd-bocker-test").is_file());
-            let lower = h::record(&p.t, &id)["layers"][0].as_str().unwrap().to_string();
-            assert!(p.t.root.join("layers").join(lower).join(&rel).join("pwned").is_file());
+            assert!(
+                v.path.join("a/pwned2").is_file()
+                    && v.path.join("etcl/passwd-bocker-test").is_file()
+            );
+            let lower = h::record(&p.t, &id)["layers"][0]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(p
+                .t
+                .root
+                .join("layers")
+                .join(lower)
+                .join(&rel)
+                .join("pwned")
+                .is_file());
         }
     }
 }
@@ -311,7 +367,14 @@ fn hostile_symlinked_parent_lands_inside() {
 fn hostile_symlink_then_directory_of_same_name() {
     for d in DRIVERS {
         let c = Canary::new();
-        let p = pull_tars(d, vec![Tar::with(vec![symlink("d", c.dir.to_str().unwrap()), dir("d"), file("d/x", b"x")])]);
+        let p = pull_tars(
+            d,
+            vec![Tar::with(vec![
+                symlink("d", c.dir.to_str().unwrap()),
+                dir("d"),
+                file("d/x", b"x"),
+            ])],
+        );
         let id = p.id();
         c.assert_untouched();
         let v = ImageView::new(&p.t, &id);
@@ -326,8 +389,14 @@ fn hostile_hardlinks_out_of_the_root_are_refused() {
     for d in DRIVERS {
         let c = Canary::new();
         let rel = h::rel_to_root(&c.dir);
-        for target in [format!("/{rel}/secret"), format!("{}{rel}/secret", "../".repeat(12))] {
-            let p = pull_tars(d, vec![Tar::with(vec![file("ok", b"x"), hardlink("h", &target)])]);
+        for target in [
+            format!("/{rel}/secret"),
+            format!("{}{rel}/secret", "../".repeat(12)),
+        ] {
+            let p = pull_tars(
+                d,
+                vec![Tar::with(vec![file("ok", b"x"), hardlink("h", &target)])],
+            );
             c.assert_untouched();
             if p.ok {
                 // Applied safely: the link can only name something inside the rootfs.
@@ -344,12 +413,28 @@ fn hostile_hardlinks_out_of_the_root_are_refused() {
 #[test]
 fn absolute_symlink_var_run_resolves_inside_the_root() {
     for d in DRIVERS {
-        let p = pull_tars(d, vec![Tar::with(vec![dir("var"), dir("run"), symlink("var/run", "/run"), file("var/run/x", b"x")])]);
+        let p = pull_tars(
+            d,
+            vec![Tar::with(vec![
+                dir("var"),
+                dir("run"),
+                symlink("var/run", "/run"),
+                file("var/run/x", b"x"),
+            ])],
+        );
         let id = p.id();
-        assert!(!Path::new("/run/x").exists() || fs::read("/run/x").map(|b| b != b"x").unwrap_or(true));
+        assert!(
+            !Path::new("/run/x").exists() || fs::read("/run/x").map(|b| b != b"x").unwrap_or(true)
+        );
         let v = ImageView::new(&p.t, &id);
-        assert!(v.path.join("run/x").is_file(), "var/run/x lands at run/x ({d:?})");
-        assert!(fs::symlink_metadata(v.path.join("var/run")).unwrap().file_type().is_symlink());
+        assert!(
+            v.path.join("run/x").is_file(),
+            "var/run/x lands at run/x ({d:?})"
+        );
+        assert!(fs::symlink_metadata(v.path.join("var/run"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 }
 
@@ -366,7 +451,11 @@ fn device_nodes_are_not_created() {
             ])],
         );
         let id = p.id();
-        assert!(p.err.contains("device node"), "a note says devices were skipped: {}", p.err);
+        assert!(
+            p.err.contains("device node"),
+            "a note says devices were skipped: {}",
+            p.err
+        );
         let v = ImageView::new(&p.t, &id);
         assert!(!v.path.join("dev/mem").exists() && !v.path.join("dev/sda").exists());
         assert!(v.path.join("dev/ordinary").is_file());
@@ -382,7 +471,13 @@ fn whiteouts_named_dot_and_dotdot_are_refused() {
     for d in DRIVERS {
         for name in [".wh..", ".wh...", "sub/.wh.."] {
             let c = Canary::new();
-            let p = pull_tars(d, vec![Tar::with(vec![dir("sub"), file("sub/keep", b"x")]), Tar::with(vec![file(name, b"")])]);
+            let p = pull_tars(
+                d,
+                vec![
+                    Tar::with(vec![dir("sub"), file("sub/keep", b"x")]),
+                    Tar::with(vec![file(name, b"")]),
+                ],
+            );
             c.assert_untouched();
             assert!(p.err.contains("invalid whiteout"), "{name}: {}", p.err);
             p.assert_nothing_left();
@@ -428,7 +523,9 @@ fn gzip_bomb(n: u64) -> Vec<u8> {
     fs::write(dir.join("hdr"), &header).unwrap();
     let o = Command::new("sh")
         .arg("-c")
-        .arg(format!("(cat hdr; head -c {n} /dev/zero; head -c 1024 /dev/zero) | gzip -1 -c"))
+        .arg(format!(
+            "(cat hdr; head -c {n} /dev/zero; head -c 1024 /dev/zero) | gzip -1 -c"
+        ))
         .current_dir(&dir)
         .output()
         .unwrap();
@@ -441,15 +538,31 @@ fn gzip_bomb(n: u64) -> Vec<u8> {
 fn decompression_bomb_is_refused() {
     let gz = gzip_bomb(400 << 20);
     let tar_digest = {
-        let o = Command::new("sh").arg("-c").arg("gzip -dc | sha256sum").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg("gzip -dc | sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         use std::io::Write;
         let mut o = o;
         o.stdin.take().unwrap().write_all(&gz).unwrap();
         let out = o.wait_with_output().unwrap();
-        format!("sha256:{}", String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap())
+        format!(
+            "sha256:{}",
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .next()
+                .unwrap()
+        )
     };
     let layer = oci::Layer {
-        blob: oci::Blob { digest: oci::sha256(&gz), media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(), bytes: gz },
+        blob: oci::Blob {
+            digest: oci::sha256(&gz),
+            media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+            bytes: gz,
+        },
         diff_id: tar_digest,
     };
     let img = oci::image(vec![layer], Flavor::Oci, "amd64", serde_json::json!({}));
@@ -457,7 +570,13 @@ fn decompression_bomb_is_refused() {
     reg.pusher().image("hostile/bomb", "latest", &img);
     let t = TestRoot::overlay();
     let (ok, out, err) = h::pull(&t, &[&format!("{}/hostile/bomb", reg.addr)]);
-    let p = Pulled { t, _reg: reg, ok, out, err };
+    let p = Pulled {
+        t,
+        _reg: reg,
+        ok,
+        out,
+        err,
+    };
     assert!(p.err.contains("bomb"), "{}", p.err);
     p.assert_nothing_left();
 }
@@ -477,16 +596,37 @@ fn tampered_blob_is_discarded() {
         fs::write(&f, &bytes).unwrap();
         let t = TestRoot::new(d);
         let (ok, out, err) = h::pull(&t, &[&format!("{}/hostile/tampered", reg.addr)]);
-        let p = Pulled { t, _reg: reg, ok, out, err };
-        assert!(p.err.contains("digest") && p.err.contains(digest.as_str()), "{}", p.err);
+        let p = Pulled {
+            t,
+            _reg: reg,
+            ok,
+            out,
+            err,
+        };
+        assert!(
+            p.err.contains("digest") && p.err.contains(digest.as_str()),
+            "{}",
+            p.err
+        );
         p.assert_nothing_left();
-        assert!(!p.t.root.join("blobs/sha256").join(&digest["sha256:".len()..]).exists(), "tampered blob kept");
+        assert!(
+            !p.t.root
+                .join("blobs/sha256")
+                .join(&digest["sha256:".len()..])
+                .exists(),
+            "tampered blob kept"
+        );
     }
 }
 
 fn small_image(marker: &str, flavor: Flavor) -> Image {
     let tar = Tar::with(vec![dir("etc"), file("etc/marker", marker.as_bytes())]);
-    oci::image(vec![oci::layer(&tar, Comp::Gzip, flavor)], flavor, "amd64", serde_json::json!({"Cmd": ["/bin/true"]}))
+    oci::image(
+        vec![oci::layer(&tar, Comp::Gzip, flavor)],
+        flavor,
+        "amd64",
+        serde_json::json!({"Cmd": ["/bin/true"]}),
+    )
 }
 
 fn docker_config(t: &mut TestRoot, registry: &str, user: &str, pass: &str) {
@@ -494,7 +634,11 @@ fn docker_config(t: &mut TestRoot, registry: &str, user: &str, pass: &str) {
     let dir = t.base.join("docker-config");
     fs::create_dir_all(&dir).unwrap();
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-    fs::write(dir.join("config.json"), serde_json::json!({"auths": {registry: {"auth": auth}}}).to_string()).unwrap();
+    fs::write(
+        dir.join("config.json"),
+        serde_json::json!({"auths": {registry: {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
     t.env("DOCKER_CONFIG", dir.to_str().unwrap());
 }
 
@@ -507,7 +651,10 @@ fn marker(t: &TestRoot, id: &str) -> String {
 fn basic_auth_with_docker_config() {
     let dir = std::env::temp_dir().join(format!("bocker-htpasswd-{}", bocker_e2e::random_hex(8)));
     fs::create_dir_all(&dir).unwrap();
-    let o = Command::new("htpasswd").args(["-Bbn", "alice", "s3cret"]).output().expect("htpasswd (apache2-utils)");
+    let o = Command::new("htpasswd")
+        .args(["-Bbn", "alice", "s3cret"])
+        .output()
+        .expect("htpasswd (apache2-utils)");
     fs::write(dir.join("htpasswd"), &o.stdout).unwrap();
     let reg = Registry::start(Auth::Htpasswd(dir.join("htpasswd")));
     let mut pusher = reg.pusher();
@@ -517,7 +664,10 @@ fn basic_auth_with_docker_config() {
 
     let t = TestRoot::overlay();
     let (ok, _, err) = h::pull(&t, &[&reference]);
-    assert!(!ok && err.contains("authentication required"), "anonymous pull must fail clearly: {err}");
+    assert!(
+        !ok && err.contains("authentication required"),
+        "anonymous pull must fail clearly: {err}"
+    );
 
     let mut wrong = TestRoot::overlay();
     docker_config(&mut wrong, &reg.addr, "alice", "wrong");
@@ -565,7 +715,13 @@ fn index_picks_the_host_platform_or_the_one_asked_for() {
     for flavor in [Flavor::Oci, Flavor::Docker] {
         let amd = small_image("amd64", flavor);
         let arm = small_image("arm64", flavor);
-        let idx = oci::index(&[(&arm, "linux", "arm64", Some("v8")), (&amd, "linux", "amd64", None)], flavor);
+        let idx = oci::index(
+            &[
+                (&arm, "linux", "arm64", Some("v8")),
+                (&amd, "linux", "amd64", None),
+            ],
+            flavor,
+        );
         let reg = Registry::start(Auth::None);
         let p = reg.pusher();
         p.image("multi/app", &amd.manifest.digest, &amd);
@@ -575,14 +731,32 @@ fn index_picks_the_host_platform_or_the_one_asked_for() {
         let reference = format!("{}/multi/app:latest", reg.addr);
         let id = h::pull_ok(&t, &reference);
         assert_eq!(marker(&t, &id), "amd64");
-        assert_eq!(h::record(&t, &id)["digest"], idx.digest.as_str(), "the record keeps the index digest");
-        let (ok, out, err) = h::pull(&t, &["--platform", "linux/arm64", "-q", &format!("{}/multi/app@{}", reg.addr, idx.digest)]);
+        assert_eq!(
+            h::record(&t, &id)["digest"],
+            idx.digest.as_str(),
+            "the record keeps the index digest"
+        );
+        let (ok, out, err) = h::pull(
+            &t,
+            &[
+                "--platform",
+                "linux/arm64",
+                "-q",
+                &format!("{}/multi/app@{}", reg.addr, idx.digest),
+            ],
+        );
         assert!(ok, "{err}");
         let arm_id = out.trim().to_string();
-        assert!(arm_id.starts_with("img_") && !arm_id.contains(' '), "-q prints the id alone: {out:?}");
+        assert!(
+            arm_id.starts_with("img_") && !arm_id.contains(' '),
+            "-q prints the id alone: {out:?}"
+        );
         assert_eq!(marker(&t, &arm_id), "arm64");
         let (ok, _, err) = h::pull(&t, &["--platform", "linux/s390x", &reference]);
-        assert!(!ok && err.contains("no image for platform linux/s390x"), "{err}");
+        assert!(
+            !ok && err.contains("no image for platform linux/s390x"),
+            "{err}"
+        );
     }
 }
 
@@ -590,12 +764,14 @@ fn index_picks_the_host_platform_or_the_one_asked_for() {
 fn moved_tag_makes_a_new_image_and_keeps_the_old() {
     let reg = Registry::start(Auth::None);
     let t = TestRoot::overlay();
-    reg.pusher().image("moving/app", "v", &small_image("one", Flavor::Oci));
+    reg.pusher()
+        .image("moving/app", "v", &small_image("one", Flavor::Oci));
     // The seed's form: bocker pull <name> <tag>.
     let (ok, out, err) = h::pull(&t, &[&format!("{}/moving/app", reg.addr), "v"]);
     assert!(ok, "{err}");
     let first = out.trim().strip_prefix("Created: ").unwrap().to_string();
-    reg.pusher().image("moving/app", "v", &small_image("two", Flavor::Oci));
+    reg.pusher()
+        .image("moving/app", "v", &small_image("two", Flavor::Oci));
     let second = h::pull_ok(&t, &format!("{}/moving/app:v", reg.addr));
     assert_ne!(first, second);
     assert_eq!(marker(&t, &first), "one");
@@ -603,14 +779,20 @@ fn moved_tag_makes_a_new_image_and_keeps_the_old() {
     let ids = t.ok("images", &["-q"]);
     assert!(ids.contains(&first) && ids.contains(&second), "{ids}");
     // The tag now names the new image.
-    assert_eq!(h::pull_ok(&t, &format!("{}/moving/app:v", reg.addr)), second);
+    assert_eq!(
+        h::pull_ok(&t, &format!("{}/moving/app:v", reg.addr)),
+        second
+    );
 }
 
 #[test]
 fn malformed_reference_and_missing_image_fail_clearly() {
     let t = TestRoot::overlay();
     let (ok, out, err) = h::pull(&t, &["Not_Valid::ref"]);
-    assert!(!ok && out.is_empty() && err.contains("invalid reference format"), "{err}");
+    assert!(
+        !ok && out.is_empty() && err.contains("invalid reference format"),
+        "{err}"
+    );
     let reg = Registry::start(Auth::None);
     let (ok, _, err) = h::pull(&t, &[&format!("{}/no/such:tag", reg.addr)]);
     assert!(!ok && err.contains("404"), "{err}");
@@ -630,7 +812,13 @@ fn sigkill_mid_pull_leaves_nothing_and_the_next_pull_works() {
         let reference = format!("{}/big/app", reg.addr);
         let t = TestRoot::new(d);
         for delay_ms in [30u64, 150, 400] {
-            let mut child = t.cmd("pull").arg(&reference).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+            let mut child = t
+                .cmd("pull")
+                .arg(&reference)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
             let start = Instant::now();
             std::thread::sleep(Duration::from_millis(delay_ms));
             // SAFETY: signalling our own child by pid.
@@ -656,7 +844,14 @@ fn sigkill_mid_pull_leaves_nothing_and_the_next_pull_works() {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.starts_with(".tmp-"))
             .collect();
-        assert!(leftovers.is_empty(), "staged layers of the killed pull were not cleaned: {leftovers:?}");
-        assert_eq!(fs::read_dir(t.root.join("tmp")).unwrap().count(), 0, "partial blobs were not cleaned");
+        assert!(
+            leftovers.is_empty(),
+            "staged layers of the killed pull were not cleaned: {leftovers:?}"
+        );
+        assert_eq!(
+            fs::read_dir(t.root.join("tmp")).unwrap().count(),
+            0,
+            "partial blobs were not cleaned"
+        );
     }
 }
