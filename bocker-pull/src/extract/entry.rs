@@ -23,6 +23,13 @@ impl Layer {
             .file_name()
             .map(|n| n.as_bytes().to_vec())
             .unwrap_or_default();
+        let is_file = matches!(
+            kind,
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse
+        );
+        if !is_file || name.starts_with(WH_PREFIX) {
+            self.parent_cache = None;
+        }
         if name.starts_with(WH_PREFIX) {
             return self.whiteout(&path, &name);
         }
@@ -85,8 +92,12 @@ impl Layer {
     }
 
     fn file<R: Read>(&mut self, path: &RelPath, m: &Meta, data: &mut R) -> io::Result<()> {
-        let (parent, name) = self.root.parent_of(path)?;
-        self.clear(&parent, &name, false)?;
+        let (parent, name) = self.file_parent(path)?;
+        if lstat_at(parent.as_raw_fd(), &name)?.is_some() {
+            // Replacing something may change the tree's shape: forget the cached parent.
+            self.parent_cache = None;
+            self.clear(&parent, &name, false)?;
+        }
         // SAFETY: O_CREAT|O_EXCL|O_NOFOLLOW on a plain name: a fresh file, never a link.
         let fd = cvt(unsafe {
             libc::openat(
@@ -107,7 +118,21 @@ impl Layer {
             };
             f.write_all(&self.buf[..n])?;
         }
-        meta::apply_fd(&OwnedFd::from(f), m, true)
+        meta::apply_fd(&OwnedFd::from(f), m, true)?;
+        self.parent_cache = Some((path.parent(), parent));
+        Ok(())
+    }
+
+    /// The parent directory for a regular file. Runs of files in one directory reuse the
+    /// resolved parent; every entry that is not a plain new file drops it (see `apply`).
+    fn file_parent(&mut self, path: &RelPath) -> io::Result<(OwnedFd, CString)> {
+        let name = cstr(path.file_name().map(|n| n.as_bytes()).unwrap_or_default())?;
+        if let Some((dir, fd)) = self.parent_cache.take() {
+            if path.0.len() == dir.0.len() + 1 && path.starts_with(&dir) {
+                return Ok((fd, name));
+            }
+        }
+        self.root.parent_of(path)
     }
 
     fn symlink(&mut self, path: &RelPath, target: &[u8], m: &Meta) -> io::Result<()> {

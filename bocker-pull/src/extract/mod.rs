@@ -76,6 +76,8 @@ struct Layer {
     deferred: Vec<(RelPath, RelPath)>,
     skipped_devices: u64,
     buf: Vec<u8>,
+    /// The directory the previous regular file went into (see `entry::file_parent`).
+    parent_cache: Option<(RelPath, std::os::fd::OwnedFd)>,
 }
 
 /// Apply the (decompressed) layer tar `input` to `dir`.
@@ -96,6 +98,7 @@ pub fn extract<R: Read>(
         deferred: Vec::new(),
         skipped_devices: 0,
         buf: vec![0u8; 1 << 20],
+        parent_cache: None,
     };
     let mut archive = tar::Archive::new(input);
     let mut entries = 0;

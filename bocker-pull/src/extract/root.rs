@@ -158,6 +158,12 @@ impl Root {
     /// Symlinks met on the way are followed inside the root, also dangling ones, whose target
     /// directories are then created inside the root.
     pub fn mkdir_all(&self, rel: &RelPath) -> io::Result<OwnedFd> {
+        // Usually the directory exists: one lookup.
+        match self.open_in(rel, libc::O_PATH | libc::O_DIRECTORY) {
+            Ok(fd) => return Ok(fd),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
         let mut comps = rel.0.clone();
         let mut hops = 0;
         let mut i = 0;
