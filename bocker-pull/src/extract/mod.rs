@@ -119,11 +119,20 @@ pub fn extract<R: Read>(
 /// Read owner, mode, mtime and xattrs from the header and its PAX records.
 fn entry_meta<R: Read>(e: &mut tar::Entry<R>) -> io::Result<Meta> {
     let h = e.header();
+    let old = h.as_old();
+    // As Go's archive/tar (Docker's parser): an empty numeric field reads as 0.
+    let num = |raw: &[u8], v: io::Result<u64>| {
+        if raw.iter().all(|&b| b == 0 || b == b' ') {
+            Ok(0)
+        } else {
+            v
+        }
+    };
     let mut m = Meta {
-        uid: h.uid()? as u32,
-        gid: h.gid()? as u32,
-        mode: h.mode()? & 0o7777,
-        mtime_sec: h.mtime()? as i64,
+        uid: num(&old.uid, h.uid())? as u32,
+        gid: num(&old.gid, h.gid())? as u32,
+        mode: num(&old.mode, h.mode().map(u64::from))? as u32 & 0o7777,
+        mtime_sec: num(&old.mtime, h.mtime())? as i64,
         mtime_nsec: 0,
         xattrs: Vec::new(),
     };
@@ -165,3 +174,6 @@ fn parse_num(v: &[u8]) -> io::Result<u32> {
 fn bad(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("invalid {what}"))
 }
+
+#[cfg(test)]
+mod tests;
