@@ -48,7 +48,7 @@ fn run(args: Args) -> Result<()> {
     };
     let store = Store::open().context("opening the store")?;
     store.recover().context("cleaning leftovers")?;
-    let progress = progress::for_stderr(64, args.quiet);
+    let progress = progress::for_stderr(bocker_pull::manifest::MAX_LAYERS, args.quiet);
     let opts = Options {
         insecure: args.insecure,
         platform,

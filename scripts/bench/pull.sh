@@ -35,6 +35,7 @@ build_image() {
     rm -rf "$d"; mkdir -p "$d/lists"
     find "$@" -xdev -type f -size -200M -printf '%s %P\t%h/%f\n' 2>/dev/null | sort -k2 |
         awk -v mb="$mb" -v n="$layers" -v out="$d/lists" -F'\t' '
+            BEGIN { i = 0; cur = 0 }
             { split($1, a, " "); if (cur >= mb*1048576 && i < n-1) { i++; cur = 0 }
               if (i < n) { print substr($2, 2) > (out "/" i); cur += a[1] } }'
     local diff_ids=() descs=()
