@@ -36,7 +36,7 @@ build_image() {
     find "$@" -xdev -type f -size -200M -printf '%s %P\t%h/%f\n' 2>/dev/null | sort -k2 |
         awk -v mb="$mb" -v n="$layers" -v out="$d/lists" -F'\t' '
             BEGIN { i = 0; cur = 0 }
-            { split($1, a, " "); if (cur >= mb*1048576 && i < n-1) { i++; cur = 0 }
+            { split($1, a, " "); if (cur >= mb*1048576) { i++; cur = 0 }
               if (i < n) { print substr($2, 2) > (out "/" i); cur += a[1] } }'
     local diff_ids=() descs=()
     for ((i = 0; i < layers; i++)); do
@@ -60,7 +60,7 @@ push_blob() { # repo file digest
     local loc
     loc=$(curl -sS --noproxy '*' -X POST -D - -o /dev/null "http://$REG/v2/$1/blobs/uploads/" | tr -d '\r' | awk 'tolower($1)=="location:"{print $2}')
     case $loc in /*) loc="http://$REG$loc";; esac
-    curl -sS --noproxy '*' --fail -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$2" "$loc&digest=sha256:$3" -o /dev/null
+    curl -sS --noproxy '*' --fail -X PUT -H 'Content-Type: application/octet-stream' -T "$2" "$loc&digest=sha256:$3" -o /dev/null
 }
 
 push_image() { # name
