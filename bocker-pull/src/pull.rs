@@ -131,16 +131,19 @@ pub fn pull(
         journal: &journal,
         progress,
     };
-    match driver.whiteout_style() {
+    let new_bytes = match driver.whiteout_style() {
         WhiteoutStyle::Overlay => job.overlay(&todo, opts.jobs)?,
         WhiteoutStyle::Delete => job.snapshots(&todo, opts.jobs)?,
-    }
+    };
 
     let mut journal = journal
         .into_inner()
         .map_err(|_| PullError::Other("a layer worker panicked".into()))?;
     let id = store.new_image_id(&mut journal)?;
+    // The size of the layers' files as Docker counts it (the sum of the layers); only
+    // layers that were already in the store need a walk.
     let size = match driver.whiteout_style() {
+        _ if todo.len() == keys.len() => new_bytes,
         WhiteoutStyle::Delete => keys
             .last()
             .map_or(0, |k| fsutil::tree_size(&driver.layer_path(k))),
@@ -295,7 +298,7 @@ impl LayerJobs<'_> {
 
     /// Overlay: every layer is its own diff, so all are fetched and extracted at once;
     /// then, bottom up, hardlinks into lower layers are resolved and layers committed.
-    fn overlay(&self, todo: &[usize], jobs: usize) -> Result<(), PullError> {
+    fn overlay(&self, todo: &[usize], jobs: usize) -> Result<u64, PullError> {
         let driver = self.store.driver();
         let mut done: HashMap<usize, (bocker_store::StagedLayer, layer::LayerDone)> =
             HashMap::new();
@@ -333,6 +336,7 @@ impl LayerJobs<'_> {
             }
             return Err(e);
         }
+        let mut bytes = 0;
         for &i in todo {
             let Some((staged, d)) = done.remove(&i) else {
                 continue;
@@ -342,6 +346,7 @@ impl LayerJobs<'_> {
                 .map(|j| driver.layer_path(&self.keys[j]))
                 .collect();
             if let Some(x) = d.extracted {
+                bytes += x.file_bytes;
                 note_devices(self.progress, &self.res.layers[i].digest, x.skipped_devices);
                 if let Err(e) = x.finish(&lowers) {
                     let _ = fsutil::remove_path(&staged.path);
@@ -356,16 +361,17 @@ impl LayerJobs<'_> {
             self.progress
                 .done(i, self.res.layers[i].digest.short(), "Pull complete");
         }
-        Ok(())
+        Ok(bytes)
     }
 
     /// btrfs: layer i is a snapshot of layer i-1, so extraction is in order; downloads of
     /// later layers run meanwhile.
-    fn snapshots(&self, todo: &[usize], jobs: usize) -> Result<(), PullError> {
+    fn snapshots(&self, todo: &[usize], jobs: usize) -> Result<u64, PullError> {
         let driver = self.store.driver();
         let mut downloaded: HashMap<usize, ()> = HashMap::new();
         let mut pos = 0;
         let mut broken = false;
+        let mut bytes = 0;
         self.parallel(
             todo,
             jobs,
@@ -402,6 +408,7 @@ impl LayerJobs<'_> {
                             .extracted
                             .ok_or_else(|| PullError::Other("layer not extracted".into()))?;
                         note_devices(self.progress, &plan.digest.clone(), x.skipped_devices);
+                        bytes += x.file_bytes;
                         x.finish(&[]).map_err(|e| {
                             LayerError::Extract {
                                 digest: plan.digest.clone(),
@@ -421,7 +428,8 @@ impl LayerJobs<'_> {
                 }
                 Ok(())
             },
-        )
+        )?;
+        Ok(bytes)
     }
 }
 

@@ -37,7 +37,10 @@ impl Layer {
         use tar::EntryType as T;
         let r = match kind {
             T::Directory => self.dir(&path, &m),
-            T::Regular | T::Continuous | T::GNUSparse => self.file(&path, &m, &mut e),
+            T::Regular | T::Continuous | T::GNUSparse => {
+                self.file_bytes += e.size();
+                self.file(&path, &m, &mut e)
+            }
             T::Symlink => {
                 let target = e.link_name_bytes().ok_or(ExtractError::Invalid(
                     path.display(),

@@ -48,6 +48,8 @@ pub struct Extracted {
     /// Device nodes left out (see docs/PULL.md: device nodes are not extracted).
     pub skipped_devices: u64,
     pub entries: u64,
+    /// Bytes of regular file content written.
+    pub file_bytes: u64,
 }
 
 impl Extracted {
@@ -78,6 +80,7 @@ struct Layer {
     buf: Vec<u8>,
     /// The directory the previous regular file went into (see `entry::file_parent`).
     parent_cache: Option<(RelPath, std::os::fd::OwnedFd)>,
+    file_bytes: u64,
 }
 
 /// Apply the (decompressed) layer tar `input` to `dir`.
@@ -99,6 +102,7 @@ pub fn extract<R: Read>(
         skipped_devices: 0,
         buf: vec![0u8; 1 << 20],
         parent_cache: None,
+        file_bytes: 0,
     };
     let mut archive = tar::Archive::new(input);
     let mut entries = 0;
@@ -113,6 +117,7 @@ pub fn extract<R: Read>(
         dir_times: layer.dir_times,
         skipped_devices: layer.skipped_devices,
         entries,
+        file_bytes: layer.file_bytes,
     })
 }
 
