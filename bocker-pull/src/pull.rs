@@ -92,7 +92,14 @@ pub fn pull(
     let reference = r.to_string();
     let driver = store.driver();
 
-    if let Some(id) = unchanged(store, &reference, &res.digest) {
+    let config_bytes = reg.blob_bytes(&res.config_digest, manifest::MAX_CONFIG_BYTES)?;
+    let config = ConfigFile::parse(&config_bytes, res.layers.len())?;
+    let keys: Vec<String> = manifest::chain_ids(&config.rootfs.diff_ids)
+        .iter()
+        .map(|d| d.hex().to_string())
+        .collect();
+
+    if let Some(id) = unchanged(store, &reference, &res.digest, &keys) {
         progress.note(&format!(
             "{reference}: image is up to date ({})",
             res.digest
@@ -102,13 +109,6 @@ pub fn pull(
             unchanged: true,
         });
     }
-
-    let config_bytes = reg.blob_bytes(&res.config_digest, manifest::MAX_CONFIG_BYTES)?;
-    let config = ConfigFile::parse(&config_bytes, res.layers.len())?;
-    let keys: Vec<String> = manifest::chain_ids(&config.rootfs.diff_ids)
-        .iter()
-        .map(|d| d.hex().to_string())
-        .collect();
 
     let _creating = store.lock_shared()?;
     let journal = Mutex::new(store.begin()?);
@@ -171,14 +171,26 @@ pub fn pull(
     })
 }
 
-/// The image this reference already names, if its manifest is the same and its layers are all here.
-fn unchanged(store: &Store, reference: &str, digest: &Digest) -> Option<ImageId> {
-    let id = store.lookup_tag(reference)?;
-    let rec = store.read_image(&id).ok()?;
-    let same = rec.digest.as_deref() == Some(&digest.to_string())
-        && rec.driver == store.driver().name()
-        && rec.layers.iter().all(|k| store.driver().layer_exists(k));
-    same.then_some(id)
+/// An image already in the store with this manifest digest and these layers (one index
+/// digest names an image per platform, so layers are compared too): first the one the
+/// reference's tag names, else any other (then the tag is pointed at it).
+fn unchanged(store: &Store, reference: &str, digest: &Digest, keys: &[String]) -> Option<ImageId> {
+    let digest = digest.to_string();
+    let same = |rec: &ImageRecord| {
+        rec.digest.as_deref() == Some(digest.as_str())
+            && rec.driver == store.driver().name()
+            && rec.layers == keys
+            && rec.layers.iter().all(|k| store.driver().layer_exists(k))
+    };
+    if let Some(id) = store.lookup_tag(reference) {
+        if store.read_image(&id).is_ok_and(|r| same(&r)) {
+            return Some(id);
+        }
+    }
+    let rec = store.list_images().ok()?.into_iter().find(|r| same(r))?;
+    let id = ImageId(rec.id);
+    store.tag(reference, &id).ok()?;
+    Some(id)
 }
 
 fn image_config(c: &ConfigFile) -> ImageConfig {

@@ -752,6 +752,14 @@ fn index_picks_the_host_platform_or_the_one_asked_for() {
             "-q prints the id alone: {out:?}"
         );
         assert_eq!(marker(&t, &arm_id), "arm64");
+        // The same reference for another platform is another image, not "unchanged".
+        let (ok, out, err) = h::pull(&t, &["--platform", "linux/arm64", "-q", &reference]);
+        assert!(ok, "{err}");
+        assert_eq!(
+            out.trim(),
+            arm_id,
+            "same layers, same manifest: the arm64 image again"
+        );
         let (ok, _, err) = h::pull(&t, &["--platform", "linux/s390x", &reference]);
         assert!(
             !ok && err.contains("no image for platform linux/s390x"),
