@@ -10,7 +10,7 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 # A busybox root filesystem, the seed's kind of image.
 mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp"
 cp /bin/busybox "$work/rootfs/bin/busybox"
-for a in $(/bin/busybox --list); do ln -sf busybox "$work/rootfs/bin/$a"; done
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$work/rootfs/bin/$a"; done
 echo "root:x:0:0:root:/root:/bin/sh" > "$work/rootfs/etc/passwd"
 echo "root:x:0:" > "$work/rootfs/etc/group"
 

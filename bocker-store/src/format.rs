@@ -22,10 +22,32 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// A cell on one line: control characters (a newline in a command, an escape sequence
+/// in a directory name) are shown escaped, never sent to the terminal or split a row.
+fn one_line_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    if !cell.chars().any(char::is_control) {
+        return cell.into();
+    }
+    cell.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// Writes `rows` under `header` in columns separated by two spaces (last column unpadded).
 pub fn write_table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    let rows: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| one_line_cell(c)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -43,8 +65,8 @@ pub fn write_table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) 
         s
     };
     out.write_all(line(header.to_vec()).as_bytes())?;
-    for row in rows {
-        out.write_all(line(row.iter().map(String::as_str).collect()).as_bytes())?;
+    for row in &rows {
+        out.write_all(line(row.iter().map(|c| c.as_ref()).collect()).as_bytes())?;
     }
     Ok(())
 }
@@ -75,5 +97,23 @@ mod tests {
         let lines: Vec<&str> = s.lines().collect();
         assert!(lines[0].starts_with("IMAGE_ID  "), "{s}");
         assert_eq!(lines[0].find("SOURCE"), lines[1].find("/tmp/x"));
+    }
+
+    #[test]
+    fn a_cell_never_splits_a_row_or_reaches_the_terminal_raw() {
+        let mut out = Vec::new();
+        write_table(
+            &mut out,
+            &["CONTAINER_ID", "COMMAND"],
+            &[vec![
+                "ps_0123456789ab".into(),
+                "sh -c 'a\nb\u{1b}[2J'".into(),
+            ]],
+        )
+        .unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert_eq!(s.lines().count(), 2, "{s}");
+        assert!(!s.contains('\u{1b}'), "{s}");
+        assert!(s.contains("a\\nb"), "{s}");
     }
 }

@@ -2,8 +2,16 @@
 
 use std::fs;
 use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::mount::MntFlags;
+use nix::unistd::{unlinkat, UnlinkatFlags};
 
 use crate::error::{IoContext, Result, StoreError};
 
@@ -34,6 +42,10 @@ pub fn is_subvolume(path: &Path) -> bool {
 
 /// Removes `path` whatever it is: detaches a mount on it, destroys btrfs subvolumes
 /// (fast, without walking them), removes trees. Missing paths are fine.
+///
+/// `path` itself is trusted (a store path); what lies below it may be written by a
+/// container. The walk is therefore relative to open directory fds and never follows
+/// a symlink, even one swapped in for a directory while we walk.
 pub fn remove_path(path: &Path) -> Result<()> {
     let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
@@ -45,25 +57,129 @@ pub fn remove_path(path: &Path) -> Result<()> {
             .or_else(ignore_missing)
             .ctx("removing", path);
     }
-    if let Some(parent) = path.parent() {
-        let parent_dev = fs::symlink_metadata(parent)
-            .map(|m| m.dev())
-            .unwrap_or(meta.dev());
-        if parent_dev != meta.dev() {
-            // A mount point (or a subvolume, which also has its own st_dev).
-            let _ = nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH);
-        }
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(StoreError::io(
+            "removing",
+            path,
+            io::Error::from(io::ErrorKind::InvalidInput),
+        ));
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let parent_fd = open_dir_at(nix::fcntl::AT_FDCWD, parent, false).ctx("opening", parent)?;
+    let parent_dev = nix::sys::stat::fstat(&parent_fd)
+        .ctx("inspecting", parent)?
+        .st_dev;
+    remove_dir_at(parent_fd.as_fd(), parent_dev, Path::new(name), path)
+}
+
+/// True when `name` in `dir` is the root of a mount (statx's STATX_ATTR_MOUNT_ROOT).
+pub(crate) fn is_mount_root(dir: BorrowedFd<'_>, name: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(name.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: statx is plain old data; all-zero is a valid value.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid dir fd, a NUL-terminated name and a buffer we own.
+    let r = unsafe {
+        libc::statx(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT,
+            0,
+            &mut stx,
+        )
+    };
+    let bit = libc::STATX_ATTR_MOUNT_ROOT as u64;
+    r == 0 && stx.stx_attributes_mask & bit != 0 && stx.stx_attributes & bit != 0
+}
+
+/// Prepares directory `name` of `dir` (on device `dir_dev`) for removal: detaches a
+/// mount on it, destroys it when it is a btrfs subvolume. `Ok(true)` when it is gone.
+fn unmount_or_destroy(
+    dir: BorrowedFd<'_>,
+    dir_dev: u64,
+    name: &Path,
+    shown: &Path,
+) -> Result<bool> {
+    let Ok(st) = nix::sys::stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) else {
+        return Ok(false);
+    };
+    if st.st_dev == dir_dev && !is_mount_root(dir, name) {
+        return Ok(false);
     }
-    if is_subvolume(path) && crate::driver::btrfs::destroy_subvolume(path).is_ok() {
+    if is_mount_root(dir, name) {
+        let via_fd = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name);
+        let _ = nix::mount::umount2(&via_fd, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW);
+        if is_mount_root(dir, name) {
+            // Never walk into a mounted filesystem: its files are not ours.
+            return Err(StoreError::io(
+                "removing",
+                shown,
+                io::Error::other("a filesystem is mounted there and cannot be detached"),
+            ));
+        }
+        return Ok(false);
+    }
+    // Same mount, another st_dev: a btrfs subvolume.
+    Ok(st.st_ino == BTRFS_FIRST_FREE_OBJECTID
+        && crate::driver::btrfs::destroy_subvolume_at(dir, name).is_ok())
+}
+
+fn open_dir_at<Fd: AsFd>(dir: Fd, name: &Path, nofollow: bool) -> nix::Result<OwnedFd> {
+    let mut flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    if nofollow {
+        flags |= OFlag::O_NOFOLLOW;
+    }
+    nix::fcntl::openat(dir, name, flags, nix::sys::stat::Mode::empty())
+}
+
+/// Removes directory `name` of `parent` and everything below it, never leaving the
+/// tree through a symlink; `shown` names it in errors.
+fn remove_dir_at(parent: BorrowedFd<'_>, parent_dev: u64, name: &Path, shown: &Path) -> Result<()> {
+    if unmount_or_destroy(parent, parent_dev, name, shown)? {
         return Ok(());
     }
-    for entry in fs::read_dir(path).ctx("listing", path)? {
-        let entry = entry.ctx("listing", path)?;
-        remove_path(&entry.path())?;
+    let fd = match open_dir_at(parent, name, true) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(()),
+        // Not a directory (any more): a symlink or file swapped in; unlink it, only it.
+        Err(Errno::ENOTDIR | Errno::ELOOP) => {
+            return match unlinkat(parent, name, UnlinkatFlags::NoRemoveDir) {
+                Ok(()) | Err(Errno::ENOENT) => Ok(()),
+                Err(e) => Err(StoreError::io("removing", shown, e.into())),
+            };
+        }
+        Err(e) => return Err(StoreError::io("opening", shown, e.into())),
+    };
+    let dev = nix::sys::stat::fstat(&fd).ctx("inspecting", shown)?.st_dev;
+    let mut names = Vec::new();
+    let mut dir = Dir::from_fd(fd.try_clone().ctx("opening", shown)?).ctx("listing", shown)?;
+    for entry in dir.iter() {
+        let entry = entry.ctx("listing", shown)?;
+        let n = entry.file_name().to_bytes();
+        if n != b"." && n != b".." {
+            names.push(std::ffi::OsStr::from_bytes(n).to_os_string());
+        }
     }
-    fs::remove_dir(path)
-        .or_else(ignore_missing)
-        .ctx("removing", path)
+    drop(dir);
+    for n in names {
+        let child = Path::new(&n);
+        let child_shown = shown.join(child);
+        match unlinkat(&fd, child, UnlinkatFlags::NoRemoveDir) {
+            Ok(()) | Err(Errno::ENOENT) => continue,
+            Err(Errno::EISDIR | Errno::EPERM) => {}
+            Err(e) => return Err(StoreError::io("removing", &child_shown, e.into())),
+        }
+        remove_dir_at(fd.as_fd(), dev, child, &child_shown)?;
+    }
+    match unlinkat(parent, name, UnlinkatFlags::RemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => Ok(()),
+        Err(e) => Err(StoreError::io("removing", shown, e.into())),
+    }
 }
 
 fn ignore_missing(e: io::Error) -> io::Result<()> {
@@ -120,5 +236,79 @@ mod tests {
         fs::write(d.path().join("a"), vec![0u8; 100]).unwrap();
         fs::hard_link(d.path().join("a"), d.path().join("b")).unwrap();
         assert_eq!(tree_size(d.path()), 100);
+    }
+
+    #[test]
+    fn removal_never_follows_a_directory_swapped_for_a_symlink() {
+        // A container process that outlives its record may swap a directory of its
+        // upper dir for a symlink to the host while we remove it.
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        fs::create_dir(&victim).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            for i in 0..20 {
+                fs::write(victim.join(format!("canary{i}")), b"keep").unwrap();
+            }
+            let t = d.path().join("t");
+            fs::create_dir_all(t.join("a")).unwrap();
+            for i in 0..20 {
+                fs::write(t.join("a").join(format!("canary{i}")), b"x").unwrap();
+            }
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let attacker = {
+                let (t, victim, stop) = (t.clone(), victim.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        if fs::rename(t.join("a"), t.join("x")).is_ok() {
+                            let _ = std::os::unix::fs::symlink(&victim, t.join("a"));
+                            let _ = fs::remove_file(t.join("a"));
+                            let _ = fs::rename(t.join("x"), t.join("a"));
+                        }
+                    }
+                })
+            };
+            let _ = remove_path(&t);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            attacker.join().unwrap();
+            let _ = remove_path(&t);
+            let _ = fs::remove_dir_all(&t);
+            for i in 0..20 {
+                assert!(
+                    victim.join(format!("canary{i}")).exists(),
+                    "removal followed a symlink out of the tree"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn removal_detaches_mounts_and_never_empties_them() {
+        let d = tempfile::tempdir().unwrap();
+        let outside = d.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("keep"), b"keep").unwrap();
+        for target in ["t", "t/deep/m"] {
+            let t = d.path().join("t");
+            let m = d.path().join(target);
+            fs::create_dir_all(&m).unwrap();
+            // A bind mount on the same filesystem: same st_dev as its parent.
+            nix::mount::mount(
+                Some(&outside),
+                &m,
+                None::<&str>,
+                nix::mount::MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .unwrap();
+            let r = remove_path(&t);
+            let _ = nix::mount::umount2(&m, MntFlags::MNT_DETACH);
+            r.unwrap();
+            assert!(
+                outside.join("keep").exists(),
+                "emptied a mount under {target}"
+            );
+            assert!(!t.exists());
+        }
     }
 }

@@ -107,6 +107,9 @@ impl Store {
     fn sweep_names(&self, r: &mut GcReport) -> Result<()> {
         let names = self.root().join("names");
         for e in fs::read_dir(&names).ctx("listing", &names)?.flatten() {
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue; // the names lock, never a name
+            }
             let owner = fs::read_to_string(e.path()).unwrap_or_default();
             if !self
                 .container_dir(&ContainerId(owner))

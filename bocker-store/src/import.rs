@@ -1,15 +1,23 @@
 //! Copying a directory tree into the store with everything that makes a rootfs:
 //! owners, modes (setuid/setgid/sticky), mtimes, symlinks, hardlinks, xattrs, devices.
 //!
-//! The source is trusted (a directory the administrator named on `bocker init`); the
-//! walk never follows symlinks, so a link in the source is copied as a link.
+//! The source is a directory the administrator named on `bocker init`, but parts of it
+//! may belong to other users who could swap a file or directory for a symlink while we
+//! copy. The source is therefore walked through directory fds (`openat` with
+//! `O_NOFOLLOW`, `fstatat`, `readlinkat`): a symlink is always copied as a link and the
+//! walk never leaves the source tree. The destination is ours (inside the 0700 store).
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::fs;
-use std::os::unix::fs::{lchown, MetadataExt, PermissionsExt};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{lchown, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use nix::sys::stat::{mknod, utimensat, Mode, SFlag, UtimensatFlags};
+use nix::dir::Dir;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::{fstat, fstatat, mknod, utimensat, FileStat, Mode, SFlag, UtimensatFlags};
 use nix::sys::time::TimeSpec;
 
 use crate::error::{IoContext, Result, StoreError};
@@ -17,17 +25,23 @@ use crate::error::{IoContext, Result, StoreError};
 /// Copies the contents of directory `src` into existing directory `dst`; returns the
 /// apparent size of the regular files copied (hardlinked inodes counted once).
 pub fn copy_tree(src: &Path, dst: &Path) -> Result<u64> {
-    let meta = fs::symlink_metadata(src).ctx("reading", src)?;
-    if !meta.is_dir() {
-        return Err(StoreError::io(
-            "importing",
-            src,
-            std::io::Error::from(std::io::ErrorKind::NotADirectory),
-        ));
-    }
+    let fd = nix::fcntl::open(
+        src,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| {
+        let e = if e == nix::errno::Errno::ENOTDIR {
+            std::io::Error::from(std::io::ErrorKind::NotADirectory)
+        } else {
+            e.into()
+        };
+        StoreError::io("importing", src, e)
+    })?;
+    let st = fstat(&fd).ctx("reading", src)?;
     let mut c = Copier::default();
-    c.copy_children(src, dst)?;
-    c.finish_node(src, dst, &meta)?;
+    c.copy_children(fd.as_fd(), src, dst)?;
+    c.finish_node(&proc_path(fd.as_fd(), None), dst, &st)?;
     Ok(c.bytes)
 }
 
@@ -38,66 +52,144 @@ struct Copier {
     bytes: u64,
 }
 
+/// The path of `name` in the open directory `dir` (or of `dir` itself) through
+/// /proc/self/fd: it resolves no symlink but the final one, which l*xattr calls keep.
+fn proc_path(dir: BorrowedFd<'_>, name: Option<&OsStr>) -> PathBuf {
+    let p = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
+    match name {
+        Some(n) => p.join(n),
+        None => p,
+    }
+}
+
+fn changed(shown: &Path) -> StoreError {
+    StoreError::io(
+        "importing",
+        shown,
+        std::io::Error::other("it changed while being copied"),
+    )
+}
+
+fn open_at(dir: BorrowedFd<'_>, name: &OsStr, extra: OFlag, shown: &Path) -> Result<OwnedFd> {
+    nix::fcntl::openat(
+        dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | extra,
+        Mode::empty(),
+    )
+    .map_err(|e| match e {
+        nix::errno::Errno::ELOOP | nix::errno::Errno::ENOTDIR => changed(shown),
+        e => StoreError::io("opening", shown, e.into()),
+    })
+}
+
+/// Opens `name` in `dir` without following it and checks it is the inode `st` describes.
+fn open_same(
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    extra: OFlag,
+    st: &FileStat,
+    shown: &Path,
+) -> Result<OwnedFd> {
+    let fd = open_at(dir, name, extra, shown)?;
+    let now = fstat(&fd).ctx("reading", shown)?;
+    if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
+        return Err(changed(shown));
+    }
+    Ok(fd)
+}
+
 impl Copier {
-    fn copy_children(&mut self, src: &Path, dst: &Path) -> Result<()> {
-        let mut entries: Vec<_> = fs::read_dir(src)
-            .ctx("listing", src)?
-            .collect::<std::io::Result<_>>()
-            .ctx("listing", src)?;
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let s = e.path();
-            let d = dst.join(e.file_name());
-            self.copy_node(&s, &d)?;
+    fn copy_children(&mut self, dir: BorrowedFd<'_>, shown: &Path, dst: &Path) -> Result<()> {
+        let listing = nix::fcntl::openat(
+            dir,
+            ".",
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .ctx("listing", shown)?;
+        let mut names = Vec::new();
+        for e in Dir::from_fd(listing).ctx("listing", shown)?.iter() {
+            let e = e.ctx("listing", shown)?;
+            let n = e.file_name().to_bytes();
+            if n != b"." && n != b".." {
+                names.push(OsStr::from_bytes(n).to_os_string());
+            }
+        }
+        names.sort();
+        for n in names {
+            self.copy_node(dir, &n, &shown.join(&n), &dst.join(&n))?;
         }
         Ok(())
     }
 
-    fn copy_node(&mut self, src: &Path, dst: &Path) -> Result<()> {
-        let m = fs::symlink_metadata(src).ctx("reading", src)?;
-        let ft = m.file_type();
-        if !ft.is_dir() && m.nlink() > 1 {
-            if let Some(first) = self.links.get(&(m.dev(), m.ino())) {
+    fn copy_node(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        name: &OsStr,
+        shown: &Path,
+        dst: &Path,
+    ) -> Result<()> {
+        let m = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).ctx("reading", shown)?;
+        let kind = SFlag::from_bits_truncate(m.st_mode & libc::S_IFMT);
+        let is_dir = kind == SFlag::S_IFDIR;
+        if !is_dir && m.st_nlink > 1 {
+            let key = (m.st_dev, m.st_ino);
+            if let Some(first) = self.links.get(&key) {
                 return fs::hard_link(first, dst).ctx("linking", dst);
             }
-            self.links.insert((m.dev(), m.ino()), dst.to_path_buf());
+            self.links.insert(key, dst.to_path_buf());
         }
-        if ft.is_dir() {
+        if is_dir {
+            let fd = open_same(dir, name, OFlag::O_DIRECTORY, &m, shown)?;
             fs::create_dir(dst).ctx("creating", dst)?;
-            self.copy_children(src, dst)?;
-        } else if ft.is_symlink() {
-            let target = fs::read_link(src).ctx("reading link", src)?;
+            // Like `cp -x`: a filesystem mounted in the source (a chroot's /proc, /sys,
+            // /dev, a bind mount) becomes an empty mount point, never its contents.
+            // (A btrfs subvolume has its own st_dev but is no mount: it is copied.)
+            if !crate::fsutil::is_mount_root(dir, Path::new(name)) {
+                self.copy_children(fd.as_fd(), shown, dst)?;
+            }
+            return self.finish_node(&proc_path(fd.as_fd(), None), dst, &m);
+        }
+        if kind == SFlag::S_IFLNK {
+            let target = nix::fcntl::readlinkat(dir, name).ctx("reading link", shown)?;
             std::os::unix::fs::symlink(&target, dst).ctx("creating link", dst)?;
-        } else if ft.is_file() {
-            fs::copy(src, dst).ctx("copying", dst)?;
-            self.bytes += m.len();
+        } else if kind == SFlag::S_IFREG {
+            let fd = open_same(dir, name, OFlag::empty(), &m, shown)?;
+            let mut from = fs::File::from(fd);
+            let mut to = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(dst)
+                .ctx("creating", dst)?;
+            std::io::copy(&mut from, &mut to).ctx("copying", dst)?;
+            self.bytes += u64::try_from(m.st_size).unwrap_or(0);
         } else {
             // Character and block devices, fifos and sockets keep their type and number.
-            let kind = SFlag::from_bits_truncate(m.mode() & libc::S_IFMT);
             mknod(
                 dst,
                 kind,
-                Mode::from_bits_truncate(m.mode() & 0o7777),
-                m.rdev(),
+                Mode::from_bits_truncate(m.st_mode & 0o7777),
+                m.st_rdev,
             )
             .ctx("creating node", dst)?;
         }
-        self.finish_node(src, dst, &m)
+        self.finish_node(&proc_path(dir, Some(name)), dst, &m)
     }
 
     /// Owner, then mode (chown clears setuid bits), xattrs, then times (last, as
-    /// everything before touches them).
-    fn finish_node(&mut self, src: &Path, dst: &Path, m: &fs::Metadata) -> Result<()> {
-        lchown(dst, Some(m.uid()), Some(m.gid())).ctx("setting owner of", dst)?;
-        if !m.file_type().is_symlink() {
-            fs::set_permissions(dst, fs::Permissions::from_mode(m.mode() & 0o7777))
+    /// everything before touches them). `src` reaches the source without following it.
+    fn finish_node(&mut self, src: &Path, dst: &Path, m: &FileStat) -> Result<()> {
+        lchown(dst, Some(m.st_uid), Some(m.st_gid)).ctx("setting owner of", dst)?;
+        if m.st_mode & libc::S_IFMT != libc::S_IFLNK {
+            fs::set_permissions(dst, fs::Permissions::from_mode(m.st_mode & 0o7777))
                 .ctx("setting mode of", dst)?;
         }
         copy_xattrs(src, dst)?;
         copy_times(dst, m)
     }
 }
-
 /// Copies the extended attributes of `src` onto `dst` (symlinks' own, not their targets').
 fn copy_xattrs(src: &Path, dst: &Path) -> Result<()> {
     let names = match xattr::list(src) {
@@ -119,9 +211,9 @@ fn copy_xattrs(src: &Path, dst: &Path) -> Result<()> {
 }
 
 /// Sets `dst`'s access and modification times to those in `m`.
-fn copy_times(dst: &Path, m: &fs::Metadata) -> Result<()> {
-    let atime = TimeSpec::new(m.atime(), m.atime_nsec());
-    let mtime = TimeSpec::new(m.mtime(), m.mtime_nsec());
+fn copy_times(dst: &Path, m: &FileStat) -> Result<()> {
+    let atime = TimeSpec::new(m.st_atime, m.st_atime_nsec);
+    let mtime = TimeSpec::new(m.st_mtime, m.st_mtime_nsec);
     utimensat(
         nix::fcntl::AT_FDCWD,
         dst,
@@ -135,7 +227,7 @@ fn copy_times(dst: &Path, m: &fs::Metadata) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::symlink;
+    use std::os::unix::fs::{symlink, MetadataExt};
 
     #[test]
     fn preserves_types_modes_owners_links_xattrs_times() {
@@ -206,9 +298,104 @@ mod tests {
     }
 
     #[test]
+    fn filesystems_mounted_in_the_source_are_not_copied() {
+        let s = tempfile::tempdir().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let outside = s.path().join("outside");
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("host-file"), b"host").unwrap();
+        let src = s.path().join("src");
+        fs::create_dir_all(src.join("proc")).unwrap();
+        fs::create_dir_all(src.join("mnt")).unwrap();
+        fs::write(src.join("kept"), b"x").unwrap();
+        nix::mount::mount(
+            Some("tmpfs"),
+            &src.join("proc"),
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        )
+        .unwrap();
+        fs::write(src.join("proc/kmsg"), b"never read").unwrap();
+        nix::mount::mount(
+            Some(&outside),
+            &src.join("mnt"),
+            None::<&str>,
+            nix::mount::MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .unwrap();
+        let r = copy_tree(&src, d.path());
+        for m in ["proc", "mnt"] {
+            let _ = nix::mount::umount2(&src.join(m), nix::mount::MntFlags::MNT_DETACH);
+        }
+        r.unwrap();
+        assert!(d.path().join("kept").exists());
+        assert!(d.path().join("proc").is_dir() && d.path().join("mnt").is_dir());
+        assert!(
+            !d.path().join("proc/kmsg").exists(),
+            "copied a mounted filesystem"
+        );
+        assert!(
+            !d.path().join("mnt/host-file").exists(),
+            "copied a bind mount"
+        );
+    }
+
+    #[test]
     fn refuses_a_non_directory() {
         let s = tempfile::tempdir().unwrap();
         fs::write(s.path().join("f"), b"x").unwrap();
         assert!(copy_tree(&s.path().join("f"), s.path()).is_err());
+    }
+
+    #[test]
+    fn a_file_swapped_for_a_symlink_is_never_followed() {
+        let s = tempfile::tempdir().unwrap();
+        let secret = s.path().join("secret");
+        fs::write(&secret, b"SECRET").unwrap();
+        let src = s.path().join("src");
+        fs::create_dir(&src).unwrap();
+        fs::write(src.join("f"), b"x").unwrap();
+        // The same for a directory: src/d/f must never become secret_dir/f.
+        let secret_dir = s.path().join("secret_dir");
+        fs::create_dir(&secret_dir).unwrap();
+        fs::write(secret_dir.join("f"), b"SECRET").unwrap();
+        fs::create_dir(src.join("d")).unwrap();
+        fs::write(src.join("d/f"), b"x").unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let attacker = {
+            let (src, secret, stop) = (src.clone(), secret.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = fs::rename(src.join("f"), src.join("g"));
+                    let _ = symlink(&secret, src.join("f"));
+                    let _ = fs::remove_file(src.join("f"));
+                    let _ = fs::rename(src.join("g"), src.join("f"));
+                    let _ = fs::rename(src.join("d"), src.join("e"));
+                    let _ = symlink(&secret_dir, src.join("d"));
+                    let _ = fs::remove_file(src.join("d"));
+                    let _ = fs::rename(src.join("e"), src.join("d"));
+                }
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let mut leaked = false;
+        while std::time::Instant::now() < deadline && !leaked {
+            let d = tempfile::tempdir().unwrap();
+            let _ = copy_tree(&src, d.path());
+            for n in ["f", "g", "d/f", "e/f"] {
+                let p = d.path().join(n);
+                // A copied symlink may point at the secret: only real copies count.
+                let parent_is_dir =
+                    fs::symlink_metadata(p.parent().unwrap()).is_ok_and(|m| m.is_dir());
+                if parent_is_dir && fs::symlink_metadata(&p).is_ok_and(|m| m.is_file()) {
+                    leaked |= fs::read(&p).unwrap() == b"SECRET";
+                }
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        attacker.join().unwrap();
+        assert!(!leaked, "import followed a symlink swapped in for a file");
     }
 }

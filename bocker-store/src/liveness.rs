@@ -6,11 +6,28 @@ use std::time::{Duration, Instant};
 
 use crate::record::{ContainerRecord, Status};
 
+/// The container's own cgroups: recorded paths below `/sys/fs/cgroup` whose last
+/// component is the container's id (as the runtime names them). Anything else in a
+/// record (a controller's root, a relative path) is never read, signalled or removed:
+/// `rm -f` must not be able to kill the host's processes.
+pub fn own_cgroups(rec: &ContainerRecord) -> Vec<&Path> {
+    rec.config
+        .cgroup_paths
+        .iter()
+        .map(Path::new)
+        .filter(|p| {
+            p.starts_with("/sys/fs/cgroup")
+                && p.file_name().is_some_and(|n| n == rec.id.as_str())
+                && !p.components().any(|c| c == std::path::Component::ParentDir)
+        })
+        .collect()
+}
+
 /// Pids listed in the container's cgroups.
 pub fn cgroup_pids(rec: &ContainerRecord) -> Vec<i32> {
     let mut pids = Vec::new();
-    for p in &rec.config.cgroup_paths {
-        if let Ok(text) = fs::read_to_string(Path::new(p).join("cgroup.procs")) {
+    for p in own_cgroups(rec) {
+        if let Ok(text) = fs::read_to_string(p.join("cgroup.procs")) {
             pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
         }
     }
@@ -69,7 +86,7 @@ pub fn kill_all(rec: &ContainerRecord, timeout: Duration) -> bool {
 
 /// Removes the container's cgroups and its network namespace file, if the record has them.
 pub fn release(rec: &ContainerRecord) {
-    for p in &rec.config.cgroup_paths {
+    for p in own_cgroups(rec) {
         for _ in 0..50 {
             match fs::remove_dir(p) {
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
@@ -79,8 +96,77 @@ pub fn release(rec: &ContainerRecord) {
             }
         }
     }
-    if let Some(ns) = &rec.config.netns {
-        let _ = nix::mount::umount2(Path::new(ns), nix::mount::MntFlags::MNT_DETACH);
-        let _ = fs::remove_file(ns);
+    if let Some(ns) = rec.config.netns.as_deref().map(Path::new) {
+        // Only a namespace bind mount (or the empty file left once it is unmounted) is
+        // ours to remove; a record naming any other file must not delete it.
+        let mounted = crate::fsutil::fs_magic(ns).is_ok_and(|m| m == NSFS_MAGIC);
+        if mounted {
+            let _ = nix::mount::umount2(ns, nix::mount::MntFlags::MNT_DETACH);
+        }
+        if fs::symlink_metadata(ns).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            let _ = fs::remove_file(ns);
+        }
+    }
+}
+
+/// `statfs` magic of nsfs (namespace files under /proc/<pid>/ns and their bind mounts).
+const NSFS_MAGIC: i64 = 0x6e73_6673;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(cgroups: &[&str], netns: Option<&str>) -> ContainerRecord {
+        let mut r: ContainerRecord = serde_json::from_value(serde_json::json!({
+            "id": "ps_0123456789ab", "image": "img_0123456789ab", "command": ["true"],
+            "created": "2026-11-22T20:00:00Z", "driver": "overlay", "layers": [],
+            "rootfs": "/nonexistent", "state": {"status": "running", "pid": 0}
+        }))
+        .unwrap();
+        r.config.cgroup_paths = cgroups.iter().map(|s| s.to_string()).collect();
+        r.config.netns = netns.map(str::to_string);
+        r
+    }
+
+    #[test]
+    fn only_the_containers_own_cgroups_are_ever_touched() {
+        // A controller's root holds every host process: never the container's.
+        let host = record(
+            &[
+                "/sys/fs/cgroup/pids",
+                "/sys/fs/cgroup",
+                "/sys/fs/cgroup/unified",
+                "",
+                "/sys/fs/cgroup/pids/../pids",
+            ],
+            None,
+        );
+        assert!(own_cgroups(&host).is_empty());
+        assert!(
+            cgroup_pids(&host).is_empty(),
+            "host processes counted as the container's"
+        );
+        assert!(!is_running(&host));
+        let own = record(&["/sys/fs/cgroup/pids/bocker/ps_0123456789ab"], None);
+        assert_eq!(own_cgroups(&own).len(), 1);
+    }
+
+    #[test]
+    fn release_never_deletes_a_file_that_is_not_a_namespace() {
+        let d = tempfile::tempdir().unwrap();
+        let precious = d.path().join("passwd");
+        fs::write(&precious, b"root:x:0:0").unwrap();
+        release(&record(&[], Some(precious.to_str().unwrap())));
+        assert!(
+            precious.exists(),
+            "release deleted a file named in a record"
+        );
+        let left = d.path().join("ps_0123456789ab");
+        fs::write(&left, b"").unwrap();
+        release(&record(&[], Some(left.to_str().unwrap())));
+        assert!(
+            !left.exists(),
+            "the empty netns mount point should be removed"
+        );
     }
 }

@@ -6,7 +6,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use crate::error::{IoContext, Result, StoreError};
-use crate::id::{ContainerId, ImageId};
+use crate::id::{self, ContainerId, ImageId, Kind};
+use crate::lock::{Lock, Mode};
 use crate::pending::Pending;
 use crate::store::Store;
 
@@ -18,12 +19,21 @@ pub fn is_valid_name(name: &str) -> bool {
         && name.len() <= 128
 }
 
-/// A reference as a single safe file name (`/` and `%` escaped).
+/// A reference as a single safe, visible file name (`/`, `%` and a leading `.` escaped,
+/// so `..` or `.x` can never name the directory itself or look like a temporary file).
 fn escape_ref(reference: &str) -> String {
-    reference.replace('%', "%25").replace('/', "%2F")
+    let e = reference.replace('%', "%25").replace('/', "%2F");
+    match e.strip_prefix('.') {
+        Some(rest) => format!("%2E{rest}"),
+        None => e,
+    }
 }
 
 fn unescape_ref(file: &str) -> String {
+    let file = match file.strip_prefix("%2E") {
+        Some(rest) => format!(".{rest}"),
+        None => file.to_string(),
+    };
     file.replace("%2F", "/").replace("%25", "%")
 }
 
@@ -63,6 +73,12 @@ impl Store {
         self.root().join("tags").join(escape_ref(reference))
     }
 
+    /// Serialises claims and releases of names: taking over a stale name is a
+    /// read-check-replace that two claimers must not interleave.
+    fn lock_names(&self) -> Result<Lock> {
+        Lock::acquire(&self.root().join("names").join(".lock"), Mode::Exclusive)
+    }
+
     /// Claims container name `name` for `id` (exclusive create); registered in `p`.
     /// A name left behind by a container that no longer exists is taken over.
     pub fn claim_name(&self, name: &str, id: &ContainerId, p: &mut Pending) -> Result<()> {
@@ -70,6 +86,7 @@ impl Store {
             return Err(StoreError::InvalidName(name.to_string()));
         }
         let path = self.name_path(name);
+        let _names = self.lock_names()?;
         for _ in 0..2 {
             match OpenOptions::new()
                 .write(true)
@@ -83,9 +100,12 @@ impl Store {
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    // Claims are serialised by the names lock, so an empty or junk
+                    // file is a leftover of a killed claimer, as stale as a dead owner.
                     let owner = fs::read_to_string(&path).unwrap_or_default();
-                    let owner_dir = self.container_dir(&ContainerId(owner.clone()));
-                    if owner_dir.exists() || owner.is_empty() {
+                    if id::is_valid(Kind::Container, &owner)
+                        && self.container_dir(&ContainerId(owner.clone())).exists()
+                    {
                         return Err(StoreError::NameInUse {
                             name: name.to_string(),
                             owner,
@@ -104,7 +124,11 @@ impl Store {
 
     /// Releases `name` if it still belongs to `id`.
     pub fn release_name(&self, name: &str, id: &ContainerId) -> Result<()> {
+        if !is_valid_name(name) {
+            return Ok(()); // never a path of ours
+        }
         let path = self.name_path(name);
+        let _names = self.lock_names()?;
         if fs::read_to_string(&path)
             .map(|o| o == id.0)
             .unwrap_or(false)
@@ -121,16 +145,23 @@ impl Store {
         }
         fs::read_to_string(self.name_path(name))
             .ok()
+            .filter(|owner| id::is_valid(Kind::Container, owner))
             .map(ContainerId)
     }
 
     /// Points `reference` at image `id` (atomic replace: a tag moves, images stay).
     pub fn tag(&self, reference: &str, id: &ImageId) -> Result<()> {
+        if reference.is_empty() || !id::is_valid(Kind::Image, &id.0) {
+            return Err(StoreError::InvalidName(format!("{reference} -> {id}")));
+        }
         crate::atomic::write(&self.tag_path(reference), id.0.as_bytes())
     }
 
     /// Removes `reference`.
     pub fn untag(&self, reference: &str) -> Result<()> {
+        if reference.is_empty() {
+            return Ok(());
+        }
         let p = self.tag_path(reference);
         match fs::remove_file(&p) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
@@ -144,7 +175,9 @@ impl Store {
     pub fn lookup_tag(&self, reference: &str) -> Option<ImageId> {
         reference_candidates(reference)
             .iter()
+            .filter(|c| !c.is_empty())
             .find_map(|c| fs::read_to_string(self.tag_path(c)).ok())
+            .filter(|owner| id::is_valid(Kind::Image, owner))
             .map(ImageId)
     }
 
@@ -218,5 +251,79 @@ mod tests {
             reference_candidates("localhost:5000/app"),
             ["localhost:5000/app", "localhost:5000/app:latest"]
         );
+    }
+
+    #[test]
+    fn only_one_of_many_racing_claimers_takes_over_a_stale_name() {
+        let (_d, s) = crate::store::test_store();
+        let s = std::sync::Arc::new(s);
+        for round in 0..100 {
+            let name = format!("web{round}");
+            // Left behind by a container that is gone.
+            fs::write(s.name_path(&name), "ps_dead00000000").unwrap();
+            let n = 6;
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+            let threads: Vec<_> = (0..n)
+                .map(|i| {
+                    let (s, barrier, name) = (s.clone(), barrier.clone(), name.clone());
+                    std::thread::spawn(move || {
+                        let id = ContainerId(format!("ps_{round:06x}{i:06x}"));
+                        fs::create_dir_all(s.container_dir(&id)).unwrap();
+                        let mut p = s.begin().unwrap();
+                        barrier.wait();
+                        let won = s.claim_name(&name, &id, &mut p).is_ok();
+                        p.finish().unwrap();
+                        won
+                    })
+                })
+                .collect();
+            let winners = threads
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .filter(|w| *w)
+                .count();
+            assert_eq!(
+                winners, 1,
+                "round {round}: {winners} containers own '{name}'"
+            );
+        }
+    }
+
+    #[test]
+    fn names_and_tags_holding_something_else_than_an_id_resolve_to_nothing() {
+        let (_d, s) = crate::store::test_store();
+        // A record outside images/ reachable by a hostile tag or name file.
+        let outside = s.root().join("victim");
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("image.json"), "{}").unwrap();
+        fs::write(outside.join("container.json"), "{}").unwrap();
+        fs::write(s.tag_path("evil:latest"), "../victim").unwrap();
+        fs::write(s.name_path("evil"), "../victim").unwrap();
+        assert!(s.lookup_tag("evil:latest").is_none());
+        assert!(s.lookup_name("evil").is_none());
+        assert!(matches!(
+            s.resolve_image("evil:latest"),
+            Err(StoreError::NoSuchImage(_))
+        ));
+        assert!(matches!(
+            s.resolve_container("evil"),
+            Err(StoreError::NoSuchContainer(_))
+        ));
+    }
+
+    #[test]
+    fn every_reference_is_a_plain_visible_file_in_tags() {
+        let (_d, s) = crate::store::test_store();
+        let id = ImageId("img_0123456789ab".into());
+        for r in [".hidden:1", "..", "."] {
+            s.tag(r, &id).unwrap();
+            assert_eq!(s.lookup_tag(r), Some(id.clone()), "{r}");
+        }
+        assert_eq!(s.tags_of(&id).unwrap(), [".", "..", ".hidden:1"]);
+        assert!(s.tag("", &id).is_err());
+        for r in [".hidden:1", "..", "."] {
+            s.untag(r).unwrap();
+        }
+        assert!(s.tags_of(&id).unwrap().is_empty());
     }
 }

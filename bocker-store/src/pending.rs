@@ -6,6 +6,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,9 @@ pub struct Pending {
     lock: Lock,
     root: PathBuf,
     entries: Vec<PathBuf>,
+    /// The process that began it: only it may undo on drop (not a forked child).
+    owner: u32,
+    done: bool,
 }
 
 impl Pending {
@@ -49,6 +53,8 @@ impl Pending {
                 lock,
                 root: root.to_path_buf(),
                 entries: Vec::new(),
+                owner: std::process::id(),
+                done: false,
             });
         }
     }
@@ -72,7 +78,9 @@ impl Pending {
     }
 
     /// The mutation completed: forget the journal.
-    pub fn finish(self) -> Result<()> {
+    pub fn finish(mut self) -> Result<()> {
+        // Complete whatever happens next: never undo on drop from here on.
+        self.done = true;
         // Empty it first: a collector that opened it just before the unlink must find
         // nothing to undo once it gets the lock.
         self.lock
@@ -81,6 +89,34 @@ impl Pending {
             .ctx("truncating journal", self.lock.path())?;
         fs::remove_file(self.lock.path()).ctx("removing journal", self.lock.path())?;
         Ok(())
+    }
+}
+
+/// A mutation abandoned by an error in the process that began it is undone at once (in
+/// reverse order), instead of leaving its half-made objects, and their disk space, to
+/// the next collection. Anything that could not be removed stays journaled for it.
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.done || std::process::id() != self.owner {
+            return;
+        }
+        let mut all_gone = true;
+        for path in self.entries.iter().rev() {
+            let Ok(rel) = path.strip_prefix(&self.root) else {
+                continue;
+            };
+            if rel
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+                || is_complete(&self.root, rel)
+            {
+                continue;
+            }
+            all_gone &= crate::fsutil::remove_path(path).is_ok();
+        }
+        if all_gone {
+            let _ = fs::remove_file(self.lock.path());
+        }
     }
 }
 
@@ -115,14 +151,17 @@ pub(crate) fn undo_dead(root: &Path) -> Result<usize> {
         }
         let text = fs::read(&path).ctx("reading journal", &path)?;
         for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            // SAFETY of the conversion: the bytes were written from an OsStr by `add`.
-            let rel = Path::new(unsafe { std::ffi::OsStr::from_encoded_bytes_unchecked(line) });
+            // Any bytes are a valid Unix path; a corrupt journal cannot cause UB here.
+            let rel = Path::new(std::ffi::OsStr::from_bytes(line));
             if rel.is_absolute()
                 || rel
                     .components()
                     .any(|c| c == std::path::Component::ParentDir)
             {
                 continue; // never follow a journal out of the store
+            }
+            if is_complete(root, rel) {
+                continue; // killed after its commit point: the object is whole, keep it
             }
             crate::fsutil::remove_path(&root.join(rel))?;
         }
@@ -132,9 +171,59 @@ pub(crate) fn undo_dead(root: &Path) -> Result<usize> {
     Ok(undone)
 }
 
+/// True when `rel` is (or lies inside) an image or container whose record exists, or is
+/// the name of such a container: a record is the commit point of its object.
+fn is_complete(root: &Path, rel: &Path) -> bool {
+    use crate::id::{is_valid, Kind};
+    let mut parts = rel.components().map(|c| c.as_os_str().to_string_lossy());
+    let (Some(dir), Some(id)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let record = |kind, id: &str, file| {
+        is_valid(kind, id) && root.join(dir.as_ref()).join(id).join(file).exists()
+    };
+    match dir.as_ref() {
+        "images" => record(Kind::Image, &id, "image.json"),
+        "containers" => record(Kind::Container, &id, "container.json"),
+        "names" => fs::read_to_string(root.join(rel)).is_ok_and(|owner| {
+            is_valid(Kind::Container, &owner)
+                && root
+                    .join("containers")
+                    .join(&owner)
+                    .join("container.json")
+                    .exists()
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+impl Pending {
+    /// Lets the journal go as a killed process would: lock released, nothing undone.
+    pub(crate) fn abandon(mut self) {
+        self.owner = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_mutation_is_undone_at_once() {
+        let r = root();
+        let staged = r.path().join("layers/.tmp-x");
+        fs::create_dir_all(staged.join("deep")).unwrap();
+        fs::write(staged.join("deep/big"), b"x").unwrap();
+        let mut p = Pending::begin(r.path()).unwrap();
+        p.add(&staged).unwrap();
+        drop(p); // an error path returned early
+        assert!(
+            !staged.exists(),
+            "the failed mutation's layer is left behind"
+        );
+        assert_eq!(fs::read_dir(r.path().join("pending")).unwrap().count(), 0);
+    }
 
     fn root() -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
@@ -164,8 +253,8 @@ mod tests {
         fs::write(victim.join("deep/f"), b"x").unwrap();
         let mut p = Pending::begin(r.path()).unwrap();
         p.add(&victim).unwrap();
-        // Simulate death: drop the lock without finishing.
-        drop(p);
+        // Simulate death: release the lock without finishing or undoing.
+        p.abandon();
         assert_eq!(undo_dead(r.path()).unwrap(), 1);
         assert!(!victim.exists());
         assert_eq!(fs::read_dir(r.path().join("pending")).unwrap().count(), 0);
@@ -184,5 +273,35 @@ mod tests {
         .unwrap();
         undo_dead(r.path()).unwrap();
         assert!(canary.exists());
+    }
+
+    #[test]
+    fn a_complete_object_is_never_undone() {
+        let r = root();
+        let img = r.path().join("images/img_0123456789ab");
+        let ctr = r.path().join("containers/ps_0123456789ab");
+        fs::create_dir_all(&img).unwrap();
+        fs::create_dir_all(&ctr).unwrap();
+        fs::create_dir_all(r.path().join("names")).unwrap();
+        let name = r.path().join("names/web");
+        let mut p = Pending::begin(r.path()).unwrap();
+        p.add(&img).unwrap();
+        p.add(&ctr).unwrap();
+        p.add(&name).unwrap();
+        // Killed after the records were written (the commit point), before `finish`.
+        fs::write(img.join("image.json"), b"{}").unwrap();
+        fs::write(ctr.join("container.json"), b"{}").unwrap();
+        fs::write(&name, b"ps_0123456789ab").unwrap();
+        p.abandon();
+        assert_eq!(undo_dead(r.path()).unwrap(), 1);
+        assert!(
+            img.join("image.json").exists(),
+            "a complete image was undone"
+        );
+        assert!(
+            ctr.join("container.json").exists(),
+            "a complete container was undone"
+        );
+        assert!(name.exists(), "the name of a complete container was undone");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::driver::{self, SnapshotDriver};
@@ -28,6 +28,10 @@ const LAYOUT: &[&str] = &[
     "tmp",
 ];
 
+/// State other crates keep under the root, possibly before the store is first opened
+/// (`bocker net setup` on a fresh machine): a new store may be made beside it.
+pub const OTHER_STATE: &[&str] = &["net"];
+
 /// An opened store.
 pub struct Store {
     root: PathBuf,
@@ -49,6 +53,9 @@ impl Store {
 
     /// Opens (creating if needed) the store at `root` with an optional requested driver.
     pub fn open_at(root: &Path, requested: Option<&str>) -> Result<Store> {
+        // Paths derived from the root end up in records and in other processes (a
+        // relative BOCKER_ROOT would mean something else from another directory).
+        let root = &std::path::absolute(root).ctx("resolving the store root", root)?;
         let marker = root.join("driver");
         let name = match fs::read_to_string(&marker) {
             Ok(existing) => {
@@ -161,8 +168,11 @@ impl Store {
 
     /// Reads an image record.
     pub fn read_image(&self, id: &ImageId) -> Result<ImageRecord> {
-        read_json(&self.image_dir(id).join("image.json"))
-            .map_err(|e| not_found(e, || StoreError::NoSuchImage(id.0.clone())))
+        let mut rec: ImageRecord = read_json(&self.image_dir(id).join("image.json"))
+            .map_err(|e| not_found(e, || StoreError::NoSuchImage(id.0.clone())))?;
+        // The reserved directory is the truth: a record never speaks for another id.
+        rec.id.clone_from(&id.0);
+        Ok(rec)
     }
 
     /// Writes (atomically) a container record.
@@ -177,8 +187,12 @@ impl Store {
 
     /// Reads a container record.
     pub fn read_container(&self, id: &ContainerId) -> Result<ContainerRecord> {
-        read_json(&self.container_dir(id).join("container.json"))
-            .map_err(|e| not_found(e, || StoreError::NoSuchContainer(id.0.clone())))
+        let mut rec: ContainerRecord = read_json(&self.container_dir(id).join("container.json"))
+            .map_err(|e| not_found(e, || StoreError::NoSuchContainer(id.0.clone())))?;
+        // The reserved directory is the truth: `rm -f` acts on this container's cgroups
+        // (named by its id), never on those of an id a copied record names.
+        rec.id.clone_from(&id.0);
+        Ok(rec)
     }
 
     /// Read-modify-write of a container record under the record's own lock.
@@ -256,17 +270,18 @@ impl Store {
     /// Removes image `id`'s record (the image disappears at once) and its directory.
     /// Layers are left to `gc`, which may only run when no creator holds the lock.
     pub fn remove_image_record(&self, id: &ImageId) -> Result<()> {
+        // Shared: the collector (which sweeps tmp/) must not race what we move there.
+        let _removing = self.lock_shared()?;
         let dir = self.image_dir(id);
-        let gone = self.tmp_dir().join(format!("rmi-{}", id.0));
-        fs::rename(&dir, &gone)
-            .or_else(|e| {
-                if e.kind() == io::ErrorKind::NotFound {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
-            .ctx("removing", &dir)?;
+        let gone = self.graveyard("rmi", &id.0);
+        match fs::rename(&dir, &gone) {
+            Ok(()) => {}
+            // Someone else removed it first: only one removal reports success.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::NoSuchImage(id.0.clone()))
+            }
+            Err(e) => return Err(StoreError::io("removing", &dir, e)),
+        }
         for t in self.tags_of(id)? {
             self.untag(&t)?;
         }
@@ -275,24 +290,32 @@ impl Store {
 
     /// Removes container `id`'s storage, name and record.
     pub fn remove_container_record(&self, id: &ContainerId) -> Result<()> {
+        // Shared: the collector (which sweeps tmp/) must not race what we move there.
+        let _removing = self.lock_shared()?;
         let dir = self.container_dir(id);
         let rec = self.read_container(id).ok();
         // The record goes first so nobody sees a container without storage.
-        let gone = self.tmp_dir().join(format!("rm-{}", id.0));
-        fs::rename(&dir, &gone)
-            .or_else(|e| {
-                if e.kind() == io::ErrorKind::NotFound {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
-            .ctx("removing", &dir)?;
+        let gone = self.graveyard("rm", &id.0);
+        match fs::rename(&dir, &gone) {
+            Ok(()) => {}
+            // Someone else removed it first: only one removal reports success.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::NoSuchContainer(id.0.clone()))
+            }
+            Err(e) => return Err(StoreError::io("removing", &dir, e)),
+        }
         if let Some(name) = rec.as_ref().and_then(|r| r.name.as_deref()) {
             self.release_name(name, id)?;
         }
         self.driver.remove_container(&gone)?;
         crate::fsutil::remove_path(&gone)
+    }
+
+    /// A fresh path in tmp/ to move a doomed object to (unique: the same id may be
+    /// removed again after a killed removal, as `commit` replaces images in place).
+    fn graveyard(&self, what: &str, id: &str) -> PathBuf {
+        let token = &id::random(Kind::Image)[4..];
+        self.tmp_dir().join(format!("{what}-{id}-{token}"))
     }
 }
 
@@ -302,6 +325,7 @@ fn create_layout(root: &Path, requested: Option<&str>) -> Result<String> {
         .mode(0o700)
         .create(root)
         .ctx("creating store", root)?;
+    refuse_foreign_content(root)?;
     // The store holds every container's files: never readable by other host users.
     fs::set_permissions(root, fs::Permissions::from_mode(0o700)).ctx("securing", root)?;
     for d in LAYOUT {
@@ -316,10 +340,76 @@ fn create_layout(root: &Path, requested: Option<&str>) -> Result<String> {
         Some(r) => r.to_string(),
         None => driver::select(root, None)?.name().to_string(),
     };
-    driver::probe(root, &name)?;
-    // Two first uses racing both write the same answer; the rename makes it atomic.
-    crate::atomic::write(&root.join("driver"), format!("{name}\n").as_bytes())?;
-    Ok(name)
+    {
+        // A racing first use may already collect (it sweeps tmp/, where the probe runs).
+        let _probing = Lock::acquire(&root.join("store.lock"), Mode::Shared)?;
+        driver::probe(root, &name)?;
+    }
+    // Two first uses may race (and choose differently, one with BOCKER_DRIVER): the
+    // first to publish wins and every other one adopts or refuses its choice.
+    let winner = publish_driver(root, &name)?;
+    if winner != name && requested.is_some() {
+        return Err(StoreError::DriverMismatch {
+            root: root.to_path_buf(),
+            existing: winner,
+            requested: name,
+        });
+    }
+    Ok(winner)
+}
+
+/// A store is made in an empty directory (a fresh mount may hold `lost+found`) or
+/// finishes one whose creation stopped half-way; never in a directory holding other
+/// things (`BOCKER_ROOT=$HOME` must not chmod it 0700 and fill it with store dirs).
+fn refuse_foreign_content(root: &Path) -> Result<()> {
+    for e in fs::read_dir(root).ctx("listing", root)? {
+        let name = e.ctx("listing", root)?.file_name();
+        let name = name.to_string_lossy();
+        let ours = LAYOUT.contains(&name.as_ref())
+            || matches!(name.as_ref(), "store.lock" | "driver" | "lost+found")
+            || OTHER_STATE.contains(&name.as_ref())
+            || name.starts_with(".driver.");
+        if !ours {
+            return Err(StoreError::io(
+                "refusing to create a store in",
+                root,
+                io::Error::other(format!(
+                    "the directory is not empty ('{name}') and holds no bocker store"
+                )),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Records `name` in `<root>/driver` unless a driver is recorded already (a link never
+/// replaces); returns the recorded driver.
+fn publish_driver(root: &Path, name: &str) -> Result<String> {
+    let marker = root.join("driver");
+    let tmp = root.join(format!(".driver.{}", &id::random(Kind::Image)[4..]));
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| {
+            io::Write::write_all(&mut f, format!("{name}\n").as_bytes())?;
+            f.sync_all()
+        });
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(StoreError::io("recording the driver in", &tmp, e));
+    }
+    let linked = fs::hard_link(&tmp, &marker);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(name.to_string()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(fs::read_to_string(&marker)
+            .ctx("reading", &marker)?
+            .trim()
+            .to_string()),
+        Err(e) => Err(StoreError::io("recording the driver in", &marker, e)),
+    }
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
@@ -334,5 +424,167 @@ fn not_found(e: StoreError, f: impl FnOnce() -> StoreError) -> StoreError {
     match e {
         StoreError::Io { ref source, .. } if source.kind() == io::ErrorKind::NotFound => f(),
         other => other,
+    }
+}
+
+/// A store on a temporary directory for unit tests: the layout is made by hand and the
+/// driver marker written, so no mount probe runs.
+#[cfg(test)]
+pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
+    let d = tempfile::tempdir().unwrap();
+    for l in LAYOUT {
+        fs::create_dir_all(d.path().join(l)).unwrap();
+    }
+    fs::write(d.path().join("driver"), "overlay\n").unwrap();
+    let s = Store::open_at(d.path(), None).unwrap();
+    (d, s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(s: &Store) -> ImageId {
+        let mut p = s.begin().unwrap();
+        let id = s.new_image_id(&mut p).unwrap();
+        s.write_image(&ImageRecord {
+            id: id.0.clone(),
+            source: "test".into(),
+            created: crate::time::now(),
+            driver: "overlay".into(),
+            layers: vec![],
+            size: 0,
+            reference: None,
+            digest: None,
+            config: Default::default(),
+        })
+        .unwrap();
+        p.finish().unwrap();
+        id
+    }
+
+    #[test]
+    fn first_use_never_overwrites_a_driver_chosen_by_a_racing_process() {
+        let d = tempfile::tempdir().unwrap();
+        // Another process won the race and recorded btrfs while we were choosing.
+        fs::write(d.path().join("driver"), "btrfs\n").unwrap();
+        let got = create_layout(d.path(), None).unwrap();
+        assert_eq!(
+            got, "btrfs",
+            "the auto choice must defer to the recorded one"
+        );
+        assert_eq!(
+            fs::read_to_string(d.path().join("driver")).unwrap(),
+            "btrfs\n"
+        );
+        match create_layout(d.path(), Some("overlay")) {
+            Err(StoreError::DriverMismatch { .. }) => {}
+            other => panic!("expected a driver mismatch, got {other:?}"),
+        }
+        assert_eq!(
+            fs::read_to_string(d.path().join("driver")).unwrap(),
+            "btrfs\n"
+        );
+    }
+
+    #[test]
+    fn a_store_is_never_made_in_a_directory_holding_other_things() {
+        let d = tempfile::tempdir().unwrap();
+        fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(d.path().join("notes.txt"), b"mine").unwrap();
+        let err = Store::open_at(d.path(), Some("overlay"))
+            .err()
+            .expect("must refuse");
+        assert!(err.to_string().contains("not empty"), "{err}");
+        let mode = fs::metadata(d.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755, "a foreign directory was chmodded");
+        assert!(!d.path().join("images").exists());
+        // An empty directory (or a fresh filesystem with lost+found) is fine.
+        let e = tempfile::tempdir().unwrap();
+        fs::create_dir(e.path().join("lost+found")).unwrap();
+        fs::create_dir(e.path().join("net")).unwrap(); // bocker net setup ran first
+        Store::open_at(e.path(), Some("overlay")).unwrap();
+        assert_eq!(
+            fs::read_to_string(e.path().join("driver")).unwrap(),
+            "overlay\n"
+        );
+    }
+
+    #[test]
+    fn a_record_is_read_as_the_object_its_directory_names() {
+        let (_d, s) = test_store();
+        let id = image(&s);
+        let other = image(&s);
+        let copied = fs::read(s.image_dir(&other).join("image.json")).unwrap();
+        fs::write(s.image_dir(&id).join("image.json"), copied).unwrap();
+        assert_eq!(s.read_image(&id).unwrap().id, id.0);
+        let ids: Vec<String> = s.list_images().unwrap().into_iter().map(|r| r.id).collect();
+        assert!(ids.contains(&id.0) && ids.contains(&other.0), "{ids:?}");
+    }
+
+    #[test]
+    fn of_two_removals_of_one_object_only_one_succeeds() {
+        let (_d, s) = test_store();
+        let id = image(&s);
+        s.remove_image_record(&id).unwrap();
+        assert!(matches!(
+            s.remove_image_record(&id),
+            Err(StoreError::NoSuchImage(_))
+        ));
+        let c = ContainerId("ps_0123456789ab".into());
+        fs::create_dir_all(s.container_dir(&c)).unwrap();
+        fs::write(s.container_dir(&c).join("container.json"), "{}").unwrap();
+        s.remove_container_record(&c).unwrap();
+        assert!(matches!(
+            s.remove_container_record(&c),
+            Err(StoreError::NoSuchContainer(_))
+        ));
+    }
+
+    #[test]
+    fn removing_an_image_survives_a_leftover_of_an_earlier_killed_removal() {
+        let (_d, s) = test_store();
+        let id = image(&s);
+        // A previous rmi of this very id (commit replaces images in place) was killed.
+        let old = s.tmp_dir().join(format!("rmi-{}", id.0));
+        fs::create_dir_all(old.join("junk")).unwrap();
+        s.remove_image_record(&id).unwrap();
+        assert!(!s.image_dir(&id).exists());
+    }
+
+    #[test]
+    fn removing_a_container_survives_a_leftover_of_an_earlier_killed_removal() {
+        let (_d, s) = test_store();
+        let id = ContainerId("ps_0123456789ab".into());
+        fs::create_dir_all(s.container_dir(&id)).unwrap();
+        fs::write(s.container_dir(&id).join("container.json"), "{}").unwrap();
+        let old = s.tmp_dir().join(format!("rm-{}", id.0));
+        fs::create_dir_all(old.join("junk")).unwrap();
+        s.remove_container_record(&id).unwrap();
+        assert!(!s.container_dir(&id).exists());
+    }
+
+    #[test]
+    fn removals_hold_the_store_lock_against_the_collector() {
+        let (_d, s) = test_store();
+        let id = image(&s);
+        // While a removal runs, the collector must not sweep tmp/ under its feet: the
+        // removal holds the lock shared. Simulate "collector running" by holding it
+        // exclusively: the removal must wait for it rather than race it.
+        let x = s.lock_exclusive().unwrap();
+        let root = s.root().to_path_buf();
+        let id2 = id.clone();
+        let t = std::thread::spawn(move || {
+            let s = Store::open_at(&root, None).unwrap();
+            s.remove_image_record(&id2).unwrap();
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            s.image_dir(&id).exists(),
+            "removal ran while the collector held the store lock"
+        );
+        drop(x);
+        t.join().unwrap();
+        assert!(!s.image_dir(&id).exists());
     }
 }

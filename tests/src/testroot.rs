@@ -42,11 +42,8 @@ impl TestRoot {
         fs::create_dir_all(&base).unwrap();
         let root = base.join("root");
         fs::create_dir(&root).unwrap();
-        if driver == Driver::Btrfs {
-            make_btrfs(&base.join("btrfs.img"), &root);
-        }
         let (subnet, bridge, subnet_file) = reserve_subnet();
-        TestRoot {
+        let t = TestRoot {
             base,
             root,
             driver,
@@ -55,7 +52,13 @@ impl TestRoot {
             subnet,
             subnet_file,
             extra_env: Vec::new(),
+        };
+        // Made once `t` exists: if this panics, Drop still removes the 1 GiB image file,
+        // the mount and the subnet reservation.
+        if driver == Driver::Btrfs {
+            make_btrfs(&t.base.join("btrfs.img"), &t.root);
         }
+        t
     }
 
     /// An overlay root on the host filesystem.
@@ -258,12 +261,13 @@ fn remove_cgroup_tree(dir: &Path) {
     }
 }
 
-/// Reserves a /24 in 10.100.0.0–10.250.255.0 for this test, across processes.
+/// Reserves a /24 in 10.100.0.0–10.199.255.0 for this test, across processes.
 fn reserve_subnet() -> (String, String, PathBuf) {
     fs::create_dir_all(SUBNET_DIR).unwrap();
     loop {
         let r = random_hex(4);
-        let x = 100 + u32::from_str_radix(&r[..2], 16).unwrap() % 151;
+        // 10.200.0.0 and up belong to the bocker-net tests' own allocator.
+        let x = 100 + u32::from_str_radix(&r[..2], 16).unwrap() % 100;
         let y = u32::from_str_radix(&r[2..], 16).unwrap();
         let file = PathBuf::from(SUBNET_DIR).join(format!("{x}.{y}"));
         if fs::OpenOptions::new()

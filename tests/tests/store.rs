@@ -187,7 +187,9 @@ fn concurrent_inits(driver: Driver) {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 4, "ids collided: {ids:?}");
-    let listed: Vec<String> = t.ok("images", &["-q"]).lines().map(String::from).collect();
+    // `images` lists oldest first; these were made in the same second or two.
+    let mut listed: Vec<String> = t.ok("images", &["-q"]).lines().map(String::from).collect();
+    listed.sort();
     assert_eq!(listed, ids);
     for id in &ids {
         assert!(layer_paths(&t, id)[0].join("bin/busybox").exists());
@@ -392,4 +394,357 @@ fn store_root_is_private_and_driver_is_checked() {
         err.contains("btrfs driver cannot be used") && err.lines().count() == 1,
         "{err}"
     );
+}
+
+/// Writes a container record by hand (bocker run is tested elsewhere); returns its id.
+fn fake_container(t: &TestRoot, img: &str, name: Option<&str>) -> String {
+    let ctr = format!("ps_{}", random_hex(12));
+    let dir = t.root.join("containers").join(&ctr);
+    fs::create_dir_all(&dir).unwrap();
+    let layers = serde_json::from_str::<serde_json::Value>(&t.ok("inspect", &[img])).unwrap()
+        ["layers"]
+        .clone();
+    let rec = serde_json::json!({
+        "id": ctr, "name": name, "image": img, "image_ref": img, "command": ["true"],
+        "created": "2026-11-22T20:00:00Z", "driver": "overlay", "layers": layers,
+        "rootfs": dir.join("rootfs"), "state": {"status": "exited", "exit_code": 0}
+    });
+    fs::write(dir.join("container.json"), rec.to_string()).unwrap();
+    if let Some(n) = name {
+        fs::write(t.root.join("names").join(n), &ctr).unwrap();
+    }
+    ctr
+}
+
+#[test]
+fn rm_of_several_reports_each_failure_on_one_line_and_goes_on() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let a = fake_container(&t, &img, Some("web"));
+    let b = fake_container(&t, &img, None);
+    let o = t.run("rm", &["nope", "web", "../x", &b, "img_000000000000"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        format!("Removed: {a}\nRemoved: {b}\n")
+    );
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "No container named 'nope' exists\n\
+         No container named '../x' exists\n\
+         No image named 'img_000000000000' exists\n"
+    );
+    assert_eq!(t.ok("ps", &["-q"]), "");
+    assert!(
+        !t.root.join("names/web").exists(),
+        "the name outlived its container"
+    );
+    // As in the seed, rm also removes images given by img_ id.
+    assert_eq!(t.ok("rm", &[&img]), format!("Removed: {img}\n"));
+    assert_eq!(t.ok("images", &["-q"]), "");
+}
+
+#[test]
+fn listing_into_a_closed_pipe_is_silent() {
+    let t = TestRoot::overlay();
+    t.busybox_image();
+    for args in [&["-q"][..], &[][..], &["--format", "json"][..]] {
+        let mut child = t
+            .cmd("images")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader went away (`| head -0`)
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.is_empty(), "images {args:?} into a closed pipe: {err}");
+    }
+}
+
+#[test]
+fn images_survives_an_odd_digest_in_a_record() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let rec_path = t.root.join("images").join(&img).join("image.json");
+    let mut rec: serde_json::Value = serde_json::from_slice(&fs::read(&rec_path).unwrap()).unwrap();
+    // Byte 12 of the hex part falls inside a two-byte character.
+    rec["digest"] = serde_json::json!(format!("sha256:a{}", "é".repeat(10)));
+    fs::write(&rec_path, rec.to_string()).unwrap();
+    let out = t.ok("images", &[]);
+    assert!(out.contains("sha256:aéééééééééé"), "{out}");
+}
+
+#[test]
+fn a_store_error_is_one_line_without_repetition() {
+    let t = TestRoot::overlay();
+    let file = t.base.join("a-file");
+    fs::write(&file, b"x").unwrap();
+    let o = t
+        .cmd("images")
+        .env("BOCKER_ROOT", file.join("root"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(err.matches("Not a directory").count(), 1, "{err}");
+}
+
+#[test]
+fn btrfs_rm_destroys_a_container_snapshot_and_subvolumes_nested_in_it() {
+    let t = TestRoot::btrfs();
+    let img = t.busybox_image();
+    let ctr = fake_container(&t, &img, None);
+    let layer = &layer_paths(&t, &img)[0];
+    let rootfs = t.root.join("containers").join(&ctr).join("rootfs");
+    let btrfs = |args: &[&str]| {
+        let o = std::process::Command::new("btrfs")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "btrfs {args:?}: {o:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    btrfs(&[
+        "subvolume",
+        "snapshot",
+        layer.to_str().unwrap(),
+        rootfs.to_str().unwrap(),
+    ]);
+    // Something inside the container made a subvolume of its own.
+    let nested = rootfs.join("var/nested");
+    btrfs(&["subvolume", "create", nested.to_str().unwrap()]);
+    fs::write(nested.join("f"), b"x").unwrap();
+    assert_eq!(t.ok("rm", &[&ctr]), format!("Removed: {ctr}\n"));
+    let left = btrfs(&["subvolume", "list", t.root.to_str().unwrap()]);
+    assert_eq!(left.lines().count(), 1, "subvolumes left: {left}");
+    assert!(
+        left.contains(layer.file_name().unwrap().to_str().unwrap()),
+        "{left}"
+    );
+    assert_eq!(fs::read_dir(t.root.join("tmp")).unwrap().count(), 0);
+}
+
+/// The store's invariants once the collector has run: nothing half-made is left, every
+/// listed image has its layers, every layer is referenced.
+fn assert_store_is_clean(t: &TestRoot) {
+    // `rmi` of nothing still collects (it exits 1 for the missing id).
+    t.fails("rmi", &["img_000000000000"]);
+    let names = |dir: &str| -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(t.root.join(dir))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("pending"), Vec::<String>::new(), "journals left");
+    assert_eq!(names("tmp"), Vec::<String>::new(), "tmp left");
+    let images: Vec<String> = t.ok("images", &["-q"]).lines().map(String::from).collect();
+    let mut sorted = images.clone();
+    sorted.sort();
+    assert_eq!(names("images"), sorted, "image dirs without records");
+    let containers: Vec<String> = t.ok("ps", &["-q"]).lines().map(String::from).collect();
+    let mut referenced = std::collections::BTreeSet::new();
+    for id in images.iter().chain(&containers) {
+        let v: serde_json::Value = serde_json::from_str(&t.ok("inspect", &[id])).unwrap();
+        for l in v["layers"].as_array().unwrap() {
+            let l = l.as_str().unwrap().to_string();
+            assert!(
+                t.root.join("layers").join(&l).is_dir(),
+                "{id} lost layer {l}"
+            );
+            referenced.insert(l);
+        }
+    }
+    let layers: std::collections::BTreeSet<String> = names("layers").into_iter().collect();
+    assert_eq!(layers, referenced, "unreferenced or half-made layers left");
+    for n in names("names") {
+        let owner = fs::read_to_string(t.root.join("names").join(&n)).unwrap();
+        assert!(containers.contains(&owner), "name {n} of a gone container");
+    }
+}
+
+/// SIGKILLs `bocker-<verb> args` after `delay`; true when it was killed.
+fn kill_after(t: &TestRoot, verb: &str, args: &[&str], delay: Duration) -> bool {
+    let mut child = t
+        .cmd(verb)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let _ = child.kill(); // our own child, by pid
+    !child.wait().unwrap().success()
+}
+
+fn kill_at_random_points(driver: Driver) {
+    let t = TestRoot::new(driver);
+    let src = t.base.join("src");
+    for d in 0..10 {
+        let dir = src.join(format!("d{d}"));
+        fs::create_dir_all(&dir).unwrap();
+        for f in 0..100 {
+            fs::write(dir.join(format!("f{f}")), vec![b'x'; 2048]).unwrap();
+        }
+    }
+    let keep = t.busybox_image();
+    let user = fake_container(&t, &keep, Some("keeper"));
+    let mut kills = 0;
+    for i in 0..12u64 {
+        // Spread the kills over the verbs' whole run, start to end.
+        let delay = Duration::from_micros(500 + (i * 7919) % 40_000);
+        kills += usize::from(kill_after(&t, "init", &[src.to_str().unwrap()], delay));
+        assert_store_is_clean(&t);
+        let victim = t.busybox_image();
+        kills += usize::from(kill_after(&t, "rmi", &[&victim], delay / 4));
+        assert_store_is_clean(&t);
+        let ctr = fake_container(&t, &keep, Some(&format!("c{i}")));
+        kills += usize::from(kill_after(&t, "rm", &[&ctr], delay / 4));
+        assert_store_is_clean(&t);
+    }
+    assert!(kills > 0, "no command was ever killed mid-way");
+    // What was never touched is whole.
+    assert!(t.ok("images", &["-q"]).contains(&keep));
+    assert!(t.ok("ps", &["-q"]).contains(&user));
+    assert!(t.root.join("names/keeper").exists());
+}
+
+#[test]
+fn overlay_kill_at_random_points_leaves_a_clean_store() {
+    kill_at_random_points(Driver::Overlay);
+}
+
+#[test]
+fn btrfs_kill_at_random_points_leaves_a_clean_store() {
+    kill_at_random_points(Driver::Btrfs);
+}
+
+fn concurrent_creators_and_removers(driver: Driver) {
+    let t = std::sync::Arc::new(TestRoot::new(driver));
+    let src = t.base.join("src");
+    fs::create_dir(&src).unwrap();
+    busybox_rootfs(&src);
+    let keep = t.busybox_image();
+    let creators: Vec<_> = (0..3)
+        .map(|_| {
+            let (t, src) = (t.clone(), src.clone());
+            std::thread::spawn(move || (0..4).map(|_| init_dir(&t, &src)).collect::<Vec<String>>())
+        })
+        .collect();
+    let remover = {
+        let (t, keep) = (t.clone(), keep.clone());
+        std::thread::spawn(move || {
+            let mut removed = Vec::new();
+            for _ in 0..15 {
+                for id in t.ok("images", &["-q"]).lines() {
+                    if id != keep {
+                        let o = t.run("rmi", &[id]);
+                        if o.status.success() {
+                            removed.push(id.to_string());
+                        }
+                    }
+                }
+                let c = fake_container(&t, &keep, None);
+                t.ok("rm", &[&c]);
+            }
+            removed
+        })
+    };
+    let created: Vec<String> = creators
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    let removed = remover.join().unwrap();
+    let listed = t.ok("images", &["-q"]);
+    for id in &created {
+        assert_eq!(
+            listed.contains(id.as_str()),
+            !removed.contains(id),
+            "{id}: created, removed={}, listed={}",
+            removed.contains(id),
+            listed.contains(id.as_str())
+        );
+    }
+    assert!(listed.contains(&keep));
+    assert_store_is_clean(&t);
+}
+
+#[test]
+fn overlay_concurrent_creators_and_removers() {
+    concurrent_creators_and_removers(Driver::Overlay);
+}
+
+#[test]
+fn btrfs_concurrent_creators_and_removers() {
+    concurrent_creators_and_removers(Driver::Btrfs);
+}
+
+#[test]
+fn init_refuses_to_import_the_store_into_itself() {
+    let t = TestRoot::overlay();
+    t.busybox_image();
+    for dir in [t.root.clone(), t.base.clone(), t.root.join("layers")] {
+        let o = t.run("init", &[dir.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "init {}", dir.display());
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert!(
+            err.starts_with("cannot import") && err.lines().count() == 1 && err.len() < 300,
+            "{err}"
+        );
+    }
+    assert_eq!(t.ok("images", &["-q"]).lines().count(), 1);
+}
+
+#[test]
+fn a_relative_root_is_recorded_as_an_absolute_path() {
+    let t = TestRoot::overlay();
+    let src = t.base.join("src");
+    fs::create_dir(&src).unwrap();
+    busybox_rootfs(&src);
+    let run = |verb: &str, args: &[&str]| {
+        let o = t
+            .cmd(verb)
+            .args(args)
+            .current_dir(&t.base)
+            .env("BOCKER_ROOT", "root")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let id = run("init", &["-q", src.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&run("inspect", &[id.trim()])).unwrap();
+    let layer = PathBuf::from(v["layer_paths"][0].as_str().unwrap());
+    assert!(layer.is_absolute(), "{layer:?}");
+    assert!(layer.starts_with(&t.root), "{layer:?}");
+}
+
+#[test]
+fn usage_errors_are_one_line_with_status_2() {
+    let t = TestRoot::overlay();
+    for (verb, args) in [
+        ("rm", &[][..]),
+        ("images", &["--format", "xml"][..]),
+        ("ps", &["--bogus"][..]),
+        ("init", &[][..]),
+    ] {
+        let o = t.run(verb, args);
+        assert_eq!(o.status.code(), Some(2), "{verb} {args:?}");
+        assert!(o.stdout.is_empty());
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{verb} {args:?}: {err}");
+        assert!(err.starts_with(&format!("bocker {verb}: ")), "{err}");
+    }
+    let help = t.run("rm", &["--help"]);
+    assert!(help.status.success());
+    assert!(String::from_utf8(help.stdout)
+        .unwrap()
+        .contains("Usage: bocker rm"));
 }

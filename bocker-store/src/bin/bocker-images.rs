@@ -21,7 +21,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    cli::exit(run(Args::parse()))
+    cli::quiet_sigpipe();
+    cli::exit(run(cli::parse::<Args>()))
 }
 
 fn run(args: Args) -> Result<()> {
@@ -83,7 +84,7 @@ fn run(args: Args) -> Result<()> {
 /// `sha256:0123456789ab` (12 hex digits), as Docker shortens digests.
 fn short_digest(d: &str) -> String {
     match d.split_once(':') {
-        Some((algo, hex)) => format!("{algo}:{}", &hex[..hex.len().min(12)]),
+        Some((algo, hex)) => format!("{algo}:{}", hex.chars().take(12).collect::<String>()),
         None => d.to_string(),
     }
 }

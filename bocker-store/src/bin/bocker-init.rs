@@ -19,12 +19,13 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    cli::exit(run(Args::parse()))
+    cli::exit(run(cli::parse::<Args>()))
 }
 
 fn run(args: Args) -> Result<()> {
     let src = source_dir(&args.dir)?;
     let store = Store::open().context("opening the store")?;
+    refuse_the_store_itself(&src, store.root())?;
     store.recover().context("cleaning leftovers")?;
     let _creating = store.lock_shared()?;
     let mut journal = store.begin()?;
@@ -47,9 +48,9 @@ fn run(args: Args) -> Result<()> {
     })?;
     journal.finish()?;
     if args.quiet {
-        println!("{id}");
+        cli::say(id.as_ref());
     } else {
-        println!("Created: {id}");
+        cli::say(&format!("Created: {id}"));
     }
     Ok(())
 }
@@ -60,4 +61,23 @@ fn source_dir(dir: &Path) -> Result<PathBuf> {
         Ok(p) if p.is_dir() => Ok(p),
         _ => bail!("No directory named '{}' exists", dir.display()),
     }
+}
+
+/// The store cannot be imported into itself (the copy would grow under the walk and
+/// hand every image's files to a new one): `src` must neither hold nor lie in the root.
+fn refuse_the_store_itself(src: &Path, root: &Path) -> Result<()> {
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    if src.starts_with(&root) || root.starts_with(src) {
+        bail!(
+            "cannot import '{}': the store ({}) is {}",
+            src.display(),
+            root.display(),
+            if src.starts_with(&root) {
+                "around it"
+            } else {
+                "inside it"
+            }
+        );
+    }
+    Ok(())
 }

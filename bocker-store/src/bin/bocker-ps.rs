@@ -27,7 +27,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    cli::exit(run(Args::parse()))
+    cli::quiet_sigpipe();
+    cli::exit(run(cli::parse::<Args>()))
 }
 
 fn run(args: Args) -> Result<()> {

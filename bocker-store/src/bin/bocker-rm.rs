@@ -19,7 +19,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = cli::parse::<Args>();
     let store = match Store::open().context("opening the store") {
         Ok(s) => s,
         Err(e) => return cli::exit(Err(e)),
@@ -43,11 +43,11 @@ fn remove(store: &Store, q: &str, force: bool) -> Result<()> {
     if q.starts_with(id::Kind::Image.prefix()) {
         let img = store.resolve_image(q)?;
         store.remove_image(&img, force)?;
-        println!("Removed: {img}");
+        cli::say(&format!("Removed: {img}"));
         return Ok(());
     }
     let ctr = store.resolve_container(q)?;
     store.remove_container(&ctr, force)?;
-    println!("Removed: {ctr}");
+    cli::say(&format!("Removed: {ctr}"));
     Ok(())
 }

@@ -19,7 +19,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = cli::parse::<Args>();
     let store = match Store::open().context("opening the store") {
         Ok(s) => s,
         Err(e) => return cli::exit(Err(e)),
@@ -42,6 +42,6 @@ fn main() -> ExitCode {
 fn remove(store: &Store, q: &str, force: bool) -> Result<()> {
     let img = store.resolve_image(q)?;
     store.remove_image(&img, force)?;
-    println!("Removed: {img}");
+    cli::say(&format!("Removed: {img}"));
     Ok(())
 }

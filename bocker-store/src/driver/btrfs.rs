@@ -2,7 +2,7 @@
 
 use std::ffi::CString;
 use std::fs::{self, File};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -96,14 +96,25 @@ pub fn snapshot(src: &Path, dst: &Path, read_only: bool) -> Result<()> {
 
 /// Destroys the subvolume at `path` (read-only ones too).
 pub fn destroy_subvolume(path: &Path) -> Result<()> {
-    let (dir, name) = split(path)?;
+    let (dir, _) = split(path)?;
+    let name = path.file_name().map(Path::new).unwrap_or(path);
+    destroy_subvolume_at(dir.as_fd(), name).map_err(|e| match e {
+        StoreError::Io { source, .. } => StoreError::io("deleting subvolume", path, source),
+        other => other,
+    })
+}
+
+/// Destroys subvolume `name` of the open directory `dir` (no path is resolved).
+pub(crate) fn destroy_subvolume_at(dir: BorrowedFd<'_>, name: &Path) -> Result<()> {
+    let c = CString::new(name.as_os_str().as_bytes())
+        .map_err(|e| StoreError::io("naming subvolume", name, e.into()))?;
     let mut args = VolArgs {
         fd: 0,
         name: [0; 4088],
     };
-    fill(&mut args.name, &name, path)?;
-    // SAFETY: as in create_subvolume.
-    unsafe { ioc_snap_destroy(dir.as_raw_fd(), &args) }.ctx("deleting subvolume", path)?;
+    fill(&mut args.name, &c, name)?;
+    // SAFETY: `args` is a properly sized, initialised btrfs_ioctl_vol_args; `dir` is open.
+    unsafe { ioc_snap_destroy(dir.as_raw_fd(), &args) }.ctx("deleting subvolume", name)?;
     Ok(())
 }
 
@@ -159,6 +170,9 @@ impl SnapshotDriver for Btrfs {
     }
 
     fn create_layer(&self, p: &mut Pending, parent: Option<&str>) -> Result<StagedLayer> {
+        if let Some(k) = parent {
+            super::check_layers(&self.layers, &[k.to_string()])?;
+        }
         let path = self.layers.join(staging_name());
         p.add(&path)?;
         match parent {
@@ -170,14 +184,14 @@ impl SnapshotDriver for Btrfs {
 
     fn commit_layer(&self, staged: StagedLayer, key: &str) -> Result<()> {
         let dst = self.layer_path(key);
-        if dst.exists() {
-            return destroy_subvolume(&staged.path);
+        if super::is_valid_layer_key(key) && !dst.exists() {
+            set_read_only(&staged.path)?;
         }
-        set_read_only(&staged.path)?;
-        fs::rename(&staged.path, &dst).ctx("committing layer", &dst)
+        super::publish_layer(&staged.path, &dst, key)
     }
 
     fn create_container(&self, ctr_dir: &Path, layers: &[String]) -> Result<()> {
+        super::check_layers(&self.layers, layers)?;
         let rootfs = super::rootfs_of(ctr_dir);
         match layers.last() {
             Some(top) => snapshot(&self.layer_path(top), &rootfs, false),

@@ -105,6 +105,63 @@ pub(crate) fn staging_name() -> String {
     format!(".tmp-{}", &crate::id::random(crate::id::Kind::Image)[4..])
 }
 
+/// True for a layer key that is one plain file name under `layers/` and safe inside
+/// overlayfs mount options: `[A-Za-z0-9_-]` and `.` (not first), at most 128 bytes.
+/// (`:` and `,` would split overlay's `lowerdir=`; a leading `.` is a staging dir.)
+pub fn is_valid_layer_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 128
+        && !key.starts_with('.')
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// `Ok` when every key in `keys` is valid and its layer exists in `layers_dir`.
+pub(crate) fn check_layers(layers_dir: &Path, keys: &[String]) -> Result<()> {
+    for k in keys {
+        let path = layers_dir.join(k);
+        if !is_valid_layer_key(k) {
+            return Err(StoreError::io(
+                "using layer",
+                path,
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "invalid layer key"),
+            ));
+        }
+        if !path.is_dir() {
+            return Err(StoreError::io(
+                "using layer",
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the layer is gone (was its image removed meanwhile?)",
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Moves the finished `staged` layer to `dst` (the name `key`); if another writer
+/// committed the same key first (same content address), drops ours.
+pub(crate) fn publish_layer(staged: &Path, dst: &Path, key: &str) -> Result<()> {
+    if !is_valid_layer_key(key) {
+        return Err(StoreError::io(
+            "committing layer",
+            dst,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "invalid layer key"),
+        ));
+    }
+    if dst.exists() {
+        return crate::fsutil::remove_path(staged);
+    }
+    match std::fs::rename(staged, dst) {
+        Ok(()) => Ok(()),
+        Err(_) if dst.exists() => crate::fsutil::remove_path(staged),
+        Err(e) => Err(StoreError::io("committing layer", dst, e)),
+    }
+}
+
 /// A fresh key for a layer that has no content address (init, commit).
 pub fn local_layer_key() -> String {
     let a = crate::id::random(crate::id::Kind::Image);

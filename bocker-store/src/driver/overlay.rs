@@ -37,11 +37,23 @@ fn mount_overlay(
         .map(|k| layers_dir.join(k).display().to_string())
         .collect();
     let mut lowerdir = abs.join(":");
+    let mut back_to = None;
     if lowerdir.len() > 3500 {
-        // The mount data must fit in one page: resolve keys relative to the layers dir.
+        // The mount data must fit in one page: resolve keys relative to the layers dir,
+        // and give the process its working directory back afterwards.
+        back_to = Some(std::env::current_dir().ctx("finding the working directory", layers_dir)?);
         std::env::set_current_dir(layers_dir).ctx("entering", layers_dir)?;
         lowerdir = lower.join(":");
     }
+    let r = mount_overlay_data(&lowerdir, upper, work, target);
+    if let Some(cwd) = back_to {
+        std::env::set_current_dir(&cwd).ctx("returning to", &cwd)?;
+    }
+    r
+}
+
+/// The mount itself, with `redirect_dir=off` when the kernel knows it.
+fn mount_overlay_data(lowerdir: &str, upper: &Path, work: &Path, target: &Path) -> Result<()> {
     let base = format!(
         "lowerdir={lowerdir},upperdir={},workdir={}",
         upper.display(),
@@ -119,14 +131,11 @@ impl SnapshotDriver for Overlay {
     }
 
     fn commit_layer(&self, staged: StagedLayer, key: &str) -> Result<()> {
-        let dst = self.layer_path(key);
-        if dst.exists() {
-            return crate::fsutil::remove_path(&staged.path);
-        }
-        fs::rename(&staged.path, &dst).ctx("committing layer", &dst)
+        super::publish_layer(&staged.path, &self.layer_path(key), key)
     }
 
-    fn create_container(&self, ctr_dir: &Path, _layers: &[String]) -> Result<()> {
+    fn create_container(&self, ctr_dir: &Path, layers: &[String]) -> Result<()> {
+        super::check_layers(&self.layers, layers)?;
         for d in ["upper", "work", "rootfs"] {
             let p = ctr_dir.join(d);
             fs::create_dir(&p).ctx("creating", &p)?;
@@ -135,6 +144,7 @@ impl SnapshotDriver for Overlay {
     }
 
     fn mount_container(&self, ctr_dir: &Path, layers: &[String]) -> Result<()> {
+        super::check_layers(&self.layers, layers)?;
         let lower: Vec<String> = layers.iter().rev().cloned().collect();
         if lower.is_empty() {
             // overlayfs needs a lower dir; an image without layers has an empty one.
@@ -179,5 +189,56 @@ impl SnapshotDriver for Overlay {
         let mut out = layers.to_vec();
         out.push(key);
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layer_key_cannot_escape_the_layers_dir() {
+        let (_d, s) = crate::store::test_store();
+        let mut p = s.begin().unwrap();
+        for bad in ["../escaped", "a/b", "", ".", "..", ".tmp-x", "a:b", "a,b"] {
+            let staged = s.driver().create_layer(&mut p, None).unwrap();
+            assert!(s.driver().commit_layer(staged, bad).is_err(), "{bad:?}");
+        }
+        assert!(!s.root().join("escaped").exists());
+        let staged = s.driver().create_layer(&mut p, None).unwrap();
+        s.driver().commit_layer(staged, "local-0123abcd").unwrap();
+        assert!(s.driver().layer_exists("local-0123abcd"));
+        p.finish().unwrap();
+    }
+
+    #[test]
+    fn mounting_many_layers_leaves_the_working_directory_alone() {
+        let (_d, s) = crate::store::test_store();
+        let before = std::env::current_dir().unwrap();
+        let keys: Vec<String> = (0..30).map(|i| format!("{i:0>100}")).collect();
+        for k in &keys {
+            fs::create_dir(s.driver().layer_path(k)).unwrap();
+            fs::write(s.driver().layer_path(k).join(format!("f{}", k.len())), k).unwrap();
+        }
+        let ctr = s.root().join("containers/ps_0123456789ab");
+        fs::create_dir_all(&ctr).unwrap();
+        s.driver().create_container(&ctr, &keys).unwrap();
+        s.driver().mount_container(&ctr, &keys).unwrap();
+        let mounted = ctr.join("rootfs/f100").exists();
+        s.driver().remove_container(&ctr).unwrap();
+        assert!(mounted, "the layers are not visible in the container");
+        assert_eq!(std::env::current_dir().unwrap(), before);
+    }
+
+    #[test]
+    fn a_container_cannot_be_made_from_layers_that_are_gone() {
+        let (_d, s) = crate::store::test_store();
+        let ctr = s.root().join("containers/ps_0123456789ab");
+        fs::create_dir_all(&ctr).unwrap();
+        let err = s
+            .driver()
+            .create_container(&ctr, &["local-gone".to_string()])
+            .unwrap_err();
+        assert!(err.to_string().contains("local-gone"), "{err}");
     }
 }

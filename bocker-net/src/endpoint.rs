@@ -1,0 +1,368 @@
+//! A container on the bridge: attach, publish, release, reclaim.
+
+use std::net::Ipv4Addr;
+
+use serde::Serialize;
+
+use crate::config::NetConfig;
+use crate::error::{IoContext, NetError, Result};
+use crate::firewall;
+use crate::ipam::{check_owner, mac_for, remove_if_present, Ipam};
+use crate::netlink::{self, Rtnl, VethSpec};
+use crate::netns::{in_netns, Netns};
+use crate::ports::PortMapping;
+use crate::record::{self, Endpoint, PortClaim};
+
+/// What a container got from [`attach`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attachment {
+    pub ip: Ipv4Addr,
+    pub prefix_len: u8,
+    pub gateway: Ipv4Addr,
+    #[serde(serialize_with = "mac_text")]
+    pub mac: [u8; 6],
+    pub host_veth: String,
+}
+
+impl Attachment {
+    pub fn mac_string(&self) -> String {
+        mac_to_string(&self.mac)
+    }
+}
+
+pub fn mac_to_string(mac: &[u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn mac_text<S: serde::Serializer>(mac: &[u8; 6], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&mac_to_string(mac))
+}
+
+/// The host end of the veth for an address: derived from the address, so a
+/// lease alone says which veth belongs to it (and an address whose old veth
+/// still exists is never handed out again).
+pub fn host_veth_name(ip: Ipv4Addr) -> String {
+    format!("bkv{:08x}", u32::from(ip))
+}
+
+fn open_rtnl() -> Result<Rtnl> {
+    Rtnl::open().ctx(|| "opening a netlink socket".to_string())
+}
+
+/// Give the network namespace `netns` an interface `ifname` on the bridge: a
+/// leased address, a MAC derived from it, loopback up, default route via the
+/// bridge. The bridge must exist ([`crate::ensure_setup`]).
+pub fn attach<'a>(
+    cfg: &NetConfig,
+    owner: &str,
+    netns: impl Into<Netns<'a>>,
+    ifname: &str,
+) -> Result<Attachment> {
+    check_owner(owner)?;
+    if let Some(ep) = record::read::<Endpoint>(&record::endpoint_path(cfg, owner))? {
+        return Err(NetError::AlreadyAttached {
+            owner: owner.into(),
+            bridge: cfg.bridge.clone(),
+            ip: ep.ip,
+        });
+    }
+    let ns = netns.into().hold()?;
+    ns.check_not_own()?;
+    let mut nl = open_rtnl()?;
+    let bridge = netlink::link_by_name(&mut nl, &cfg.bridge)
+        .ctx(|| format!("looking up bridge {}", cfg.bridge))?
+        .ok_or_else(|| NetError::NoBridge(cfg.bridge.clone()))?;
+
+    let ip = Ipam::new(cfg).allocate(owner, &mut |ip| {
+        // An address whose veth is still there (its namespace not yet gone) waits.
+        netlink::link_by_name(&mut nl, &host_veth_name(ip)).map_or(true, |l| l.is_some())
+    })?;
+    let att = Attachment {
+        ip,
+        prefix_len: cfg.subnet.prefix_len(),
+        gateway: cfg.gateway(),
+        mac: mac_for(ip),
+        host_veth: host_veth_name(ip),
+    };
+    let ep = Endpoint {
+        owner: owner.into(),
+        ip,
+        host_veth: att.host_veth.clone(),
+        ports: Vec::new(),
+    };
+
+    let plumbed = (|| {
+        record::write(&record::endpoint_path(cfg, owner), &ep)?;
+        let spec = VethSpec {
+            host_name: &att.host_veth,
+            bridge_index: bridge.index,
+            peer_name: ifname,
+            peer_mac: att.mac,
+            peer_netns: ns.fd(),
+        };
+        netlink::create_veth(&mut nl, &spec).ctx(|| {
+            format!(
+                "creating veth {} (peer {ifname}) on {}",
+                att.host_veth, cfg.bridge
+            )
+        })?;
+        in_netns(ns.fd(), || configure_inside(ifname, &att))
+    })();
+    if let Err(e) = plumbed {
+        // Undo in reverse; the veth delete is slow but this is the error path.
+        if let Ok(Some(link)) = netlink::link_by_name(&mut nl, &att.host_veth) {
+            let _ = netlink::delete_link(&mut nl, link.index);
+        }
+        let _ = remove_if_present(&record::endpoint_path(cfg, owner));
+        let _ = Ipam::new(cfg).release(ip, owner);
+        return Err(e);
+    }
+    Ok(att)
+}
+
+/// Inside the container's namespace: lo up, address on `ifname`, default route.
+fn configure_inside(ifname: &str, att: &Attachment) -> Result<()> {
+    let mut nl = open_rtnl()?;
+    set_loopback_up(&mut nl)?;
+    let link = netlink::link_by_name(&mut nl, ifname)
+        .ctx(|| format!("looking up {ifname} in the container"))?
+        .ok_or_else(|| {
+            NetError::io(
+                format!("{ifname} did not appear in the container"),
+                std::io::ErrorKind::NotFound.into(),
+            )
+        })?;
+    netlink::add_address(&mut nl, link.index, att.ip, att.prefix_len)
+        .ctx(|| format!("adding {}/{} to {ifname}", att.ip, att.prefix_len))?;
+    netlink::set_up(&mut nl, link.index).ctx(|| format!("bringing {ifname} up"))?;
+    netlink::add_default_route(&mut nl, att.gateway)
+        .ctx(|| format!("adding default route via {}", att.gateway))
+}
+
+fn set_loopback_up(nl: &mut Rtnl) -> Result<()> {
+    let lo = netlink::link_by_name(nl, "lo")
+        .ctx(|| "looking up lo".to_string())?
+        .ok_or_else(|| {
+            NetError::io(
+                "the namespace has no lo",
+                std::io::ErrorKind::NotFound.into(),
+            )
+        })?;
+    netlink::set_up(nl, lo.index).ctx(|| "bringing lo up".to_string())
+}
+
+/// Bring loopback up in a namespace that gets no other interface (`--network none`).
+pub fn loopback_up<'a>(netns: impl Into<Netns<'a>>) -> Result<()> {
+    let ns = netns.into().hold()?;
+    ns.check_not_own()?;
+    in_netns(ns.fd(), || set_loopback_up(&mut open_rtnl()?))
+}
+
+/// Publish host ports to `owner`'s address `ip`. A host port already taken by
+/// another owner is an error and nothing is published.
+pub fn publish(cfg: &NetConfig, owner: &str, ip: Ipv4Addr, ports: &[PortMapping]) -> Result<()> {
+    check_owner(owner)?;
+    if ports.is_empty() {
+        return Ok(());
+    }
+    let ep_path = record::endpoint_path(cfg, owner);
+    let mut ep =
+        record::read::<Endpoint>(&ep_path)?.ok_or_else(|| NetError::NotAttached(owner.into()))?;
+    let mut claimed = Vec::new();
+    let undo = |claimed: &[PortMapping]| {
+        for m in claimed {
+            let _ = remove_if_present(&record::claim_path(cfg, m));
+        }
+    };
+    for m in ports {
+        let claim = PortClaim {
+            owner: owner.into(),
+            ip,
+            mapping: *m,
+        };
+        if !record::create_new(&record::claim_path(cfg, m), &claim)? {
+            let holder = record::read::<PortClaim>(&record::claim_path(cfg, m))?
+                .map(|c| c.owner)
+                .unwrap_or_else(|| "another container".into());
+            undo(&claimed);
+            return Err(NetError::PortTaken {
+                port: m.host_port,
+                proto: m.proto.to_string(),
+                owner: holder,
+            });
+        }
+        claimed.push(*m);
+    }
+    // Record first, so a crash after the rules leaves something to reclaim them by.
+    ep.ports.extend_from_slice(ports);
+    record::write(&ep_path, &ep)?;
+    if let Err(e) = firewall::add_ports(cfg, ip, ports) {
+        ep.ports.truncate(ep.ports.len() - ports.len());
+        let _ = record::write(&ep_path, &ep);
+        undo(&claimed);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Give back everything `owner` holds: port rules, host ports, the address.
+/// The host veth is not waited for: it dies with the container's namespace
+/// (and the address is not handed out again while it lingers). Releasing an
+/// owner that holds nothing is not an error.
+pub fn release(cfg: &NetConfig, owner: &str) -> Result<()> {
+    check_owner(owner)?;
+    let ep_path = record::endpoint_path(cfg, owner);
+    if let Some(ep) = record::read::<Endpoint>(&ep_path)? {
+        unpublish(cfg, &ep.ports, ep.ip)?;
+        Ipam::new(cfg).release(ep.ip, owner)?;
+        remove_if_present(&ep_path)?;
+    }
+    // A crash between lease and record leaves a lease alone.
+    for lease in Ipam::new(cfg).leases()? {
+        if lease.owner == owner {
+            Ipam::new(cfg).release(lease.ip, owner)?;
+        }
+    }
+    Ok(())
+}
+
+fn unpublish(cfg: &NetConfig, ports: &[PortMapping], ip: Ipv4Addr) -> Result<()> {
+    firewall::remove_ports(cfg, ip, ports)?;
+    for m in ports {
+        remove_if_present(&record::claim_path(cfg, m))?;
+    }
+    Ok(())
+}
+
+/// Take a still-running namespace off the bridge: delete its veth now (slow,
+/// ~30 ms, the kernel waits for quiescence), then [`release`].
+pub fn detach(cfg: &NetConfig, owner: &str) -> Result<()> {
+    check_owner(owner)?;
+    let ep = record::read::<Endpoint>(&record::endpoint_path(cfg, owner))?
+        .ok_or_else(|| NetError::NotAttached(owner.into()))?;
+    let mut nl = open_rtnl()?;
+    if let Some(link) = netlink::link_by_name(&mut nl, &ep.host_veth)
+        .ctx(|| format!("looking up {}", ep.host_veth))?
+    {
+        netlink::delete_link(&mut nl, link.index).ctx(|| format!("deleting {}", ep.host_veth))?;
+    }
+    release(cfg, owner)
+}
+
+/// Garbage-collect after crashes: release every owner that `is_alive` says is
+/// gone, drop orphaned port claims, delete bocker veths on the bridge that no
+/// lease accounts for.
+pub fn reclaim(cfg: &NetConfig, is_alive: &dyn Fn(&str) -> bool) -> Result<()> {
+    for ep in record::list::<Endpoint>(&cfg.endpoints_dir())? {
+        if !is_alive(&ep.owner) {
+            release(cfg, &ep.owner)?;
+        }
+    }
+    let ipam = Ipam::new(cfg);
+    for lease in ipam.leases()? {
+        if !is_alive(&lease.owner) {
+            release(cfg, &lease.owner)?;
+        }
+    }
+    for claim in record::list::<PortClaim>(&cfg.ports_dir())? {
+        let ep = record::read::<Endpoint>(&record::endpoint_path(cfg, &claim.owner))?;
+        let recorded = ep.is_some_and(|ep| ep.ports.contains(&claim.mapping));
+        if !recorded {
+            unpublish(cfg, &[claim.mapping], claim.ip)?;
+        }
+    }
+    let leased: Vec<String> = ipam
+        .leases()?
+        .iter()
+        .map(|l| host_veth_name(l.ip))
+        .collect();
+    let mut nl = open_rtnl()?;
+    let Some(bridge) =
+        netlink::link_by_name(&mut nl, &cfg.bridge).ctx(|| format!("looking up {}", cfg.bridge))?
+    else {
+        return Ok(());
+    };
+    for link in netlink::links_with_master(&mut nl, bridge.index)
+        .ctx(|| format!("listing ports of {}", cfg.bridge))?
+    {
+        if link.name.starts_with("bkv") && !leased.contains(&link.name) {
+            netlink::delete_link(&mut nl, link.index).ctx(|| format!("deleting {}", link.name))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every attached owner.
+pub fn endpoints(cfg: &NetConfig) -> Result<Vec<Endpoint>> {
+    record::list(&cfg.endpoints_dir())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn veth_names_fit_and_differ() {
+        let a = host_veth_name(Ipv4Addr::new(10, 0, 0, 2));
+        assert_eq!(a, "bkv0a000002");
+        assert!(a.len() <= 15);
+        assert_ne!(a, host_veth_name(Ipv4Addr::new(10, 0, 0, 3)));
+    }
+
+    /// A fresh network namespace held by an fd (needs root).
+    fn new_netns() -> std::os::fd::OwnedFd {
+        std::thread::spawn(|| {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
+            std::fs::File::open("/proc/thread-self/ns/net")
+                .expect("netns")
+                .into()
+        })
+        .join()
+        .expect("netns thread")
+    }
+
+    #[test]
+    fn loopback_comes_up_and_the_host_namespace_is_refused() {
+        use std::os::fd::AsFd;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let ns = new_netns();
+        let lo_up = || {
+            in_netns(ns.as_fd(), || {
+                let link = netlink::link_by_name(&mut open_rtnl()?, "lo").ctx(|| "lo".into())?;
+                Ok(link.is_some_and(|l| l.up))
+            })
+            .unwrap()
+        };
+        assert!(!lo_up());
+        loopback_up(ns.as_fd()).unwrap();
+        assert!(lo_up());
+
+        let own = std::fs::File::open("/proc/thread-self/ns/net").unwrap();
+        assert!(matches!(
+            loopback_up(own.as_fd()),
+            Err(NetError::HostNamespace)
+        ));
+        let cfg = NetConfig::new(
+            std::path::Path::new("/nonexistent"),
+            "bkt-unit",
+            "10.9.9.0/24",
+        )
+        .unwrap();
+        assert!(matches!(
+            attach(&cfg, "x", own.as_fd(), "eth0"),
+            Err(NetError::HostNamespace)
+        ));
+    }
+
+    #[test]
+    fn mac_prints_like_ip_link() {
+        assert_eq!(mac_to_string(&[2, 0x42, 10, 0, 0, 2]), "02:42:0a:00:00:02");
+    }
+}
