@@ -102,7 +102,7 @@ pub fn download(
         1 << 20,
         File::create(&plan.tmp).map_err(io_err("creating blob file"))?,
     );
-    let mut r = HashingReader::new(Tee {
+    let r = HashingReader::new(Tee {
         inner: Counting {
             inner: resp,
             progress,
@@ -110,10 +110,12 @@ pub fn download(
         },
         out,
     });
-    io::copy(&mut r, &mut io::sink()).map_err(io_err("downloading"))?;
-    let (actual, _) = finish_blob(r, plan)?;
-    let _ = actual;
-    Ok(())
+    // finish_blob reads to the end, hashing and writing as it goes.
+    let r = finish_blob(r, plan).map(drop);
+    if r.is_err() {
+        let _ = std::fs::remove_file(&plan.tmp);
+    }
+    r
 }
 
 /// Verify the compressed digest, flush and move the blob into place.
