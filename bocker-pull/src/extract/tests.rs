@@ -124,3 +124,17 @@ fn invalid_whiteouts_are_refused() {
         assert!(err.to_string().contains("invalid whiteout"), "{n}: {err}");
     }
 }
+
+#[test]
+fn pax_size_lies_are_refused() {
+    for lie in ["0", "100", "1073741824"] {
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_pax_extensions([("size", lie.as_bytes())]).unwrap();
+        add(&mut b, "liar", F, "", &[b'A'; 2000]);
+        add(&mut b, "after", F, "", b"x");
+        let t = b.into_inner().unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let r = extract(&t[..], d.path(), WhiteoutStyle::Delete);
+        assert!(r.is_err(), "PAX size {lie} must not parse");
+    }
+}
