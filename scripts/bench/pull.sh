@@ -96,9 +96,9 @@ drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # time_runs LABEL PREP CMD [warm]: median seconds of RUNS runs of CMD, PREP before each
-# (untimed). Cold (default): page cache dropped after PREP. warm: the registry's blobs
-# and the image's files are read into the page cache instead (CPU-bound limits, and a
-# pull from a registry whose blobs are in memory, like a fast network).
+# (untimed). Cold (default, every pull): page cache dropped after PREP. warm (the
+# CPU-bound limits): the registry's blobs and the image's files are read into the page
+# cache instead.
 declare -A RESULT
 warm_up() { find "$WORK/registry" "$CACHE" -type f -exec cat {} + > /dev/null; }
 time_runs() {
@@ -123,8 +123,6 @@ for img in large medium; do
     echo "== $img: $(ls "$d"/*.tar | wc -l) layers, $((usize / 1000000)) MB uncompressed, $((csize / 1000000)) MB gzip"
     time_runs "bocker pull" "rm -rf $WORK/root" "BOCKER_ROOT=$WORK/root $BIN/bocker-pull -q $REG/bench/$img"
     report "$img" "bocker pull" "$usize"
-    time_runs "bocker pull (warm registry)" "rm -rf $WORK/root" "BOCKER_ROOT=$WORK/root $BIN/bocker-pull -q $REG/bench/$img" warm
-    report "$img" "bocker pull (warm registry)" "$usize"
     time_runs "bocker pull (present)" ":" "BOCKER_ROOT=$WORK/root $BIN/bocker-pull -q $REG/bench/$img"
     report "$img" "bocker pull (present)" "$usize"
     rm -rf "$WORK/root"
@@ -132,9 +130,6 @@ for img in large medium; do
         time_runs "skopeo copy + umoci unpack" "rm -rf $WORK/oci $WORK/bundle" \
             "skopeo copy -q --src-tls-verify=false docker://$REG/bench/$img oci:$WORK/oci:t && umoci unpack --image $WORK/oci:t $WORK/bundle"
         report "$img" "skopeo copy + umoci unpack" "$usize"
-        time_runs "skopeo+umoci (warm registry)" "rm -rf $WORK/oci $WORK/bundle" \
-            "skopeo copy -q --src-tls-verify=false docker://$REG/bench/$img oci:$WORK/oci:t && umoci unpack --image $WORK/oci:t $WORK/bundle" warm
-        report "$img" "skopeo+umoci (warm registry)" "$usize"
         rm -rf "$WORK/oci" "$WORK/bundle"
     fi
     if command -v docker > /dev/null && docker info > /dev/null 2>&1; then
