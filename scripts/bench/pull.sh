@@ -15,8 +15,8 @@ CACHE=${BENCH_CACHE:-/var/tmp/bocker-bench-pull}
 WORK=$(mktemp -d /var/tmp/bocker-bench-XXXXXX)
 REG_PID=
 cleanup() {
-    [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
-    mountpoint -q "$WORK/mnt" 2>/dev/null && umount "$WORK/mnt"
+    set +e
+    if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
