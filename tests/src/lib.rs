@@ -6,6 +6,7 @@
 //! so tests run in parallel without touching each other or `/var/bocker`.
 
 pub mod net;
+pub mod pull;
 pub mod rootfs;
 pub mod run;
 pub mod testroot;

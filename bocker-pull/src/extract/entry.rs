@@ -1,0 +1,315 @@
+//! One tar entry applied inside the root: files, dirs, links, fifos and whiteouts.
+
+use std::ffi::{CStr, CString};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+
+use super::meta::{self, Meta};
+use super::root::{cstr, cvt, empty_dir, lstat_at, remove_all_at, RelPath, Root};
+use super::{entry_meta, ExtractError, Layer, WhiteoutStyle};
+
+const WH_PREFIX: &[u8] = b".wh.";
+const WH_OPAQUE: &[u8] = b".wh..wh..opq";
+const WH_META: &[u8] = b".wh..wh.";
+
+impl Layer {
+    pub(super) fn apply<R: Read>(&mut self, mut e: tar::Entry<R>) -> Result<(), ExtractError> {
+        let raw = e.path_bytes().into_owned();
+        let path = RelPath::clean(&raw);
+        let kind = e.header().entry_type();
+        let name = path
+            .file_name()
+            .map(|n| n.as_bytes().to_vec())
+            .unwrap_or_default();
+        let is_file = matches!(
+            kind,
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse
+        );
+        if !is_file || name.starts_with(WH_PREFIX) {
+            self.parent_cache = None;
+        }
+        if name.starts_with(WH_PREFIX) {
+            return self.whiteout(&path, &name);
+        }
+        let m = entry_meta(&mut e).map_err(ExtractError::at(&path))?;
+        use tar::EntryType as T;
+        let r = match kind {
+            T::Directory => self.dir(&path, &m),
+            T::Regular | T::Continuous | T::GNUSparse => {
+                self.file_bytes += e.size();
+                self.file(&path, &m, &mut e)
+            }
+            T::Symlink => {
+                let target = e.link_name_bytes().ok_or(ExtractError::Invalid(
+                    path.display(),
+                    "symlink without target",
+                ))?;
+                self.symlink(&path, &target, &m)
+            }
+            T::Link => {
+                let target = e.link_name_bytes().ok_or(ExtractError::Invalid(
+                    path.display(),
+                    "hardlink without target",
+                ))?;
+                self.hardlink(&path, &RelPath::clean(&target))
+            }
+            T::Fifo => self.fifo(&path, &m),
+            T::Char | T::Block => {
+                self.skipped_devices += 1;
+                Ok(())
+            }
+            // Global PAX headers, GNU volume labels and the like carry no file.
+            _ => Ok(()),
+        };
+        r.map_err(ExtractError::at(&path))?;
+        self.created.insert(path);
+        Ok(())
+    }
+
+    /// Remove whatever is at `path` unless it is a directory and `keep_dir` is set.
+    fn clear(&self, dir: &OwnedFd, name: &CStr, keep_dir: bool) -> io::Result<bool> {
+        match lstat_at(dir.as_raw_fd(), name)? {
+            Some(st) if keep_dir && st.st_mode & libc::S_IFMT == libc::S_IFDIR => Ok(true),
+            Some(_) => remove_all_at(dir.as_raw_fd(), name).map(|_| false),
+            None => Ok(false),
+        }
+    }
+
+    fn dir(&mut self, path: &RelPath, m: &Meta) -> io::Result<()> {
+        let fd = if path.is_root() {
+            self.root
+                .open_in(path, libc::O_RDONLY | libc::O_DIRECTORY)?
+        } else {
+            let (parent, name) = self.root.parent_of(path)?;
+            if !self.clear(&parent, &name, true)? {
+                // SAFETY: plain name in an open directory.
+                cvt(unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o700) })?;
+            }
+            super::root::open_dir_at(parent.as_raw_fd(), &name)?
+        };
+        meta::apply_fd(&fd, m, false)?;
+        self.dir_times.push((path.clone(), m.clone()));
+        Ok(())
+    }
+
+    fn file<R: Read>(&mut self, path: &RelPath, m: &Meta, data: &mut R) -> io::Result<()> {
+        let (parent, name) = self.file_parent(path)?;
+        if lstat_at(parent.as_raw_fd(), &name)?.is_some() {
+            // Replacing something may change the tree's shape: forget the cached parent.
+            self.parent_cache = None;
+            self.clear(&parent, &name, false)?;
+        }
+        // SAFETY: O_CREAT|O_EXCL|O_NOFOLLOW on a plain name: a fresh file, never a link.
+        let fd = cvt(unsafe {
+            libc::openat(
+                parent.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                0o600,
+            )
+        })?;
+        // SAFETY: fd is freshly opened and owned by this File.
+        let mut f = unsafe { File::from_raw_fd(fd) };
+        loop {
+            let n = match data.read(&mut self.buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            f.write_all(&self.buf[..n])?;
+        }
+        meta::apply_fd(&OwnedFd::from(f), m, true)?;
+        self.parent_cache = Some((path.parent(), parent));
+        Ok(())
+    }
+
+    /// The parent directory for a regular file. Runs of files in one directory reuse the
+    /// resolved parent; every entry that is not a plain new file drops it (see `apply`).
+    fn file_parent(&mut self, path: &RelPath) -> io::Result<(OwnedFd, CString)> {
+        let name = cstr(path.file_name().map(|n| n.as_bytes()).unwrap_or_default())?;
+        if let Some((dir, fd)) = self.parent_cache.take() {
+            if path.0.len() == dir.0.len() + 1 && path.starts_with(&dir) {
+                return Ok((fd, name));
+            }
+        }
+        self.root.parent_of(path)
+    }
+
+    fn symlink(&mut self, path: &RelPath, target: &[u8], m: &Meta) -> io::Result<()> {
+        let (parent, name) = self.root.parent_of(path)?;
+        self.clear(&parent, &name, false)?;
+        let t = cstr(target)?;
+        // SAFETY: symlinkat stores the target text; nothing is resolved.
+        cvt(unsafe { libc::symlinkat(t.as_ptr(), parent.as_raw_fd(), name.as_ptr()) })?;
+        meta::apply_nofollow(parent.as_raw_fd(), &name, m)
+    }
+
+    fn hardlink(&mut self, path: &RelPath, target: &RelPath) -> io::Result<()> {
+        if target == path || target.is_root() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "hardlink to itself or to the root",
+            ));
+        }
+        let src = match self.root.open_in(target, libc::O_PATH | libc::O_NOFOLLOW) {
+            Ok(fd) => fd,
+            Err(e)
+                if e.raw_os_error() == Some(libc::ENOENT)
+                    && self.style == WhiteoutStyle::Overlay =>
+            {
+                // The target lives in a lower layer: copied up when the layer is finished.
+                self.deferred.push((path.clone(), target.clone()));
+                return Ok(());
+            }
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("hardlink target '{}': {e}", target.display()),
+                ))
+            }
+        };
+        let (parent, name) = self.root.parent_of(path)?;
+        self.clear(&parent, &name, false)?;
+        link_fd(&src, &parent, &name)
+    }
+
+    fn fifo(&mut self, path: &RelPath, m: &Meta) -> io::Result<()> {
+        let (parent, name) = self.root.parent_of(path)?;
+        self.clear(&parent, &name, false)?;
+        // SAFETY: creates a fifo under a plain name.
+        cvt(unsafe { libc::mknodat(parent.as_raw_fd(), name.as_ptr(), libc::S_IFIFO | 0o600, 0) })?;
+        // A fifo opened O_PATH cannot be fchmod'ed; open it non-blocking instead.
+        // SAFETY: O_NOFOLLOW on the name we just created.
+        let fd = cvt(unsafe {
+            libc::openat(
+                parent.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        })?;
+        // SAFETY: fresh fd.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        meta::apply_fd(&fd, m, true)
+    }
+
+    fn whiteout(&mut self, path: &RelPath, name: &[u8]) -> Result<(), ExtractError> {
+        let dir = path.parent();
+        if name == WH_OPAQUE {
+            return self.opaque(&dir).map_err(ExtractError::at(path));
+        }
+        if name.starts_with(WH_META) {
+            return Ok(()); // aufs bookkeeping (.wh..wh.plnk etc.): nothing to apply
+        }
+        let victim = &name[WH_PREFIX.len()..];
+        if victim.is_empty() || victim == b"." || victim == b".." {
+            return Err(ExtractError::Invalid(
+                path.display(),
+                "invalid whiteout name",
+            ));
+        }
+        let victim = CString::new(victim)
+            .map_err(|_| ExtractError::Invalid(path.display(), "NUL in name"))?;
+        let r = match self.style {
+            WhiteoutStyle::Delete => {
+                match self.root.open_in(&dir, libc::O_PATH | libc::O_DIRECTORY) {
+                    Ok(parent) => remove_all_at(parent.as_raw_fd(), &victim),
+                    Err(e)
+                        if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            WhiteoutStyle::Overlay => self.root.mkdir_all(&dir).and_then(|parent| {
+                remove_all_at(parent.as_raw_fd(), &victim)?;
+                // SAFETY: a 0/0 character device is overlayfs' whiteout.
+                cvt(unsafe { libc::mknodat(parent.as_raw_fd(), victim.as_ptr(), libc::S_IFCHR, 0) })
+                    .map(drop)
+            }),
+        };
+        r.map_err(ExtractError::at(path))
+    }
+
+    fn opaque(&mut self, dir: &RelPath) -> io::Result<()> {
+        match self.style {
+            WhiteoutStyle::Delete => {
+                let fd = match self.root.open_in(dir, libc::O_RDONLY | libc::O_DIRECTORY) {
+                    Ok(fd) => fd,
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+                    Err(e) => return Err(e),
+                };
+                let created = &self.created;
+                empty_dir(&fd, |n| {
+                    created.contains(&dir.join(std::ffi::OsStr::from_bytes(n.to_bytes())))
+                })
+            }
+            WhiteoutStyle::Overlay => {
+                self.root.mkdir_all(dir)?;
+                let fd = self.root.open_in(dir, libc::O_RDONLY | libc::O_DIRECTORY)?;
+                let (k, v) = (c"trusted.overlay.opaque", b"y");
+                // SAFETY: valid name and value.
+                cvt(unsafe { libc::fsetxattr(fd.as_raw_fd(), k.as_ptr(), v.as_ptr().cast(), 1, 0) })
+                    .map(drop)
+            }
+        }
+    }
+}
+
+/// Hardlink the inode behind the O_PATH `src` as `name` in `dir`.
+pub(super) fn link_fd(src: &OwnedFd, dir: &OwnedFd, name: &CStr) -> io::Result<()> {
+    // SAFETY: AT_EMPTY_PATH links the fd's own inode (needs CAP_DAC_READ_SEARCH, root has it).
+    let r = unsafe {
+        libc::linkat(
+            src.as_raw_fd(),
+            c"".as_ptr(),
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() != Some(libc::ENOENT) && e.raw_os_error() != Some(libc::EPERM) {
+        return Err(e);
+    }
+    // Without the capability: the fd's magic link in our own /proc names the same inode.
+    let p = cstr(format!("/proc/self/fd/{}", src.as_raw_fd()).as_bytes())?;
+    // SAFETY: as above.
+    cvt(unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            p.as_ptr(),
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    })
+    .map(drop)
+}
+
+/// Set a directory's mtime after its contents were written; gone directories are skipped.
+pub(super) fn set_dir_time(root: &Root, path: &RelPath, m: &Meta) -> io::Result<()> {
+    if path.is_root() {
+        return meta::set_time_at(root.raw(), c".", m);
+    }
+    let parent = match root.open_in(&path.parent(), libc::O_PATH | libc::O_DIRECTORY) {
+        Ok(fd) => fd,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
+            return Ok(())
+        }
+        Err(e) => return Err(e),
+    };
+    let name = cstr(path.file_name().map(|n| n.as_bytes()).unwrap_or(b"."))?;
+    match lstat_at(parent.as_raw_fd(), &name)? {
+        Some(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
+            meta::set_time_at(parent.as_raw_fd(), &name, m)
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,240 @@
+//! One layer in one streaming pass: download (or read the stored blob), verify its
+//! digest, decompress, verify the diff id, and extract into a directory.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::decompress::decompress;
+use crate::digest::{Digest, HashingReader};
+use crate::extract::{self, Extracted, WhiteoutStyle};
+use crate::progress::Progress;
+use crate::registry::{Registry, RegistryError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("layer {digest}: {source}")]
+    Extract {
+        digest: Digest,
+        source: extract::ExtractError,
+    },
+    #[error("layer {digest}: {what}: {source}")]
+    Io {
+        digest: Digest,
+        what: &'static str,
+        source: io::Error,
+    },
+    #[error("layer {digest}: uncompressed content has digest {actual}, the image config says {expected}; discarded")]
+    DiffId {
+        digest: Digest,
+        expected: Digest,
+        actual: Digest,
+    },
+}
+
+/// Where a layer's blob comes from and goes to.
+pub struct BlobPlan<'a> {
+    pub digest: &'a Digest,
+    /// Where the verified blob lives (or will, after the rename).
+    pub path: PathBuf,
+    /// Scratch file the download is written to before verification.
+    pub tmp: PathBuf,
+    pub size: u64,
+}
+
+/// What a layer pass produced.
+pub struct LayerDone {
+    pub extracted: Option<Extracted>,
+    /// Uncompressed size in bytes.
+    pub size: u64,
+}
+
+/// Reports bytes as they are read.
+struct Counting<'p, R> {
+    inner: R,
+    progress: &'p dyn Progress,
+    index: usize,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.advance(self.index, n as u64);
+        Ok(n)
+    }
+}
+
+/// Copies what is read into a file.
+struct Tee<R> {
+    inner: R,
+    out: BufWriter<File>,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+/// Download `plan.digest` into the blob store (tmp, verify, rename) without extracting.
+pub fn download(
+    reg: &Registry,
+    plan: &BlobPlan,
+    index: usize,
+    progress: &dyn Progress,
+) -> Result<(), LayerError> {
+    if plan.path.exists() {
+        return Ok(());
+    }
+    let io_err = |what| {
+        move |source| LayerError::Io {
+            digest: plan.digest.clone(),
+            what,
+            source,
+        }
+    };
+    let resp = reg.blob(plan.digest)?;
+    let out = BufWriter::with_capacity(
+        1 << 20,
+        File::create(&plan.tmp).map_err(io_err("creating blob file"))?,
+    );
+    let r = HashingReader::new(Tee {
+        inner: Counting {
+            inner: resp,
+            progress,
+            index,
+        },
+        out,
+    });
+    // finish_blob reads to the end, hashing and writing as it goes.
+    let r = finish_blob(r, plan).map(drop);
+    if r.is_err() {
+        let _ = std::fs::remove_file(&plan.tmp);
+    }
+    r
+}
+
+/// Verify the compressed digest, flush and move the blob into place.
+fn finish_blob<R: Read>(
+    r: HashingReader<Tee<R>>,
+    plan: &BlobPlan,
+) -> Result<(Digest, u64), LayerError> {
+    let io_err = |what| {
+        move |source| LayerError::Io {
+            digest: plan.digest.clone(),
+            what,
+            source,
+        }
+    };
+    let (actual, n, tee) = r.finish_into().map_err(io_err("downloading"))?;
+    if &actual != plan.digest {
+        let _ = std::fs::remove_file(&plan.tmp);
+        return Err(RegistryError::DigestMismatch {
+            what: "blob",
+            expected: plan.digest.clone(),
+            actual,
+        }
+        .into());
+    }
+    tee.out
+        .into_inner()
+        .map_err(|e| io_err("writing blob file")(e.into_error()))?;
+    std::fs::rename(&plan.tmp, &plan.path).map_err(io_err("storing blob"))?;
+    Ok((actual, n))
+}
+
+/// Extract the layer into `dir`: from the stored blob if present, else streaming from the
+/// registry while the blob is written and hashed. `diff_id` is checked at the end; the
+/// caller must discard `dir` on any error.
+pub fn fetch_and_extract(
+    reg: &Registry,
+    plan: &BlobPlan,
+    diff_id: &Digest,
+    dir: &Path,
+    style: WhiteoutStyle,
+    index: usize,
+    progress: &dyn Progress,
+) -> Result<LayerDone, LayerError> {
+    let io_err = |what| {
+        move |source| LayerError::Io {
+            digest: plan.digest.clone(),
+            what,
+            source,
+        }
+    };
+    if plan.path.exists() {
+        let f = File::open(&plan.path).map_err(io_err("opening blob"))?;
+        let mut c = HashingReader::new(Counting {
+            inner: f,
+            progress,
+            index,
+        });
+        let (extracted, size) = unpack(&mut c, plan.digest, diff_id, dir, style)?;
+        return Ok(LayerDone {
+            extracted: Some(extracted),
+            size,
+        });
+    }
+    let resp = reg.blob(plan.digest)?;
+    let out = BufWriter::with_capacity(
+        1 << 20,
+        File::create(&plan.tmp).map_err(io_err("creating blob file"))?,
+    );
+    let mut c = HashingReader::new(Tee {
+        inner: Counting {
+            inner: resp,
+            progress,
+            index,
+        },
+        out,
+    });
+    let unpacked = unpack(&mut c, plan.digest, diff_id, dir, style);
+    // The blob's own digest decides first: a tampered blob is reported as such.
+    let blob = finish_blob(c, plan);
+    if let Err(e) = blob {
+        let _ = std::fs::remove_file(&plan.tmp);
+        return Err(e);
+    }
+    let (extracted, size) = unpacked?;
+    Ok(LayerDone {
+        extracted: Some(extracted),
+        size,
+    })
+}
+
+fn unpack<R: Read>(
+    c: &mut HashingReader<R>,
+    digest: &Digest,
+    diff_id: &Digest,
+    dir: &Path,
+    style: WhiteoutStyle,
+) -> Result<(Extracted, u64), LayerError> {
+    let consumed = c.counter();
+    let d = decompress(c, consumed).map_err(|source| LayerError::Io {
+        digest: digest.clone(),
+        what: "decompressing",
+        source,
+    })?;
+    let mut u = HashingReader::new(d);
+    let extracted = extract::extract(&mut u, dir, style).map_err(|source| LayerError::Extract {
+        digest: digest.clone(),
+        source,
+    })?;
+    let (actual, size) = u.finish().map_err(|source| LayerError::Io {
+        digest: digest.clone(),
+        what: "decompressing",
+        source,
+    })?;
+    if &actual != diff_id {
+        return Err(LayerError::DiffId {
+            digest: digest.clone(),
+            expected: diff_id.clone(),
+            actual,
+        });
+    }
+    Ok((extracted, size))
+}
