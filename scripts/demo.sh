@@ -37,14 +37,17 @@ img="127.0.0.1:$port/demo/busybox"
 step bocker run --name hello "$img" /hello
 step bocker run --rm "$img" uname -sr
 step bocker run --rm "$img" "echo \$\$ is PID 1 here && ps aux"
-step bocker run --rm --memory 64m --pids-limit 16 "$img" cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null \
-    || step bocker run --rm --memory 64m "$img" cat /sys/fs/cgroup/memory.max
+# Limits are enforced: 100 MB held under a 32 MB limit is OOM-killed (status 137).
+printf '\n\033[1m$ %s\033[0m\n' "bocker run --rm --memory 32m $img sh -c 'head -c 100m /dev/zero | tail'"
+status=0
+bocker run --rm --memory 32m "$img" sh -c 'head -c 100m /dev/zero | tail' || status=$?
+echo "exit status $status"
 
 # Networking: an address on the bridge, and a published port answering on 127.0.0.1.
 step bocker run --rm "$img" ip -o -4 addr show eth0
 mkdir -p "$work/www" && echo "served from a bocker container" > "$work/www/index.html"
 bocker run --rm -p 18080:80 -v "$work/www:/www:ro" "$img" sh -c 'httpd -p 80 -h /www; sleep 3' &
-for _ in $(seq 30); do curl -fs http://127.0.0.1:18080/ 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 30); do curl -fs -o /dev/null http://127.0.0.1:18080/ 2>/dev/null && break; sleep 0.1; done
 step curl -s http://127.0.0.1:18080/
 wait
 

@@ -70,7 +70,12 @@ fn run(args: Args) -> Result<()> {
                 } else {
                     c.image_ref.clone()
                 },
-                c.config.network.ip.clone().unwrap_or_default(),
+                // The address is leased only while the container runs.
+                if liveness::is_running(c) {
+                    c.config.network.ip.clone().unwrap_or_default()
+                } else {
+                    String::new()
+                },
                 c.name.clone().unwrap_or_default(),
                 time::ago(&c.created),
             ]
