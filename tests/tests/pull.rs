@@ -861,3 +861,66 @@ fn sigkill_mid_pull_leaves_nothing_and_the_next_pull_works() {
         );
     }
 }
+
+/// A pulled image runs with its own Entrypoint, Cmd, Env, WorkingDir and User, on both
+/// drivers, and arguments after the image replace Cmd (Docker's semantics).
+fn pulled_image_runs_its_entrypoint_and_cmd(driver: Driver) {
+    let busybox = fs::read("/bin/busybox").expect("busybox-static installed");
+    let mut l1 = vec![
+        dir("bin"),
+        file("bin/busybox", &busybox).mode(0o755),
+        dir("etc"),
+        file(
+            "etc/passwd",
+            b"root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/work:/bin/sh\n",
+        ),
+        file("etc/group", b"root:x:0:\napp:x:1000:\n"),
+        dir("tmp").mode(0o1777),
+    ];
+    for applet in ["sh", "echo", "id", "pwd", "cat"] {
+        l1.push(symlink(&format!("bin/{applet}"), "busybox"));
+    }
+    let l2 = vec![
+        dir("work").owner(1000, 1000),
+        file("work/greeting", b"hello from layer two\n").owner(1000, 1000),
+    ];
+    let tars = vec![Tar::with(l1), Tar::with(l2)];
+    let layers = tars
+        .iter()
+        .map(|t| oci::layer(t, Comp::Gzip, Flavor::Docker))
+        .collect();
+    let config = serde_json::json!({
+        "Entrypoint": ["/bin/sh", "-c", "echo \"$(id -u):$(id -g) $(pwd) A=$A $0 $*\"; cat greeting"],
+        "Cmd": ["from-cmd", "more"],
+        "Env": ["PATH=/bin", "A=from-image"],
+        "WorkingDir": "/work",
+        "User": "app",
+    });
+    let img = oci::image(layers, Flavor::Docker, "amd64", config);
+    let reg = Registry::start(Auth::None);
+    reg.pusher().image("fixtures/runnable", "v1", &img);
+    let t = TestRoot::new(driver);
+    let reference = format!("{}/fixtures/runnable:v1", reg.addr);
+    let id = h::pull_ok(&t, &reference);
+
+    let out = t.ok("run", &["--rm", "--network", "none", &reference]);
+    assert_eq!(
+        out,
+        "1000:1000 /work A=from-image from-cmd more\nhello from layer two\n"
+    );
+    let out = t.ok(
+        "run",
+        &["--rm", "--network", "none", "-e", "A=flag", &id, "x", "y"],
+    );
+    assert_eq!(out, "1000:1000 /work A=flag x y\nhello from layer two\n");
+}
+
+#[test]
+fn pulled_image_runs_its_entrypoint_and_cmd_overlay() {
+    pulled_image_runs_its_entrypoint_and_cmd(Driver::Overlay);
+}
+
+#[test]
+fn pulled_image_runs_its_entrypoint_and_cmd_btrfs() {
+    pulled_image_runs_its_entrypoint_and_cmd(Driver::Btrfs);
+}

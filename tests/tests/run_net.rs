@@ -288,3 +288,52 @@ fn rm_of_a_container_whose_supervisor_was_killed_gives_its_address_back() {
     assert_eq!(leases(&t), 0, "rm must give the address back");
     assert_eq!(t.ok("ps", &["-q"]).trim(), "");
 }
+
+#[test]
+fn ps_shows_status_image_command_and_start_and_finish_times() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let o = t.run(
+        "run",
+        &[
+            "--name",
+            "done",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            "exit 3",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    let ps = t.ok("ps", &[]);
+    let header: Vec<&str> = ps.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "CONTAINER_ID",
+            "COMMAND",
+            "STATUS",
+            "IMAGE",
+            "IP",
+            "NAME",
+            "CREATED",
+            "STARTED",
+            "FINISHED"
+        ]
+    );
+    let row = ps
+        .lines()
+        .find(|l| l.contains(" done "))
+        .unwrap_or_else(|| panic!("{ps}"));
+    assert!(
+        row.contains("sh -c exit 3") && row.contains("exited (3)") && row.contains(&img),
+        "{row}"
+    );
+    assert_eq!(
+        row.matches("just now").count(),
+        3,
+        "created, started and finished: {row}"
+    );
+}

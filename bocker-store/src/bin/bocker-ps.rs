@@ -78,6 +78,16 @@ fn run(args: Args) -> Result<()> {
                 },
                 c.name.clone().unwrap_or_default(),
                 time::ago(&c.created),
+                c.state
+                    .started_at
+                    .as_deref()
+                    .map(time::ago)
+                    .unwrap_or_else(|| "-".into()),
+                c.state
+                    .finished_at
+                    .as_deref()
+                    .map(time::ago)
+                    .unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
@@ -91,6 +101,8 @@ fn run(args: Args) -> Result<()> {
             "IP",
             "NAME",
             "CREATED",
+            "STARTED",
+            "FINISHED",
         ],
         &rows,
     )?;
