@@ -143,3 +143,29 @@ mod tests {
         );
     }
 }
+
+/// Runs `remove` on every target (reporting each failure and going on, as Docker does),
+/// then lets the collector drop layers nobody uses any more; failure if any target failed.
+pub fn remove_each(
+    targets: &[String],
+    remove: impl Fn(&crate::Store, &str) -> anyhow::Result<()>,
+) -> ExitCode {
+    use anyhow::Context;
+    let store = match crate::Store::open().context("opening the store") {
+        Ok(s) => s,
+        Err(e) => return exit(Err(e)),
+    };
+    let mut failed = false;
+    for t in targets {
+        if let Err(e) = remove(&store, t) {
+            report(&e);
+            failed = true;
+        }
+    }
+    let _ = store.collect_layers();
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

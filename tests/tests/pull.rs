@@ -884,7 +884,7 @@ fn pulled_image_runs_its_entrypoint_and_cmd(driver: Driver) {
         dir("work").owner(1000, 1000),
         file("work/greeting", b"hello from layer two\n").owner(1000, 1000),
     ];
-    let tars = vec![Tar::with(l1), Tar::with(l2)];
+    let tars = [Tar::with(l1), Tar::with(l2)];
     let layers = tars
         .iter()
         .map(|t| oci::layer(t, Comp::Gzip, Flavor::Docker))

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bocker_store::{cli, id, Store};
 use clap::Parser;
 
@@ -20,23 +20,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = cli::parse::<Args>();
-    let store = match Store::open().context("opening the store") {
-        Ok(s) => s,
-        Err(e) => return cli::exit(Err(e)),
-    };
-    let mut failed = false;
-    for q in &args.ids {
-        if let Err(e) = remove(&store, q, args.force) {
-            cli::report(&e);
-            failed = true;
-        }
-    }
-    let _ = store.collect_layers();
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    cli::remove_each(&args.ids, |store, q| remove(store, q, args.force))
 }
 
 fn remove(store: &Store, q: &str, force: bool) -> Result<()> {
