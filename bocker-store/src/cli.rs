@@ -107,6 +107,32 @@ pub fn say(line: &str) {
     }
 }
 
+/// Runs `remove` on every target (reporting each failure and going on, as Docker does),
+/// then lets the collector drop layers nobody uses any more; failure if any target failed.
+pub fn remove_each(
+    targets: &[String],
+    remove: impl Fn(&crate::Store, &str) -> anyhow::Result<()>,
+) -> ExitCode {
+    use anyhow::Context;
+    let store = match crate::Store::open().context("opening the store") {
+        Ok(s) => s,
+        Err(e) => return exit(Err(e)),
+    };
+    let mut failed = false;
+    for t in targets {
+        if let Err(e) = remove(&store, t) {
+            report(&e);
+            failed = true;
+        }
+    }
+    let _ = store.collect_layers();
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,31 +167,5 @@ mod tests {
             line.starts_with("opening the store: creating store /x: "),
             "{line}"
         );
-    }
-}
-
-/// Runs `remove` on every target (reporting each failure and going on, as Docker does),
-/// then lets the collector drop layers nobody uses any more; failure if any target failed.
-pub fn remove_each(
-    targets: &[String],
-    remove: impl Fn(&crate::Store, &str) -> anyhow::Result<()>,
-) -> ExitCode {
-    use anyhow::Context;
-    let store = match crate::Store::open().context("opening the store") {
-        Ok(s) => s,
-        Err(e) => return exit(Err(e)),
-    };
-    let mut failed = false;
-    for t in targets {
-        if let Err(e) = remove(&store, t) {
-            report(&e);
-            failed = true;
-        }
-    }
-    let _ = store.collect_layers();
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
     }
 }
