@@ -90,7 +90,7 @@ fn container_mounts_never_reach_the_host() {
     let vol = t.base.join("vol");
     std::fs::create_dir(&vol).unwrap();
     let script = format!(
-        "{run} --init -v {vol}:/data {img} sleep 2 & sleep 1; grep -c '{base}' /proc/self/mountinfo; wait",
+        "{run} --init --network none -v {vol}:/data {img} sleep 2 & sleep 1; grep -c '{base}' /proc/self/mountinfo; wait",
         run = bocker_e2e::bin("run").display(),
         vol = vol.display(),
         base = t.base.display(),
@@ -99,6 +99,9 @@ fn container_mounts_never_reach_the_host() {
         .args(["-m", "--propagation", "shared", "sh", "-c", &script])
         .env("BOCKER_ROOT", &t.root)
         .env("BOCKER_CGROUP_PARENT", &t.cgroup_parent)
+        // Never the host's default bridge0 / 10.0.0.0/24, whatever the mode.
+        .env("BOCKER_BRIDGE", &t.bridge)
+        .env("BOCKER_SUBNET", &t.subnet)
         .output()
         .unwrap();
     assert_eq!(bocker_e2e::run::stdout(&o), "0\n", "{}", stderr(&o));
