@@ -9,6 +9,7 @@ pub mod net;
 pub mod pull;
 pub mod rootfs;
 pub mod run;
+pub mod subnet;
 pub mod testroot;
 
 use std::path::PathBuf;
@@ -19,22 +20,33 @@ pub use testroot::{Driver, TestRoot};
 /// Directory holding the built `bocker*` binaries: `BOCKER_BIN_DIR`, or the cargo
 /// target directory this test executable was built into.
 pub fn bin_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("BOCKER_BIN_DIR") {
-        return PathBuf::from(d);
-    }
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test>-<hash> -> target/<profile>
-    let dir = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .expect("target dir")
-        .to_path_buf();
+    let dir = target_dir().expect("test executable path");
     assert!(
         dir.join("bocker").exists(),
         "bocker binaries not built in {}: run `cargo build --workspace --bins` first",
         dir.display()
     );
     dir
+}
+
+/// `BOCKER_BIN_DIR`, or target/<profile> of this test executable; no checks.
+fn target_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("BOCKER_BIN_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    // target/<profile>/deps/<test>-<hash> -> target/<profile>
+    Some(
+        std::env::current_exe()
+            .ok()?
+            .parent()?
+            .parent()?
+            .to_path_buf(),
+    )
+}
+
+/// `bocker-<verb>` if it was built; never panics (for use in Drop).
+pub fn try_bin(verb: &str) -> Option<PathBuf> {
+    Some(target_dir()?.join(format!("bocker-{verb}"))).filter(|p| p.exists())
 }
 
 /// Path of binary `bocker-<verb>` (or `bocker` for an empty verb).

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::subnet::Reservation;
 use crate::{bin, random_hex};
 
 /// A private bridge network, torn down (with --force) on drop.
@@ -20,30 +21,7 @@ pub struct TestNet {
     /// The first three octets, e.g. "10.203.17".
     pub prefix: String,
     pub root: PathBuf,
-    reservation: PathBuf,
-}
-
-/// Shared with `TestRoot`: one file per /24 reserved by a running test.
-const SUBNET_DIR: &str = "/run/bocker-test-subnets";
-
-/// Reserve a /24 in 10.200.0.0-10.250.255.0 for this test, across processes
-/// (`TestRoot` keeps to 10.100-10.199; the same reservation files guard both).
-fn reserve_subnet() -> (u32, u32, PathBuf) {
-    fs::create_dir_all(SUBNET_DIR).expect("creating the subnet reservation dir");
-    loop {
-        let r = random_hex(4);
-        let x = 200 + u32::from_str_radix(&r[..2], 16).expect("hex") % 51;
-        let y = u32::from_str_radix(&r[2..], 16).expect("hex");
-        let file = PathBuf::from(SUBNET_DIR).join(format!("{x}.{y}"));
-        if fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&file)
-            .is_ok()
-        {
-            return (x, y, file);
-        }
-    }
+    _subnet: Reservation,
 }
 
 impl TestNet {
@@ -53,9 +31,10 @@ impl TestNet {
 
     /// A smaller subnet (inside the reserved /24), e.g. 29 for five addresses.
     pub fn with_prefix_len(len: u8) -> TestNet {
-        let (x, y, reservation) = reserve_subnet();
-        let prefix = format!("10.{x}.{y}");
-        let bridge = format!("bkt{x}x{y}");
+        // 10.100-10.199 belong to TestRoot.
+        let reservation = Reservation::new(200, 51);
+        let prefix = reservation.prefix();
+        let bridge = reservation.bridge();
         let root = std::env::temp_dir().join(format!("bocker-net-test-{}", random_hex(12)));
         fs::create_dir_all(&root).expect("creating the test BOCKER_ROOT");
         TestNet {
@@ -63,7 +42,7 @@ impl TestNet {
             subnet: format!("{prefix}.0/{len}"),
             prefix,
             root,
-            reservation,
+            _subnet: reservation,
         }
     }
 
@@ -205,17 +184,7 @@ impl Default for TestNet {
 impl Drop for TestNet {
     fn drop(&mut self) {
         // Never panic here (a panic while unwinding aborts and skips the rest of the cleanup).
-        let exe = std::env::var_os("BOCKER_BIN_DIR")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::current_exe()
-                    .ok()?
-                    .parent()?
-                    .parent()
-                    .map(Path::to_path_buf)
-            })
-            .map(|d| d.join("bocker-net"));
-        if let Some(exe) = exe.filter(|e| e.exists()) {
+        if let Some(exe) = crate::try_bin("net") {
             let _ = Command::new(exe)
                 .args(["teardown", "--force"])
                 .env("BOCKER_ROOT", &self.root)
@@ -224,7 +193,6 @@ impl Drop for TestNet {
                 .output();
         }
         let _ = fs::remove_dir_all(&self.root);
-        let _ = fs::remove_file(&self.reservation);
     }
 }
 

@@ -4,7 +4,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::{bin, bin_dir, random_hex};
+use crate::subnet::Reservation;
+use crate::{bin, bin_dir, random_hex, try_bin};
 
 /// Which snapshot driver the root uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,9 +15,6 @@ pub enum Driver {
     /// Btrfs on a loop file made for this test.
     Btrfs,
 }
-
-/// Where per-test subnet reservations live (one file per reserved subnet).
-const SUBNET_DIR: &str = "/run/bocker-test-subnets";
 
 /// A private store root plus unique cgroup parent, bridge and subnet.
 pub struct TestRoot {
@@ -31,7 +29,7 @@ pub struct TestRoot {
     pub bridge: String,
     /// `BOCKER_SUBNET` for this test (never 10.0.0.0/24).
     pub subnet: String,
-    subnet_file: PathBuf,
+    _subnet: Reservation,
     extra_env: Vec<(String, String)>,
 }
 
@@ -42,15 +40,16 @@ impl TestRoot {
         fs::create_dir_all(&base).unwrap();
         let root = base.join("root");
         fs::create_dir(&root).unwrap();
-        let (subnet, bridge, subnet_file) = reserve_subnet();
+        // 10.200.0.0 and up belong to the bocker-net tests.
+        let reservation = Reservation::new(100, 100);
         let t = TestRoot {
             base,
             root,
             driver,
             cgroup_parent: format!("bocker-test-{}", random_hex(8)),
-            bridge,
-            subnet,
-            subnet_file,
+            bridge: reservation.bridge(),
+            subnet: format!("{}.0/24", reservation.prefix()),
+            _subnet: reservation,
             extra_env: Vec::new(),
         };
         // Made once `t` exists: if this panics, Drop still removes the 1 GiB image file,
@@ -157,14 +156,13 @@ impl TestRoot {
             }
         }
         cleanup_cgroups(&self.cgroup_parent);
-        if Path::new("/sys/class/net").join(&self.bridge).exists() && bin("net").exists() {
+        if Path::new("/sys/class/net").join(&self.bridge).exists() && try_bin("net").is_some() {
             let _ = self.cmd("net").arg("teardown").output();
         }
         for m in mounts_below(&self.base) {
             let _ = umount(&m);
         }
         let _ = fs::remove_dir_all(&self.base);
-        let _ = fs::remove_file(&self.subnet_file);
     }
 }
 
@@ -258,25 +256,5 @@ fn remove_cgroup_tree(dir: &Path) {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-/// Reserves a /24 in 10.100.0.0–10.199.255.0 for this test, across processes.
-fn reserve_subnet() -> (String, String, PathBuf) {
-    fs::create_dir_all(SUBNET_DIR).unwrap();
-    loop {
-        let r = random_hex(4);
-        // 10.200.0.0 and up belong to the bocker-net tests' own allocator.
-        let x = 100 + u32::from_str_radix(&r[..2], 16).unwrap() % 100;
-        let y = u32::from_str_radix(&r[2..], 16).unwrap();
-        let file = PathBuf::from(SUBNET_DIR).join(format!("{x}.{y}"));
-        if fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&file)
-            .is_ok()
-        {
-            return (format!("10.{x}.{y}.0/24"), format!("bkt{x}x{y}"), file);
-        }
     }
 }
