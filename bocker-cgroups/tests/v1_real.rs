@@ -178,7 +178,7 @@ fn pids_limit_stops_a_fork_loop() {
 fn memory_limit_oom_kills_a_hog() {
     let Some(h) = real_v1() else { return };
     if !std::path::Path::new("/bin/busybox").exists() {
-        eprintln!("skipped: /bin/busybox missing");
+        skip("/bin/busybox missing");
         return;
     }
     let parent = unique_parent("v1oom");
@@ -277,7 +277,7 @@ fn guard_cleans_up_after_a_failing_test() {
 fn default_device_policy_denies_kmsg_but_allows_null() {
     let Some(h) = real_v1() else { return };
     if !std::path::Path::new("/dev/kmsg").exists() {
-        eprintln!("skipped: no /dev/kmsg to probe");
+        skip("no /dev/kmsg to probe");
         return;
     }
     let parent = unique_parent("v1dev");

@@ -23,7 +23,7 @@ fn cgroup2_root() -> Option<PathBuf> {
             .then(|| PathBuf::from(mount_point))
     });
     if root.is_none() {
-        eprintln!("skipped: no cgroup2 mount");
+        skip("no cgroup2 mount");
     }
     root
 }
@@ -94,7 +94,7 @@ fn default_device_policy_denies_kmsg_but_allows_null() {
     let Some(root) = cgroup2_root() else { return };
     let h = Hierarchy::V2 { root };
     if !std::path::Path::new("/dev/kmsg").exists() {
-        eprintln!("skipped: no /dev/kmsg to probe");
+        skip("no /dev/kmsg to probe");
         return;
     }
     let parent = unique_parent("v2dev");

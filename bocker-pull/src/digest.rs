@@ -76,7 +76,8 @@ impl<'de> serde::Deserialize<'de> for Digest {
 /// Wraps a reader; hashes and counts every byte read through it.
 pub struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
+    /// None: only count (a blob already verified when it was stored).
+    hasher: Option<Sha256>,
     count: Rc<Cell<u64>>,
 }
 
@@ -84,9 +85,24 @@ impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
         HashingReader {
             inner,
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
             count: Rc::new(Cell::new(0)),
         }
+    }
+
+    /// Counts without hashing: for content whose digest was already proven.
+    pub fn counting(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: None,
+            count: Rc::new(Cell::new(0)),
+        }
+    }
+
+    fn digest(hasher: Option<Sha256>) -> io::Result<Digest> {
+        hasher
+            .map(Digest::from_hasher)
+            .ok_or_else(|| io::Error::other("a counting-only reader has no digest"))
     }
 
     /// A shared view of the byte count, readable while the reader is wrapped by others.
@@ -97,7 +113,7 @@ impl<R: Read> HashingReader<R> {
     /// Read the rest of the stream (so the digest covers all of it) and return digest and size.
     pub fn finish(mut self) -> io::Result<(Digest, u64)> {
         io::copy(&mut self, &mut io::sink())?;
-        Ok((Digest::from_hasher(self.hasher), self.count.get()))
+        Ok((Self::digest(self.hasher)?, self.count.get()))
     }
 }
 
@@ -105,18 +121,16 @@ impl<R: Read> HashingReader<R> {
     /// Like [`HashingReader::finish`], also handing back the inner reader.
     pub fn finish_into(mut self) -> io::Result<(Digest, u64, R)> {
         io::copy(&mut self, &mut io::sink())?;
-        Ok((
-            Digest::from_hasher(self.hasher),
-            self.count.get(),
-            self.inner,
-        ))
+        Ok((Self::digest(self.hasher)?, self.count.get(), self.inner))
     }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
         self.count.set(self.count.get() + n as u64);
         Ok(n)
     }

@@ -66,6 +66,26 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
+/// Refuses a blob longer than its descriptor says: a hostile registry cannot fill the
+/// disk before the digest check (the digest check catches a shorter or altered one).
+struct Limited<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the registry sent more bytes than the manifest declares",
+            )
+        })?;
+        Ok(n)
+    }
+}
+
 /// Copies what is read into a file.
 struct Tee<R> {
     inner: R,
@@ -97,7 +117,10 @@ pub fn download(
             source,
         }
     };
-    let resp = reg.blob(plan.digest)?;
+    let resp = Limited {
+        inner: reg.blob(plan.digest)?,
+        left: plan.size,
+    };
     let out = BufWriter::with_capacity(
         1 << 20,
         File::create(&plan.tmp).map_err(io_err("creating blob file"))?,
@@ -168,7 +191,8 @@ pub fn fetch_and_extract(
     };
     if plan.path.exists() {
         let f = File::open(&plan.path).map_err(io_err("opening blob"))?;
-        let mut c = HashingReader::new(Counting {
+        // Verified when it was stored: count for the bomb guard, do not hash again.
+        let mut c = HashingReader::counting(Counting {
             inner: f,
             progress,
             index,
@@ -179,7 +203,10 @@ pub fn fetch_and_extract(
             size,
         });
     }
-    let resp = reg.blob(plan.digest)?;
+    let resp = Limited {
+        inner: reg.blob(plan.digest)?,
+        left: plan.size,
+    };
     let out = BufWriter::with_capacity(
         1 << 20,
         File::create(&plan.tmp).map_err(io_err("creating blob file"))?,

@@ -161,6 +161,10 @@ pub fn pull(
         size,
         reference: Some(reference.clone()),
         digest: Some(res.digest.to_string()),
+        blobs: std::iter::once(&res.config_digest)
+            .chain(res.layers.iter().map(|l| &l.digest))
+            .map(|d| d.hex().to_string())
+            .collect(),
         config: image_config(&config),
     })?;
     store.tag(&reference, &id)?;
@@ -210,16 +214,12 @@ fn image_config(c: &ConfigFile) -> ImageConfig {
     }
 }
 
-/// Keep a small verified blob (the config) in the blob store: write to tmp, then rename.
+/// Keep a small verified blob (the config) in the blob store.
 fn store_blob(store: &Store, d: &Digest, data: &[u8]) -> Result<(), PullError> {
     let path = store.blobs_dir().join(d.hex());
-    if path.exists() {
-        return Ok(());
+    if !path.exists() {
+        bocker_store::atomic::write(&path, data)?;
     }
-    let tmp = tmp_path(store, d, usize::MAX);
-    let io = |source| StoreError::io("storing blob", &path, source);
-    std::fs::write(&tmp, data).map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(io)?;
     Ok(())
 }
 

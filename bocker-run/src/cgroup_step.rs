@@ -16,6 +16,19 @@ impl ContainerCgroup {
     pub fn create(name: &str, limits: &Limits) -> Result<Self, CgroupError> {
         let h = Hierarchy::detect()?;
         let cg = Cgroup::create(&h, &bocker_cgroups::default_parent(), name, limits)?;
+        // A container without the device policy could open any host device: refuse.
+        // A missing resource controller only loses that limit: warn, as Docker does.
+        if cg.unenforced().contains(&"devices") {
+            let _ = cg.remove();
+            return Err(CgroupError::InvalidValue {
+                what: "device policy",
+                value: name.to_string(),
+                reason: "cannot be enforced on this host, refusing to start",
+            });
+        }
+        for missing in cg.unenforced() {
+            eprintln!("bocker-run: warning: the host has no {missing} cgroup controller; that limit is not enforced");
+        }
         Ok(ContainerCgroup {
             cg,
             v2: h.version() == 2,

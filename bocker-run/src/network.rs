@@ -126,8 +126,9 @@ pub fn release_network(root: &Path, bridge: &str, owner: &str) -> io::Result<()>
 }
 
 /// Container side, in its own namespaces before privileges are dropped.
+/// (Bridge mode: `bocker_net::attach` already brought `lo` up from the host side.)
 pub fn in_container(mode: NetworkMode) -> io::Result<()> {
-    if mode.own_netns() {
+    if mode == NetworkMode::None {
         loopback_up()?;
     }
     Ok(())

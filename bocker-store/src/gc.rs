@@ -92,16 +92,20 @@ impl Store {
         Ok(())
     }
 
+    /// Layers no image or container lists, and blobs no image lists.
     fn sweep_layers(&self, r: &mut GcReport) -> Result<()> {
         let mut used: HashSet<String> = HashSet::new();
+        let mut blobs: HashSet<String> = HashSet::new();
         for img in self.list_images()? {
             used.extend(img.layers);
+            blobs.extend(img.blobs);
         }
         for ctr in self.list_containers()? {
             used.extend(ctr.layers);
         }
         let layers = self.root().join("layers");
-        self.sweep_dir_entries(&layers, |name| !used.contains(name), r)
+        self.sweep_dir_entries(&layers, |name| !used.contains(name), r)?;
+        self.sweep_dir_entries(&self.blobs_dir(), |name| !blobs.contains(name), r)
     }
 
     fn sweep_names(&self, r: &mut GcReport) -> Result<()> {

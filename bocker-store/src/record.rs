@@ -41,6 +41,10 @@ pub struct ImageRecord {
     /// Manifest digest (`sha256:…`) when pulled.
     #[serde(default)]
     pub digest: Option<String>,
+    /// Hex digests of the blobs under `blobs/sha256/` this image keeps (config and
+    /// compressed layers); the collector drops blobs no image lists.
+    #[serde(default)]
+    pub blobs: Vec<String>,
     #[serde(default)]
     pub config: ImageConfig,
 }

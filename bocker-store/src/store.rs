@@ -459,6 +459,7 @@ mod tests {
             size: 0,
             reference: None,
             digest: None,
+            blobs: vec![],
             config: Default::default(),
         })
         .unwrap();

@@ -44,6 +44,7 @@ fn run(args: Args) -> Result<()> {
         size,
         reference: None,
         digest: None,
+        blobs: Vec::new(),
         config: ImageConfig::default(),
     })?;
     journal.finish()?;
