@@ -147,15 +147,11 @@ fn main_fixture(driver: Driver, flavor: Flavor, comps: &[Comp]) {
     // An overlay diff cannot hold a hardlink into a lower layer (it holds a copy).
     h::tree::assert_same(&view.path, &umoci.rootfs(), driver == Driver::Btrfs);
     // What the comparison cannot see: xattrs and the hardlink within a layer.
-    let x = Command::new("getfattr")
-        .args(["-n", "user.bocker", "--only-values"])
-        .arg(view.path.join("xattr-file"))
-        .output();
-    if let Ok(x) = x {
-        if x.status.success() {
-            assert_eq!(x.stdout, b"yes");
-        }
-    }
+    assert_eq!(
+        user_xattr(&view.path.join("xattr-file"), "user.bocker").as_deref(),
+        Some(&b"yes"[..]),
+        "user xattr of the layer"
+    );
     let a = fs::metadata(view.path.join("etc/passwd")).unwrap();
     let b = fs::metadata(view.path.join("etc/passwd-hl")).unwrap();
     assert_eq!(
@@ -258,7 +254,36 @@ impl Pulled {
                 "staged layer left: {n:?}"
             );
         }
+        assert_eq!(
+            fs::read_dir(self.t.root.join("tmp")).unwrap().count(),
+            0,
+            "partial download left in tmp/"
+        );
+        // A verified blob of the refused image may stay until the next collection;
+        // the next command that collects (rmi, even of nothing) drops it.
+        let _ = self.t.run("rmi", &["img_000000000000"]);
+        assert_eq!(
+            fs::read_dir(self.t.root.join("blobs/sha256"))
+                .unwrap()
+                .count(),
+            0,
+            "blob of a refused pull never collected"
+        );
     }
+}
+
+/// The value of extended attribute `name` of `path` (not following symlinks).
+fn user_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    let p = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    let mut buf = vec![0u8; 256];
+    // SAFETY: valid C strings and a buffer of the given length.
+    let len =
+        unsafe { libc::lgetxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    (len >= 0).then(|| {
+        buf.truncate(len as usize);
+        buf
+    })
 }
 
 fn pull_tars(driver: Driver, tars: Vec<Vec<u8>>) -> Pulled {
@@ -817,7 +842,8 @@ fn sigkill_mid_pull_leaves_nothing_and_the_next_pull_works() {
         reg.pusher().image("big/app", "latest", &img);
         let reference = format!("{}/big/app", reg.addr);
         let t = TestRoot::new(d);
-        for delay_ms in [30u64, 150, 400] {
+        let mut killed_mid_pull = false;
+        for delay_ms in [400u64, 150, 30, 5] {
             let mut child = t
                 .cmd("pull")
                 .arg(&reference)
@@ -832,14 +858,21 @@ fn sigkill_mid_pull_leaves_nothing_and_the_next_pull_works() {
             let _ = child.wait();
             assert!(start.elapsed() < Duration::from_secs(60));
             let images = t.ok("images", &["-q"]);
-            if !images.trim().is_empty() {
-                // The pull won the race: then it is whole.
-                let id = images.trim().to_string();
-                let v = ImageView::new(&t, &id);
-                assert_eq!(fs::metadata(v.path.join("three")).unwrap().len(), 60 << 20);
-                return;
+            if images.trim().is_empty() {
+                killed_mid_pull = true;
+                break;
             }
+            // The pull won the race: then it is whole. Remove it and kill sooner.
+            let id = images.trim().to_string();
+            let v = ImageView::new(&t, &id);
+            assert_eq!(fs::metadata(v.path.join("three")).unwrap().len(), 60 << 20);
+            drop(v);
+            t.ok("rmi", &[&id]);
         }
+        assert!(
+            killed_mid_pull,
+            "{d:?}: every pull finished before the kill"
+        );
         let id = h::pull_ok(&t, &reference);
         assert_eq!(t.ok("images", &["-q"]).trim(), id);
         let v = ImageView::new(&t, &id);
