@@ -21,7 +21,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    cli::exit(run(&Args::parse()))
+    cli::exit(run(&cli::parse::<Args>()))
 }
 
 fn run(args: &Args) -> Result<()> {
