@@ -18,17 +18,27 @@ fn pid_alive(pid: Option<i32>) -> bool {
 /// if it was started with `--rm`. Returns the ids handled.
 pub fn reclaim(store: &Store) -> Vec<String> {
     let mut done = Vec::new();
-    let Ok(list) = store.list_containers() else {
+    // Only the live index: exited containers (most of them) are never read.
+    let Ok(live) = store.live_container_ids() else {
         return done;
     };
-    for rec in list {
-        if !matches!(rec.state.status, Status::Running | Status::Created)
-            || pid_alive(rec.state.supervisor_pid)
-        {
+    for id in live {
+        let rec = match store.read_container(&id) {
+            Ok(rec) => rec,
+            // No record and no directory: its creator died (GC took the rest).
+            // A directory without a record yet is a creation in progress: leave it.
+            Err(_) => {
+                if !store.container_dir(&id).exists() {
+                    let _ = store.unmark_live(&id);
+                }
+                continue;
+            }
+        };
+        if !matches!(rec.state.status, Status::Running | Status::Created) {
+            let _ = store.unmark_live(&id);
             continue;
         }
-        if rec.state.status == Status::Created && rec.state.supervisor_pid.is_none() {
-            // Created for a later start: nobody is supervising it, nothing to clean.
+        if pid_alive(rec.state.supervisor_pid) {
             continue;
         }
         liveness::kill_all(&rec, Duration::from_secs(5));
@@ -41,7 +51,6 @@ pub fn reclaim(store: &Store) -> Vec<String> {
         if let Some(cg) = ContainerCgroup::open(&bocker_cgroups::default_parent(), &rec.id) {
             let _ = cg.destroy();
         }
-        let id = ContainerId(rec.id.clone());
         if rec.config.auto_remove {
             let _ = store.remove_container(&id, true);
         } else {

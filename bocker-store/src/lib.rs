@@ -14,6 +14,7 @@ pub mod fsutil;
 pub mod gc;
 pub mod id;
 pub mod import;
+pub mod live;
 pub mod liveness;
 pub mod lock;
 pub mod log;

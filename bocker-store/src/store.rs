@@ -178,14 +178,22 @@ impl Store {
     /// Writes (atomically) a container record.
     /// Atomic but not fsynced: container state is rewritten at every step of a start and
     /// repaired by reclaim after a crash; a power cut may only lose the latest state.
+    /// The live index (`live/`) follows the record: marked before, unmarked after.
     pub fn write_container(&self, rec: &ContainerRecord) -> Result<()> {
+        let id = ContainerId(rec.id.clone());
+        let live = crate::live::is_live(rec);
+        if live {
+            self.mark_live(&id)?;
+        }
         crate::atomic::write_json_with(
-            &self
-                .container_dir(&ContainerId(rec.id.clone()))
-                .join("container.json"),
+            &self.container_dir(&id).join("container.json"),
             rec,
             crate::atomic::Durability::CrashSafe,
-        )
+        )?;
+        if !live {
+            self.unmark_live(&id)?;
+        }
+        Ok(())
     }
 
     /// Reads a container record.
@@ -310,6 +318,7 @@ impl Store {
         if let Some(name) = rec.as_ref().and_then(|r| r.name.as_deref()) {
             self.release_name(name, id)?;
         }
+        self.unmark_live(id)?;
         self.driver.remove_container(&gone)?;
         crate::fsutil::remove_path(&gone)
     }
