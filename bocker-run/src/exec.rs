@@ -25,6 +25,7 @@ fn is_executable_file(path: &str) -> bool {
     let Ok(c) = cstr(path) else { return false };
     // SAFETY: st is written by stat; access takes a valid C string.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: st is a zeroed buffer stat writes into; c is a valid C string.
     unsafe {
         libc::stat(c.as_ptr(), &mut st) == 0
             && st.st_mode & libc::S_IFMT == libc::S_IFREG

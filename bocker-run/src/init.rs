@@ -15,6 +15,7 @@ pub fn pid1(argv: &[String], env: &[String]) -> ! {
     }
     // SAFETY: sigfillset initialises the set.
     let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: sigfillset initialises the sigset_t we own.
     unsafe { libc::sigfillset(&mut all) };
     let _ = sys::sigprocmask(libc::SIG_BLOCK, &all);
 
@@ -35,11 +36,13 @@ pub fn pid1(argv: &[String], env: &[String]) -> ! {
     }
     if child < 0 {
         eprintln!("bocker-init: fork: {}", std::io::Error::last_os_error());
+        // SAFETY: _exit ends this process without running the parent's destructors.
         unsafe { libc::_exit(exit_code::ENGINE) };
     }
     loop {
         // SAFETY: info is written by sigwaitinfo.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: all is an initialised sigset_t; info is ours to fill.
         let sig = unsafe { libc::sigwaitinfo(&all, &mut info) };
         if sig < 0 {
             continue;

@@ -148,7 +148,9 @@ fn loopback_up() -> io::Result<()> {
     let res = (|| {
         // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the flags member of ifr.
         crate::sys::cvt(unsafe { libc::ioctl(s, libc::SIOCGIFFLAGS, &mut ifr) })?;
+        // SAFETY: ifru_flags is the member SIOCGIFFLAGS just filled.
         unsafe { ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+        // SAFETY: SIOCSIFFLAGS reads the ifreq we own; s is an open socket.
         crate::sys::cvt(unsafe { libc::ioctl(s, libc::SIOCSIFFLAGS, &ifr) })
     })();
     // SAFETY: we own s.

@@ -166,6 +166,7 @@ fn mount_dev(r: RawFd) -> io::Result<()> {
             unsafe { libc::mknodat(d, cstr(name)?.as_ptr(), mode, libc::makedev(major, minor)) };
         sys::cvt(rc).map_err(|e| err("mknod", name, e))?;
         // mknod honours the umask; the nodes must be world-usable.
+        // SAFETY: d is an open directory fd and the name a valid C string.
         let rc = unsafe { libc::fchmodat(d, cstr(name)?.as_ptr(), 0o666, 0) };
         sys::cvt(rc).map_err(|e| err("chmod", name, e))?;
     }
@@ -263,10 +264,13 @@ pub fn make_workdir(root: RawFd, cwd: &str) -> io::Result<()> {
 pub fn pivot(root: &OwnedFd) -> io::Result<()> {
     // SAFETY: plain fd / path syscalls.
     sys::cvt(unsafe { libc::fchdir(root.as_raw_fd()) })?;
+    // SAFETY: pivot_root(".", ".") with static C strings, after fchdir into the new root.
     sys::cvt_long(unsafe { libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) })
         .map_err(|e| err("pivot_root", ".", e))?;
+    // SAFETY: umount2 of the old root stacked on "." (static C string).
     sys::cvt(unsafe { libc::umount2(c".".as_ptr(), libc::MNT_DETACH) })
         .map_err(|e| err("detaching old root", ".", e))?;
+    // SAFETY: chdir to a static C string.
     sys::cvt(unsafe { libc::chdir(c"/".as_ptr()) }).map(drop)
 }
 

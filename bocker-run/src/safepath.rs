@@ -128,6 +128,7 @@ pub fn touch(root: RawFd, path: &str) -> io::Result<OwnedFd> {
 pub fn file_type(fd: RawFd) -> io::Result<libc::mode_t> {
     // SAFETY: st is written by fstat.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat fills the zeroed stat buffer we own; fd is open.
     sys::cvt(unsafe { libc::fstat(fd, &mut st) })?;
     Ok(st.st_mode & libc::S_IFMT)
 }

@@ -40,6 +40,7 @@ pub fn switch_user(user: &ExecUser) -> io::Result<()> {
     cvt(unsafe { libc::setgroups(groups.len(), groups.as_ptr()) })?;
     // SAFETY: plain id syscalls.
     cvt(unsafe { libc::setresgid(user.gid, user.gid, user.gid) })?;
+    // SAFETY: plain syscall on integers.
     cvt(unsafe { libc::setresuid(user.uid, user.uid, user.uid) })?;
     prctl(libc::PR_SET_KEEPCAPS, 0, 0)
 }
@@ -112,8 +113,10 @@ pub fn set_rlimits() -> io::Result<()> {
         rlim_cur: 0,
         rlim_max: 0,
     };
+    // SAFETY: getrlimit fills the rlimit we own.
     cvt(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut cur) })?;
     cur.rlim_cur = cur.rlim_max;
+    // SAFETY: setrlimit reads the rlimit we own.
     cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &cur) }).map(drop)
 }
 

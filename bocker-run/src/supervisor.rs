@@ -28,6 +28,7 @@ fn handled_set() -> libc::sigset_t {
 fn signalfd() -> io::Result<OwnedFd> {
     // SAFETY: valid set; a new fd we own.
     let fd = sys::cvt(unsafe { libc::signalfd(-1, &handled_set(), libc::SFD_CLOEXEC) })?;
+    // SAFETY: signalfd just returned this fd and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 

@@ -125,6 +125,7 @@ mod tests {
     fn lock_fd_is_close_on_exec() {
         let dir = tempfile::tempdir().unwrap();
         let l = Lock::acquire(&dir.path().join("lock"), Mode::Shared).unwrap();
+        // SAFETY: F_GETFD on an fd the lock file holds open.
         let flags = unsafe { libc::fcntl(l.file().as_raw_fd(), libc::F_GETFD) };
         assert_ne!(flags & libc::FD_CLOEXEC, 0);
     }

@@ -119,6 +119,7 @@ pub(crate) fn is_cgroup2(dir: &Path) -> bool {
     };
     // SAFETY: statfs writes into the zeroed struct we own; c is a valid C string.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
     let rc = unsafe { libc::statfs(c.as_ptr(), &mut st) };
     rc == 0 && st.f_type as i64 == CGROUP2_SUPER_MAGIC
 }

@@ -68,6 +68,7 @@ fn is_opaque(root: &Root, dir: &RelPath) -> io::Result<bool> {
 fn fstat(fd: &OwnedFd) -> io::Result<libc::stat> {
     // SAFETY: zeroed stat is a valid out-buffer, fd is open.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat fills the zeroed stat buffer we own; fd is open.
     cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
     Ok(st)
 }

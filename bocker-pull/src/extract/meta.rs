@@ -41,6 +41,7 @@ pub fn apply_fd(fd: &OwnedFd, m: &Meta, with_time: bool) -> io::Result<()> {
     let raw = fd.as_raw_fd();
     // SAFETY: raw is an open fd for the calls below.
     cvt(unsafe { libc::fchown(raw, m.uid, m.gid) })?;
+    // SAFETY: fchmod on an fd we hold open.
     cvt(unsafe { libc::fchmod(raw, m.mode & 0o7777) })?;
     for (k, v) in &m.xattrs {
         let name = cstr(k.as_bytes())?;

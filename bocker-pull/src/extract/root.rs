@@ -115,6 +115,7 @@ impl Root {
         })?;
         // SAFETY: fd was just returned by open and is owned by nobody else.
         Ok(Root {
+            // SAFETY: openat2 just returned this fd and nothing else owns it.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
         })
     }
