@@ -7,14 +7,46 @@ use std::process::ExitCode;
 
 pub use bocker_cli::{exit, one_line, parse, report, say};
 
-/// Output format of listing verbs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+/// Output format of listing verbs (`--format`), as Docker reads it: `table` (the
+/// default), `json`, or a Go template (`{{.ID}}`, `table {{.ID}}\t{{.Names}}`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Format {
     /// Aligned columns under a header.
     #[default]
     Table,
     /// One JSON object per line.
     Json,
+    /// A Go template, checked when parsed.
+    Template(String),
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    /// Refuses a template that does not parse, so the error is a usage error.
+    fn from_str(s: &str) -> Result<Format, String> {
+        Ok(match s {
+            "" | "table" => Format::Table,
+            "json" => Format::Json,
+            t => {
+                bocker_template::Template::parse(t).map_err(|e| e.to_string())?;
+                Format::Template(t.to_string())
+            }
+        })
+    }
+}
+
+/// Prints `rows` through the Go template `src` (a header from `headers` first for a
+/// `table` template), as `docker ps --format` does.
+pub fn print_template(
+    src: &str,
+    headers: &serde_json::Value,
+    rows: &[serde_json::Value],
+) -> anyhow::Result<()> {
+    let t = bocker_template::Template::parse(src)?;
+    let text = t.render_rows(headers, rows)?;
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
 }
 
 /// Prints one JSON value per line on stdout.

@@ -43,7 +43,14 @@ fn assert_usage_shape(v: &str, args: &[&str], o: &Output) {
     );
     assert_eq!(lines[1], format!("see 'bocker {v} --help'"), "{v} {args:?}");
     assert!(o.stdout.is_empty(), "{v} {args:?}");
-    for clap_noise in ["to pass '", "tip:", "Usage:", "similar argument", "error:"] {
+    assert!(!err.starts_with("error:"), "{v} {args:?}: {err}");
+    for clap_noise in [
+        "to pass '",
+        "tip:",
+        "Usage:",
+        "similar argument",
+        "\nerror:",
+    ] {
         assert!(!err.contains(clap_noise), "{v} {args:?}: {err}");
     }
 }
@@ -229,4 +236,90 @@ fn a_non_root_user_is_told_bocker_needs_root() {
         stderr(&o),
         "bocker images: bocker needs root (rootless mode is not supported yet)\n"
     );
+}
+
+#[test]
+fn format_templates_on_images() {
+    let t = TestRoot::overlay();
+    let id = t.busybox_image();
+    assert_eq!(t.ok("images", &["--format", "{{.ID}}"]), format!("{id}\n"));
+    assert_eq!(
+        t.ok(
+            "images",
+            &["--format", "{{.Repository}}:{{.Tag}} {{lower .ID | upper}}"]
+        ),
+        format!("<none>:<none> {}\n", id.to_uppercase())
+    );
+    // Docker's `table` header titles and tabwriter alignment (minimum 10, padding 3).
+    assert_eq!(
+        t.ok("images", &["--format", "table {{.ID}}\\t{{.Tag}}"]),
+        format!("IMAGE ID           TAG\n{id}   <none>\n")
+    );
+    // `--format json` keeps working: one record per line.
+    let line = t.ok("images", &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(v["id"], id.as_str());
+    // A template that does not parse is a usage error; one that fails, an error.
+    let o = t.run("images", &["--format", "{{.ID"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_usage_shape("images", &[], &o);
+    let err = t.fails("images", &["--format", "{{.Nope}}"]);
+    assert_eq!(
+        err,
+        "bocker images: template: executing: can't evaluate field Nope\n"
+    );
+}
+
+#[test]
+fn format_templates_on_ps_and_inspect() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    t.ok("run", &["--name", "web", "--network", "none", &img, "true"]);
+    let id = t.ok("ps", &["-q"]).trim().to_string();
+    assert_eq!(
+        t.ok(
+            "ps",
+            &["--format", "{{.ID}} {{.Names}} {{.State}} {{.Command}}"]
+        ),
+        format!("{id} web exited \"true\"\n")
+    );
+    assert_eq!(
+        t.ok("ps", &["--format", "table {{.Names}}\\t{{.State}}"]),
+        "NAMES     STATE\nweb       exited\n"
+    );
+    assert_eq!(
+        t.ok(
+            "ps",
+            &[
+                "--format",
+                "{{if eq .State \"exited\"}}{{.Names}} is down{{end}}"
+            ]
+        ),
+        "web is down\n"
+    );
+    // `inspect -f` as scripts use it, over the record inspect prints.
+    assert_eq!(
+        t.ok("inspect", &["-f", "{{.State.Status}}", "web"]),
+        "exited\n"
+    );
+    assert_eq!(
+        t.ok(
+            "inspect",
+            &["-f", "{{.State.ExitCode}} {{json .command}}", "web"]
+        ),
+        "0 [\"true\"]\n"
+    );
+    assert_eq!(
+        t.ok(
+            "inspect",
+            &["--format", "{{range .command}}<{{.}}>{{end}}", &id]
+        ),
+        "<true>\n"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&t.ok("inspect", &["--format", "json", "web"])).unwrap();
+    assert_eq!(v["id"], id.as_str());
+    let line = t.ok("ps", &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(v["name"], "web");
 }
