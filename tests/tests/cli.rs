@@ -323,3 +323,60 @@ fn format_templates_on_ps_and_inspect() {
     let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
     assert_eq!(v["name"], "web");
 }
+
+/// Flags of one column of a docs/CLI.md compatibility row: the first backticked word of
+/// each `; `-separated entry ("differs"), or every backticked word (the others).
+fn flags_in(cell: &str, first_only: bool) -> Vec<String> {
+    let words = |s: &str| -> Vec<String> {
+        s.split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| w.starts_with("--"))
+            .map(str::to_string)
+            .collect()
+    };
+    if first_only {
+        cell.split("; ")
+            .filter_map(|e| words(e).into_iter().next())
+            .collect()
+    } else {
+        words(cell)
+    }
+}
+
+#[test]
+fn the_compatibility_table_is_true() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/CLI.md")).unwrap();
+    let mut rows = 0;
+    for line in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let [verb_cell, supported, differs, not_yet] = cells[..] else {
+            continue;
+        };
+        let v = verb_cell.trim_start_matches("| ").trim_matches('`');
+        let help = String::from_utf8(verb(v, &["--help"]).stdout).unwrap();
+        let has = |flag: &str| {
+            help.split(|c: char| c.is_whitespace() || c == ',')
+                .any(|w| w == flag || w.starts_with(&format!("{flag}=")))
+        };
+        let not_yet = not_yet.trim_end_matches(" |");
+        for f in flags_in(supported, false)
+            .into_iter()
+            .chain(flags_in(differs, true))
+        {
+            assert!(
+                has(&f),
+                "docs/CLI.md: {v} {f} is listed as supported but is not in --help"
+            );
+        }
+        for f in flags_in(not_yet, false) {
+            assert!(
+                !has(&f),
+                "docs/CLI.md: {v} {f} is supported now: move it in the table"
+            );
+        }
+        rows += 1;
+    }
+    assert!(rows >= 8, "the table lost rows");
+}
