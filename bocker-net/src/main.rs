@@ -14,12 +14,12 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Bridge networking for bocker containers"
 )]
 struct Cli {
-    /// Bridge name [env: BOCKER_BRIDGE, default: bridge0]
-    #[arg(long, global = true)]
-    bridge: Option<String>,
-    /// Bridge subnet; the gateway is its first address [env: BOCKER_SUBNET, default: 10.0.0.0/24]
-    #[arg(long, global = true)]
-    subnet: Option<String>,
+    /// Bridge name
+    #[arg(long, global = true, env = "BOCKER_BRIDGE", default_value = bocker_net::DEFAULT_BRIDGE)]
+    bridge: String,
+    /// Bridge subnet; the gateway is its first address
+    #[arg(long, global = true, env = "BOCKER_SUBNET", default_value = bocker_net::DEFAULT_SUBNET)]
+    subnet: String,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -73,19 +73,7 @@ enum Cmd {
 fn config(cli: &Cli) -> Result<NetConfig> {
     let root =
         PathBuf::from(std::env::var_os("BOCKER_ROOT").unwrap_or_else(|| "/var/bocker".into()));
-    let bridge = match &cli.bridge {
-        Some(b) => b.clone(),
-        None => {
-            std::env::var("BOCKER_BRIDGE").unwrap_or_else(|_| bocker_net::DEFAULT_BRIDGE.into())
-        }
-    };
-    let subnet = match &cli.subnet {
-        Some(s) => s.clone(),
-        None => {
-            std::env::var("BOCKER_SUBNET").unwrap_or_else(|_| bocker_net::DEFAULT_SUBNET.into())
-        }
-    };
-    Ok(NetConfig::new(&root, &bridge, &subnet)?)
+    Ok(NetConfig::new(&root, &cli.bridge, &cli.subnet)?)
 }
 
 /// Owners the CLI made (`pid-N`) are alive while process N is; others belong
@@ -105,12 +93,8 @@ fn cli_owner_alive(owner: &str) -> bool {
     }
 }
 
-fn main() {
-    let cli = Cli::parse();
-    if let Err(e) = run(&cli) {
-        eprintln!("bocker-net: {e:#}");
-        std::process::exit(1);
-    }
+fn main() -> std::process::ExitCode {
+    bocker_cli::exit(run(&bocker_cli::parse::<Cli>()))
 }
 
 fn run(cli: &Cli) -> Result<()> {

@@ -4,25 +4,14 @@
 use anyhow::{Context, Result};
 use bocker_run::{cli::Args, container, exit_code, plan, reclaim};
 use bocker_store::Store;
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                exit_code::ENGINE as u8
-            } else {
-                0
-            });
-        }
-    };
+    let args = bocker_cli::parse::<Args>();
     match run(&args) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("bocker-run: {e:#}");
+            bocker_cli::report(&e);
             ExitCode::from(exit_code::ENGINE as u8)
         }
     }

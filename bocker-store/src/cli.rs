@@ -1,82 +1,52 @@
-//! What every verb binary shares: error reporting with exit codes, and `--format`.
+//! What the store's verb binaries share: bocker-cli's conventions (re-exported, so a
+//! verb writes `cli::parse`, `cli::exit`), `--format`, JSON lines, and removal of many
+//! targets.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Output format of listing verbs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub use bocker_cli::{exit, one_line, parse, report, say};
+
+/// Output format of listing verbs (`--format`), as Docker reads it: `table` (the
+/// default), `json`, or a Go template (`{{.ID}}`, `table {{.ID}}\t{{.Names}}`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Format {
     /// Aligned columns under a header.
     #[default]
     Table,
     /// One JSON object per line.
     Json,
+    /// A Go template, checked when parsed.
+    Template(String),
 }
 
-/// Parses the verb's arguments; a usage error is one line on stderr and status 2 (help
-/// and version print as usual).
-pub fn parse<T: clap::Parser>() -> T {
-    match T::try_parse() {
-        Ok(args) => args,
-        Err(e) => {
-            use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
-            if matches!(e.kind(), DisplayHelp | DisplayVersion) || !e.use_stderr() {
-                e.exit();
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    /// Refuses a template that does not parse, so the error is a usage error.
+    fn from_str(s: &str) -> Result<Format, String> {
+        Ok(match s {
+            "" | "table" => Format::Table,
+            "json" => Format::Json,
+            t => {
+                bocker_template::Template::parse(t).map_err(|e| e.to_string())?;
+                Format::Template(t.to_string())
             }
-            let verb = T::command().get_name().to_string();
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "{}",
-                usage_line(&verb, &e.render().to_string())
-            );
-            std::process::exit(2);
-        }
+        })
     }
 }
 
-/// clap's multi-line usage error as one line: `bocker rm: <what is wrong> (see 'bocker rm --help')`.
-fn usage_line(verb: &str, rendered: &str) -> String {
-    let what: Vec<&str> = rendered
-        .lines()
-        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let what = what.join(" ");
-    let what = what.strip_prefix("error: ").unwrap_or(&what);
-    format!("{verb}: {what} (see '{verb} --help')")
-}
-
-/// Turns a verb's result into its exit status, printing the error chain on one line.
-pub fn exit(result: anyhow::Result<()>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            report(&e);
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Prints `e` (with its causes) as one line on stderr.
-pub fn report(e: &anyhow::Error) {
-    let _ = writeln!(std::io::stderr().lock(), "{}", one_line(e));
-}
-
-/// `e` and its causes joined by `: `, leaving out a cause whose text the message already
-/// ends with (library errors such as `StoreError::Io` print their source themselves).
-pub fn one_line(e: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if line.is_empty() {
-            line = text;
-        } else if !line.ends_with(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-    }
-    line
+/// Prints `rows` through the Go template `src` (a header from `headers` first for a
+/// `table` template), as `docker ps --format` does.
+pub fn print_template(
+    src: &str,
+    headers: &serde_json::Value,
+    rows: &[serde_json::Value],
+) -> anyhow::Result<()> {
+    let t = bocker_template::Template::parse(src)?;
+    let text = t.render_rows(headers, rows)?;
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
 }
 
 /// Prints one JSON value per line on stdout.
@@ -92,18 +62,6 @@ pub fn quiet_sigpipe() {
     // SAFETY: sets a signal disposition; called first thing in main, before any thread.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
-/// Prints one line of a mutating verb's report on stdout. A reader that went away must
-/// not abort the verb half-way (a removal of several ids goes on), so a broken pipe is
-/// ignored; any other write error is reported on stderr.
-pub fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = writeln!(out, "{line}") {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            report(&anyhow::Error::new(e).context("writing to stdout"));
-        }
     }
 }
 
@@ -136,25 +94,6 @@ pub fn remove_each(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn usage_errors_are_one_line() {
-        #[derive(clap::Parser, Debug)]
-        #[command(name = "bocker rm")]
-        struct A {
-            #[arg(required = true)]
-            ids: Vec<String>,
-        }
-        let e = <A as clap::Parser>::try_parse_from(["bocker-rm"]).unwrap_err();
-        let line = usage_line("bocker rm", &e.render().to_string());
-        assert!(!line.contains('\n'), "{line}");
-        assert!(
-            line.starts_with(
-                "bocker rm: the following required arguments were not provided: <IDS>"
-            ) && line.ends_with("(see 'bocker rm --help')"),
-            "{line}"
-        );
-    }
 
     #[test]
     fn a_cause_is_printed_once() {

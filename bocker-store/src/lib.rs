@@ -7,6 +7,7 @@
 
 pub mod atomic;
 pub mod cli;
+pub mod docker_fields;
 pub mod driver;
 pub mod error;
 pub mod format;

@@ -5,12 +5,18 @@ use crate::id::{self, ContainerId, ImageId, Kind};
 use crate::store::Store;
 
 /// Matches `query` against `ids` as an id prefix, with or without the `img_`/`ps_` prefix.
+/// The prefix must reach into the hex part: every id starts with `ps_` (or `p`), so
+/// `bocker rm ps_` must not pick the only container there is (issue 13).
 pub fn by_prefix<'a>(kind: Kind, query: &str, ids: &'a [String]) -> Vec<&'a String> {
-    if query.is_empty() {
+    let hex = query.strip_prefix(kind.prefix()).unwrap_or(query);
+    if hex.is_empty() {
         return Vec::new();
     }
     ids.iter()
-        .filter(|id| id.starts_with(query) || id[kind.prefix().len()..].starts_with(query))
+        .filter(|id| {
+            id.get(kind.prefix().len()..)
+                .is_some_and(|h| h.starts_with(hex))
+        })
         .collect()
 }
 
@@ -86,6 +92,13 @@ mod tests {
         assert_eq!(by_prefix(Kind::Image, "ab", &ids).len(), 2);
         assert_eq!(by_prefix(Kind::Image, "", &ids).len(), 0);
         assert_eq!(by_prefix(Kind::Image, "x", &ids).len(), 0);
+        // Only the kind's prefix, or a piece of it, names no id.
+        assert_eq!(by_prefix(Kind::Image, "img_", &ids).len(), 0);
+        assert_eq!(by_prefix(Kind::Image, "im", &ids).len(), 0);
+        let one = vec!["ps_0123456789ab".to_string()];
+        assert_eq!(by_prefix(Kind::Container, "ps_", &one).len(), 0);
+        assert_eq!(by_prefix(Kind::Container, "p", &one).len(), 0);
+        assert_eq!(by_prefix(Kind::Container, "ps_0", &one).len(), 1);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! beside this executable (or in `BOCKER_EXEC_PATH`), then on `PATH`, like git and cargo.
 //! Any `bocker-foo` on PATH is a verb.
 
+mod docker_verbs;
 mod suggest;
 mod verbs;
 
@@ -54,6 +55,10 @@ fn dispatch(verb: &OsString, args: Vec<OsString>) -> ExitCode {
     };
     let dirs = verbs::search_path();
     let Some(path) = verbs::find(&dirs, verb) else {
+        if docker_verbs::is_docker_verb(verb) {
+            eprintln!("bocker: '{verb}' is not implemented yet");
+            return ExitCode::FAILURE;
+        }
         let known: Vec<String> = verbs::list(&dirs).into_iter().map(|v| v.name).collect();
         match suggest::nearest(verb, &known) {
             Some(s) => eprintln!("bocker: '{verb}' is not a bocker verb. Did you mean '{s}'?"),

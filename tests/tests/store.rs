@@ -153,7 +153,7 @@ fn init_of_a_missing_directory_says_so() {
     assert!(!o.status.success());
     assert_eq!(
         String::from_utf8_lossy(&o.stderr).trim(),
-        "No directory named '/nonexistent/dir' exists"
+        "bocker init: No directory named '/nonexistent/dir' exists"
     );
     assert!(o.stdout.is_empty());
 }
@@ -320,15 +320,14 @@ fn prefixes_resolve_and_ambiguity_is_reported() {
     assert_eq!(v["id"], a.as_str());
     let v: serde_json::Value = serde_json::from_str(&t.ok("inspect", &[&b[4..]])).unwrap();
     assert_eq!(v["id"], b.as_str());
+    // `img_` begins every id: it names none (issue 13), instead of being ambiguous or,
+    // with one image, picking it. Ambiguity itself: bocker-store's resolve unit tests.
     let err = t.fails("rmi", &["img_"]);
-    assert!(
-        err.contains("ambiguous") && err.contains(&a) && err.contains(&b),
-        "{err}"
-    );
+    assert_eq!(err, "bocker rmi: No image named 'img_' exists\n");
     assert_eq!(
         t.ok("images", &["-q"]).lines().count(),
         2,
-        "ambiguous rmi removed something"
+        "rmi img_ removed something"
     );
 }
 
@@ -430,9 +429,9 @@ fn rm_of_several_reports_each_failure_on_one_line_and_goes_on() {
     );
     assert_eq!(
         String::from_utf8(o.stderr).unwrap(),
-        "No container named 'nope' exists\n\
-         No container named '../x' exists\n\
-         No image named 'img_000000000000' exists\n"
+        "bocker rm: No container named 'nope' exists\n\
+         bocker rm: No container named '../x' exists\n\
+         bocker rm: No image named 'img_000000000000' exists\n"
     );
     assert_eq!(t.ok("ps", &["-q"]), "");
     assert!(
@@ -695,7 +694,9 @@ fn init_refuses_to_import_the_store_into_itself() {
         assert_eq!(o.status.code(), Some(1), "init {}", dir.display());
         let err = String::from_utf8(o.stderr).unwrap();
         assert!(
-            err.starts_with("cannot import") && err.lines().count() == 1 && err.len() < 300,
+            err.starts_with("bocker init: cannot import")
+                && err.lines().count() == 1
+                && err.len() < 300,
             "{err}"
         );
     }
@@ -724,27 +725,4 @@ fn a_relative_root_is_recorded_as_an_absolute_path() {
     let layer = PathBuf::from(v["layer_paths"][0].as_str().unwrap());
     assert!(layer.is_absolute(), "{layer:?}");
     assert!(layer.starts_with(&t.root), "{layer:?}");
-}
-
-#[test]
-fn usage_errors_are_one_line_with_status_2() {
-    let t = TestRoot::overlay();
-    for (verb, args) in [
-        ("rm", &[][..]),
-        ("images", &["--format", "xml"][..]),
-        ("ps", &["--bogus"][..]),
-        ("init", &[][..]),
-    ] {
-        let o = t.run(verb, args);
-        assert_eq!(o.status.code(), Some(2), "{verb} {args:?}");
-        assert!(o.stdout.is_empty());
-        let err = String::from_utf8(o.stderr).unwrap();
-        assert_eq!(err.lines().count(), 1, "{verb} {args:?}: {err}");
-        assert!(err.starts_with(&format!("bocker {verb}: ")), "{err}");
-    }
-    let help = t.run("rm", &["--help"]);
-    assert!(help.status.success());
-    assert!(String::from_utf8(help.stdout)
-        .unwrap()
-        .contains("Usage: bocker rm"));
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use bocker_store::cli::{self, Format};
 use bocker_store::format::{human_size, write_table};
-use bocker_store::{time, ImageId, ImageRecord, Store};
+use bocker_store::{docker_fields, time, ImageId, ImageRecord, Store};
 use clap::Parser;
 
 /// List images
@@ -15,8 +15,8 @@ struct Args {
     /// Print only image ids
     #[arg(short, long)]
     quiet: bool,
-    /// Output format
-    #[arg(long, value_enum, default_value_t)]
+    /// Output format: table, json, or a Go template ('{{.ID}}', 'table {{.ID}}\t{{.Names}}')
+    #[arg(long, default_value = "table")]
     format: Format,
 }
 
@@ -51,6 +51,13 @@ fn run(args: Args) -> Result<()> {
             cli::print_json_line(&v)?;
         }
         return Ok(());
+    }
+    if let Format::Template(t) = &args.format {
+        let rows: Vec<_> = images
+            .iter()
+            .flat_map(|img| docker_fields::image_rows(img, &tags_of(img)))
+            .collect();
+        return cli::print_template(t, &docker_fields::image_headers(), &rows);
     }
     let rows: Vec<Vec<String>> = images
         .iter()

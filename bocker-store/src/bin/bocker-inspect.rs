@@ -12,6 +12,9 @@ use clap::Parser;
 struct Args {
     /// Container (id, prefix, name) or image (id, prefix, name:tag)
     target: String,
+    /// Print through a Go template ('{{.state.status}}', '{{json .config}}'); json: as without
+    #[arg(short, long)]
+    format: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -37,7 +40,10 @@ fn run(args: Args) -> Result<()> {
             Err(e) => return Err(e.into()),
         }
     };
-    println!("{}", serde_json::to_string_pretty(&value)?);
+    match args.format.as_deref() {
+        None | Some("json") => println!("{}", serde_json::to_string_pretty(&value)?),
+        Some(t) => cli::print_template(t, &serde_json::Value::Null, &[value])?,
+    }
     Ok(())
 }
 

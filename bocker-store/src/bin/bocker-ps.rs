@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use bocker_store::cli::{self, Format};
 use bocker_store::format::write_table;
-use bocker_store::{liveness, time, ContainerRecord, Store};
+use bocker_store::{docker_fields, liveness, time, ContainerRecord, Store};
 use clap::Parser;
 
 /// List containers
@@ -15,8 +15,8 @@ struct Args {
     /// Print only container ids
     #[arg(short, long)]
     quiet: bool,
-    /// Output format
-    #[arg(long, value_enum, default_value_t)]
+    /// Output format: table, json, or a Go template ('{{.ID}}', 'table {{.ID}}\t{{.Names}}')
+    #[arg(long, default_value = "table")]
     format: Format,
     /// Keep only matching containers: status=created|running|exited|dead, name=N, image=ID
     #[arg(long, value_name = "KEY=VALUE")]
@@ -57,6 +57,10 @@ fn run(args: Args) -> Result<()> {
             cli::print_json_line(&v)?;
         }
         return Ok(());
+    }
+    if let Format::Template(t) = &args.format {
+        let rows: Vec<_> = containers.iter().map(docker_fields::container).collect();
+        return cli::print_template(t, &docker_fields::container_headers(), &rows);
     }
     let rows: Vec<Vec<String>> = containers
         .iter()
