@@ -7,6 +7,10 @@
 #
 #   sudo scripts/bench/commit.sh [runs]      (default 20; SIZES_MB="150 1024")
 #
+# Docker rows use whatever `docker info` reaches: set DOCKER_HOST to a dockerd of your own
+# (e.g. `dockerd --data-root D --exec-root E -H unix://S --iptables=false --bridge=none`,
+# so it leaves the host's firewall and bridges alone).
+#
 # Target (issue 12): btrfs under 10 ms and flat as the image grows 7x; overlay
 # proportional to the change, not to the image.
 set -euo pipefail
