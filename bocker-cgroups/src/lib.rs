@@ -21,6 +21,7 @@ mod error;
 mod fs;
 mod limits;
 mod names;
+mod pause;
 mod units;
 mod v1;
 mod v2;
@@ -31,6 +32,7 @@ pub use device_rules::{DeviceRule, DEFAULT_DEVICE_RULES};
 pub use error::{CgroupError, Result};
 pub use limits::{Limits, CPU_PERIOD_US};
 pub use names::default_parent;
+pub use pause::{freeze, Frozen};
 pub use units::parse_memory;
 pub use v2::cpu::shares_to_weight;
 

@@ -1,5 +1,15 @@
-//! `bocker-commit`: container filesystem -> image.
+//! `bocker-commit`: a container's filesystem and config saved as an image.
 //!
-//! A placeholder in the workspace shape of SPEC §1: the snapshot machinery it
-//! needs lives in `bocker-store` (`SnapshotDriver::commit_container`); the verb
-//! itself arrives with its own issue, so no binary is shipped yet.
+//! The snapshot itself is the store driver's (`SnapshotDriver::commit_container`: a
+//! btrfs snapshot, or an overlay diff layer copied from the upper dir); this crate picks
+//! the target (`target`), builds the config and history as `docker commit` does
+//! (`config`, `change`), pauses a running container through its freezer cgroup, and
+//! writes the image record under the store's lock and journal (`commit`).
+
+pub mod change;
+pub mod commit;
+pub mod config;
+pub mod target;
+
+pub use commit::{commit, CommitError, Committed, Options};
+pub use target::Target;

@@ -166,6 +166,7 @@ pub fn pull(
             .map(|d| d.hex().to_string())
             .collect(),
         config: image_config(&config),
+        history: Vec::new(),
     })?;
     store.tag(&reference, &id)?;
     journal.finish()?;

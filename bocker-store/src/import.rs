@@ -54,12 +54,12 @@ struct Copier {
 
 /// The path of `name` in the open directory `dir` (or of `dir` itself) through
 /// /proc/self/fd: it resolves no symlink but the final one, which l*xattr calls keep.
+/// `dir` itself is reached as `/proc/self/fd/N/.`: l*xattr on the bare magic link would
+/// read the link's (empty) attributes and drop a directory's, such as overlay's opaque
+/// marker.
 fn proc_path(dir: BorrowedFd<'_>, name: Option<&OsStr>) -> PathBuf {
     let p = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
-    match name {
-        Some(n) => p.join(n),
-        None => p,
-    }
+    p.join(name.unwrap_or(OsStr::new(".")))
 }
 
 fn changed(shown: &Path) -> StoreError {

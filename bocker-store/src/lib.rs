@@ -33,6 +33,6 @@ pub use error::{Result, StoreError};
 pub use id::{ContainerId, ImageId};
 pub use pending::Pending;
 pub use record::{
-    ContainerConfig, ContainerRecord, ContainerState, ImageConfig, ImageRecord, Status,
+    ContainerConfig, ContainerRecord, ContainerState, History, ImageConfig, ImageRecord, Status,
 };
 pub use store::Store;

@@ -47,6 +47,29 @@ pub struct ImageRecord {
     pub blobs: Vec<String>,
     #[serde(default)]
     pub config: ImageConfig,
+    /// How the image was made, oldest first (OCI image config `history`; `commit` adds one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<History>,
+}
+
+/// One step of an image's making, as an OCI image config `history` entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct History {
+    /// RFC 3339 UTC.
+    pub created: String,
+    /// The command that made the step (for `commit`, the container's command).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub created_by: String,
+    /// `commit -a`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// `commit -m`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// True when the step changed only the config, not the files.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub empty_layer: bool,
 }
 
 /// A container's lifecycle state.

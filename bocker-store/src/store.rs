@@ -470,6 +470,7 @@ mod tests {
             digest: None,
             blobs: vec![],
             config: Default::default(),
+            history: vec![],
         })
         .unwrap();
         p.finish().unwrap();

@@ -46,6 +46,7 @@ fn run(args: Args) -> Result<()> {
         digest: None,
         blobs: Vec::new(),
         config: ImageConfig::default(),
+        history: Vec::new(),
     })?;
     journal.finish()?;
     if args.quiet {

@@ -207,11 +207,14 @@ impl SnapshotDriver for Btrfs {
         crate::fsutil::remove_path(&super::rootfs_of(ctr_dir))
     }
 
+    /// One read-only snapshot of the container's subvolume: constant time whatever the
+    /// image's size. The new layer is a full tree (as every btrfs layer); it goes on top
+    /// of `layers` so the image keeps its ancestry (a later diff against the parent).
     fn commit_container(
         &self,
         p: &mut Pending,
         ctr_dir: &Path,
-        _layers: &[String],
+        layers: &[String],
     ) -> Result<Vec<String>> {
         let key = super::local_layer_key();
         let staged = self.layers.join(staging_name());
@@ -219,7 +222,9 @@ impl SnapshotDriver for Btrfs {
         snapshot(&super::rootfs_of(ctr_dir), &staged, true)?;
         let dst = self.layer_path(&key);
         fs::rename(&staged, &dst).ctx("committing layer", &dst)?;
-        Ok(vec![key])
+        let mut out = layers.to_vec();
+        out.push(key);
+        Ok(out)
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod btrfs;
 pub mod overlay;
+pub mod whiteout;
 
 use std::path::{Path, PathBuf};
 

@@ -175,6 +175,8 @@ impl SnapshotDriver for Overlay {
         Ok(())
     }
 
+    /// A new diff layer copied from the container's upper dir (time proportional to the
+    /// change, not the image), on top of `layers`.
     fn commit_container(
         &self,
         p: &mut Pending,
@@ -182,8 +184,12 @@ impl SnapshotDriver for Overlay {
         layers: &[String],
     ) -> Result<Vec<String>> {
         let staged = self.create_layer(p, None)?;
-        // The upper dir is already a diff in overlay's own whiteout format.
+        // The upper dir is already a diff in overlay's own whiteout format: 0/0 char
+        // devices for deletions, `trusted.overlay.opaque=y` on replaced directories. Both
+        // mean the same when the copy becomes a lower layer; overlay's other private
+        // xattrs (origin file handles, impure) describe this host's upper dir only.
         crate::import::copy_tree(&ctr_dir.join("upper"), &staged.path)?;
+        super::whiteout::strip_private_xattrs(&staged.path)?;
         let key = super::local_layer_key();
         self.commit_layer(staged, &key)?;
         let mut out = layers.to_vec();
