@@ -1,0 +1,285 @@
+//! End-to-end tests of `bocker exec`: the seed's exec test without its race (the
+//! container is a foreground `bocker-run … sleep 60` child of the test, and exec finds
+//! its process by record and pidfd, not by grepping `ps`), the container's namespaces,
+//! cgroup, capabilities, seccomp, `-e`/`-w`/`-u`/`-i`/`-t`/`-d`, and exit statuses.
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use bocker_e2e::run::{code, stderr, stdout, Running};
+use bocker_e2e::TestRoot;
+
+/// A running `sleep 60` container named `x`. The run is killed by its pid when this is
+/// dropped (fields drop in order: the run first, then the root's own cleanup).
+struct Sleeping {
+    run: Running,
+    rec: serde_json::Value,
+    t: TestRoot,
+}
+
+impl Sleeping {
+    fn start() -> Sleeping {
+        let t = TestRoot::overlay();
+        let img = t.busybox_image();
+        let run = Running::start(&t, &["--name", "x", &img, "sleep", "60"]);
+        let rec = run.wait_running(&t);
+        Sleeping { run, rec, t }
+    }
+
+    fn exec(&self, args: &[&str]) -> Output {
+        self.t.run("exec", args)
+    }
+
+    /// stdout of a successful exec.
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.exec(args);
+        assert_eq!(code(&o), 0, "exec {args:?}: {}", stderr(&o));
+        stdout(&o)
+    }
+}
+
+impl Drop for Sleeping {
+    fn drop(&mut self) {
+        let _ = self.t.run("rm", &["-f", "x"]);
+        self.run.signal(libc::SIGKILL);
+    }
+}
+
+#[test]
+fn ps_aux_shows_only_the_containers_processes() {
+    let c = Sleeping::start();
+    let out = c.ok(&["x", "ps", "aux"]);
+    let procs: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(procs.len(), 2, "expected sleep and ps only:\n{out}");
+    assert!(procs[0].contains("sleep 60"), "{out}");
+    assert!(procs[1].contains("ps aux"), "{out}");
+    // The container's PID 1 is the sleep: we are in its pid namespace.
+    assert!(procs[0].trim_start().starts_with('1'), "{out}");
+}
+
+#[test]
+fn hostname_network_and_mounts_are_the_containers() {
+    let c = Sleeping::start();
+    assert_eq!(
+        c.ok(&["x", "hostname"]).trim(),
+        c.rec["id"].as_str().unwrap()
+    );
+    // Same namespaces as PID 1 (a recycled or wrong pid would differ).
+    let out = c.ok(&[
+        "x",
+        "sh",
+        "-c",
+        "for n in mnt uts ipc net pid cgroup; do \
+           [ \"$(readlink /proc/self/ns/$n)\" = \"$(readlink /proc/1/ns/$n)\" ] || echo $n differs; \
+         done; echo checked",
+    ]);
+    assert_eq!(out, "checked\n");
+}
+
+#[test]
+fn capabilities_seccomp_and_no_new_privs_are_the_containers() {
+    let c = Sleeping::start();
+    let status = c.ok(&["x", "cat", "/proc/self/status"]);
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {name} in\n{status}"))
+            .to_string()
+    };
+    // Docker 20.10's default capability set.
+    assert_eq!(field("CapEff:"), "00000000a80425fb");
+    assert_eq!(field("CapBnd:"), "00000000a80425fb");
+    assert_eq!(field("Seccomp:"), "2");
+    assert_eq!(field("NoNewPrivs:"), "1");
+    // And the filter works: unshare is refused inside.
+    let o = c.exec(&["x", "unshare", "-n", "true"]);
+    assert_ne!(code(&o), 0, "unshare succeeded inside the container");
+}
+
+#[test]
+fn env_workdir_and_user_take_effect() {
+    let c = Sleeping::start();
+    let out = c.ok(&[
+        "-e",
+        "FOO=bar",
+        "-w",
+        "/tmp",
+        "-u",
+        "1000",
+        "x",
+        "sh",
+        "-c",
+        "echo $FOO; pwd; id -u; echo $HOSTNAME",
+    ]);
+    let id = c.rec["id"].as_str().unwrap();
+    assert_eq!(out, format!("bar\n/tmp\n1000\n{id}\n"));
+    // Defaults: the container's working dir (/) and user (root).
+    assert_eq!(c.ok(&["x", "sh", "-c", "pwd; id -u"]), "/\n0\n");
+    let o = c.exec(&["-w", "/nonexistent", "x", "true"]);
+    assert_eq!(code(&o), 126, "{}", stderr(&o));
+    let o = c.exec(&["-u", "nosuchuser", "x", "true"]);
+    assert_ne!(code(&o), 0);
+    assert!(
+        stderr(&o).contains("unable to find user nosuchuser"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn exit_status_passes_through() {
+    let c = Sleeping::start();
+    assert_eq!(code(&c.exec(&["x", "sh", "-c", "exit 3"])), 3);
+    // Killed by a signal: 128+N.
+    assert_eq!(code(&c.exec(&["x", "sh", "-c", "kill -9 $$"])), 137);
+    let o = c.exec(&["x", "nosuchcommand"]);
+    assert_eq!(code(&o), 127, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("executable file not found"),
+        "{}",
+        stderr(&o)
+    );
+    // /etc/hostname is a file but not executable.
+    let o = c.exec(&["x", "/etc/hostname"]);
+    assert_eq!(code(&o), 126, "{}", stderr(&o));
+}
+
+#[test]
+fn the_command_is_in_the_containers_cgroup() {
+    let c = Sleeping::start();
+    // Seen from inside (its cgroup namespace): each controller group of the exec'd
+    // process is the container's own, which is that namespace's root.
+    let out = c.ok(&[
+        "x",
+        "sh",
+        "-c",
+        "cat /proc/self/cgroup; echo --; cat /proc/1/cgroup",
+    ]);
+    let (mine, pid1) = out.split_once("--\n").unwrap();
+    for ctl in ["memory", "pids", "cpu,cpuacct", "devices", "freezer"] {
+        let line = |text: &str| {
+            text.lines()
+                .find(|l| l.split(':').nth(1) == Some(ctl))
+                .map(str::to_string)
+        };
+        if let Some(p1) = line(pid1) {
+            assert_eq!(line(mine), Some(p1.clone()), "{ctl}:\n{out}");
+            assert!(p1.ends_with(":/"), "{p1}");
+        }
+    }
+    // And from the host: the exec'd sleep is listed in the container's group.
+    let o = c.exec(&["-d", "x", "sleep", "30"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let procs = bocker_e2e::run::cgroup_file(&c.rec, "cgroup.procs");
+    assert_eq!(
+        procs.lines().count(),
+        2,
+        "expected PID 1 and the exec'd sleep: {procs}"
+    );
+}
+
+#[test]
+fn stdin_is_a_pipe_with_i_and_absent_without() {
+    let c = Sleeping::start();
+    let mut child =
+        c.t.cmd("exec")
+            .args(["-i", "x", "cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"hi\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        (code(&o), stdout(&o).as_str()),
+        (0, "hi\n"),
+        "{}",
+        stderr(&o)
+    );
+    // Without -i, stdin is the container's /dev/null.
+    assert_eq!(c.ok(&["x", "sh", "-c", "cat; echo end"]), "end\n");
+}
+
+#[test]
+fn detached_exec_returns_at_once_and_runs() {
+    let c = Sleeping::start();
+    let o = c.exec(&["-d", "x", "sh", "-c", "sleep 0.2; echo done > /tmp/d"]);
+    assert_eq!((code(&o), stdout(&o).as_str()), (0, ""), "{}", stderr(&o));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.exec(&["x", "cat", "/tmp/d"]).stdout != b"done\n" {
+        assert!(Instant::now() < deadline, "the detached command never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn exited_and_missing_containers_give_the_seeds_messages() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    t.ok("run", &["--name", "done", &img, "true"]);
+    let o = t.run("exec", &["done", "true"]);
+    assert_ne!(code(&o), 0);
+    assert!(
+        stderr(&o).contains("Container 'done' exists but is not running"),
+        "{}",
+        stderr(&o)
+    );
+    let o = t.run("exec", &["nope", "true"]);
+    assert_ne!(code(&o), 0);
+    assert!(
+        stderr(&o).contains("No container named 'nope' exists"),
+        "{}",
+        stderr(&o)
+    );
+    // Through the dispatcher too, as a user types it.
+    let o = t.run("", &["exec", "nope", "true"]);
+    assert!(stderr(&o).contains("No container named 'nope' exists"));
+}
+
+/// Runs `shell` under `script`, which gives it a real pty as its terminal; returns
+/// what the terminal showed.
+fn in_a_terminal(c: &Sleeping, shell: &str) -> String {
+    let base = c.t.cmd("exec");
+    let mut script = Command::new("script");
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let o = script
+        .args(["-qec", shell, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "script: {}", stderr(&o));
+    stdout(&o).replace('\r', "")
+}
+
+#[test]
+fn tty_is_a_pty_of_the_container_and_the_terminal_is_restored() {
+    let c = Sleeping::start();
+    let exec = bocker_e2e::bin("exec");
+    let exec = exec.display();
+    let out = in_a_terminal(
+        &c,
+        &format!(
+            "stty rows 33 cols 101; stty -g; stty size; \
+             {exec} -it x sh -c 'tty; stty size; exit 7'; echo status=$?; stty -g"
+        ),
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.len() >= 6, "{out}");
+    let (before, after) = (lines[0], lines[lines.len() - 1]);
+    assert_eq!(before, after, "terminal settings changed:\n{out}");
+    assert!(lines[2].starts_with("/dev/pts/"), "{out}");
+    // The window size passes through.
+    assert_eq!(lines[1], lines[3], "{out}");
+    assert!(out.contains("status=7"), "{out}");
+    // Without -t there is no terminal inside, even with a terminal outside.
+    let out = in_a_terminal(&c, &format!("{exec} -i x tty; true"));
+    assert!(out.contains("not a tty"), "{out}");
+}
