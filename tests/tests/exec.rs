@@ -316,3 +316,121 @@ fn tty_is_a_pty_of_the_container_and_the_terminal_is_restored() {
     let out = in_a_terminal(&c, &format!("{exec} -i x tty; true"));
     assert!(out.contains("not a tty"), "{out}");
 }
+
+/// A tmux server of this test's own (its socket under the test root), killed on drop.
+struct Tmux {
+    sock: std::path::PathBuf,
+}
+
+impl Tmux {
+    fn cmd(&self, c: &Sleeping) -> Command {
+        let base = c.t.cmd("exec");
+        let mut tmux = Command::new("tmux");
+        for (k, v) in base.get_envs() {
+            match v {
+                Some(v) => tmux.env(k, v),
+                None => tmux.env_remove(k),
+            };
+        }
+        tmux.arg("-S").arg(&self.sock);
+        tmux
+    }
+
+    fn run(&self, c: &Sleeping, args: &[&str]) -> String {
+        let o = self.cmd(c).args(args).output().unwrap();
+        assert!(o.status.success(), "tmux {args:?}: {}", stderr(&o));
+        stdout(&o)
+    }
+
+    /// Polls the pane until `pred` holds on its text.
+    fn wait_for(&self, c: &Sleeping, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let pane = self.run(c, &["capture-pane", "-p", "-t", "t"]);
+            if pred(&pane) {
+                return pane;
+            }
+            assert!(Instant::now() < deadline, "never saw {what}:\n{pane}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.sock)
+            .arg("kill-server")
+            .status();
+    }
+}
+
+#[test]
+fn interactive_tty_prompt_ctrl_c_window_size_and_status() {
+    let c = Sleeping::start();
+    let tmux = Tmux {
+        sock: c.t.base.join("tmux.sock"),
+    };
+    let out = c.t.base.join("out");
+    let exec = bocker_e2e::bin("exec");
+    let shell = format!(
+        "stty -g > {o}.before; {exec} -it x sh; echo $? > {o}.status; stty -g > {o}.after; sleep 60",
+        o = out.display(),
+        exec = exec.display()
+    );
+    tmux.run(
+        &c,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &shell,
+        ],
+    );
+    // busybox sh's root prompt, from inside the container.
+    tmux.wait_for(&c, "the prompt", |p| p.contains("/ #"));
+    tmux.run(&c, &["send-keys", "-t", "t", "tty; stty size", "Enter"]);
+    tmux.wait_for(&c, "the size", |p| {
+        p.contains("/dev/pts/") && p.contains("30 100")
+    });
+    tmux.run(&c, &["resize-window", "-t", "t", "-x", "120", "-y", "40"]);
+    tmux.run(&c, &["send-keys", "-t", "t", "stty size", "Enter"]);
+    tmux.wait_for(&c, "the new size", |p| p.contains("40 120"));
+    // Ctrl-C reaches the command in the container, not the exec (the shell goes on).
+    tmux.run(
+        &c,
+        &[
+            "send-keys",
+            "-t",
+            "t",
+            "sleep 100; echo after-sleep",
+            "Enter",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.run(&c, &["send-keys", "-t", "t", "C-c"]);
+    tmux.run(
+        &c,
+        &["send-keys", "-t", "t", "echo still-$((40+2))", "Enter"],
+    );
+    tmux.wait_for(&c, "the shell after ^C", |p| p.contains("still-42"));
+    tmux.run(&c, &["send-keys", "-t", "t", "exit 3", "Enter"]);
+    let status = out.with_extension("status");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(out.with_extension("after")).is_ok_and(|s| !s.is_empty()) {
+        assert!(Instant::now() < deadline, "exec never returned");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(std::fs::read_to_string(status).unwrap(), "3\n");
+    assert_eq!(
+        std::fs::read_to_string(out.with_extension("before")).unwrap(),
+        std::fs::read_to_string(out.with_extension("after")).unwrap(),
+        "the caller's terminal settings changed"
+    );
+}
