@@ -2,7 +2,8 @@
 # `exec` latency: median wall time of `bocker exec CTR true` into a running busybox
 # `sleep` container, beside `nsenter -a` into the same process (the kernel floor:
 # setns + fork + exec, no cgroup, no privileges dropped) and `docker exec`/`podman exec`
-# when they are installed, running and have a busybox image.
+# when a daemon answers (DOCKER_HOST is honoured): the same rootfs is imported into it as
+# an image of the benchmark's own, removed again at the end.
 # Usage: sudo scripts/bench/exec.sh [runs]   (default 50)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,9 +18,17 @@ export BOCKER_ROOT=$WORK/root BOCKER_CGROUP_PARENT=bocker-bench-$$
 RUN_PID=
 PEERS=()
 cleanup() {
-    [ -n "$RUN_PID" ] && kill "$RUN_PID" 2>/dev/null && wait "$RUN_PID" 2>/dev/null
-    "$BIN/bocker-rm" -f bench >/dev/null 2>&1 || true
-    for p in "${PEERS[@]}"; do $p rm -f "bench-exec-$$" >/dev/null 2>&1 || true; done
+    set +e
+    # rm -f ends the container (its PID 1 ignores SIGTERM); the foreground run then exits.
+    "$BIN/bocker-rm" -f bench >/dev/null 2>&1
+    if [ -n "$RUN_PID" ]; then
+        kill -KILL "$RUN_PID" 2>/dev/null
+        wait "$RUN_PID" 2>/dev/null
+    fi
+    for p in "${PEERS[@]}"; do
+        $p rm -f "bench-exec-$$" >/dev/null 2>&1 || true
+        $p rmi "bocker-bench-exec-$$" >/dev/null 2>&1 || true
+    done
     for d in /sys/fs/cgroup/*/"$BOCKER_CGROUP_PARENT" /sys/fs/cgroup/"$BOCKER_CGROUP_PARENT"; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
     done
@@ -49,11 +58,11 @@ CMDS=(
     "$BIN/bocker-exec bench true"
 )
 for p in docker podman; do
-    if command -v $p >/dev/null && $p info >/dev/null 2>&1 && $p image inspect busybox >/dev/null 2>&1 \
-        && $p run -d --name "bench-exec-$$" --network none busybox sleep 3600 >/dev/null 2>&1; then
-        PEERS+=("$p")
-        CMDS+=("$p exec bench-exec-$$ true")
-    fi
+    command -v $p >/dev/null && $p info >/dev/null 2>&1 || continue
+    PEERS+=("$p")
+    tar -C "$ROOTFS" -c . | $p import - "bocker-bench-exec-$$" >/dev/null
+    $p run -d --name "bench-exec-$$" --network none "bocker-bench-exec-$$" sleep 3600 >/dev/null
+    CMDS+=("$p exec bench-exec-$$ true")
 done
 
 echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cores, $RUNS runs each" >&2
