@@ -77,6 +77,23 @@ fn hostname_network_and_mounts_are_the_containers() {
 }
 
 #[test]
+fn a_host_network_container_is_entered_too() {
+    // Its network namespace is the host's: joining it with the others changes nothing.
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let run = Running::start(
+        &t,
+        &["--name", "h", "--network", "host", &img, "sleep", "60"],
+    );
+    let rec = run.wait_running(&t);
+    let o = t.run("exec", &["h", "hostname"]);
+    let _ = t.run("rm", &["-f", "h"]);
+    drop(run);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), rec["id"].as_str().unwrap());
+}
+
+#[test]
 fn capabilities_seccomp_and_no_new_privs_are_the_containers() {
     let c = Sleeping::start();
     let status = c.ok(&["x", "cat", "/proc/self/status"]);
