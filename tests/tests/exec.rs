@@ -94,6 +94,23 @@ fn a_host_network_container_is_entered_too() {
 }
 
 #[test]
+fn an_init_container_is_entered_too() {
+    // PID 1 is bocker's own init (non-dumpable, never execs): exec waits for nothing
+    // more and enters it like any other.
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let run = Running::start(&t, &["--name", "i", "--init", &img, "sleep", "60"]);
+    run.wait_running(&t);
+    let o = t.run("exec", &["i", "ps", "-o", "pid,args"]);
+    let _ = t.run("rm", &["-f", "i"]);
+    drop(run);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 4, "init, sleep and ps only:\n{out}");
+    assert!(out.contains("sleep 60"), "{out}");
+}
+
+#[test]
 fn capabilities_seccomp_and_no_new_privs_are_the_containers() {
     let c = Sleeping::start();
     let status = c.ok(&["x", "cat", "/proc/self/status"]);
