@@ -39,13 +39,14 @@ fn exec(args: &Args) -> Result<i32> {
     let store = Store::open().context("opening the store")?;
     let ctr = target::find(&store, &args.container)?;
     let spec = spec::build(args, &ctr.record, |k| std::env::var(k).ok())?;
-    enter::join_cgroups(&ctr.record).context("joining the container's cgroup")?;
+    let cgroups = enter::open_cgroups(&ctr.record).context("the container's cgroup")?;
     enter::namespaces(&ctr.pidfd).context("entering the container's namespaces")?;
     let user = identity::resolve(&spec.user).map_err(Failed::from)?;
     let pty = match spec.tty && !spec.detach {
         true => Some(tty::open().context("allocating a terminal")?),
         false => None,
     };
-    let started = process::spawn(&spec, &user, pty).map_err(Failed::from)?;
+    let started = process::spawn(&spec, &user, pty, || enter::cgroup(&cgroups, &ctr.pidfd))
+        .map_err(Failed::from)?;
     attach::attach(started, spec.stdin).context("attached to the command")
 }

@@ -61,15 +61,24 @@ fn engine(what: &'static str) -> impl Fn(io::Error) -> StartFailure {
 }
 
 /// Fork the command with its stdio as `spec` asks (`pty` for `-t`) and wait until it
-/// has exec'd. Must be called single-threaded, after entering the container.
-pub fn spawn(spec: &ExecSpec, user: &ExecUser, pty: Option<Pty>) -> Result<Started, StartFailure> {
+/// has exec'd. Must be called single-threaded, after entering the container; `join`
+/// runs first in the child (it joins the container's cgroup).
+pub fn spawn(
+    spec: &ExecSpec,
+    user: &ExecUser,
+    pty: Option<Pty>,
+    join: impl FnOnce() -> io::Result<()>,
+) -> Result<Started, StartFailure> {
     let (io, child_io) = stdio(spec, pty).map_err(engine("creating stdio"))?;
     let (err_r, err_w) = sys::pipe().map_err(engine("creating a pipe"))?;
     sys::sigprocmask(libc::SIG_BLOCK, &sys::sigset(&HANDLED)).map_err(engine("signals"))?;
     let pid = match sys::fork().map_err(engine("fork"))? {
         Fork::Child => {
             drop((io, err_r));
-            let failure = match child(spec, user, child_io) {
+            let failure = match join()
+                .map_err(engine("cgroup"))
+                .and_then(|()| child(spec, user, child_io))
+            {
                 Ok(never) => match never {},
                 Err(f) => f,
             };

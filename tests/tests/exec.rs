@@ -468,3 +468,33 @@ fn interactive_tty_prompt_ctrl_c_window_size_and_status() {
         "the caller's terminal settings changed"
     );
 }
+
+#[test]
+fn stopping_the_container_ends_an_attached_exec_and_restores_the_terminal() {
+    let c = Sleeping::start();
+    let exec = bocker_e2e::bin("exec");
+    let shell = format!(
+        "stty -g; {} -it x sh -c 'sleep 100'; echo status=$?; stty -g",
+        exec.display()
+    );
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            // Once the exec'd sleep runs, remove the container under it.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !stdout(&c.exec(&["x", "ps", "-o", "args"])).contains("sleep 100") {
+                assert!(Instant::now() < deadline, "the exec'd sleep never ran");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            c.t.ok("rm", &["-f", "x"]);
+        });
+        in_a_terminal(&c, &shell)
+    });
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.first(),
+        lines.last(),
+        "terminal settings changed:\n{out}"
+    );
+    // SIGKILL from the container's end: 128+9.
+    assert!(out.contains("status=137"), "{out}");
+}
