@@ -5,6 +5,7 @@
 use crate::sys;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 
 /// A pty pair: the master stays with us, the slave becomes the command's stdio.
 pub struct Pty {
@@ -17,6 +18,12 @@ pub struct Pty {
 pub fn open() -> io::Result<Pty> {
     let master = sys::open(c"/dev/pts/ptmx", libc::O_RDWR | libc::O_NOCTTY)
         .map_err(|e| io::Error::new(e.kind(), format!("opening /dev/pts/ptmx: {e}")))?;
+    // Opened with our privileges and outside the container's device cgroup: it must be
+    // the multiplexer itself (char 5:2), nothing else the container could put there.
+    let st = std::fs::File::from(master.try_clone()?).metadata()?;
+    if !(st.file_type().is_char_device() && st.rdev() == libc::makedev(5, 2)) {
+        return Err(io::Error::other("/dev/pts/ptmx is not the pty multiplexer"));
+    }
     sys::unlock_pty(&master)?;
     let slave = sys::pty_peer(&master)?;
     pass_window_size(master.as_raw_fd());
