@@ -20,6 +20,8 @@ packages=(
     openssl          # certificates for the token-auth registry test
     apache2-utils    # htpasswd for the basic-auth registry test
     util-linux       # unshare, nsenter, mount
+    bsdutils         # script: a real pty for the exec -t tests
+    tmux             # drives the exec -it test (keys, Ctrl-C, window size)
 )
 missing=()
 for p in "${packages[@]}"; do
