@@ -254,6 +254,17 @@ pub fn detach(cfg: &NetConfig, owner: &str) -> Result<()> {
     release(cfg, owner)
 }
 
+/// [`detach`] when `owner` is attached, else [`release`] whatever lease it may still
+/// hold: for a container whose supervisor died (its namespace may still be alive).
+pub fn detach_if_attached(cfg: &NetConfig, owner: &str) -> Result<()> {
+    check_owner(owner)?;
+    if record::read::<Endpoint>(&record::endpoint_path(cfg, owner))?.is_some() {
+        detach(cfg, owner)
+    } else {
+        release(cfg, owner)
+    }
+}
+
 /// Garbage-collect after crashes: release every owner that `is_alive` says is
 /// gone, drop orphaned port claims, delete bocker veths on the bridge that no
 /// lease accounts for.

@@ -65,27 +65,25 @@ enum Cmd {
     Detach {
         /// The PID given to attach (owner pid-PID), or the --owner given to it
         target: String,
+        /// TARGET is a container id of the store at BOCKER_ROOT; detaching one that
+        /// holds nothing is not an error
+        #[arg(long)]
+        container: bool,
     },
     /// Release leases, rules and veths of owners that are gone (pid-N owners whose process exited)
     Gc,
 }
 
 fn config(cli: &Cli) -> Result<NetConfig> {
-    let root =
-        PathBuf::from(std::env::var_os("BOCKER_ROOT").unwrap_or_else(|| "/var/bocker".into()));
-    let bridge = match &cli.bridge {
-        Some(b) => b.clone(),
-        None => {
-            std::env::var("BOCKER_BRIDGE").unwrap_or_else(|_| bocker_net::DEFAULT_BRIDGE.into())
-        }
-    };
-    let subnet = match &cli.subnet {
-        Some(s) => s.clone(),
-        None => {
-            std::env::var("BOCKER_SUBNET").unwrap_or_else(|_| bocker_net::DEFAULT_SUBNET.into())
-        }
-    };
-    Ok(NetConfig::new(&root, &bridge, &subnet)?)
+    Ok(NetConfig::from_env_with(
+        cli.bridge.as_deref(),
+        cli.subnet.as_deref(),
+    )?)
+}
+
+/// The store whose container ids `detach --container` names.
+fn store_root() -> PathBuf {
+    PathBuf::from(std::env::var_os("BOCKER_ROOT").unwrap_or_else(|| "/var/bocker".into()))
 }
 
 /// Owners the CLI made (`pid-N`) are alive while process N is; others belong
@@ -159,7 +157,18 @@ fn run(cli: &Cli) -> Result<()> {
                 Format::Text => println!("{}", att.ip),
             }
         }
-        Cmd::Detach { target } => {
+        Cmd::Detach {
+            target,
+            container: true,
+        } => {
+            let owner = bocker_net::container_owner(&store_root(), target);
+            bocker_net::detach_if_attached(&cfg, &owner)
+                .with_context(|| format!("detaching {target} from {}", cfg.bridge))?;
+        }
+        Cmd::Detach {
+            target,
+            container: false,
+        } => {
             let owner = if target.bytes().all(|b| b.is_ascii_digit()) {
                 format!("pid-{target}")
             } else {

@@ -270,9 +270,13 @@ fn release_network(store: &Store, ctr: &Created) {
     if ctr.spec.network != network::NetworkMode::Bridge {
         return;
     }
-    let bridge = bocker_net::NetConfig::from_env(store.root())
-        .map(|c| c.bridge)
-        .unwrap_or_else(|_| bocker_net::DEFAULT_BRIDGE.to_string());
+    let bridge = match network::configured_bridge() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("bocker-run: releasing the network of {}: {e}", ctr.id);
+            return;
+        }
+    };
     if let Err(e) = network::release_network(store.root(), &bridge, &ctr.id.0) {
         eprintln!("bocker-run: releasing the network of {}: {e}", ctr.id);
     }

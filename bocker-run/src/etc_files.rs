@@ -1,5 +1,7 @@
 //! The generated /etc/hostname, /etc/hosts and /etc/resolv.conf, written beside the
 //! container record (never into the image) and bind-mounted into the container.
+//! /etc/hosts is only created here (the bind mount needs its source): its content is
+//! bocker-net's, written once by the network step when the address is known.
 
 use crate::spec::EtcFiles;
 use std::io;
@@ -25,12 +27,6 @@ pub fn resolv_conf(host: &str) -> String {
     out
 }
 
-pub fn hosts(hostname: &str) -> String {
-    format!(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t{hostname}\n"
-    )
-}
-
 /// Write the three files into `dir` and return their paths.
 pub fn write(dir: &Path, hostname: &str) -> io::Result<EtcFiles> {
     let files = EtcFiles {
@@ -40,7 +36,7 @@ pub fn write(dir: &Path, hostname: &str) -> io::Result<EtcFiles> {
     };
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     std::fs::write(&files.hostname, format!("{hostname}\n"))?;
-    std::fs::write(&files.hosts, hosts(hostname))?;
+    std::fs::write(&files.hosts, "")?;
     std::fs::write(&files.resolv_conf, resolv_conf(&host_resolv))?;
     Ok(files)
 }

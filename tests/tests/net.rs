@@ -83,10 +83,7 @@ fn setup_twice_is_harmless_and_teardown_removes_everything() {
         Vec::<String>::new(),
         "teardown left rules"
     );
-    assert!(
-        !net.root.join("net").join(&net.bridge).exists(),
-        "teardown left state"
-    );
+    assert!(!net.state_dir().exists(), "teardown left state");
 
     // ...and the network comes back whole.
     net.ok(&["setup"]);
@@ -393,21 +390,8 @@ fn gc_deletes_veths_that_no_lease_accounts_for() {
     let ip = net.ok(&["attach", &sb.pid_arg(), "--owner", "lost"]);
     assert_eq!(net.bridge_ports().len(), 1);
     // A crash lost the books: the veth is there, the lease and record are not.
-    std::fs::remove_file(
-        net.root
-            .join("net")
-            .join(&net.bridge)
-            .join("leases")
-            .join(&ip),
-    )
-    .unwrap();
-    std::fs::remove_file(
-        net.root
-            .join("net")
-            .join(&net.bridge)
-            .join("endpoints/lost.json"),
-    )
-    .unwrap();
+    std::fs::remove_file(net.state_dir().join("leases").join(&ip)).unwrap();
+    std::fs::remove_file(net.state_dir().join("endpoints/lost.json")).unwrap();
     net.ok(&["gc"]);
     assert_eq!(
         net.bridge_ports(),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bocker_e2e::TestRoot;
 
 fn leases(t: &TestRoot) -> usize {
-    std::fs::read_dir(t.root.join("net").join(&t.bridge).join("leases"))
+    std::fs::read_dir(bocker_e2e::net::state_dir(&t.bridge).join("leases"))
         .map(|rd| {
             rd.flatten()
                 .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
@@ -336,4 +336,45 @@ fn ps_shows_status_image_command_and_start_and_finish_times() {
         3,
         "created, started and finished: {row}"
     );
+}
+
+/// Issue 8: two stores (two BOCKER_ROOTs) on one bridge share its lease table (it is
+/// host-wide, not per store): they never hand out one address twice, and removing a
+/// container in one store never gives back the other's lease.
+#[test]
+fn two_stores_on_one_bridge_never_share_or_release_each_others_addresses() {
+    let a = TestRoot::overlay();
+    let mut b = TestRoot::overlay();
+    b.env("BOCKER_BRIDGE", &a.bridge.clone())
+        .env("BOCKER_SUBNET", &a.subnet.clone());
+    let (img_a, img_b) = (a.busybox_image(), b.busybox_image());
+    let mut run_a = spawn_run(&a, &["--name", "one", &img_a, "sleep", "60"]);
+    let ip_a = address_of(&a, "one");
+    let mut run_b = spawn_run(&b, &["--name", "one", &img_b, "sleep", "60"]);
+    let ip_b = address_of(&b, "one");
+    assert_ne!(ip_a, ip_b, "two stores on one bridge got the same address");
+    assert_eq!(leases(&a), 2);
+
+    // Store b's supervisor dies; b removes its container: only b's lease goes.
+    run_b.kill().unwrap();
+    run_b.wait().unwrap();
+    b.ok("rm", &["-f", "one"]);
+    assert_eq!(
+        leases(&a),
+        1,
+        "rm in store b must leave store a's lease alone"
+    );
+    // And a's container still answers on its address.
+    let pinged = std::process::Command::new("ping")
+        .args(["-c", "1", "-W", "2", &ip_a])
+        .output()
+        .unwrap();
+    assert!(
+        pinged.status.success(),
+        "store a's container lost its address"
+    );
+    run_a.kill().unwrap();
+    run_a.wait().unwrap();
+    a.ok("rm", &["-f", "one"]);
+    assert_eq!(leases(&a), 0);
 }
