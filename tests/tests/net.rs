@@ -416,39 +416,7 @@ fn forwarding_nat_and_published_ports_work_for_other_hosts_with_forward_drop() {
     let mut ctr = Sandbox::new();
     let (h_ip, r_ip) = (format!("{}.129", net.prefix), format!("{}.130", net.prefix));
 
-    // The wire H <-> R, built with ip(8): test scaffolding, not bocker.
-    let wire = format!("bkw{}", net.bridge.trim_start_matches("bkt"));
-    let sh = |args: &[&str]| {
-        let out = Command::new("ip").args(args).output().expect("ip");
-        assert!(out.status.success(), "ip {args:?}: {}", text(&out.stderr));
-    };
-    let peer = format!("{wire}p");
-    sh(&[
-        "link",
-        "add",
-        &wire,
-        "netns",
-        &host.pid_arg(),
-        "type",
-        "veth",
-        "peer",
-        "name",
-        &peer,
-        "netns",
-        &remote.pid_arg(),
-    ]);
-    for (sb, dev, ip) in [
-        (&host, wire.as_str(), &h_ip),
-        (&remote, peer.as_str(), &r_ip),
-    ] {
-        for args in [
-            vec!["ip", "addr", "add", &format!("{ip}/25"), "dev", dev],
-            vec!["ip", "link", "set", dev, "up"],
-        ] {
-            let out = sb.exec(&args);
-            assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-        }
-    }
+    wire(&net, &host, &remote);
     let policy = host.exec(&["iptables", "-P", "FORWARD", "DROP"]);
     assert!(policy.status.success(), "{}", text(&policy.stderr));
 
@@ -479,4 +447,247 @@ fn forwarding_nat_and_published_ports_work_for_other_hosts_with_forward_drop() {
     );
     assert!(ip.starts_with(&format!("{}.", net.prefix)));
     // Everything else dies with the namespaces when the sandboxes drop.
+}
+
+/// Runs `ip ARGS` in our namespace (test scaffolding, not bocker) and insists on success.
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip");
+    assert!(out.status.success(), "ip {args:?}: {}", text(&out.stderr));
+}
+
+/// Runs `ARGS` inside `sb` and insists on success.
+fn must(sb: &Sandbox, args: &[&str]) {
+    let out = sb.exec(args);
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+}
+
+/// A wire between "host" H and "remote" R in the upper half (.128/25) of `net`'s /24:
+/// H is .129, R is .130. Returns (H's address, R's address).
+fn wire(net: &TestNet, host: &Sandbox, remote: &Sandbox) -> (String, String) {
+    let (h_ip, r_ip) = (format!("{}.129", net.prefix), format!("{}.130", net.prefix));
+    let wire = format!("bkw{}", net.bridge.trim_start_matches("bkt"));
+    let peer = format!("{wire}p");
+    ip(&[
+        "link",
+        "add",
+        &wire,
+        "netns",
+        &host.pid_arg(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &peer,
+        "netns",
+        &remote.pid_arg(),
+    ]);
+    for (sb, dev, ip) in [(host, wire.as_str(), &h_ip), (remote, peer.as_str(), &r_ip)] {
+        must(sb, &["ip", "addr", "add", &format!("{ip}/25"), "dev", dev]);
+        must(sb, &["ip", "link", "set", dev, "up"]);
+    }
+    (h_ip, r_ip)
+}
+
+/// A UDP socket bound to `addr` inside `sb`'s network namespace (made on a thread that
+/// joined it; the socket stays in that namespace).
+fn udp_socket_in(sb: &Sandbox, addr: &str) -> std::net::UdpSocket {
+    use std::os::fd::AsRawFd;
+    let ns = std::fs::File::open(format!("/proc/{}/ns/net", sb.pid())).expect("netns");
+    let addr = addr.to_string();
+    std::thread::spawn(move || {
+        // SAFETY: setns on an open nsfs fd; it moves only this short-lived thread.
+        let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+        let sock = std::net::UdpSocket::bind(&addr).expect("binding the listener");
+        sock.set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("read timeout");
+        sock
+    })
+    .join()
+    .expect("listener thread")
+}
+
+/// Issue 10.1 (CVE-2020-8558 class): the bridge has route_localnet=1 for 127.0.0.1
+/// DNAT, so without a rule a container that routes 127.0.0.1 via the gateway reaches
+/// the host's loopback-only services. A listener on the host's 127.0.0.1 must hear
+/// nothing. (H is a namespace of our own standing in for the host.)
+#[test]
+fn the_hosts_loopback_services_are_out_of_a_containers_reach() {
+    let net = TestNet::new();
+    let host = Sandbox::new();
+    let ctr = Sandbox::new();
+    must(&host, &["ip", "link", "set", "lo", "up"]);
+    net.ok_in(&host, &["attach", &ctr.pid_arg()]);
+    let (port, _) = net.host_ports();
+    let listener = udp_socket_in(&host, &format!("127.0.0.1:{port}"));
+    let send = format!("echo hello > /dev/udp/127.0.0.1/{port}");
+    // The listener works: the host itself is heard.
+    must(&host, &["bash", "-c", &send]);
+    let mut buf = [0u8; 64];
+    assert!(listener.recv_from(&mut buf).is_ok(), "the listener is deaf");
+
+    // The attack: frames to the gateway's MAC addressed to 127.0.0.1 (a container with
+    // NET_RAW can forge them; here the sandbox simply routes 127.0.0.1 that way).
+    must(
+        &ctr,
+        &[
+            "sysctl",
+            "-qw",
+            "net.ipv4.conf.all.route_localnet=1",
+            "net.ipv4.conf.eth0.route_localnet=1",
+        ],
+    );
+    must(
+        &ctr,
+        &[
+            "ip",
+            "route",
+            "del",
+            "table",
+            "local",
+            "local",
+            "127.0.0.0/8",
+            "dev",
+            "lo",
+        ],
+    );
+    must(
+        &ctr,
+        &[
+            "ip",
+            "route",
+            "del",
+            "table",
+            "local",
+            "local",
+            "127.0.0.1",
+            "dev",
+            "lo",
+        ],
+    );
+    must(
+        &ctr,
+        &[
+            "ip",
+            "route",
+            "add",
+            "127.0.0.1/32",
+            "via",
+            &net.gateway(),
+            "dev",
+            "eth0",
+        ],
+    );
+    for _ in 0..3 {
+        must(&ctr, &["bash", "-c", &send]);
+    }
+    let heard = listener.recv_from(&mut buf);
+    assert!(
+        heard.is_err(),
+        "the host's 127.0.0.1 listener heard the container: {heard:?}"
+    );
+}
+
+/// Issue 10.2: on a host whose FORWARD policy is ACCEPT (a fresh namespace, like any
+/// host without Docker), a neighbour that routes the bridge subnet via the host must
+/// reach only published ports, never the container directly (Docker 20.10 drops it).
+#[test]
+fn unpublished_ports_stay_private_on_a_forward_accept_host() {
+    let net = TestNet::with_prefix_len(25);
+    let host = Sandbox::new();
+    let remote = Sandbox::new();
+    let mut ctr = Sandbox::new();
+    let (h_ip, _) = wire(&net, &host, &remote);
+    let ip = net.ok_in(&host, &["attach", &ctr.pid_arg(), "-p", "8080:80"]);
+    serve(&mut ctr, &net.root.join("www"), "published\n");
+    must(&remote, &["ip", "route", "add", &net.subnet, "via", &h_ip]);
+
+    let published = remote.exec(&["curl", "-s", "-m", "5", &format!("http://{h_ip}:8080/")]);
+    assert_eq!(
+        text(&published.stdout),
+        "published\n",
+        "{}",
+        text(&published.stderr)
+    );
+    let direct = remote.exec(&["curl", "-s", "-m", "3", &format!("http://{ip}:80/")]);
+    assert!(
+        !direct.status.success(),
+        "a neighbour reached the container's unpublished port 80 directly"
+    );
+    assert!(
+        !ping(&remote, &ip),
+        "a neighbour pinged the container directly"
+    );
+}
+
+/// Issue 10.3: a container on one bocker bridge must not reach containers on another
+/// bocker bridge, nor a Docker container's unpublished port on docker0 (simulated: a
+/// bridge of our own named docker0, inside our own "host" namespace).
+#[test]
+fn bridges_are_isolated_from_each_other_and_from_docker0() {
+    let net1 = TestNet::with_prefix_len(25); // docker0 gets the upper half of this /24
+    let net2 = TestNet::new();
+    let host = Sandbox::new();
+    let ctr1 = Sandbox::new();
+    let mut ctr2 = Sandbox::new();
+    let mut docker_ctr = Sandbox::new();
+    net1.ok_in(&host, &["attach", &ctr1.pid_arg()]);
+    let ip2 = net2.ok_in(&host, &["attach", &ctr2.pid_arg()]);
+    serve(&mut ctr2, &net2.root.join("www"), "bridge two\n");
+
+    // docker0 as Docker makes it: a bridge, .129/25, a container at .130 behind a veth.
+    let (d_gw, d_ip) = (
+        format!("{}.129", net1.prefix),
+        format!("{}.130", net1.prefix),
+    );
+    let veth = format!("bkd{}", net1.bridge.trim_start_matches("bkt"));
+    must(&host, &["ip", "link", "add", "docker0", "type", "bridge"]);
+    must(
+        &host,
+        &["ip", "addr", "add", &format!("{d_gw}/25"), "dev", "docker0"],
+    );
+    must(&host, &["ip", "link", "set", "docker0", "up"]);
+    ip(&[
+        "link",
+        "add",
+        &veth,
+        "netns",
+        &host.pid_arg(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        &docker_ctr.pid_arg(),
+    ]);
+    must(
+        &host,
+        &["ip", "link", "set", &veth, "master", "docker0", "up"],
+    );
+    must(
+        &docker_ctr,
+        &["ip", "addr", "add", &format!("{d_ip}/25"), "dev", "eth0"],
+    );
+    must(&docker_ctr, &["ip", "link", "set", "eth0", "up"]);
+    must(
+        &docker_ctr,
+        &["ip", "route", "add", "default", "via", &d_gw],
+    );
+    serve(&mut docker_ctr, &net1.root.join("www-docker"), "docker\n");
+
+    // Both servers answer their own host...
+    for url in [format!("http://{ip2}/"), format!("http://{d_ip}/")] {
+        let got = host.exec(&["curl", "-s", "-m", "5", &url]);
+        assert!(got.status.success(), "{url} does not answer the host");
+    }
+    // ...but not a container on another bridge.
+    for url in [format!("http://{ip2}/"), format!("http://{d_ip}/")] {
+        let got = ctr1.exec(&["curl", "-s", "-m", "3", &url]);
+        assert!(
+            !got.status.success(),
+            "a container on {} reached {url} on another bridge",
+            net1.bridge
+        );
+    }
 }
