@@ -22,6 +22,9 @@ pub enum NetError {
     #[error("bridge '{0}' does not exist (run `bocker-net setup`)")]
     NoBridge(String),
 
+    #[error("subnet {subnet} overlaps {other}, already in use on this host (Pool overlaps with other one on this address space)")]
+    SubnetOverlap { subnet: String, other: String },
+
     #[error("no free address left in {subnet} on bridge {bridge}")]
     SubnetFull { bridge: String, subnet: String },
 

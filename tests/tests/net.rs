@@ -691,3 +691,105 @@ fn bridges_are_isolated_from_each_other_and_from_docker0() {
         );
     }
 }
+
+/// Issue 10.9: a subnet that overlaps a running bridge's, or any address or route of
+/// the host, is refused as Docker refuses it ("Pool overlaps with other one on this
+/// address space"), and the running network keeps working. In a "host" namespace of
+/// our own, so its routes are ours.
+#[test]
+fn overlapping_subnets_are_refused() {
+    let net = TestNet::new();
+    let other = TestNet::new();
+    let host = Sandbox::new();
+    let ctr = Sandbox::new();
+    let ip = net.ok_in(&host, &["attach", &ctr.pid_arg()]);
+    let setup_in = |subnet: &str| {
+        Command::new("nsenter")
+            .args(["-t", &host.pid_arg(), "-n"])
+            .arg(bocker_e2e::bin("net"))
+            .args(["--bridge", &other.bridge, "--subnet", subnet, "setup"])
+            .env("BOCKER_ROOT", &other.root)
+            .output()
+            .expect("bocker-net")
+    };
+    let inside = setup_in(&format!("{}.128/26", net.prefix));
+    assert!(
+        !inside.status.success(),
+        "a subnet inside a running bridge's was accepted"
+    );
+    let err = text(&inside.stderr);
+    assert!(err.contains("overlaps"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // Nothing was made, and the running container still reaches its gateway.
+    assert!(text(&host.exec(&["ip", "-o", "link"]).stdout)
+        .find(&other.bridge)
+        .is_none());
+    assert!(ping(&ctr, &net.gateway()), "the running network broke");
+    assert!(ip.starts_with(&format!("{}.", net.prefix)));
+
+    // Not only bocker's bridges: an address on any interface of the host counts.
+    must(
+        &host,
+        &[
+            "ip", "link", "add", "bkdummy0", "type", "veth", "peer", "name", "bkdummy1",
+        ],
+    );
+    must(
+        &host,
+        &[
+            "ip",
+            "addr",
+            "add",
+            &format!("{}.9/29", other.prefix),
+            "dev",
+            "bkdummy0",
+        ],
+    );
+    let err = text(&setup_in(&other.subnet).stderr);
+    assert!(err.contains("overlaps"), "{err}");
+}
+
+/// Issue 10.8: the bridge's MAC is pinned (Docker pins docker0's): a bridge otherwise
+/// takes the lowest MAC of its ports as containers come and go, and containers that
+/// cached the gateway's MAC lose it.
+#[test]
+fn the_bridge_mac_is_pinned_while_containers_come_and_go() {
+    let net = TestNet::new();
+    net.ok(&["setup"]);
+    let read = |file: &str| {
+        let path = format!("/sys/class/net/{}/{file}", net.bridge);
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let octets: Vec<u8> = net
+        .gateway()
+        .split('.')
+        .map(|o| o.parse().unwrap())
+        .collect();
+    let want = format!(
+        "02:42:{:02x}:{:02x}:{:02x}:{:02x}",
+        octets[0], octets[1], octets[2], octets[3]
+    );
+    assert_eq!(read("address"), want);
+    assert_eq!(
+        read("addr_assign_type"),
+        "3",
+        "the bridge MAC is not set explicitly"
+    );
+    let mut ctrs: Vec<Sandbox> = (0..8).map(|_| Sandbox::new()).collect();
+    for c in &ctrs {
+        net.ok(&["attach", &c.pid_arg()]);
+        assert_eq!(read("address"), want, "a new port changed the bridge MAC");
+    }
+    for c in &mut ctrs {
+        net.ok(&["detach", &c.pid_arg()]);
+        c.kill();
+        assert_eq!(
+            read("address"),
+            want,
+            "a leaving port changed the bridge MAC"
+        );
+    }
+}
