@@ -156,6 +156,7 @@ pub fn teardown(cfg: &NetConfig, force: bool) -> Result<()> {
     for lease in Ipam::new(cfg).leases()? {
         Ipam::new(cfg).release(lease.ip, &lease.owner)?;
     }
+    endpoint::drop_claims(cfg)?;
     firewall::remove(cfg)?;
     let mut nl = open_rtnl()?;
     if let Some(link) =

@@ -77,8 +77,13 @@ impl NetConfig {
         self.state_dir.join("endpoints")
     }
 
+    /// Host ports are one resource for the whole host, whatever the bridge: their
+    /// claims live beside the bridges' directories, `<state root>/ports`.
     pub fn ports_dir(&self) -> PathBuf {
-        self.state_dir.join("ports")
+        self.state_dir
+            .parent()
+            .unwrap_or(&self.state_dir)
+            .join("ports")
     }
 }
 

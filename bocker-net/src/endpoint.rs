@@ -180,6 +180,7 @@ pub fn publish(cfg: &NetConfig, owner: &str, ip: Ipv4Addr, ports: &[PortMapping]
     for m in ports {
         let claim = PortClaim {
             owner: owner.into(),
+            bridge: cfg.bridge.clone(),
             ip,
             mapping: *m,
         };
@@ -195,6 +196,10 @@ pub fn publish(cfg: &NetConfig, owner: &str, ip: Ipv4Addr, ports: &[PortMapping]
             });
         }
         claimed.push(*m);
+        if let Err(e) = check_port_free(m) {
+            undo(&claimed);
+            return Err(e);
+        }
     }
     // Record first, so a crash after the rules leaves something to reclaim them by.
     ep.ports.extend_from_slice(ports);
@@ -231,12 +236,40 @@ pub fn release(cfg: &NetConfig, owner: &str) -> Result<()> {
     Ok(())
 }
 
+/// A host port some process (a host service, Docker's docker-proxy) already listens
+/// on or has bound is refused, as Docker refuses it, instead of silently taking its
+/// traffic through DNAT. Checked by binding it for an instant (TCP with SO_REUSEADDR,
+/// as std does: only a listener blocks it).
+fn check_port_free(m: &PortMapping) -> Result<()> {
+    let ip = m.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+    let addr = std::net::SocketAddr::from((ip, m.host_port));
+    let bound = match m.proto {
+        crate::ports::Proto::Tcp => std::net::TcpListener::bind(addr).map(drop),
+        crate::ports::Proto::Udp => std::net::UdpSocket::bind(addr).map(drop),
+    };
+    bound.map_err(|e| NetError::PortBusy {
+        addr: format!("{ip}:{}/{}", m.host_port, m.proto),
+        source: e,
+    })
+}
+
 fn unpublish(cfg: &NetConfig, ports: &[PortMapping], ip: Ipv4Addr) -> Result<()> {
     firewall::remove_ports(cfg, ip, ports)?;
     for m in ports {
-        remove_if_present(&record::claim_path(cfg, m))?;
+        remove_claim(cfg, m, ip)?;
     }
     Ok(())
+}
+
+/// Drop a port claim if it is this bridge's claim for `ip` (never another's).
+fn remove_claim(cfg: &NetConfig, m: &PortMapping, ip: Ipv4Addr) -> Result<()> {
+    let path = record::claim_path(cfg, m);
+    match record::read::<PortClaim>(&path)? {
+        Some(c) if c.ip == ip && (c.bridge == cfg.bridge || c.bridge.is_empty()) => {
+            remove_if_present(&path)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Take a still-running namespace off the bridge: delete its veth now (slow,
@@ -281,6 +314,9 @@ pub fn reclaim(cfg: &NetConfig, is_alive: &dyn Fn(&str) -> bool) -> Result<()> {
         }
     }
     for claim in record::list::<PortClaim>(&cfg.ports_dir())? {
+        if claim.bridge != cfg.bridge {
+            continue;
+        }
         let ep = record::read::<Endpoint>(&record::endpoint_path(cfg, &claim.owner))?;
         let recorded = ep.is_some_and(|ep| ep.ports.contains(&claim.mapping));
         if !recorded {
@@ -305,6 +341,19 @@ pub fn reclaim(cfg: &NetConfig, is_alive: &dyn Fn(&str) -> bool) -> Result<()> {
             netlink::delete_link(&mut nl, link.index).ctx(|| format!("deleting {}", link.name))?;
         }
     }
+    Ok(())
+}
+
+/// Drop every host-port claim of this bridge (teardown), and the shared claims
+/// directory once it is empty.
+pub(crate) fn drop_claims(cfg: &NetConfig) -> Result<()> {
+    for claim in record::list::<PortClaim>(&cfg.ports_dir())? {
+        if claim.bridge == cfg.bridge {
+            remove_if_present(&record::claim_path(cfg, &claim.mapping))?;
+        }
+    }
+    // Fails while another bridge still holds a claim: that is the point.
+    let _ = std::fs::remove_dir(cfg.ports_dir());
     Ok(())
 }
 

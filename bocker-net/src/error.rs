@@ -38,11 +38,18 @@ pub enum NetError {
     #[error("'{0}' has no network attachment")]
     NotAttached(String),
 
-    #[error("host port {port}/{proto} is already published by {owner}")]
+    #[error("host port {port}/{proto} is already allocated (published by {owner})")]
     PortTaken {
         port: u16,
         proto: String,
         owner: String,
+    },
+
+    #[error("cannot publish {addr}: address already in use")]
+    PortBusy {
+        addr: String,
+        #[source]
+        source: io::Error,
     },
 
     #[error("bridge '{bridge}' still has {count} lease(s); detach them first or use --force")]
@@ -81,9 +88,9 @@ impl From<NetError> for io::Error {
             NetError::BadConfig(_) | NetError::BadOwner(_) | NetError::BadPortMapping(..) => {
                 io::ErrorKind::InvalidInput
             }
-            NetError::PortTaken { .. } | NetError::AlreadyAttached { .. } => {
-                io::ErrorKind::AlreadyExists
-            }
+            NetError::PortTaken { .. }
+            | NetError::PortBusy { .. }
+            | NetError::AlreadyAttached { .. } => io::ErrorKind::AlreadyExists,
             NetError::NotAttached(_) | NetError::NoBridge(_) => io::ErrorKind::NotFound,
             _ => io::ErrorKind::Other,
         };

@@ -378,3 +378,53 @@ fn two_stores_on_one_bridge_never_share_or_release_each_others_addresses() {
     a.ok("rm", &["-f", "one"]);
     assert_eq!(leases(&a), 0);
 }
+
+/// Issue 10.4: a published port owns its host port. With a host process listening on
+/// it, `run -p` fails clearly with status 125 instead of silently taking its traffic
+/// (Docker 20.10: "address already in use"); and a port published on one bocker bridge
+/// is refused on another ("port is already allocated").
+#[test]
+fn a_published_port_owns_its_host_port_across_bridges_and_host_listeners() {
+    let a = TestRoot::overlay();
+    let b = TestRoot::overlay();
+    let (img_a, img_b) = (a.busybox_image(), b.busybox_image());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = listener.local_addr().unwrap().port();
+    let out = a.run(
+        "run",
+        &["--rm", "-p", &format!("{busy}:80"), &img_a, "true"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "a port a host process listens on was published"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("address already in use"), "{err}");
+    assert_eq!(leases(&a), 0, "the refused run left its lease");
+    drop(listener);
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let publish = format!("{port}:80");
+    let mut first = spawn_run(
+        &a,
+        &["--name", "holder", "-p", &publish, &img_a, "sleep", "60"],
+    );
+    address_of(&a, "holder");
+    let out = b.run("run", &["--rm", "-p", &publish, &img_b, "true"]);
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "one host port published on two bridges"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already allocated"), "{err}");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    a.ok("rm", &["-f", "holder"]);
+    // Given back: b may publish it now.
+    b.ok("run", &["--rm", "-p", &publish, &img_b, "true"]);
+}
