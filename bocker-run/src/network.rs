@@ -101,8 +101,9 @@ pub fn setup_network(
         }
         NetworkMode::Host => {
             // Docker: a host-network container sees the host's own /etc/hosts.
-            let host = std::fs::read("/etc/hosts").unwrap_or_default();
-            return std::fs::write(ctx.hosts_file, host).map(|()| Attachment::default());
+            let host = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+            let extra = extra_hosts(ctx)?;
+            return std::fs::write(ctx.hosts_file, host + &extra).map(|()| Attachment::default());
         }
     }
     let cfg = NetConfig::from_env()?;
@@ -128,9 +129,28 @@ pub fn setup_network(
     })
 }
 
-/// The one writer of the container's /etc/hosts (same inode as the bind mount's source).
+/// The one writer of the container's /etc/hosts (same inode as the bind mount's source):
+/// bocker-net's content, then the `--add-host` entries the file was seeded with.
 fn write_hosts(ctx: &NetContext, ip: Option<std::net::Ipv4Addr>) -> io::Result<()> {
-    std::fs::write(ctx.hosts_file, bocker_net::hosts_file(ctx.hostname, ip))
+    let extra = extra_hosts(ctx)?;
+    std::fs::write(
+        ctx.hosts_file,
+        bocker_net::hosts_file(ctx.hostname, ip) + &extra,
+    )
+}
+
+/// The `--add-host` lines `etc_files` seeded the file with, `host-gateway` resolved to
+/// the bridge's gateway (Docker: the default bridge's gateway address).
+fn extra_hosts(ctx: &NetContext) -> io::Result<String> {
+    let seed = std::fs::read_to_string(ctx.hosts_file)?;
+    let mut out = String::new();
+    for line in seed.lines() {
+        match line.strip_prefix(crate::etc_files::HOST_GATEWAY) {
+            Some(rest) => out += &format!("{}{rest}\n", NetConfig::from_env()?.gateway()),
+            None => out += &format!("{line}\n"),
+        }
+    }
+    Ok(out)
 }
 
 /// Gives back what [`setup_network`] took (lease, port rules) for container `id` of the

@@ -278,7 +278,7 @@ fn published_port_answers_on_localhost_and_goes_away_with_the_container() {
     // A second owner cannot take the same host port; its attachment is undone.
     let other = Sandbox::new();
     let err = net.fails(&["attach", &other.pid_arg(), "-p", &format!("{port}:80")]);
-    assert!(err.contains("already published"), "{err}");
+    assert!(err.contains("already allocated"), "{err}");
     assert_eq!(net.status_json().matches("\"owner\":").count(), 1);
 
     // The container exits: gc (what the next bocker command runs) drops the rules.

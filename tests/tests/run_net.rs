@@ -428,3 +428,128 @@ fn a_published_port_owns_its_host_port_across_bridges_and_host_listeners() {
     // Given back: b may publish it now.
     b.ok("run", &["--rm", "-p", &publish, &img_b, "true"]);
 }
+
+fn gateway(t: &TestRoot) -> String {
+    format!("{}.1", prefix(t))
+}
+
+/// Issue 10.10: resolv.conf as Docker 20.10 writes it. `--dns`, `--dns-search` and
+/// `--dns-option` replace the host's parts; host mode copies the host's file; a host
+/// whose resolv.conf names only systemd-resolved's stub gives the container the real
+/// upstreams from /run/systemd/resolve/resolv.conf (shown in a private mount namespace
+/// whose /etc/resolv.conf and /run/systemd are the test's own).
+#[test]
+fn resolv_conf_is_written_as_docker_writes_it() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let got = t.ok(
+        "run",
+        &[
+            "--rm",
+            "--dns",
+            "192.0.2.9",
+            "--dns-search",
+            "a.example",
+            "--dns-option",
+            "ndots:3",
+            &img,
+            "cat",
+            "/etc/resolv.conf",
+        ],
+    );
+    assert_eq!(
+        got,
+        "search a.example\nnameserver 192.0.2.9\noptions ndots:3\n"
+    );
+    let err = t.fails("run", &["--rm", "--dns", "banana", &img, "true"]);
+    assert!(err.contains("not an IP address"), "{err}");
+
+    let host = t.ok(
+        "run",
+        &["--rm", "--network", "host", &img, "cat", "/etc/resolv.conf"],
+    );
+    assert_eq!(host, std::fs::read_to_string("/etc/resolv.conf").unwrap());
+
+    let stub = t.base.join("stub-resolv.conf");
+    std::fs::write(
+        &stub,
+        "nameserver 127.0.0.53\noptions edns0\nsearch home.example\n",
+    )
+    .unwrap();
+    let upstream = t.base.join("upstream-resolv.conf");
+    std::fs::write(&upstream, "nameserver 192.0.2.53\nnameserver ::1\n").unwrap();
+    let run = t.cmd("run");
+    let mut cmd = std::process::Command::new("unshare");
+    for (k, v) in run.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let out = cmd
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(
+            "mount --bind \"$1\" /etc/resolv.conf && mount -t tmpfs none /run/systemd && \
+             mkdir /run/systemd/resolve && cp \"$2\" /run/systemd/resolve/resolv.conf && \
+             exec \"$3\" --rm \"$4\" cat /etc/resolv.conf",
+        )
+        .arg("sh")
+        .arg(&stub)
+        .arg(&upstream)
+        .arg(run.get_program())
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "search home.example\nnameserver 192.0.2.53\noptions edns0\n"
+    );
+}
+
+/// Issue 10.11: /etc/hosts as Docker 20.10 writes it: `--hostname web.example` also
+/// gets the short alias `web`; `--add-host NAME:IP` and `NAME:host-gateway` (the bridge's
+/// gateway) are appended; in host mode the container sees the host's own /etc/hosts.
+#[test]
+fn hosts_file_has_aliases_added_hosts_and_the_hosts_own_in_host_mode() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let hosts = t.ok(
+        "run",
+        &[
+            "--rm",
+            "--hostname",
+            "web.example",
+            "--add-host",
+            "db:192.0.2.7",
+            "--add-host",
+            "gw:host-gateway",
+            &img,
+            "cat",
+            "/etc/hosts",
+        ],
+    );
+    let lines: Vec<&str> = hosts.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("\tweb.example web") && !l.starts_with("127.")),
+        "{hosts}"
+    );
+    assert!(lines.contains(&"192.0.2.7\tdb"), "{hosts}");
+    assert!(
+        lines.contains(&format!("{}\tgw", gateway(&t)).as_str()),
+        "{hosts}"
+    );
+    let err = t.fails("run", &["--rm", "--add-host", "nocolon", &img, "true"]);
+    assert!(err.contains("--add-host"), "{err}");
+
+    let host = t.ok(
+        "run",
+        &["--rm", "--network", "host", &img, "cat", "/etc/hosts"],
+    );
+    assert_eq!(host, std::fs::read_to_string("/etc/hosts").unwrap());
+}
