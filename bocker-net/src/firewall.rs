@@ -332,7 +332,38 @@ pub fn remove(cfg: &NetConfig) -> Result<()> {
 
 /// Publish ports of the container at `ip`.
 pub fn add_ports(cfg: &NetConfig, ip: Ipv4Addr, ports: &[PortMapping]) -> Result<()> {
-    ports_script(cfg, "-A", ip, ports).map_or(Ok(()), |s| restore(&s))
+    ports_script(cfg, "-A", ip, ports).map_or(Ok(()), |s| restore(&s))?;
+    // After the rules: a packet between the two would make a fresh stale flow.
+    if let Err(e) = forget_udp_flows(ports) {
+        remove_ports(cfg, ip, ports)?;
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The kernel keeps a UDP "connection" (and the NAT decision taken for it) for as long
+/// as packets keep coming: a client that kept sending to a host port would keep going
+/// to the container that had it before (or to nobody, if there was none). Forget those
+/// flows when a UDP port is published, as Docker does. TCP needs nothing: every
+/// connection is new. Needs `conntrack` (conntrack-tools); exit status 1 means no flow
+/// matched.
+fn forget_udp_flows(ports: &[PortMapping]) -> Result<()> {
+    for p in ports.iter().filter(|p| p.proto == crate::ports::Proto::Udp) {
+        let port = p.host_port.to_string();
+        let out = Command::new("conntrack")
+            .args(["-D", "-p", "udp", "--orig-port-dst", &port])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| NetError::io("running conntrack (is conntrack installed?)", e))?;
+        if !out.status.success() && out.status.code() != Some(1) {
+            return Err(NetError::Firewall(format!(
+                "conntrack -D -p udp --orig-port-dst {port} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Withdraw ports published with [`add_ports`].

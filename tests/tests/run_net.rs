@@ -553,3 +553,90 @@ fn hosts_file_has_aliases_added_hosts_and_the_hosts_own_in_host_mode() {
     );
     assert_eq!(host, std::fs::read_to_string("/etc/hosts").unwrap());
 }
+
+/// UDP datagrams that reached the network namespace of `pid` (delivered or not).
+fn udp_seen(pid: &str) -> u64 {
+    let snmp = std::fs::read_to_string(format!("/proc/{pid}/net/snmp")).unwrap_or_default();
+    let udp: Vec<&str> = snmp.lines().filter(|l| l.starts_with("Udp:")).collect();
+    let (Some(names), Some(values)) = (udp.first(), udp.get(1)) else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .filter(|(n, _)| *n == "InDatagrams" || *n == "NoPorts")
+        .map(|(_, v)| v.parse::<u64>().unwrap_or(0))
+        .sum()
+}
+
+fn pid_of(t: &TestRoot, name: &str) -> String {
+    let o = t.run("inspect", &[name]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    v["state"]["pid"].to_string()
+}
+
+/// Waits (bounded) until `pid`'s namespace has seen more than `than` UDP datagrams.
+fn udp_arrives(pid: &str, than: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if udp_seen(pid) > than {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// Issue 10.7: a container that replaces another on the same published UDP port gets
+/// the traffic of a client that keeps sending (the kernel's flow for that client still
+/// pointed at the old container; Docker flushes it when it publishes the port).
+#[test]
+fn a_replacement_container_gets_the_udp_traffic_of_its_published_port() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let publish = format!("{port}:80/udp");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let stop = std::sync::Arc::clone(&stop);
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = sock.send_to(b"ping", ("127.0.0.1", port));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let mut first = spawn_run(
+        &t,
+        &["--name", "first", "-p", &publish, &img, "sleep", "60"],
+    );
+    address_of(&t, "first");
+    let pid = pid_of(&t, "first");
+    let reached_first = udp_arrives(&pid, 0);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    t.ok("rm", &["-f", "first"]);
+
+    let mut second = spawn_run(
+        &t,
+        &["--name", "second", "-p", &publish, &img, "sleep", "60"],
+    );
+    address_of(&t, "second");
+    let pid = pid_of(&t, "second");
+    let reached_second = udp_arrives(&pid, udp_seen(&pid));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sender.join().unwrap();
+    second.kill().unwrap();
+    second.wait().unwrap();
+    t.ok("rm", &["-f", "second"]);
+    assert!(reached_first, "the first container never got the datagrams");
+    assert!(
+        reached_second,
+        "the replacement container gets none of the datagrams"
+    );
+}
