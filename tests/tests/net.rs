@@ -793,3 +793,22 @@ fn the_bridge_mac_is_pinned_while_containers_come_and_go() {
         );
     }
 }
+
+/// Issue 10.5: hairpin. A container reaching its *own* published port through a host
+/// address (the gateway) gets an answer, as in Docker 20.10 (hairpin mode on the
+/// bridge port, plus the masquerade that sends the answer back through the host).
+#[test]
+fn a_container_reaches_its_own_published_port_through_the_host() {
+    let net = TestNet::new();
+    let mut sb = Sandbox::new();
+    let (port, _) = net.host_ports();
+    net.ok(&["attach", &sb.pid_arg(), "-p", &format!("{port}:80")]);
+    serve(&mut sb, &net.root.join("www"), "hairpin\n");
+    let url = format!("http://{}:{port}/", net.gateway());
+    let got = sb.exec(&["curl", "-s", "-m", "5", &url]);
+    assert_eq!(
+        text(&got.stdout),
+        "hairpin\n",
+        "container -> own published port"
+    );
+}

@@ -5,7 +5,8 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind, InfoVeth, LinkAttribute,
+    LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
@@ -147,5 +148,22 @@ pub fn create_veth(nl: &mut Rtnl, spec: &VethSpec) -> io::Result<()> {
         LinkInfo::Kind(InfoKind::Veth),
         LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
     ]));
-    nl.request(RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL)
+    nl.request(RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL)?;
+    set_hairpin(nl, spec.host_name)
+}
+
+/// Hairpin mode on a bridge port (`ip link set X type bridge_slave hairpin on`): a
+/// container calling its own published port has its DNATed packet sent back out of
+/// the port it came in by (with br_netfilter the re-routed frame is bridged), which a
+/// bridge refuses unless the port is in hairpin mode. Docker does the same.
+fn set_hairpin(nl: &mut Rtnl, name: &str) -> io::Result<()> {
+    let mut msg = LinkMessage::default();
+    msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+    msg.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::PortKind(InfoPortKind::Bridge),
+        LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(
+            true,
+        )])),
+    ]));
+    nl.request(RouteNetlinkMessage::NewLink(msg), 0)
 }
