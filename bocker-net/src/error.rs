@@ -16,7 +16,7 @@ pub enum NetError {
     )]
     BadOwner(String),
 
-    #[error("invalid port mapping '{0}': {1} (expected [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp])")]
+    #[error("invalid port mapping '{0}': {1} (expected [HOSTIP:]HOSTPORT[-END]:CTRPORT[-END][/tcp|/udp])")]
     BadPortMapping(String, &'static str),
 
     #[error("bridge '{0}' does not exist (run `bocker-net setup`)")]

@@ -359,7 +359,10 @@ fn bad_input_is_refused_with_one_line() {
             "bridge name",
         ),
         (vec!["attach", "1", "-p", "80"], "host port"),
-        (vec!["attach", "1", "-p", "1:2/sctp"], "tcp or udp"),
+        (
+            vec!["attach", "1", "-p", "1:2/sctp"],
+            "sctp is not supported",
+        ),
         (vec!["detach", "nobody"], "no network attachment"),
         (vec!["attach", "999999999"], "999999999"),
     ] {

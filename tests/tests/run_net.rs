@@ -640,3 +640,40 @@ fn a_replacement_container_gets_the_udp_traffic_of_its_published_port() {
         "the replacement container gets none of the datagrams"
     );
 }
+
+/// Issue 10.6 (the parsing half): every form of `-p` Docker accepts is recognised:
+/// ranges publish every port of the range; a bracketed IPv6 host address and `/sctp`
+/// are refused with what is wrong (not "too many ':'"), status 125.
+#[test]
+fn publish_accepts_dockers_forms_and_refuses_ipv6_and_sctp_clearly() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let base = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let range = format!("127.0.0.1:{}-{}:80-81", base, base + 1);
+    let mut run = spawn_run(&t, &["--name", "ranged", "-p", &range, &img, "sleep", "30"]);
+    address_of(&t, "ranged");
+    let o = t.run("inspect", &["ranged"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    let ports = v["config"]["network"]["ports"].to_string();
+    run.kill().unwrap();
+    run.wait().unwrap();
+    t.ok("rm", &["-f", "ranged"]);
+    assert!(
+        ports.contains(&format!("127.0.0.1:{base}:80/tcp"))
+            && ports.contains(&format!("127.0.0.1:{}:81/tcp", base + 1)),
+        "{ports}"
+    );
+
+    for (flag, want) in [
+        ("[::1]:8080:80", "IPv6 host addresses are not supported"),
+        ("8080:80/sctp", "sctp is not supported"),
+    ] {
+        let out = t.run("run", &["--rm", "-p", flag, &img, "true"]);
+        assert_eq!(out.status.code(), Some(125), "-p {flag}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "-p {flag}: {err}");
+    }
+}
