@@ -79,7 +79,8 @@ pub fn create(
         .driver()
         .create_container(&dir, &image.layers)
         .with_context(|| format!("creating the filesystem of {id}"))?;
-    let hostname = args.hostname.clone().unwrap_or_else(|| id.0.clone());
+    let hostname =
+        (args.hostname.clone()).unwrap_or_else(|| network::default_hostname(plan.network, &id.0));
     let etc = etc_files::write(&dir, &hostname, plan.network, &dns, &args.add_host)
         .with_context(|| format!("writing /etc files of {id}"))?;
     let env = config::env(&plan.image, &hostname, &plan.user_env)?;

@@ -82,6 +82,19 @@ pub struct Attachment {
     pub ports: Vec<String>,
 }
 
+/// A container's hostname when `--hostname` is not given: its id, or in host mode the
+/// host's own name (Docker 20.10: a `--network host` container sees the host's name).
+pub fn default_hostname(mode: NetworkMode, id: &str) -> String {
+    let host = || std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+    match mode {
+        NetworkMode::Host => host()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| id.to_string()),
+        _ => id.to_string(),
+    }
+}
+
 /// The bridge new containers attach to (`BOCKER_BRIDGE`, read by bocker-net).
 pub fn configured_bridge() -> io::Result<String> {
     Ok(NetConfig::from_env()?.bridge)

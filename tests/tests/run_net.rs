@@ -512,7 +512,8 @@ fn resolv_conf_is_written_as_docker_writes_it() {
 
 /// Issue 10.11: /etc/hosts as Docker 20.10 writes it: `--hostname web.example` also
 /// gets the short alias `web`; `--add-host NAME:IP` and `NAME:host-gateway` (the bridge's
-/// gateway) are appended; in host mode the container sees the host's own /etc/hosts.
+/// gateway) are appended; in host mode the container sees the host's own /etc/hosts
+/// and hostname.
 #[test]
 fn hosts_file_has_aliases_added_hosts_and_the_hosts_own_in_host_mode() {
     let t = TestRoot::overlay();
@@ -552,6 +553,13 @@ fn hosts_file_has_aliases_added_hosts_and_the_hosts_own_in_host_mode() {
         &["--rm", "--network", "host", &img, "cat", "/etc/hosts"],
     );
     assert_eq!(host, std::fs::read_to_string("/etc/hosts").unwrap());
+    let name = t.ok("run", &["--rm", "--network", "host", &img, "hostname"]);
+    let ours = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        name.trim(),
+        ours.trim(),
+        "host mode must see the host's hostname"
+    );
 }
 
 /// UDP datagrams that reached the network namespace of `pid` (delivered or not).
