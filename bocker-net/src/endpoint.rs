@@ -249,7 +249,10 @@ fn check_port_free(m: &PortMapping) -> Result<()> {
     };
     bound.map_err(|e| NetError::PortBusy {
         addr: format!("{ip}:{}/{}", m.host_port, m.proto),
-        source: e,
+        why: match e.kind() {
+            std::io::ErrorKind::AddrInUse => "address already in use".into(),
+            _ => e.to_string(),
+        },
     })
 }
 

@@ -45,12 +45,8 @@ pub enum NetError {
         owner: String,
     },
 
-    #[error("cannot publish {addr}: address already in use")]
-    PortBusy {
-        addr: String,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot publish {addr}: {why}")]
+    PortBusy { addr: String, why: String },
 
     #[error("bridge '{bridge}' still has {count} lease(s); detach them first or use --force")]
     InUse { bridge: String, count: usize },

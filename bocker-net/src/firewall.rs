@@ -371,17 +371,26 @@ pub fn remove_ports(cfg: &NetConfig, ip: Ipv4Addr, ports: &[PortMapping]) -> Res
     let Some(script) = ports_script(cfg, "-D", ip, ports) else {
         return Ok(());
     };
-    if restore(&script).is_ok() {
-        return Ok(());
-    }
+    let first = match restore(&script) {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
     // One rule already gone (a crash between record and rule) fails the whole
-    // batch: fall back to rule-by-rule and ignore the missing ones.
-    for p in ports {
-        if let Some(s) = ports_script(cfg, "-D", ip, std::slice::from_ref(p)) {
-            let _ = run("iptables-restore", &["-w", "--noflush"], Some(&s));
-        }
+    // batch: delete the ones that are there, and report any other failure.
+    let c = Chains::of(cfg);
+    let saved = save("nat")?;
+    let present: Vec<PortMapping> = ports
+        .iter()
+        .filter(|p| saved.contains(&port_rule(&c, "-A", ip, p)))
+        .copied()
+        .collect();
+    if present.len() == ports.len() {
+        return Err(first); // every rule is there: the failure was something else
     }
-    Ok(())
+    match ports_script(cfg, "-D", ip, &present) {
+        Some(s) => restore(&s),
+        None => Ok(()),
+    }
 }
 
 fn ports_script(cfg: &NetConfig, op: &str, ip: Ipv4Addr, ports: &[PortMapping]) -> Option<String> {
