@@ -161,13 +161,34 @@ pub fn loopback_up<'a>(netns: impl Into<Netns<'a>>) -> Result<()> {
     in_netns(ns.fd(), || set_loopback_up(&mut open_rtnl()?))
 }
 
+/// Sockets bound to published host ports: while they are open no other process can
+/// bind those ports (as Docker's docker-proxy holds them). Dropping closes them.
+#[derive(Debug, Default)]
+pub struct PortHolds {
+    _sockets: Vec<std::os::fd::OwnedFd>,
+}
+
 /// Publish host ports to `owner`'s address `ip`. A host port already taken by
-/// another owner is an error and nothing is published.
+/// another owner, or bound by any process, is an error and nothing is published.
+/// The ports are checked, not held: see [`publish_held`].
 pub fn publish(cfg: &NetConfig, owner: &str, ip: Ipv4Addr, ports: &[PortMapping]) -> Result<()> {
+    publish_held(cfg, owner, ip, ports).map(drop)
+}
+
+/// [`publish`], returning the sockets that hold the host ports: keep them for the
+/// container's life (the runtime's supervisor does) so that a host process cannot bind
+/// a published port later and silently lose its traffic to the DNAT rule.
+pub fn publish_held(
+    cfg: &NetConfig,
+    owner: &str,
+    ip: Ipv4Addr,
+    ports: &[PortMapping],
+) -> Result<PortHolds> {
     check_owner(owner)?;
     if ports.is_empty() {
-        return Ok(());
+        return Ok(PortHolds::default());
     }
+    let mut holds = Vec::new();
     let ep_path = record::endpoint_path(cfg, owner);
     let mut ep =
         record::read::<Endpoint>(&ep_path)?.ok_or_else(|| NetError::NotAttached(owner.into()))?;
@@ -196,9 +217,12 @@ pub fn publish(cfg: &NetConfig, owner: &str, ip: Ipv4Addr, ports: &[PortMapping]
             });
         }
         claimed.push(*m);
-        if let Err(e) = check_port_free(m) {
-            undo(&claimed);
-            return Err(e);
+        match hold_port(m) {
+            Ok(fd) => holds.push(fd),
+            Err(e) => {
+                undo(&claimed);
+                return Err(e);
+            }
         }
     }
     // Record first, so a crash after the rules leaves something to reclaim them by.
@@ -210,7 +234,7 @@ pub fn publish(cfg: &NetConfig, owner: &str, ip: Ipv4Addr, ports: &[PortMapping]
         undo(&claimed);
         return Err(e);
     }
-    Ok(())
+    Ok(PortHolds { _sockets: holds })
 }
 
 /// Give back everything `owner` holds: port rules, host ports, the address.
@@ -236,16 +260,17 @@ pub fn release(cfg: &NetConfig, owner: &str) -> Result<()> {
     Ok(())
 }
 
-/// A host port some process (a host service, Docker's docker-proxy) already listens
-/// on or has bound is refused, as Docker refuses it, instead of silently taking its
-/// traffic through DNAT. Checked by binding it for an instant (TCP with SO_REUSEADDR,
-/// as std does: only a listener blocks it).
-fn check_port_free(m: &PortMapping) -> Result<()> {
+/// Bind a published host port: a port some process (a host service, Docker's
+/// docker-proxy) already listens on or has bound is refused, as Docker refuses it,
+/// instead of silently taking its traffic through DNAT. (TCP with SO_REUSEADDR, as std
+/// does: only a listener blocks it. Connections never reach the socket: the DNAT rule
+/// takes them first.)
+fn hold_port(m: &PortMapping) -> Result<std::os::fd::OwnedFd> {
     let ip = m.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
     let addr = std::net::SocketAddr::from((ip, m.host_port));
     let bound = match m.proto {
-        crate::ports::Proto::Tcp => std::net::TcpListener::bind(addr).map(drop),
-        crate::ports::Proto::Udp => std::net::UdpSocket::bind(addr).map(drop),
+        crate::ports::Proto::Tcp => std::net::TcpListener::bind(addr).map(Into::into),
+        crate::ports::Proto::Udp => std::net::UdpSocket::bind(addr).map(Into::into),
     };
     bound.map_err(|e| NetError::PortBusy {
         addr: format!("{ip}:{}/{}", m.host_port, m.proto),

@@ -32,7 +32,7 @@ pub use bridge::{ensure_setup, setup, teardown};
 pub use config::{container_owner, NetConfig, DEFAULT_BRIDGE, DEFAULT_STATE_ROOT, DEFAULT_SUBNET};
 pub use endpoint::{
     attach, detach, detach_if_attached, endpoints, host_veth_name, loopback_up, mac_to_string,
-    publish, reclaim, release, Attachment,
+    publish, publish_held, reclaim, release, Attachment, PortHolds,
 };
 pub use error::{NetError, Result};
 pub use hosts::hosts_file;

@@ -95,6 +95,10 @@ pub fn default_hostname(mode: NetworkMode, id: &str) -> String {
     }
 }
 
+/// The sockets that hold this container's published host ports (see
+/// [`bocker_net::publish_held`]); the supervisor lives as long as the container.
+static HELD_PORTS: std::sync::Mutex<Vec<bocker_net::PortHolds>> = std::sync::Mutex::new(Vec::new());
+
 /// The bridge new containers attach to (`BOCKER_BRIDGE`, read by bocker-net).
 pub fn configured_bridge() -> io::Result<String> {
     Ok(NetConfig::from_env()?.bridge)
@@ -124,7 +128,12 @@ pub fn setup_network(
     bocker_net::ensure_setup(&cfg)?;
     let att = bocker_net::attach(&cfg, &owner, child_pid, "eth0")?;
     let done = (|| -> io::Result<()> {
-        bocker_net::publish(&cfg, &owner, att.ip, ctx.ports)?;
+        let holds = bocker_net::publish_held(&cfg, &owner, att.ip, ctx.ports)?;
+        // Held for the life of this process, the container's supervisor.
+        HELD_PORTS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(holds);
         write_hosts(ctx, Some(att.ip))
     })();
     if let Err(e) = done {

@@ -414,6 +414,9 @@ fn a_published_port_owns_its_host_port_across_bridges_and_host_listeners() {
         &["--name", "holder", "-p", &publish, &img_a, "sleep", "60"],
     );
     address_of(&a, "holder");
+    // Held, as docker-proxy holds it: a host process cannot take it while it is published.
+    let taken = std::net::TcpListener::bind(("127.0.0.1", port));
+    assert!(taken.is_err(), "a host process could bind a published port");
     let out = b.run("run", &["--rm", "-p", &publish, &img_b, "true"]);
     assert_eq!(
         out.status.code(),
