@@ -63,6 +63,9 @@ pub fn create(
     plan: &Plan,
     args: &crate::cli::Args,
 ) -> Result<Created> {
+    // Bad DNS or --add-host flags are refused before anything is made.
+    let dns = etc_files::Dns::new(&args.dns, &args.dns_search, &args.dns_option)?;
+    etc_files::add_host_lines(&args.add_host)?;
     let lock = store.lock_shared().context("locking the store")?;
     let mut p = store.begin().context("starting a store journal")?;
     let id = store
@@ -76,9 +79,10 @@ pub fn create(
         .driver()
         .create_container(&dir, &image.layers)
         .with_context(|| format!("creating the filesystem of {id}"))?;
-    let hostname = args.hostname.clone().unwrap_or_else(|| id.0.clone());
-    let etc =
-        etc_files::write(&dir, &hostname).with_context(|| format!("writing /etc files of {id}"))?;
+    let hostname =
+        (args.hostname.clone()).unwrap_or_else(|| network::default_hostname(plan.network, &id.0));
+    let etc = etc_files::write(&dir, &hostname, plan.network, &dns, &args.add_host)
+        .with_context(|| format!("writing /etc files of {id}"))?;
     let env = config::env(&plan.image, &hostname, &plan.user_env)?;
     let rootfs = bocker_store::driver::rootfs_of(&dir);
     let rec = ContainerRecord {
@@ -270,9 +274,13 @@ fn release_network(store: &Store, ctr: &Created) {
     if ctr.spec.network != network::NetworkMode::Bridge {
         return;
     }
-    let bridge = bocker_net::NetConfig::from_env(store.root())
-        .map(|c| c.bridge)
-        .unwrap_or_else(|_| bocker_net::DEFAULT_BRIDGE.to_string());
+    let bridge = match network::configured_bridge() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("bocker-run: releasing the network of {}: {e}", ctr.id);
+            return;
+        }
+    };
     if let Err(e) = network::release_network(store.root(), &bridge, &ctr.id.0) {
         eprintln!("bocker-run: releasing the network of {}: {e}", ctr.id);
     }

@@ -57,8 +57,9 @@ pub fn plan(args: &Args, image: &ImageRecord) -> Result<Plan> {
     let ports = args
         .publish
         .iter()
-        .map(|p| p.parse::<PortMapping>().with_context(|| format!("-p {p}")))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|p| PortMapping::parse_all(p).with_context(|| format!("-p {p}")))
+        .collect::<Result<Vec<_>>>()?
+        .concat();
     if !ports.is_empty() && network != NetworkMode::Bridge {
         bail!(
             "-p publishes ports of a bridged container; it cannot be used with --network {}",

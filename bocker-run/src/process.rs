@@ -12,7 +12,7 @@
 //! container (`close_range`: CLOEXEC before exec, closed outright by the init).
 
 use crate::exec::{self, StartFailure};
-use crate::network::{self, NetworkMode};
+use crate::network::NetworkMode;
 use crate::spec::RunSpec;
 use crate::sys;
 use crate::{exit_code, init, rootfs, safepath, seccomp, security, user};
@@ -250,7 +250,6 @@ impl Child<'_> {
         sys::cvt(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) })
             .map_err(engine("cgroup namespace"))?;
         wait_for(self.sync.as_raw_fd())?;
-        network::in_container(spec.network).map_err(engine("loopback"))?;
         rootfs::pivot(&root).map_err(engine("pivot_root"))?;
         drop(root);
         if !spec.stdin {

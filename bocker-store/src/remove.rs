@@ -69,7 +69,7 @@ impl Store {
 
 impl Store {
     /// A container whose supervisor died still holds its address lease (and port rules):
-    /// `bocker-net detach` gives them back. Nothing is run when no lease is left.
+    /// `bocker-net detach --container` gives them back (holding nothing is not an error).
     fn release_lease(&self, rec: &crate::ContainerRecord) {
         let net = &rec.config.network;
         let (Some(bridge), Some(ip)) = (net.bridge.as_deref(), net.ip.as_deref()) else {
@@ -85,10 +85,10 @@ impl Store {
         if !bridge_ok || ip.parse::<std::net::Ipv4Addr>().is_err() {
             return;
         }
-        let lease = self.root().join("net").join(bridge).join("leases").join(ip);
-        let held = std::fs::read_to_string(&lease).is_ok_and(|t| t.contains(&rec.id));
-        if held {
-            crate::sibling::run("net", self.root(), &["--bridge", bridge, "detach", &rec.id]);
-        }
+        crate::sibling::run(
+            "net",
+            self.root(),
+            &["--bridge", bridge, "detach", "--container", &rec.id],
+        );
     }
 }
