@@ -398,7 +398,10 @@ fn default_limits_are_the_seeds() {
         });
         let line = line.unwrap_or_else(|| panic!("no {c} line in {view}"));
         assert!(
-            line.ends_with(&format!("/{}/{id}", bocker_e2e::run::store_cgroup_parent(&t))),
+            line.ends_with(&format!(
+                "/{}/{id}",
+                bocker_e2e::run::store_cgroup_parent(&t)
+            )),
             "{line}"
         );
     }
