@@ -182,7 +182,7 @@ pub fn run(store: &Store, ctr: &mut Created, plan: &Plan) -> i32 {
         Ok(c) => c,
         Err(e) => {
             let f = StartFailure::engine(format!("creating cgroup: {e}"));
-            return fail(store, ctr, Some(&entry), f);
+            return fail(store, ctr, Some((&entry, None)), f);
         }
     };
     let code = match start(store, ctr, &cgroup) {
@@ -193,14 +193,22 @@ pub fn run(store: &Store, ctr: &mut Created, plan: &Plan) -> i32 {
                 exit_code::ENGINE
             }
         },
-        Err(f) => return fail(store, ctr, Some(&entry), f),
+        Err(f) => return fail(store, ctr, Some((&entry, Some(&cgroup))), f),
     };
     // Every process is gone with the cgroup: the namespace (and its veth) goes with them.
-    release::report(&ctr.id, release::release(store, &ctr.id, &entry));
+    let mut failed = release::release_with(store, &ctr.id, &entry, Some(&cgroup));
     if ctr.spec.auto_remove {
-        return code; // the record is about to go: no point in a last write
+        // `--rm`: no last record write, the record goes.
+        if let Err(e) = store.remove_container_record(&ctr.id) {
+            failed.push(format!("removing the record: {e}"));
+        }
+    } else if let Err(e) = ctr.record(store, |r| state::exited(r, code, None)) {
+        // Gone already: `rm -f` removed it while it ran.
+        if store.container_dir(&ctr.id).exists() {
+            failed.push(format!("recording the exit: {e:#}"));
+        }
     }
-    let _ = ctr.record(store, |r| state::exited(r, code, None));
+    release::report(&ctr.id, release::forget(store, &ctr.id, failed));
     code
 }
 
@@ -286,16 +294,30 @@ fn start(
 
 /// Record a failed start, print its message, release what it made (if anything was
 /// made: `entry`); return its status.
-fn fail(store: &Store, ctr: &mut Created, entry: Option<&LiveEntry>, f: StartFailure) -> i32 {
+fn fail(
+    store: &Store,
+    ctr: &mut Created,
+    made: Option<(&LiveEntry, Option<&ContainerCgroup>)>,
+    f: StartFailure,
+) -> i32 {
     eprintln!("bocker-run: {}", f.message);
-    if let Some(entry) = entry {
-        release::report(&ctr.id, release::release(store, &ctr.id, entry));
+    let failed = made
+        .map(|(entry, cgroup)| release::release_with(store, &ctr.id, entry, cgroup))
+        .unwrap_or_default();
+    let recorded = ctr.record(store, |r| state::exited(r, f.code, Some(f.message.clone())));
+    if made.is_some() && recorded.is_ok() {
+        release::report(&ctr.id, release::forget(store, &ctr.id, failed));
+    } else {
+        release::report(&ctr.id, failed);
     }
-    let _ = ctr.record(store, |r| state::exited(r, f.code, Some(f.message.clone())));
     f.code
 }
 
-/// `--rm`: remove the container (killing it first if needed), record and storage.
+/// `--rm`: remove the container (killing it first if needed), record and storage. A
+/// container [`run`] removed already is fine.
 pub fn remove(store: &Store, id: &ContainerId) -> Result<()> {
-    remove::remove(store, id, true).with_context(|| format!("removing {id}"))
+    match remove::remove(store, id, true) {
+        Err(remove::RemoveError::Store(bocker_store::StoreError::NoSuchContainer(_))) => Ok(()),
+        other => other.with_context(|| format!("removing {id}")),
+    }
 }

@@ -64,13 +64,17 @@ impl Reclaim<'_> {
                         .map(drop)
                 };
                 if let Err(e) = written {
-                    report(&format!("{id}: recording its end: {e}"));
+                    return report(&format!("{id}: recording its end: {e}"));
                 }
             }
             Ok(_) => {}
             // Killed before its first record: the journal holds its storage.
             Err(StoreError::NoSuchContainer(_)) => {}
-            Err(e) => report(&format!("{id}: {e}")),
+            Err(e) => return report(&format!("{id}: {e}")),
+        }
+        let failed = release::forget(self.store, id, Vec::new());
+        if !failed.is_empty() {
+            return release_failed(id, failed);
         }
         self.done.push(id.0.clone());
     }

@@ -49,6 +49,8 @@ pub const OTHER_STATE: &[&str] = &["net"];
 pub struct Store {
     root: PathBuf,
     driver: Box<dyn SnapshotDriver>,
+    /// The store id once read (see [`Store::id`]).
+    id: std::sync::OnceLock<String>,
 }
 
 impl Store {
@@ -89,7 +91,11 @@ impl Store {
         };
         let root = root.to_path_buf();
         let driver = driver::open(&root, &name)?;
-        Ok(Store { root, driver })
+        Ok(Store {
+            root,
+            driver,
+            id: std::sync::OnceLock::new(),
+        })
     }
 
     /// The store root.
@@ -101,6 +107,14 @@ impl Store {
     /// names of what the store's containers hold (their cgroups) carry it, so two stores
     /// on one host never see or touch each other's containers.
     pub fn id(&self) -> Result<String> {
+        if let Some(id) = self.id.get() {
+            return Ok(id.clone());
+        }
+        let id = self.read_id()?;
+        Ok(self.id.get_or_init(|| id).clone())
+    }
+
+    fn read_id(&self) -> Result<String> {
         let path = self.root.join(STORE_ID_FILE);
         match fs::read_to_string(&path) {
             Ok(text) => {
@@ -129,7 +143,7 @@ impl Store {
         let _ = fs::remove_file(&tmp);
         match linked {
             Ok(()) => Ok(id),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self.id(),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self.read_id(),
             Err(e) => Err(StoreError::io("publishing the store id", path, e)),
         }
     }
@@ -530,7 +544,11 @@ mod tests {
         let (_e, t) = test_store();
         assert_ne!(t.id().unwrap(), id, "two stores share an id");
         fs::write(s.root().join(STORE_ID_FILE), "../../etc").unwrap();
-        assert!(s.id().is_err(), "a corrupt id was used in host-wide names");
+        let reopened = Store::open_at(s.root(), None).unwrap();
+        assert!(
+            reopened.id().is_err(),
+            "a corrupt id was used in host-wide names"
+        );
     }
 
     #[test]

@@ -33,8 +33,8 @@ pub fn remove(store: &Store, id: &ContainerId, force: bool) -> Result<(), Remove
             return Err(RemoveError::Running(id.0.clone()));
         }
     }
-    if let Some(entry) = entry {
-        let failed = super::release::release(store, id, &entry);
+    if let Some(entry) = &entry {
+        let failed = super::release::release(store, id, entry);
         if !failed.is_empty() {
             return Err(RemoveError::Unreleased {
                 id: id.0.clone(),
@@ -43,5 +43,14 @@ pub fn remove(store: &Store, id: &ContainerId, force: bool) -> Result<(), Remove
         }
     }
     store.remove_container_record(id)?;
+    if entry.is_some() {
+        let failed = super::release::forget(store, id, Vec::new());
+        if !failed.is_empty() {
+            return Err(RemoveError::Unreleased {
+                id: id.0.clone(),
+                why: failed.join("; "),
+            });
+        }
+    }
     Ok(())
 }
