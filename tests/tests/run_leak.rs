@@ -54,6 +54,9 @@ fn killed_supervisor_is_cleaned_by_the_next_command() {
         !census(&t).cgroups.is_empty(),
         "the killed run's cgroup should still be there"
     );
+    // `ps` tells from the record alone (supervisor pid + start time) that it is dead.
+    let ps = t.ok("ps", &[]);
+    assert!(ps.contains("dead"), "{ps}");
     // The next run reclaims: the victim is marked exited, its cgroup removed.
     t.ok("run", &["--rm", &img, "true"]);
     let ps = t.ok("ps", &[]);
@@ -175,6 +178,8 @@ fn bocker_run_killed_at_random_instants_leaves_nothing_the_next_run_does_not_cle
         r.signal(libc::SIGKILL);
         let _ = r.wait();
     }
+    let recorded = t.ok("ps", &["-q"]).lines().count();
+    eprintln!("{recorded} of 40 killed runs had written their record");
     // The one later command.
     t.ok("run", &["--rm", &img, "true"]);
     let after = census(&t);
