@@ -307,16 +307,17 @@ fn destroy_kills_a_forking_group_and_leaves_the_sibling_stores_group() {
     // kill every member, thaw, remove) never touches the same name under another store.
     let Some(h) = real_v1() else { return };
     let parent = unique_parent("v1destroy");
-    let mut guard = Guard::new(h.clone(), &parent);
     let (mine, theirs) = (
         format!("{parent}/st_aaaaaaaaaaaa"),
         format!("{parent}/st_bbbbbbbbbbbb"),
     );
+    // One guard per store level, so a failing test still kills and removes both.
+    let (mut guard, mut guard_b) = (Guard::new(h.clone(), &mine), Guard::new(h.clone(), &theirs));
     let cg = Cgroup::create(&h, &mine, "ps_same", &Limits::default()).expect("create");
     let other = Cgroup::create(&h, &theirs, "ps_same", &Limits::default()).expect("create");
     let mut p = guard.spawn_sh("read x; sleep 30 & sleep 30 & wait");
     cg.add_pid(p.pid).expect("add_pid");
-    let mut q = guard.spawn_sh("read x; sleep 30");
+    let mut q = guard_b.spawn_sh("read x; sleep 30");
     other.add_pid(q.pid).expect("add_pid");
     p.go();
     q.go();
@@ -336,7 +337,7 @@ fn destroy_kills_a_forking_group_and_leaves_the_sibling_stores_group() {
     );
     other.destroy().expect("destroy");
     assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&guard.wait(q.pid)),
+        std::os::unix::process::ExitStatusExt::signal(&guard_b.wait(q.pid)),
         Some(9)
     );
 }
