@@ -8,7 +8,7 @@
 //! restore the caller's terminal and report the status.
 
 use crate::sys;
-use bocker_store::{liveness, ContainerRecord};
+use bocker_store::ContainerRecord;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
@@ -26,12 +26,12 @@ const NAMESPACES: libc::c_int = libc::CLONE_NEWNS
 /// mount namespace) for the command to write itself into.
 pub struct CgroupFiles(Vec<File>);
 
-/// Open the container's own groups (see [`liveness::own_cgroups`]; whatever else a
+/// Open the container's own groups (see [`bocker_run::container::cgroups::own`]; whatever else a
 /// record lists is never touched): `tasks` on a v1 hierarchy (one thread, the whole
 /// process here, without the global threadgroup lock a `cgroup.procs` write takes),
 /// `cgroup.procs` on v2.
 pub fn open_cgroups(rec: &ContainerRecord) -> io::Result<CgroupFiles> {
-    let groups = liveness::own_cgroups(rec);
+    let groups = bocker_run::container::cgroups::own(rec);
     if groups.is_empty() {
         return Err(io::Error::other("the container has no cgroup on record"));
     }

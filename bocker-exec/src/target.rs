@@ -40,7 +40,8 @@ pub fn find(store: &Store, query: &str) -> Result<Target, TargetError> {
     // cgroup, and still alive after we looked, the pid we checked was that process.
     let deadline = Instant::now() + START_WAIT;
     loop {
-        let ready = liveness::cgroup_pids(&record).contains(&pid) && start_finished(pid);
+        let ready =
+            bocker_run::container::cgroups::pids(&record).contains(&pid) && start_finished(pid);
         if !sys::pidfd_alive(&pidfd) {
             return Err(not_running());
         }

@@ -1,12 +1,24 @@
-//! One container's life in the store: create (id, storage, /etc files), run (cgroup,
-//! clone, the record, network, supervise, record the exit), remove (`--rm`).
+//! One container's life: create (id, storage, /etc files), run (live entry, cgroup,
+//! clone, the record, network, supervise, record the exit, release), remove, reclaim.
 //!
-//! The record is first written right after the clone, already `running`, while the child
-//! builds its filesystem: one durable write fewer per start, and that one overlapped.
-//! Until then the store's journal (and its shared lock) covers the container: if we die,
-//! the journal removes its storage, and `reclaim` its empty, unrecorded cgroup.
+//! Lifecycle modules: [`state`] (the one place a record's status changes), [`release`]
+//! (kill → cgroup destroy → network release, each through its owning crate),
+//! [`remove`] (`bocker rm`). Crash recovery is [`crate::reclaim`].
+//!
+//! Before the start makes anything on the host it writes the container's live entry
+//! (`live/<ps_id>` in the store: supervisor pid and start time, cgroup parent, bridge),
+//! so whatever instant `bocker run` is killed at, the next command finds what it made.
+//! The record is first written right after the clone, already `running`, while the
+//! child builds its filesystem: one durable write fewer per start, and that one
+//! overlapped. Until then the store's journal (and its shared lock) covers the
+//! container's storage: if we die, the journal removes it.
 
-use crate::cgroup_step::ContainerCgroup;
+pub mod cgroups;
+pub mod release;
+pub mod remove;
+pub mod state;
+
+use crate::cgroup_step::{self, ContainerCgroup};
 use crate::exec::StartFailure;
 use crate::plan::Plan;
 use crate::spec::RunSpec;
@@ -16,8 +28,8 @@ use bocker_store::lock::Lock;
 use bocker_store::log::LogWriter;
 use bocker_store::record::{MountSpec, NetworkState, Resources};
 use bocker_store::{
-    ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Pending, Status,
-    Store,
+    liveness, ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Journal,
+    LiveEntry, Store,
 };
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -31,7 +43,7 @@ pub struct Created {
     /// The record as it will be written.
     pub record: ContainerRecord,
     /// The store journal and lock covering the container until its record is written.
-    journal: Option<(Pending, Lock)>,
+    journal: Option<(Journal, Lock)>,
 }
 
 impl Created {
@@ -160,15 +172,22 @@ pub fn create(
 /// Start the container and supervise it in this process until it exits; returns its
 /// exit status (125/126/127 when it could not start). The record follows each step.
 pub fn run(store: &Store, ctr: &mut Created, plan: &Plan) -> i32 {
-    let cgroup = match ContainerCgroup::create(&ctr.id.0, &plan.limits) {
+    let entry = match live_entry(store, ctr) {
+        Ok(e) => e,
+        Err(e) => return fail(store, ctr, None, StartFailure::engine(format!("{e:#}"))),
+    };
+    ctr.record.state.supervisor_start = entry.supervisor_start;
+    // Recorded before anything is made: a kill from here on leaves nothing unfound.
+    if let Err(e) = store.mark_live(&ctr.id, &entry) {
+        let f = StartFailure::engine(format!("recording the container's resources: {e}"));
+        return fail(store, ctr, None, f);
+    }
+    let parent = entry.cgroup_parent.as_deref().unwrap_or_default();
+    let cgroup = match ContainerCgroup::create(parent, &ctr.id.0, &plan.limits) {
         Ok(c) => c,
         Err(e) => {
-            return fail(
-                store,
-                ctr,
-                None,
-                StartFailure::engine(format!("creating cgroup: {e}")),
-            )
+            let f = StartFailure::engine(format!("creating cgroup: {e}"));
+            return fail(store, ctr, Some((&entry, None)), f);
         }
     };
     let code = match start(store, ctr, &cgroup) {
@@ -179,25 +198,41 @@ pub fn run(store: &Store, ctr: &mut Created, plan: &Plan) -> i32 {
                 exit_code::ENGINE
             }
         },
-        Err(f) => return fail(store, ctr, Some(&cgroup), f),
+        Err(f) => return fail(store, ctr, Some((&entry, Some(&cgroup))), f),
     };
-    if let Err(e) = cgroup.destroy() {
-        eprintln!("bocker-run: removing cgroup of {}: {e}", ctr.id);
-    }
     // Every process is gone with the cgroup: the namespace (and its veth) goes with them.
-    release_network(store, ctr);
+    let mut failed = release::release_with(store, &ctr.id, &entry, Some(&cgroup));
     if ctr.spec.auto_remove {
-        return code; // the record is about to go: no point in a last write
+        // `--rm`: no last record write, the record goes.
+        if let Err(e) = store.remove_container_record(&ctr.id) {
+            failed.push(format!("removing the record: {e}"));
+        }
+    } else if let Err(e) = ctr.record(store, |r| state::exited(r, code, None)) {
+        // Gone already: `rm -f` removed it while it ran.
+        if store.container_dir(&ctr.id).exists() {
+            failed.push(format!("recording the exit: {e:#}"));
+        }
     }
-    let _ = ctr.record(store, |r| {
-        r.state.status = Status::Exited;
-        r.state.exit_code = Some(code);
-        r.state.finished_at = Some(bocker_store::time::now());
-        r.state.pid = None;
-        r.state.supervisor_pid = None;
-        r.config.cgroup_paths.clear();
-    });
+    release::report(&ctr.id, release::forget(store, &ctr.id, failed));
     code
+}
+
+/// What this start will make, for the live entry: our own pid and start time, the
+/// store's cgroup parent, the bridge (bridge mode).
+fn live_entry(store: &Store, ctr: &Created) -> Result<LiveEntry> {
+    let cgroup_parent = cgroup_step::store_parent(store).context("reading the store id")?;
+    let bridge = match ctr.spec.network {
+        network::NetworkMode::Bridge => {
+            Some(network::configured_bridge().context("network settings")?)
+        }
+        _ => None,
+    };
+    Ok(LiveEntry {
+        supervisor_pid: std::process::id() as i32,
+        supervisor_start: liveness::own_start_time(),
+        cgroup_parent: Some(cgroup_parent),
+        bridge,
+    })
 }
 
 fn start(
@@ -231,7 +266,8 @@ fn start(
         .map(|p| p.display().to_string())
         .collect();
     // Host side of the network while the child waits; what it made goes into the one
-    // record write below (the "running" record), not a second one.
+    // record write below (the "running" record), not a second one. Its bridge is in the
+    // live entry already: if we die half-way, reclaim gives back whatever it took.
     let net = network::NetContext {
         root: store.root(),
         owner: &ctr.id.0,
@@ -244,10 +280,7 @@ fn start(
         Err(e) => return Err(pending.abort(engine("network", &e))),
     };
     let recorded = ctr.record(store, |r| {
-        r.state.status = Status::Running;
-        r.state.pid = Some(pid);
-        r.state.started_at = Some(bocker_store::time::now());
-        r.config.cgroup_paths = paths.clone();
+        state::running(r, pid, paths.clone());
         let n = &mut r.config.network;
         n.bridge = att.bridge.clone();
         n.ip = att.ip.clone();
@@ -256,61 +289,38 @@ fn start(
         n.ports = att.ports.clone();
     });
     if let Err(e) = recorded {
-        release_network(store, ctr);
         return Err(pending.abort(engine("updating record", &e)));
     }
-    let started = match pending.release_exec() {
-        Ok(s) => s,
-        Err(f) => {
-            release_network(store, ctr);
-            return Err(f);
-        }
-    };
+    let started = pending.release_exec()?;
     Ok((started, Some(log)))
 }
 
-/// Gives the container's lease and port rules back (bridge mode only).
-fn release_network(store: &Store, ctr: &Created) {
-    if ctr.spec.network != network::NetworkMode::Bridge {
-        return;
-    }
-    let bridge = match network::configured_bridge() {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("bocker-run: releasing the network of {}: {e}", ctr.id);
-            return;
-        }
-    };
-    if let Err(e) = network::release_network(store.root(), &bridge, &ctr.id.0) {
-        eprintln!("bocker-run: releasing the network of {}: {e}", ctr.id);
-    }
-}
-
-/// Record a failed start, print its message, clean the cgroup; return its status.
+/// Record a failed start, print its message, release what it made (if anything was
+/// made: `entry`); return its status.
 fn fail(
     store: &Store,
     ctr: &mut Created,
-    cgroup: Option<&ContainerCgroup>,
+    made: Option<(&LiveEntry, Option<&ContainerCgroup>)>,
     f: StartFailure,
 ) -> i32 {
     eprintln!("bocker-run: {}", f.message);
-    if let Some(cg) = cgroup {
-        let _ = cg.destroy();
+    let failed = made
+        .map(|(entry, cgroup)| release::release_with(store, &ctr.id, entry, cgroup))
+        .unwrap_or_default();
+    let recorded = ctr.record(store, |r| state::exited(r, f.code, Some(f.message.clone())));
+    if made.is_some() && recorded.is_ok() {
+        release::report(&ctr.id, release::forget(store, &ctr.id, failed));
+    } else {
+        release::report(&ctr.id, failed);
     }
-    let _ = ctr.record(store, |r| {
-        r.state.status = Status::Exited;
-        r.state.exit_code = Some(f.code);
-        r.state.error = Some(f.message.clone());
-        r.state.finished_at = Some(bocker_store::time::now());
-        r.state.supervisor_pid = None;
-        r.config.cgroup_paths.clear();
-    });
     f.code
 }
 
-/// `--rm`: remove the record and the storage.
+/// `--rm`: remove the container (killing it first if needed), record and storage. A
+/// container [`run`] removed already is fine.
 pub fn remove(store: &Store, id: &ContainerId) -> Result<()> {
-    store
-        .remove_container(id, true)
-        .with_context(|| format!("removing {id}"))
+    match remove::remove(store, id, true) {
+        Err(remove::RemoveError::Store(bocker_store::StoreError::NoSuchContainer(_))) => Ok(()),
+        other => other.with_context(|| format!("removing {id}")),
+    }
 }

@@ -398,7 +398,10 @@ fn default_limits_are_the_seeds() {
         });
         let line = line.unwrap_or_else(|| panic!("no {c} line in {view}"));
         assert!(
-            line.ends_with(&format!("/{}/{id}", t.cgroup_parent)),
+            line.ends_with(&format!(
+                "/{}/{id}",
+                bocker_e2e::run::store_cgroup_parent(&t)
+            )),
             "{line}"
         );
     }
@@ -448,7 +451,10 @@ fn cgroup_v2_container_is_born_in_its_group() {
     let id = rec["id"].as_str().unwrap();
     let view = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     assert!(
-        view.contains(&format!("0::/{}/{id}\n", t.cgroup_parent)),
+        view.contains(&format!(
+            "0::/{}/{id}\n",
+            bocker_e2e::run::store_cgroup_parent(&t)
+        )),
         "{view}"
     );
     r.signal(libc::SIGTERM);
