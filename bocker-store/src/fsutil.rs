@@ -5,13 +5,12 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use nix::dir::Dir;
-use nix::errno::Errno;
-use nix::fcntl::{AtFlags, OFlag};
-use nix::mount::MntFlags;
-use nix::unistd::{unlinkat, UnlinkatFlags};
+use std::ffi::{CStr, OsStr};
+
+use bocker_sys::remove::Crossing;
+use nix::fcntl::OFlag;
 
 use crate::error::{IoContext, Result, StoreError};
 
@@ -44,8 +43,10 @@ pub fn is_subvolume(path: &Path) -> bool {
 /// (fast, without walking them), removes trees. Missing paths are fine.
 ///
 /// `path` itself is trusted (a store path); what lies below it may be written by a
-/// container. The walk is therefore relative to open directory fds and never follows
-/// a symlink, even one swapped in for a directory while we walk.
+/// container. The walk is bocker-sys's depth-safe removal: relative to open directory
+/// fds, never following a symlink (even one swapped in for a directory while we walk),
+/// and without recursion, so a container's 30000-deep tree costs no stack (issue 9
+/// item 18; it used to overflow it, status 134).
 pub fn remove_path(path: &Path) -> Result<()> {
     let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
@@ -70,63 +71,36 @@ pub fn remove_path(path: &Path) -> Result<()> {
         parent
     };
     let parent_fd = open_dir_at(nix::fcntl::AT_FDCWD, parent, false).ctx("opening", parent)?;
-    let parent_dev = nix::sys::stat::fstat(&parent_fd)
-        .ctx("inspecting", parent)?
-        .st_dev;
-    remove_dir_at(parent_fd.as_fd(), parent_dev, Path::new(name), path)
+    let name = std::ffi::CString::new(name.as_bytes())
+        .map_err(|e| StoreError::io("removing", path, e.into()))?;
+    bocker_sys::remove::remove_tree_at(parent_fd.as_fd(), &name, &mut crossing)
+        .ctx("removing", path)
 }
 
 /// True when `name` in `dir` is the root of a mount (statx's STATX_ATTR_MOUNT_ROOT).
 pub(crate) fn is_mount_root(dir: BorrowedFd<'_>, name: &Path) -> bool {
-    let Ok(c) = std::ffi::CString::new(name.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: statx is plain old data; all-zero is a valid value.
-    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid dir fd, a NUL-terminated name and a buffer we own.
-    let r = unsafe {
-        libc::statx(
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT,
-            0,
-            &mut stx,
-        )
-    };
-    let bit = libc::STATX_ATTR_MOUNT_ROOT as u64;
-    r == 0 && stx.stx_attributes_mask & bit != 0 && stx.stx_attributes & bit != 0
+    std::ffi::CString::new(name.as_os_str().as_bytes())
+        .is_ok_and(|c| bocker_sys::sys::is_mount_root(dir.as_raw_fd(), &c))
 }
 
-/// Prepares directory `name` of `dir` (on device `dir_dev`) for removal: detaches a
-/// mount on it, destroys it when it is a btrfs subvolume. `Ok(true)` when it is gone.
-fn unmount_or_destroy(
-    dir: BorrowedFd<'_>,
-    dir_dev: u64,
-    name: &Path,
-    shown: &Path,
-) -> Result<bool> {
-    let Ok(st) = nix::sys::stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) else {
-        return Ok(false);
-    };
-    if st.st_dev == dir_dev && !is_mount_root(dir, name) {
-        return Ok(false);
+/// What removal does with directory `name` of `dir` when it is a mount root or on another
+/// device: a mount is detached (an error if it cannot be: its files are not ours), a btrfs
+/// subvolume is destroyed whole, anything else is walked.
+fn crossing(dir: BorrowedFd<'_>, name: &CStr, st: &libc::stat) -> io::Result<Crossing> {
+    if bocker_sys::sys::is_mount_root(dir.as_raw_fd(), name) {
+        return bocker_sys::remove::detach_mounts(dir, name, st);
     }
-    if is_mount_root(dir, name) {
-        let via_fd = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name);
-        let _ = nix::mount::umount2(&via_fd, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW);
-        if is_mount_root(dir, name) {
-            // Never walk into a mounted filesystem: its files are not ours.
-            return Err(StoreError::io(
-                "removing",
-                shown,
-                io::Error::other("a filesystem is mounted there and cannot be detached"),
-            ));
-        }
-        return Ok(false);
-    }
-    // Same mount, another st_dev: a btrfs subvolume.
-    Ok(st.st_ino == BTRFS_FIRST_FREE_OBJECTID
-        && crate::driver::btrfs::destroy_subvolume_at(dir, name).is_ok())
+    let destroyed = st.st_ino == BTRFS_FIRST_FREE_OBJECTID
+        && crate::driver::btrfs::destroy_subvolume_at(
+            dir,
+            Path::new(OsStr::from_bytes(name.to_bytes())),
+        )
+        .is_ok();
+    Ok(if destroyed {
+        Crossing::Gone
+    } else {
+        Crossing::Walk
+    })
 }
 
 fn open_dir_at<Fd: AsFd>(dir: Fd, name: &Path, nofollow: bool) -> nix::Result<OwnedFd> {
@@ -135,51 +109,6 @@ fn open_dir_at<Fd: AsFd>(dir: Fd, name: &Path, nofollow: bool) -> nix::Result<Ow
         flags |= OFlag::O_NOFOLLOW;
     }
     nix::fcntl::openat(dir, name, flags, nix::sys::stat::Mode::empty())
-}
-
-/// Removes directory `name` of `parent` and everything below it, never leaving the
-/// tree through a symlink; `shown` names it in errors.
-fn remove_dir_at(parent: BorrowedFd<'_>, parent_dev: u64, name: &Path, shown: &Path) -> Result<()> {
-    if unmount_or_destroy(parent, parent_dev, name, shown)? {
-        return Ok(());
-    }
-    let fd = match open_dir_at(parent, name, true) {
-        Ok(fd) => fd,
-        Err(Errno::ENOENT) => return Ok(()),
-        // Not a directory (any more): a symlink or file swapped in; unlink it, only it.
-        Err(Errno::ENOTDIR | Errno::ELOOP) => {
-            return match unlinkat(parent, name, UnlinkatFlags::NoRemoveDir) {
-                Ok(()) | Err(Errno::ENOENT) => Ok(()),
-                Err(e) => Err(StoreError::io("removing", shown, e.into())),
-            };
-        }
-        Err(e) => return Err(StoreError::io("opening", shown, e.into())),
-    };
-    let dev = nix::sys::stat::fstat(&fd).ctx("inspecting", shown)?.st_dev;
-    let mut names = Vec::new();
-    let mut dir = Dir::from_fd(fd.try_clone().ctx("opening", shown)?).ctx("listing", shown)?;
-    for entry in dir.iter() {
-        let entry = entry.ctx("listing", shown)?;
-        let n = entry.file_name().to_bytes();
-        if n != b"." && n != b".." {
-            names.push(std::ffi::OsStr::from_bytes(n).to_os_string());
-        }
-    }
-    drop(dir);
-    for n in names {
-        let child = Path::new(&n);
-        let child_shown = shown.join(child);
-        match unlinkat(&fd, child, UnlinkatFlags::NoRemoveDir) {
-            Ok(()) | Err(Errno::ENOENT) => continue,
-            Err(Errno::EISDIR | Errno::EPERM) => {}
-            Err(e) => return Err(StoreError::io("removing", &child_shown, e.into())),
-        }
-        remove_dir_at(fd.as_fd(), dev, child, &child_shown)?;
-    }
-    match unlinkat(parent, name, UnlinkatFlags::RemoveDir) {
-        Ok(()) | Err(Errno::ENOENT) => Ok(()),
-        Err(e) => Err(StoreError::io("removing", shown, e.into())),
-    }
 }
 
 fn ignore_missing(e: io::Error) -> io::Result<()> {
@@ -228,6 +157,34 @@ mod tests {
             "symlink target must survive"
         );
         remove_path(&t).unwrap();
+    }
+
+    #[test]
+    fn removes_a_30000_deep_tree_without_recursion() {
+        // Issue 9 item 18: `bocker rm` of a container that built this tree overflowed the
+        // stack (status 134). A 64 KiB thread stack makes any recursion on depth crash.
+        let d = tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .unwrap();
+        let t = d.path().join("t");
+        fs::create_dir(&t).unwrap();
+        let mut cur = fs::File::open(&t).unwrap();
+        for _ in 0..30_000 {
+            nix::sys::stat::mkdirat(&cur, "d", nix::sys::stat::Mode::from_bits_truncate(0o755))
+                .unwrap();
+            cur = fs::File::from(open_dir_at(&cur, Path::new("d"), true).unwrap());
+        }
+        drop(cur);
+        let t2 = t.clone();
+        std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || remove_path(&t2))
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap();
+        assert!(!t.exists());
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 0);
     }
 
     #[test]
@@ -302,7 +259,7 @@ mod tests {
             )
             .unwrap();
             let r = remove_path(&t);
-            let _ = nix::mount::umount2(&m, MntFlags::MNT_DETACH);
+            let _ = nix::mount::umount2(&m, nix::mount::MntFlags::MNT_DETACH);
             r.unwrap();
             assert!(
                 outside.join("keep").exists(),

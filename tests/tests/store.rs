@@ -748,3 +748,54 @@ fn usage_errors_are_one_line_with_status_2() {
         .unwrap()
         .contains("Usage: bocker rm"));
 }
+
+/// Issue 9 item 18: a container that builds a 30000-deep tree. `bocker rm` used to
+/// overflow its stack (status 134), and so did every later rm/rmi in that store.
+fn rm_of_a_container_with_a_30000_deep_tree(driver: Driver) {
+    let t = TestRoot::new(driver);
+    let img = t.busybox_image();
+    // 30 rounds of 1000 levels: each `mkdir -p` path stays under PATH_MAX; `cd -P`
+    // changes directory relative to the current one (a logical PWD would exceed it).
+    let script = "p=d; i=1; while [ $i -lt 1000 ]; do p=$p/d; i=$((i+1)); done; \
+                  n=0; while [ $n -lt 30 ]; do mkdir -p $p && cd -P $p 2>/dev/null || exit 1; \
+                  n=$((n+1)); done; echo built";
+    let out = t.ok(
+        "run",
+        &[
+            "--name",
+            "deep",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            script,
+        ],
+    );
+    assert!(out.contains("built"), "{out}");
+    let ctr = t.ok("ps", &["-a", "-q"]).trim().to_string();
+    assert!(!ctr.is_empty());
+    let o = t.run("rm", &["deep"]);
+    assert!(
+        o.status.success(),
+        "bocker rm failed ({}): {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(t.ok("ps", &["-a", "-q"]).trim(), "");
+    assert!(!t.root.join("containers").join(&ctr).exists());
+    // Nothing of the tree is left anywhere in the store, and the store still works.
+    assert_store_is_clean(&t);
+    t.ok("rmi", &[&img]);
+    assert_eq!(fs::read_dir(t.root.join("layers")).unwrap().count(), 0);
+}
+
+#[test]
+fn overlay_rm_of_a_container_with_a_30000_deep_tree() {
+    rm_of_a_container_with_a_30000_deep_tree(Driver::Overlay);
+}
+
+#[test]
+fn btrfs_rm_of_a_container_with_a_30000_deep_tree() {
+    rm_of_a_container_with_a_30000_deep_tree(Driver::Btrfs);
+}
