@@ -119,6 +119,79 @@ fn ignore_missing(e: io::Error) -> io::Result<()> {
     }
 }
 
+/// Refuses a store root another user could change under root's feet (issue 9 item 19:
+/// a user who owned the root swapped a layer for a symlink, and root's next container
+/// showed a chosen host directory as `/`).
+///
+/// The root, when it exists, must be a directory owned by the effective uid and not
+/// writable by group or others; every existing ancestor up to `/` must not be writable by
+/// others unless it has the sticky bit (as `/tmp`), the check Docker and containerd make
+/// of their roots. Called before anything is read from the root. Errors: one line naming
+/// the path and the fix.
+pub fn check_root_safe(root: &Path) -> Result<()> {
+    let refuse = |path: &Path, why: String| {
+        Err(StoreError::io(
+            "refusing the store root at",
+            path,
+            io::Error::other(why),
+        ))
+    };
+    let euid = nix::unistd::geteuid().as_raw();
+    let mut path = match fs::canonicalize(root) {
+        Ok(real) => {
+            let m = fs::metadata(&real).ctx("inspecting", root)?;
+            if !m.is_dir() {
+                return refuse(root, "it is not a directory".into());
+            }
+            if m.uid() != euid {
+                return refuse(
+                    root,
+                    format!(
+                        "it is owned by uid {}, not by uid {euid} who runs bocker; \
+                         fix: chown {euid}:{euid} {r} && chmod 0700 {r}",
+                        m.uid(),
+                        r = root.display()
+                    ),
+                );
+            }
+            if m.mode() & 0o022 != 0 {
+                return refuse(
+                    root,
+                    format!(
+                        "it is writable by group or others (mode {:04o}); fix: chmod 0700 {}",
+                        m.mode() & 0o7777,
+                        root.display()
+                    ),
+                );
+            }
+            real.parent().map(Path::to_path_buf)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // A store yet to be made: check from its nearest existing ancestor up.
+            root.ancestors()
+                .skip(1)
+                .find_map(|a| fs::canonicalize(a).ok())
+        }
+        Err(e) => return Err(StoreError::io("inspecting", root, e)),
+    };
+    while let Some(p) = path {
+        let m = fs::metadata(&p).ctx("inspecting", &p)?;
+        if m.mode() & 0o002 != 0 && m.mode() & 0o1000 == 0 {
+            return refuse(
+                root,
+                format!(
+                    "its parent {} is writable by others without the sticky bit; \
+                     fix: chmod o-w {} or choose another BOCKER_ROOT",
+                    p.display(),
+                    p.display()
+                ),
+            );
+        }
+        path = p.parent().map(Path::to_path_buf);
+    }
+    Ok(())
+}
+
 /// Apparent size of the regular files under `path` (each hardlinked inode once).
 pub fn tree_size(path: &Path) -> u64 {
     let mut seen = std::collections::HashSet::new();

@@ -799,3 +799,49 @@ fn overlay_rm_of_a_container_with_a_30000_deep_tree() {
 fn btrfs_rm_of_a_container_with_a_30000_deep_tree() {
     rm_of_a_container_with_a_30000_deep_tree(Driver::Btrfs);
 }
+
+/// Issue 9 item 19: a root another user owns or can write is refused, by every verb,
+/// before anything is read from it; the fix is named in one line.
+#[test]
+fn a_store_root_other_users_can_change_is_refused() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let empty = t.base.join("empty");
+    fs::create_dir(&empty).unwrap();
+    let verbs: &[(&str, &[&str])] = &[
+        ("images", &[]),
+        ("ps", &["-a"]),
+        ("inspect", &[&img]),
+        ("rm", &["nosuch"]),
+        ("rmi", &[&img]),
+        ("run", &["--network", "none", &img, "true"]),
+        ("init", &[empty.to_str().unwrap()]),
+        ("logs", &["nosuch"]),
+        ("pull", &["127.0.0.1:1/x/y:z"]),
+    ];
+    let refused_by_all = |why: &str| {
+        for (verb, args) in verbs {
+            let err = t.fails(verb, args);
+            assert!(
+                err.contains("refusing the store root")
+                    && err.contains(t.root.to_str().unwrap())
+                    && err.contains(why)
+                    && err.lines().count() == 1,
+                "bocker {verb}: {err}"
+            );
+        }
+    };
+    std::os::unix::fs::chown(&t.root, Some(1000), Some(1000)).unwrap();
+    refused_by_all("chown 0:0");
+    std::os::unix::fs::chown(&t.root, Some(0), Some(0)).unwrap();
+    fs::set_permissions(&t.root, fs::Permissions::from_mode(0o777)).unwrap();
+    refused_by_all("chmod 0700");
+    // A parent anyone can write (no sticky bit): it could swap the root itself.
+    fs::set_permissions(&t.root, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(&t.base, fs::Permissions::from_mode(0o777)).unwrap();
+    refused_by_all("sticky bit");
+    fs::set_permissions(&t.base, fs::Permissions::from_mode(0o755)).unwrap();
+    // The normal 0700 root works, and nothing was changed while refusing.
+    assert_eq!(t.ok("images", &["-q"]).trim(), img);
+    t.ok("run", &["--rm", "--network", "none", &img, "true"]);
+}
