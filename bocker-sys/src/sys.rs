@@ -196,3 +196,83 @@ pub fn detach_at(dir: RawFd, name: &CStr) -> io::Result<()> {
     // SAFETY: a NUL-terminated path; MNT_DETACH|UMOUNT_NOFOLLOW touches only that mount.
     cvt(unsafe { libc::umount2(p.as_ptr(), libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW) }).map(drop)
 }
+
+/// `flock(2)` with `op` (`LOCK_SH`/`LOCK_EX`, optionally `| LOCK_NB`), retried on `EINTR`.
+pub fn flock(fd: BorrowedFd<'_>, op: libc::c_int) -> io::Result<()> {
+    loop {
+        // SAFETY: flock on an open fd has no memory-safety preconditions.
+        match cvt(unsafe { libc::flock(fd.as_raw_fd(), op) }) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `fchown(2)`.
+pub fn fchown(fd: RawFd, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: no pointers; an invalid fd is EBADF.
+    cvt(unsafe { libc::fchown(fd, uid, gid) }).map(drop)
+}
+
+/// `fchmod(2)`.
+pub fn fchmod(fd: RawFd, mode: libc::mode_t) -> io::Result<()> {
+    // SAFETY: no pointers; an invalid fd is EBADF.
+    cvt(unsafe { libc::fchmod(fd, mode) }).map(drop)
+}
+
+/// `fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW)`: the entry itself, never a target.
+pub fn lchown_at(dir: RawFd, name: &CStr, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: a NUL-terminated name in an open directory.
+    cvt(unsafe { libc::fchownat(dir, name.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })
+        .map(drop)
+}
+
+/// `fsetxattr(2)` with flags 0.
+pub fn fsetxattr(fd: RawFd, name: &CStr, value: &[u8]) -> io::Result<()> {
+    // SAFETY: a NUL-terminated name and a value buffer valid for its length.
+    cvt(unsafe { libc::fsetxattr(fd, name.as_ptr(), value.as_ptr().cast(), value.len(), 0) })
+        .map(drop)
+}
+
+/// `fgetxattr(2)` into `buf`; returns the value's length.
+pub fn fgetxattr(fd: RawFd, name: &CStr, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: a NUL-terminated name and a buffer writable for its length.
+    let n = unsafe { libc::fgetxattr(fd, name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// `futimens(2)` with `[atime, mtime]`.
+pub fn futimens(fd: RawFd, times: &[libc::timespec; 2]) -> io::Result<()> {
+    // SAFETY: `times` is two valid timespecs.
+    cvt(unsafe { libc::futimens(fd, times.as_ptr()) }).map(drop)
+}
+
+/// `utimensat(dir, name, times, AT_SYMLINK_NOFOLLOW)`.
+pub fn lutimens_at(dir: RawFd, name: &CStr, times: &[libc::timespec; 2]) -> io::Result<()> {
+    // SAFETY: a NUL-terminated name and two valid timespecs; nothing is followed.
+    cvt(unsafe {
+        libc::utimensat(
+            dir,
+            name.as_ptr(),
+            times.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+    .map(drop)
+}
+
+/// `symlinkat(2)`: stores `target` as text under the plain name `name`; nothing resolved.
+pub fn symlinkat(target: &CStr, dir: RawFd, name: &CStr) -> io::Result<()> {
+    // SAFETY: NUL-terminated strings.
+    cvt(unsafe { libc::symlinkat(target.as_ptr(), dir, name.as_ptr()) }).map(drop)
+}
+
+/// `mknodat(2)` of a plain name.
+pub fn mknodat(dir: RawFd, name: &CStr, mode: libc::mode_t, dev: libc::dev_t) -> io::Result<()> {
+    // SAFETY: a NUL-terminated name in an open directory.
+    cvt(unsafe { libc::mknodat(dir, name.as_ptr(), mode, dev) }).map(drop)
+}
