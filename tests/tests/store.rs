@@ -759,6 +759,14 @@ fn rm_of_a_container_with_a_30000_deep_tree(driver: Driver) {
     let script = "p=d; i=1; while [ $i -lt 1000 ]; do p=$p/d; i=$((i+1)); done; \
                   n=0; while [ $n -lt 30 ]; do mkdir -p $p && cd -P $p 2>/dev/null || exit 1; \
                   n=$((n+1)); done; echo built";
+    // On btrfs the kernel's lookups in that shell loop grow with the depth (minutes of
+    // `is_subdir`), so there the container makes the top and the test writes the rest of
+    // the tree into its rootfs, as a container's process would.
+    let script = if driver == Driver::Btrfs {
+        "mkdir /deep && echo built"
+    } else {
+        script
+    };
     let out = t.ok(
         "run",
         &[
@@ -775,6 +783,10 @@ fn rm_of_a_container_with_a_30000_deep_tree(driver: Driver) {
     assert!(out.contains("built"), "{out}");
     let ctr = t.ok("ps", &["-a", "-q"]).trim().to_string();
     assert!(!ctr.is_empty());
+    if driver == Driver::Btrfs {
+        let deep = t.root.join("containers").join(&ctr).join("rootfs/deep");
+        write_deep_tree(&deep, 30_000);
+    }
     let o = t.run("rm", &["deep"]);
     assert!(
         o.status.success(),
@@ -788,6 +800,29 @@ fn rm_of_a_container_with_a_30000_deep_tree(driver: Driver) {
     assert_store_is_clean(&t);
     t.ok("rmi", &[&img]);
     assert_eq!(fs::read_dir(t.root.join("layers")).unwrap().count(), 0);
+}
+
+/// `depth` nested directories `d/d/…` under `dir`, made fd-relative (deeper than
+/// PATH_MAX), one fd open at a time.
+fn write_deep_tree(dir: &Path, depth: usize) {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let mut cur = fs::File::open(dir).unwrap();
+    for _ in 0..depth {
+        // SAFETY: a NUL-terminated name in a directory we hold open.
+        let r = unsafe { libc::mkdirat(cur.as_raw_fd(), c"d".as_ptr(), 0o755) };
+        assert_eq!(r, 0, "mkdirat: {}", std::io::Error::last_os_error());
+        // SAFETY: as above; the fd returned is owned by the File below.
+        let fd = unsafe {
+            libc::openat(
+                cur.as_raw_fd(),
+                c"d".as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        assert!(fd >= 0, "openat: {}", std::io::Error::last_os_error());
+        // SAFETY: a fresh fd nothing else owns.
+        cur = unsafe { fs::File::from_raw_fd(fd) };
+    }
 }
 
 #[test]
