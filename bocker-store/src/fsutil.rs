@@ -192,20 +192,81 @@ pub fn check_root_safe(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Apparent size of the regular files under `path` (each hardlinked inode once).
+/// Apparent size of the regular files under `path` (each hardlinked inode once);
+/// unreadable parts count 0.
+///
+/// Depth costs neither stack nor fds (issue 9 item 18): a loop over an explicit stack
+/// that keeps fds for its 64 deepest levels and reopens a parent through `..`, checked to
+/// be the same inode (a tree that changes meanwhile stops the count there).
 pub fn tree_size(path: &Path) -> u64 {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    const WINDOW: usize = 64;
+    struct Frame {
+        fd: Option<OwnedFd>,
+        id: (u64, u64),
+        names: Vec<CString>,
+    }
+    let frame = |fd: OwnedFd| -> Option<Frame> {
+        let st = bocker_sys::sys::fstat(fd.as_raw_fd()).ok()?;
+        let names = bocker_sys::sys::list_dir(fd.as_fd()).ok()?;
+        Some(Frame {
+            id: (st.st_dev, st.st_ino),
+            fd: Some(fd),
+            names,
+        })
+    };
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return 0;
+    };
+    let Some(top) = bocker_sys::sys::open_dir_at(libc::AT_FDCWD, &c)
+        .ok()
+        .and_then(frame)
+    else {
+        return 0;
+    };
     let mut seen = std::collections::HashSet::new();
     let mut total = 0;
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        let Ok(rd) = fs::read_dir(&p) else { continue };
-        for e in rd.flatten() {
-            let Ok(m) = e.metadata() else { continue };
-            if m.is_dir() {
-                stack.push(e.path());
-            } else if m.is_file() && (m.nlink() == 1 || seen.insert((m.dev(), m.ino()))) {
-                total += m.len();
+    let mut stack = vec![top];
+    let mut lowest_open = 0;
+    while let Some(f) = stack.last_mut() {
+        let Some(dir) = f.fd.as_ref().map(|fd| fd.as_raw_fd()) else {
+            break; // invariant: the deepest frame is open
+        };
+        let Some(n) = f.names.pop() else {
+            let done = stack.pop().and_then(|f| f.fd);
+            let Some(parent) = stack.last_mut() else {
+                break;
+            };
+            if parent.fd.is_none() {
+                let dotdot =
+                    done.and_then(|d| bocker_sys::sys::open_dir_at(d.as_raw_fd(), c"..").ok());
+                let Some(up) = dotdot else { break };
+                match bocker_sys::sys::fstat(up.as_raw_fd()) {
+                    Ok(st) if (st.st_dev, st.st_ino) == parent.id => parent.fd = Some(up),
+                    _ => break,
+                }
+                lowest_open = stack.len() - 1;
             }
+            continue;
+        };
+        let Ok(Some(st)) = bocker_sys::sys::lstat_at(dir, &n) else {
+            continue;
+        };
+        match st.st_mode & libc::S_IFMT {
+            libc::S_IFDIR => {
+                if let Some(child) = bocker_sys::sys::open_dir_at(dir, &n).ok().and_then(frame) {
+                    stack.push(child);
+                    if stack.len() - lowest_open > WINDOW {
+                        stack[lowest_open].fd = None;
+                        lowest_open += 1;
+                    }
+                }
+            }
+            libc::S_IFREG if st.st_nlink == 1 || seen.insert((st.st_dev, st.st_ino)) => {
+                total += u64::try_from(st.st_size).unwrap_or(0);
+            }
+            _ => {}
         }
     }
     total
@@ -247,7 +308,16 @@ mod tests {
                 .unwrap();
             cur = fs::File::from(open_dir_at(&cur, Path::new("d"), true).unwrap());
         }
+        nix::fcntl::openat(
+            &cur,
+            "f",
+            OFlag::O_CREAT | OFlag::O_WRONLY,
+            nix::sys::stat::Mode::from_bits_truncate(0o644),
+        )
+        .map(|f| nix::unistd::write(&f, b"12345").unwrap())
+        .unwrap();
         drop(cur);
+        assert_eq!(tree_size(&t), 5, "the file at the bottom is counted");
         let t2 = t.clone();
         std::thread::Builder::new()
             .stack_size(64 * 1024)
