@@ -71,6 +71,7 @@ impl Store {
         // Paths derived from the root end up in records and in other processes (a
         // relative BOCKER_ROOT would mean something else from another directory).
         let root = &std::path::absolute(root).ctx("resolving the store root", root)?;
+        crate::fsutil::check_root_safe(root)?;
         let marker = root.join("driver");
         let name = match fs::read_to_string(&marker) {
             Ok(existing) => {
