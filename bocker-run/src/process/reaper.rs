@@ -3,7 +3,8 @@
 //! command, forwards every signal it gets to it, reaps all orphans, and exits with the
 //! command's status.
 
-use crate::{exec, exit_code, sys};
+use super::execve as exec;
+use crate::{exit_code, sys};
 
 /// Never returns: runs `argv` as PID 1's only child and exits with its status.
 pub fn pid1(argv: &[String], env: &[String]) -> ! {

@@ -1,5 +1,5 @@
-//! Looking a command up in the container's PATH and exec'ing it, with Docker's error
-//! statuses (127 not found, 126 cannot invoke).
+//! execve(2) of the container command: looking it up in the container's PATH and exec'ing
+//! it, with Docker's error statuses (127 not found, 126 cannot invoke).
 
 use crate::exit_code;
 use crate::sys::cstr;
@@ -47,7 +47,7 @@ pub fn lookup(argv0: &str, env: &[String]) -> Result<String, StartFailure> {
     let path = env
         .iter()
         .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or(crate::config::DEFAULT_PATH);
+        .unwrap_or(crate::spec::image_rules::DEFAULT_PATH);
     path.split(':')
         .map(|dir| format!("{}/{argv0}", if dir.is_empty() { "." } else { dir }))
         .find(|p| is_executable_file(p))

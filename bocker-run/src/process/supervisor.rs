@@ -3,8 +3,8 @@
 //! and waits for the container's first process. Foreground `run` runs it in the
 //! caller's process; a detached run would run the same thing in a small daemon.
 
+use super::Started;
 use crate::exit_code;
-use crate::process::Started;
 use crate::sys;
 use bocker_store::log::{LogWriter, Stream};
 use std::io;
