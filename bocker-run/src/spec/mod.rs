@@ -194,6 +194,33 @@ mod tests {
         );
     }
 
+    /// The bundle's Spec is a real OCI `config.json`: it saves, loads back unchanged, and
+    /// uses the spec's field names (what `bocker-runtime` will read from a bundle).
+    #[test]
+    fn the_spec_is_an_oci_config_json() {
+        let b = finished(&["--read-only", "-v", "/d:/data:ro"]);
+        let dir = std::env::temp_dir().join(format!("bocker-spec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.json");
+        b.spec.save(&path).unwrap();
+        let json = std::fs::read_to_string(&path).unwrap();
+        let loaded = Spec::load(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(loaded, b.spec);
+        for field in [
+            "\"ociVersion\":\"1.2.0\"",
+            "\"noNewPrivileges\":true",
+            "\"CAP_NET_BIND_SERVICE\"",
+            "\"maskedPaths\"",
+            "\"readonlyPaths\"",
+            "\"cgroupsPath\":\"bocker/c1\"",
+            "\"readonly\":true",
+            "\"RLIMIT_NOFILE\"",
+        ] {
+            assert!(json.contains(field), "{field} missing from {json}");
+        }
+    }
+
     #[test]
     fn a_given_hostname_is_kept() {
         let b = finished(&["--hostname", "web"]);
