@@ -381,3 +381,94 @@ pub fn wait_for_child(pid: libc::pid_t) {
         && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
     {}
 }
+
+/// Whether `path` is a regular file we may execute (`stat` + `access(X_OK)`).
+pub fn is_executable_file(path: &CStr) -> bool {
+    // SAFETY: stat is plain data; zero is a valid value for every field.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: st is ours for stat to fill; path is a valid C string.
+    let found = unsafe { libc::stat(path.as_ptr(), &mut st) } == 0;
+    // SAFETY: a valid C string.
+    found
+        && st.st_mode & libc::S_IFMT == libc::S_IFREG
+        && unsafe { libc::access(path.as_ptr(), libc::X_OK) } == 0
+}
+
+/// `execve(2)`; returns only on failure, with its error.
+pub fn execve(path: &CStr, argv: &[CString], env: &[CString]) -> io::Error {
+    let ptrs = |v: &[CString]| -> Vec<*const libc::c_char> {
+        v.iter()
+            .map(|c| c.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect()
+    };
+    let (a, e) = (ptrs(argv), ptrs(env));
+    // SAFETY: NULL-terminated arrays of valid C strings that outlive the call.
+    unsafe { libc::execve(path.as_ptr(), a.as_ptr(), e.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// `fork(2)`: 0 in the child, its pid in the parent. The caller must be single-threaded.
+pub fn fork() -> io::Result<libc::pid_t> {
+    // SAFETY: fork in a single-threaded process.
+    cvt(unsafe { libc::fork() })
+}
+
+/// The set of every signal.
+pub fn sigset_all() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigfillset initialises it.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: sigfillset writes the sigset_t we own.
+    unsafe { libc::sigfillset(&mut all) };
+    all
+}
+
+/// `sigwaitinfo(2)`: the next pending signal of `set` (blocked by the caller).
+pub fn sigwaitinfo(set: &libc::sigset_t) -> io::Result<libc::c_int> {
+    // SAFETY: siginfo_t is plain data, ours for sigwaitinfo to fill.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: set is an initialised sigset_t.
+    cvt(unsafe { libc::sigwaitinfo(set, &mut info) })
+}
+
+/// `waitpid(pid, WNOHANG)` (`pid` -1: any child): `Some((pid, status))` for a child that
+/// exited, `None` when none has (or there is none).
+pub fn try_wait(pid: libc::pid_t) -> Option<(libc::pid_t, libc::c_int)> {
+    let mut status = 0;
+    // SAFETY: status is ours to write.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    (r > 0).then_some((r, status))
+}
+
+/// A close-on-exec `signalfd` for `set`.
+pub fn signalfd(set: &libc::sigset_t) -> io::Result<OwnedFd> {
+    // SAFETY: a valid set; a new fd we own.
+    let fd = cvt(unsafe { libc::signalfd(-1, set, libc::SFD_CLOEXEC) })?;
+    // SAFETY: signalfd just returned this fd and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Read one `signalfd_siginfo` from a signalfd: the signal number, `None` on a short read.
+pub fn read_signal(fd: RawFd) -> Option<libc::c_int> {
+    // SAFETY: signalfd_siginfo is plain data.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: reading at most `size` bytes into the struct we own.
+    let n = unsafe { libc::read(fd, (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+    (n == size as isize).then_some(info.ssi_signo as libc::c_int)
+}
+
+/// `poll(2)` without timeout, retried on EINTR; returns the number of ready fds.
+pub fn poll(fds: &mut [libc::pollfd]) -> io::Result<usize> {
+    loop {
+        // SAFETY: fds is a valid array of pollfd of the given length.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
