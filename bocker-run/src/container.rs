@@ -19,10 +19,10 @@ pub mod remove;
 pub mod state;
 
 use crate::cgroup_step::{self, ContainerCgroup};
-use crate::exec::StartFailure;
-use crate::plan::Plan;
-use crate::spec::RunSpec;
-use crate::{config, etc_files, exit_code, network, process, supervisor};
+use crate::process::execve::StartFailure;
+use crate::process::{self, supervisor};
+use crate::spec::{resources, Bundle};
+use crate::{etc_files, exit_code, network};
 use anyhow::{Context, Result};
 use bocker_store::lock::Lock;
 use bocker_store::log::LogWriter;
@@ -39,7 +39,8 @@ pub struct Created {
     pub id: ContainerId,
     pub dir: PathBuf,
     pub layers: Vec<String>,
-    pub spec: RunSpec,
+    /// What the runtime runs: the OCI spec and bocker's extras.
+    pub bundle: Bundle,
     /// The record as it will be written.
     pub record: ContainerRecord,
     /// The store journal and lock covering the container until its record is written.
@@ -65,19 +66,16 @@ impl Created {
     }
 }
 
-/// Reserve an id, make the container's storage and /etc files; the record is written
-/// when it starts. If we die half-way, the store's journal removes the leftovers.
+/// Reserve an id, make the container's storage and /etc files, and bind the planned
+/// bundle to them ([`Bundle::finish`]); the record is written when it starts. If we die
+/// half-way, the store's journal removes the leftovers.
 pub fn create(
     store: &Store,
     image: &ImageRecord,
     image_ref: &str,
     name: Option<&str>,
-    plan: &Plan,
-    args: &crate::cli::Args,
+    mut bundle: Bundle,
 ) -> Result<Created> {
-    // Bad DNS or --add-host flags are refused before anything is made.
-    let dns = etc_files::Dns::new(&args.dns, &args.dns_search, &args.dns_option)?;
-    etc_files::add_host_lines(&args.add_host)?;
     let lock = store.lock_shared().context("locking the store")?;
     let mut p = store.begin().context("starting a store journal")?;
     let id = store
@@ -91,87 +89,102 @@ pub fn create(
         .driver()
         .create_container(&dir, &image.layers)
         .with_context(|| format!("creating the filesystem of {id}"))?;
-    let hostname =
-        (args.hostname.clone()).unwrap_or_else(|| network::default_hostname(plan.network, &id.0));
-    let etc = etc_files::write(&dir, &hostname, plan.network, &dns, &args.add_host)
+    let hostname = bundle
+        .spec
+        .hostname()
+        .clone()
+        .unwrap_or_else(|| network::default_hostname(bundle.extras.network, &id.0));
+    let x = &bundle.extras;
+    let etc = etc_files::write(&dir, &hostname, x.network, &x.dns, &x.add_host)
         .with_context(|| format!("writing /etc files of {id}"))?;
-    let env = config::env(&plan.image, &hostname, &plan.user_env)?;
     let rootfs = bocker_store::driver::rootfs_of(&dir);
-    let rec = ContainerRecord {
+    let cgroups_path = PathBuf::from(
+        cgroup_step::store_parent(store)
+            .with_context(|| format!("reading the store id for {id}"))?,
+    )
+    .join(&id.0);
+    bundle.finish(&id.0, &rootfs, etc, &cgroups_path);
+    let record = record_of(store, &id, name, image, image_ref, &bundle);
+    Ok(Created {
+        id,
+        dir,
+        layers: image.layers.clone(),
+        bundle,
+        record,
+        journal: Some((p, lock)),
+    })
+}
+
+/// The container's record as `create` leaves it, from the bundle: what `inspect` and
+/// `ps` show.
+fn record_of(
+    store: &Store,
+    id: &ContainerId,
+    name: Option<&str>,
+    image: &ImageRecord,
+    image_ref: &str,
+    bundle: &Bundle,
+) -> ContainerRecord {
+    let spec = &bundle.spec;
+    let x = &bundle.extras;
+    let process = spec.process().clone().unwrap_or_default();
+    let limits = limits_of(bundle);
+    let root = spec.root().clone().unwrap_or_default();
+    ContainerRecord {
         id: id.0.clone(),
         name: name.map(str::to_string),
         image: image.id.clone(),
         image_ref: image_ref.to_string(),
-        command: plan.argv.clone(),
+        command: process.args().clone().unwrap_or_default(),
         created: bocker_store::time::now(),
         driver: store.driver().name().to_string(),
         layers: image.layers.clone(),
-        rootfs: rootfs.display().to_string(),
+        rootfs: root.path().display().to_string(),
         config: ContainerConfig {
-            env: env.clone(),
-            cwd: plan.cwd.clone(),
-            user: Some(plan.user.clone()).filter(|u| !u.is_empty()),
-            hostname: hostname.clone(),
-            mounts: plan
-                .volumes
-                .iter()
-                .map(|v| MountSpec {
-                    source: v.host.display().to_string(),
-                    destination: v.dest.clone(),
-                    read_only: v.readonly,
+            env: process.env().clone().unwrap_or_default(),
+            cwd: process.cwd().display().to_string(),
+            user: x.user.clone().filter(|u| !u.is_empty()),
+            hostname: bundle.hostname().to_string(),
+            mounts: bundle
+                .volumes()
+                .map(|m| MountSpec {
+                    source: m.source().clone().unwrap_or_default().display().to_string(),
+                    destination: m.destination().display().to_string(),
+                    read_only: m.options().iter().flatten().any(|o| o == "ro"),
                 })
                 .collect(),
             resources: Resources {
-                memory_bytes: plan.limits.memory_bytes,
-                cpu_shares: plan.limits.cpu_shares,
-                cpus: plan.limits.cpus,
-                pids_limit: plan.limits.pids_max,
+                memory_bytes: limits.memory_bytes,
+                cpu_shares: limits.cpu_shares,
+                cpus: limits.cpus,
+                pids_limit: limits.pids_max,
             },
             network: NetworkState {
-                mode: plan.network.name().to_string(),
+                mode: x.network.name().to_string(),
                 ..Default::default()
             },
-            read_only: args.read_only,
-            init: args.init,
-            interactive: args.interactive,
-            auto_remove: args.rm,
+            read_only: root.readonly() == Some(true),
+            init: x.init,
+            interactive: x.stdin,
+            auto_remove: x.auto_remove,
             ..Default::default()
         },
         state: ContainerState {
             supervisor_pid: Some(std::process::id() as i32),
             ..Default::default()
         },
-    };
-    let spec = RunSpec {
-        rootfs,
-        argv: plan.argv.clone(),
-        env,
-        cwd: plan.cwd.clone(),
-        user: plan.user.clone(),
-        hostname,
-        volumes: plan.volumes.clone(),
-        etc,
-        read_only: args.read_only,
-        init: args.init,
-        stdin: args.interactive,
-        auto_remove: args.rm,
-        network: plan.network,
-        ports: plan.ports.clone(),
-        cgroup_tasks: Vec::new(),
-    };
-    Ok(Created {
-        id,
-        dir,
-        layers: image.layers.clone(),
-        spec,
-        record: rec,
-        journal: Some((p, lock)),
-    })
+    }
+}
+
+/// The cgroup limits of the bundle's `linux.resources`.
+fn limits_of(bundle: &Bundle) -> bocker_cgroups::Limits {
+    let linux = bundle.spec.linux().as_ref();
+    resources::from_spec(linux.and_then(|l| l.resources().as_ref()))
 }
 
 /// Start the container and supervise it in this process until it exits; returns its
 /// exit status (125/126/127 when it could not start). The record follows each step.
-pub fn run(store: &Store, ctr: &mut Created, plan: &Plan) -> i32 {
+pub fn run(store: &Store, ctr: &mut Created) -> i32 {
     let entry = match live_entry(store, ctr) {
         Ok(e) => e,
         Err(e) => return fail(store, ctr, None, StartFailure::engine(format!("{e:#}"))),
@@ -183,7 +196,7 @@ pub fn run(store: &Store, ctr: &mut Created, plan: &Plan) -> i32 {
         return fail(store, ctr, None, f);
     }
     let parent = entry.cgroup_parent.as_deref().unwrap_or_default();
-    let cgroup = match ContainerCgroup::create(parent, &ctr.id.0, &plan.limits) {
+    let cgroup = match ContainerCgroup::create(parent, &ctr.id.0, &limits_of(&ctr.bundle)) {
         Ok(c) => c,
         Err(e) => {
             let f = StartFailure::engine(format!("creating cgroup: {e}"));
@@ -202,7 +215,7 @@ pub fn run(store: &Store, ctr: &mut Created, plan: &Plan) -> i32 {
     };
     // Every process is gone with the cgroup: the namespace (and its veth) goes with them.
     let mut failed = release::release_with(store, &ctr.id, &entry, Some(&cgroup));
-    if ctr.spec.auto_remove {
+    if ctr.bundle.extras.auto_remove {
         // `--rm`: no last record write, the record goes.
         if let Err(e) = store.remove_container_record(&ctr.id) {
             failed.push(format!("removing the record: {e}"));
@@ -221,7 +234,7 @@ pub fn run(store: &Store, ctr: &mut Created, plan: &Plan) -> i32 {
 /// store's cgroup parent, the bridge (bridge mode).
 fn live_entry(store: &Store, ctr: &Created) -> Result<LiveEntry> {
     let cgroup_parent = cgroup_step::store_parent(store).context("reading the store id")?;
-    let bridge = match ctr.spec.network {
+    let bridge = match ctr.bundle.extras.network {
         network::NetworkMode::Bridge => {
             Some(network::configured_bridge().context("network settings")?)
         }
@@ -251,13 +264,14 @@ fn start(
             .mount_container(&dir, &layers)
             .map_err(std::io::Error::other)
     };
-    // cgroup v2: born in the group. v1: it moves itself in (spec.cgroup_tasks).
+    // Planning created nothing: the -v sources missing on the host are made now.
+    (ctr.bundle.extras)
+        .create_volume_sources()
+        .map_err(|e| engine("volumes", &e))?;
+    // cgroup v2: born in the group. v1: it moves itself in (its `tasks` files).
     let v2_dir = cgroup.v2_dir();
-    let spec = RunSpec {
-        cgroup_tasks: cgroup.self_join_files(),
-        ..ctr.spec.clone()
-    };
-    let pending = process::spawn(&spec, &mount, v2_dir.as_ref().map(|f| f.as_raw_fd()))
+    let v2_fd = v2_dir.as_ref().map(|f| f.as_raw_fd());
+    let pending = process::spawn(&ctr.bundle, &mount, v2_fd, &cgroup.self_join_files())
         .map_err(|e| engine("creating the container process", &e))?;
     let pid = pending.pid;
     let paths: Vec<String> = cgroup
@@ -271,11 +285,11 @@ fn start(
     let net = network::NetContext {
         root: store.root(),
         owner: &ctr.id.0,
-        hostname: &ctr.spec.hostname,
-        hosts_file: &ctr.spec.etc.hosts,
-        ports: &ctr.spec.ports,
+        hostname: ctr.bundle.hostname(),
+        hosts_file: &ctr.bundle.extras.etc.hosts,
+        ports: &ctr.bundle.extras.ports,
     };
-    let att = match network::setup_network(ctr.spec.network, pid, &net) {
+    let att = match network::setup_network(ctr.bundle.extras.network, pid, &net) {
         Ok(a) => a,
         Err(e) => return Err(pending.abort(engine("network", &e))),
     };
