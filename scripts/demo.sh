@@ -1,8 +1,8 @@
 #!/bin/bash
 # The main job, end to end, with the installed binaries: start a private registry on
 # 127.0.0.1, push a busybox image to it, pull it, run containers (the seed's forms, a
-# published port), list them, show their logs, and clean up. `exec` and `commit` join
-# this demo when their verbs land.
+# published port), exec into a running one, commit its change as an image, list them,
+# show their logs, and clean up.
 #
 # Uses its own store (BOCKER_ROOT, default /var/tmp/bocker-demo). The network is
 # bocker's default (bridge0, 10.0.0.1/24) unless BOCKER_BRIDGE/BOCKER_SUBNET say
@@ -51,10 +51,24 @@ for _ in $(seq 30); do curl -fs -o /dev/null http://127.0.0.1:18080/ 2>/dev/null
 step curl -s http://127.0.0.1:18080/
 wait
 
+# The seed's exec: a command inside a running container's namespaces and cgroup.
+bocker run --name web "$img" sh -c 'echo "web up"; sleep 30' >/dev/null &
+web_pid=$!
+for _ in $(seq 100); do [ "$(bocker inspect -f '{{.State.Status}}' web 2>/dev/null)" = running ] && break; sleep 0.1; done
+step bocker exec web ps aux
+step bocker exec web hostname
+# The seed's commit: the container's change becomes an image; a new container sees it.
+step bocker exec web sh -c 'echo "made inside web" > /greeting'
+step bocker commit web demo/greeting:v1
+step bocker run --rm demo/greeting:v1 cat /greeting
+step bocker rm -f web
+wait "$web_pid" 2>/dev/null || true
+
 step bocker ps
 step bocker logs -t hello
 step bocker inspect hello
 step bocker rm hello
+step bocker rmi demo/greeting:v1
 step bocker rmi "$img"
 step bocker images
 echo
