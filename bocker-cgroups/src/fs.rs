@@ -35,12 +35,15 @@ pub(crate) fn read(path: &Path) -> Result<String> {
         .map_err(|e| CgroupError::io("read", path, e))
 }
 
-/// Reads the pids listed in `<dir>/cgroup.procs` (empty if the group is gone).
+/// Reads the pids listed in `<dir>/cgroup.procs` (empty if the group is gone, or going:
+/// the files of a group another process is removing answer ENODEV).
 pub(crate) fn procs(dir: &Path) -> Result<Vec<i32>> {
     let path = dir.join("cgroup.procs");
     match std::fs::read_to_string(&path) {
         Ok(s) => Ok(s.lines().filter_map(|l| l.trim().parse().ok()).collect()),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENODEV) => {
+            Ok(Vec::new())
+        }
         Err(e) => Err(CgroupError::io("read", path, e)),
     }
 }

@@ -97,23 +97,30 @@ pub struct Bundle {
 }
 
 impl Bundle {
-    /// Bind a planned bundle to its container: the root path, the hostname (default: the
-    /// container id, also `HOSTNAME` in the environment unless the image or `-e` set it),
+    /// Bind a planned bundle to its container: the root path, the hostname (when not
+    /// given: `default_hostname` — the container id, or the host's name in host network
+    /// mode, as Docker — also `HOSTNAME` in the environment unless the image or `-e` set it),
     /// the generated /etc files, and the cgroup path. A user volume at one of the /etc
     /// files' destinations wins over the generated file (Docker's behaviour).
-    pub fn finish(&mut self, id: &str, rootfs: &Path, etc: EtcFiles, cgroups_path: &Path) {
+    pub fn finish(
+        &mut self,
+        default_hostname: &str,
+        rootfs: &Path,
+        etc: EtcFiles,
+        cgroups_path: &Path,
+    ) {
         let mut root = self.spec.root().clone().unwrap_or_default();
         root.set_path(rootfs.to_path_buf());
         self.spec.set_root(Some(root));
         if self.spec.hostname().is_none() {
-            self.spec.set_hostname(Some(id.to_string()));
+            self.spec.set_hostname(Some(default_hostname.to_string()));
             if let Some(p) = self.spec.process_mut() {
                 let env = p.env_mut().get_or_insert_with(Vec::new);
                 if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
                     // Where Docker's order puts it: right after the default PATH.
                     let default_path = format!("PATH={}", image_rules::DEFAULT_PATH);
                     let at = usize::from(env.first() == Some(&default_path));
-                    env.insert(at, format!("HOSTNAME={id}"));
+                    env.insert(at, format!("HOSTNAME={default_hostname}"));
                 }
             }
         }
