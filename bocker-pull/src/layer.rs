@@ -20,6 +20,13 @@ pub enum LayerError {
         digest: Digest,
         source: extract::ExtractError,
     },
+    #[error("{why} (download of {digest} stopped at byte {at} of {size})")]
+    Stopped {
+        digest: Digest,
+        at: u64,
+        size: u64,
+        why: String,
+    },
     #[error("layer {digest}: {what}: {source}")]
     Io {
         digest: Digest,
@@ -33,6 +40,10 @@ pub enum LayerError {
         actual: Digest,
     },
 }
+
+/// After an extraction failure the rest of a blob is still read (to tell tampering from a
+/// bad layer) only when at most this much is left.
+const DRAIN_AFTER_FAILURE: u64 = 8 << 20;
 
 /// Where a layer's blob comes from and goes to.
 pub struct BlobPlan<'a> {
@@ -62,26 +73,6 @@ impl<R: Read> Read for Counting<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.progress.advance(self.index, n as u64);
-        Ok(n)
-    }
-}
-
-/// Refuses a blob longer than its descriptor says: a hostile registry cannot fill the
-/// disk before the digest check (the digest check catches a shorter or altered one).
-struct Limited<R> {
-    inner: R,
-    left: u64,
-}
-
-impl<R: Read> Read for Limited<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the registry sent more bytes than the manifest declares",
-            )
-        })?;
         Ok(n)
     }
 }
@@ -117,10 +108,7 @@ pub fn download(
             source,
         }
     };
-    let resp = Limited {
-        inner: reg.blob(plan.digest)?,
-        left: plan.size,
-    };
+    let resp = reg.blob(plan.digest, plan.size);
     let out = BufWriter::with_capacity(
         1 << 20,
         File::create(&plan.tmp).map_err(io_err("creating blob file"))?,
@@ -203,10 +191,7 @@ pub fn fetch_and_extract(
             size,
         });
     }
-    let resp = Limited {
-        inner: reg.blob(plan.digest)?,
-        left: plan.size,
-    };
+    let resp = reg.blob(plan.digest, plan.size);
     let out = BufWriter::with_capacity(
         1 << 20,
         File::create(&plan.tmp).map_err(io_err("creating blob file"))?,
@@ -219,8 +204,22 @@ pub fn fetch_and_extract(
         },
         out,
     });
+    let consumed = c.counter();
     let unpacked = unpack(&mut c, plan.digest, diff_id, dir, style);
-    // The blob's own digest decides first: a tampered blob is reported as such.
+    // A layer that failed to extract is not downloaded further when much is left (a
+    // hostile registry could stream junk for ever); when little is left the blob's own
+    // digest decides first, so a tampered blob is reported as such.
+    if let Err(e) = &unpacked {
+        if plan.size.saturating_sub(consumed.get()) > DRAIN_AFTER_FAILURE {
+            let _ = std::fs::remove_file(&plan.tmp);
+            return Err(LayerError::Stopped {
+                digest: plan.digest.clone(),
+                at: consumed.get(),
+                size: plan.size,
+                why: e.to_string(),
+            });
+        }
+    }
     let blob = finish_blob(c, plan);
     if let Err(e) = blob {
         let _ = std::fs::remove_file(&plan.tmp);

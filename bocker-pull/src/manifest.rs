@@ -22,6 +22,9 @@ application/vnd.docker.distribution.manifest.v2+json";
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 /// Image configs larger than this are refused (real ones are a few KB; history can grow).
 pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
+/// A layer declared larger than this is refused before any byte is fetched (the
+/// largest real layers are tens of GiB; 2^50 is a registry trying to fill the disk).
+pub const MAX_LAYER_BYTES: i64 = 1 << 38;
 /// More layers than this is refused (overlayfs itself stops near 128 lower dirs).
 pub const MAX_LAYERS: usize = 127;
 
@@ -35,6 +38,8 @@ pub enum ManifestError {
     NoPlatform(String, String),
     #[error("image has {0} layers but its config lists {1} diff ids")]
     LayerCount(usize, usize),
+    #[error("layer {0} declares {1} bytes (the limit is {MAX_LAYER_BYTES})")]
+    LayerSize(Digest, i64),
     #[error("image has too many layers ({0})")]
     TooManyLayers(usize),
 }
@@ -120,6 +125,9 @@ impl Document {
                     return Err(ManifestError::TooManyLayers(layers.len()));
                 }
                 for l in &layers {
+                    if !(0..=MAX_LAYER_BYTES).contains(&l.size) {
+                        return Err(ManifestError::LayerSize(l.digest.clone(), l.size));
+                    }
                     if crate::decompress::Compression::from_media_type(&l.media_type).is_none() {
                         return Err(ManifestError::MediaType(l.media_type.clone()));
                     }
