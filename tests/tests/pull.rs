@@ -1471,3 +1471,120 @@ fn credential_helpers_as_docker_runs_them() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------------------
+// Platform variants (issue 9, item 12).
+
+/// This CPU's x86-64 microarchitecture level from /proc/cpuinfo's flags (psABI levels).
+fn host_amd64_level() -> u8 {
+    let info = fs::read_to_string("/proc/cpuinfo").unwrap();
+    let flags: Vec<&str> = info
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let all = |fs: &[&str]| fs.iter().all(|f| flags.contains(f));
+    let v2 = all(&["cx16", "popcnt", "pni", "sse4_1", "sse4_2", "ssse3"]);
+    let v3 = all(&[
+        "avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave",
+    ]);
+    let v4 = all(&["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]);
+    match (v2, v3, v4) {
+        (true, true, true) => 4,
+        (true, true, false) => 3,
+        (true, false, _) => 2,
+        _ => 1,
+    }
+}
+
+#[test]
+fn amd64_variant_is_the_best_this_cpu_runs() {
+    assert_eq!(
+        std::env::consts::ARCH,
+        "x86_64",
+        "this test is for amd64 hosts"
+    );
+    let level = host_amd64_level();
+    let v4 = small_image("v4", Flavor::Oci);
+    let v2 = small_image("v2", Flavor::Oci);
+    let plain = small_image("plain", Flavor::Oci);
+    let reg = Registry::start(Auth::None);
+    let p = reg.pusher();
+    for img in [&v4, &v2, &plain] {
+        p.image("var/app", &img.manifest.digest, img);
+    }
+    let expected = match level {
+        4 => "v4",
+        2 | 3 => "v2",
+        _ => "plain",
+    };
+    // Whatever the index's order, the best entry this CPU can run.
+    let orders: [Vec<(&Image, &str, &str, Option<&str>)>; 2] = [
+        vec![
+            (&v4, "linux", "amd64", Some("v4")),
+            (&plain, "linux", "amd64", None),
+            (&v2, "linux", "amd64", Some("v2")),
+        ],
+        vec![
+            (&plain, "linux", "amd64", None),
+            (&v2, "linux", "amd64", Some("v2")),
+            (&v4, "linux", "amd64", Some("v4")),
+        ],
+    ];
+    for (n, order) in orders.iter().enumerate() {
+        let idx = oci::index(order, Flavor::Oci);
+        p.manifest("var/app", &format!("o{n}"), &idx);
+        let t = TestRoot::overlay();
+        let id = h::pull_ok(&t, &format!("{}/var/app:o{n}", reg.addr));
+        assert_eq!(marker(&t, &id), expected, "order {n}, CPU level v{level}");
+        // --platform with a variant takes exactly what is asked (or older).
+        for (asked, want) in [
+            ("linux/amd64/v4", "v4"),
+            ("linux/amd64/v3", "v2"),
+            ("linux/amd64/v1", "plain"),
+        ] {
+            let (ok, out, err) = h::pull(
+                &t,
+                &[
+                    "--platform",
+                    asked,
+                    "-q",
+                    &format!("{}/var/app:o{n}", reg.addr),
+                ],
+            );
+            assert!(ok, "{asked}: {err}");
+            assert_eq!(marker(&t, out.trim()), want, "{asked}");
+        }
+    }
+    // Only variants this CPU cannot run: refused clearly, nothing pulled.
+    let only = oci::index(&[(&v4, "linux", "amd64", Some("v4"))], Flavor::Oci);
+    p.manifest("var/app", "only-v4", &only);
+    let t = TestRoot::overlay();
+    let (ok, _, err) = h::pull(&t, &[&format!("{}/var/app:only-v4", reg.addr)]);
+    if level < 4 {
+        assert!(
+            !ok && err.contains("no image for platform linux/amd64/v"),
+            "{err}"
+        );
+        assert!(
+            err.contains("linux/amd64/v4"),
+            "the error lists what exists: {err}"
+        );
+    } else {
+        assert!(ok, "{err}");
+    }
+    let (ok, _, err) = h::pull(
+        &t,
+        &[
+            "--platform",
+            "linux/amd64/v3",
+            &format!("{}/var/app:only-v4", reg.addr),
+        ],
+    );
+    assert!(
+        !ok && err.contains("no image for platform linux/amd64/v3"),
+        "{err}"
+    );
+}
