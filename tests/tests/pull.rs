@@ -1499,6 +1499,9 @@ fn host_amd64_level() -> u8 {
     }
 }
 
+/// One index entry: image, os, architecture, variant.
+type IndexEntry<'a> = (&'a Image, &'a str, &'a str, Option<&'a str>);
+
 #[test]
 fn amd64_variant_is_the_best_this_cpu_runs() {
     assert_eq!(
@@ -1521,7 +1524,7 @@ fn amd64_variant_is_the_best_this_cpu_runs() {
         _ => "plain",
     };
     // Whatever the index's order, the best entry this CPU can run.
-    let orders: [Vec<(&Image, &str, &str, Option<&str>)>; 2] = [
+    let orders: [Vec<IndexEntry>; 2] = [
         vec![
             (&v4, "linux", "amd64", Some("v4")),
             (&plain, "linux", "amd64", None),
@@ -1587,4 +1590,114 @@ fn amd64_variant_is_the_best_this_cpu_runs() {
         !ok && err.contains("no image for platform linux/amd64/v3"),
         "{err}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// GNU sparse files (issue 9, item 11).
+
+/// A 1 MiB file with data at 0, 256 KiB and the last bytes, holes between.
+fn sparse_source(dir: &Path) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    fs::create_dir_all(dir).unwrap();
+    let f = fs::File::create(dir.join("sparse")).unwrap();
+    f.set_len(1 << 20).unwrap();
+    f.write_all_at(b"head of the file", 0).unwrap();
+    f.write_all_at(&noise(8192, 5), 256 << 10).unwrap();
+    f.write_all_at(b"tail", (1 << 20) - 4).unwrap();
+    drop(f);
+    fs::write(dir.join("plain"), b"plain file after the sparse one").unwrap();
+    fs::read(dir.join("sparse")).unwrap()
+}
+
+/// GNU tar's layer of `dir` with `args` (sparse formats).
+fn gnu_tar(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = dir.with_extension("tar");
+    let st = Command::new("tar")
+        .args(args)
+        .arg("-cf")
+        .arg(&out)
+        .arg("-C")
+        .arg(dir)
+        .args(["sparse", "plain"])
+        .status()
+        .expect("GNU tar");
+    assert!(st.success(), "tar {args:?}");
+    let b = fs::read(&out).unwrap();
+    let _ = fs::remove_file(&out);
+    b
+}
+
+/// The offset of the first hole (SEEK_HOLE), which is the size when there is none.
+fn first_hole(p: &Path) -> u64 {
+    use std::os::fd::AsRawFd;
+    let f = fs::File::open(p).unwrap();
+    // SAFETY: lseek on our own open fd.
+    let at = unsafe { libc::lseek(f.as_raw_fd(), 0, libc::SEEK_HOLE) };
+    assert!(at >= 0, "SEEK_HOLE on {}", p.display());
+    at as u64
+}
+
+#[test]
+fn gnu_sparse_files_extract_exactly() {
+    let src = std::env::temp_dir().join(format!("bocker-sparse-{}", bocker_e2e::random_hex(8)));
+    let content = sparse_source(&src);
+    let formats: [(&str, Vec<&str>); 4] = [
+        (
+            "pax-0.0",
+            vec!["--sparse", "--format=posix", "--sparse-version=0.0"],
+        ),
+        (
+            "pax-0.1",
+            vec!["--sparse", "--format=posix", "--sparse-version=0.1"],
+        ),
+        (
+            "pax-1.0",
+            vec!["--sparse", "--format=posix", "--sparse-version=1.0"],
+        ),
+        ("gnu-S", vec!["--sparse", "--format=gnu"]),
+    ];
+    let reg = Registry::start(Auth::None);
+    for (name, args) in &formats {
+        let tar = gnu_tar(&src, args);
+        let img = oci::image(
+            vec![oci::layer(&tar, Comp::Gzip, Flavor::Oci)],
+            Flavor::Oci,
+            "amd64",
+            serde_json::json!({"Cmd": ["/bin/true"]}),
+        );
+        reg.pusher().image("sparse/app", name, &img);
+        for d in DRIVERS {
+            let t = TestRoot::new(d);
+            let id = h::pull_ok(&t, &format!("{}/sparse/app:{name}", reg.addr));
+            let rec = h::record(&t, &id);
+            let layer = t
+                .root
+                .join("layers")
+                .join(rec["layers"][0].as_str().unwrap());
+            let names: Vec<String> = fs::read_dir(&layer)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            assert!(
+                !names.iter().any(|n| n.starts_with("GNUSparseFile")),
+                "{name} on {d:?}: {names:?}"
+            );
+            let p = layer.join("sparse");
+            let m = fs::metadata(&p).unwrap_or_else(|e| panic!("{name} on {d:?}: {e}"));
+            assert!(m.is_file());
+            assert_eq!(m.len(), 1 << 20, "{name} on {d:?}");
+            assert!(fs::read(&p).unwrap() == content, "{name} on {d:?}: content");
+            // Holes stay holes (ext4 and btrfs both keep them).
+            assert!(
+                first_hole(&p) < m.len() && m.blocks() * 512 < 256 << 10,
+                "{name} on {d:?}: not sparse ({} blocks)",
+                m.blocks()
+            );
+            assert_eq!(
+                fs::read(layer.join("plain")).unwrap(),
+                b"plain file after the sparse one"
+            );
+        }
+    }
+    let _ = fs::remove_dir_all(&src);
 }
