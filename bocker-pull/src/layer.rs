@@ -91,7 +91,94 @@ impl<R: Read> Read for Tee<R> {
     }
 }
 
+/// Compressed bytes looked at before a download that is not extracted on the fly is
+/// judged to be a layer at all.
+const SNIFF_BYTES: usize = 64 << 10;
+
+/// Stops a download (that is not extracted while it streams) as soon as its head is
+/// seen not to start with a tar header: junk is not fetched to the end.
+struct FirstHeader<R> {
+    inner: R,
+    head: Vec<u8>,
+    checked: bool,
+    read: u64,
+    size: u64,
+    digest: Digest,
+}
+
+impl<R: Read> Read for FirstHeader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if !self.checked {
+            self.head.extend_from_slice(&buf[..n]);
+            if self.head.len() >= SNIFF_BYTES || n == 0 {
+                self.checked = true;
+                // As after a failed extraction: a small rest is read, so the digest
+                // can tell a tampered blob from a bad layer.
+                let left = self.size.saturating_sub(self.read);
+                if left > DRAIN_AFTER_FAILURE && !starts_with_tar_header(&self.head) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "layer {}: not a tar archive (no valid tar header at its start) (download of {} stopped at byte {} of {})",
+                            self.digest, self.digest, self.read, self.size
+                        ),
+                    ));
+                }
+                self.head = Vec::new();
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Does `head` (the first compressed bytes of a layer) decompress to a block that is a
+/// tar header with a right checksum, or the zero block of an empty archive? A head too
+/// short to tell is given the benefit of the doubt (extraction judges it later).
+fn starts_with_tar_header(head: &[u8]) -> bool {
+    let counter = std::rc::Rc::new(std::cell::Cell::new(0));
+    let Ok(mut d) = decompress(head, counter) else {
+        return false;
+    };
+    let mut block = [0u8; 512];
+    let mut got = 0;
+    while got < 512 {
+        match d.read(&mut block[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return true,
+            Err(_) => return false,
+        }
+    }
+    if got < 512 {
+        // A complete blob shorter than one block is no layer; a cut head cannot tell.
+        return head.len() >= SNIFF_BYTES;
+    }
+    if block.iter().all(|&b| b == 0) {
+        return true;
+    }
+    // POSIX: the checksum is the sum of the header's bytes with the field as spaces.
+    let sum: u64 = block
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(b)
+            }
+        })
+        .sum();
+    let field = std::str::from_utf8(&block[148..156])
+        .ok()
+        .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '))
+        .and_then(|s| u64::from_str_radix(s, 8).ok());
+    field == Some(sum)
+}
+
 /// Download `plan.digest` into the blob store (tmp, verify, rename) without extracting.
+/// A blob whose head is no tar layer is stopped there (see [`FirstHeader`]).
 pub fn download(
     reg: &Registry,
     plan: &BlobPlan,
@@ -108,7 +195,14 @@ pub fn download(
             source,
         }
     };
-    let resp = reg.blob(plan.digest, plan.size);
+    let resp = FirstHeader {
+        inner: reg.blob(plan.digest, plan.size),
+        head: Vec::new(),
+        checked: false,
+        read: 0,
+        size: plan.size,
+        digest: plan.digest.clone(),
+    };
     let out = BufWriter::with_capacity(
         1 << 20,
         File::create(&plan.tmp).map_err(io_err("creating blob file"))?,
@@ -263,4 +357,29 @@ fn unpack<R: Read>(
         });
     }
     Ok((extracted, size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tar_heads_are_told_from_junk() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        h.set_cksum();
+        b.append_data(&mut h, "a", &b"abc"[..]).unwrap();
+        let t = b.into_inner().unwrap();
+        assert!(starts_with_tar_header(&t));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &t).unwrap();
+        assert!(starts_with_tar_header(&gz.finish().unwrap()));
+        assert!(starts_with_tar_header(&[0u8; 1024]), "empty archive");
+        assert!(!starts_with_tar_header(&vec![0xa5; SNIFF_BYTES]), "junk");
+        assert!(
+            !starts_with_tar_header(b"short junk"),
+            "a whole blob too short"
+        );
+    }
 }
