@@ -132,7 +132,9 @@ pub fn client() -> Result<Client, String> {
         .timeout(stall_timeout())
         .no_proxy();
     let bad = |e: reqwest::Error| format!("proxy from the environment: {e}");
-    if let Some(p) = env(&["HTTP_PROXY", "http_proxy"]) {
+    // Under CGI, HTTP_PROXY may come from a request header ("httpoxy"): Go ignores it.
+    let cgi = std::env::var_os("REQUEST_METHOD").is_some();
+    if let Some(p) = env(&["HTTP_PROXY", "http_proxy"]).filter(|_| !cgi) {
         b = b.proxy(Proxy::http(&p).map_err(bad)?.no_proxy(no_proxy()));
     }
     if let Some(p) = env(&["HTTPS_PROXY", "https_proxy"]) {
