@@ -254,7 +254,7 @@ impl Registry {
                 self.host
             ),
             (Some(c), _) => format!(
-                " (the registry refused user '{}' from the docker config: wrong credentials, or no access to this repository)",
+                " (pull access denied for user '{}' from the docker config: wrong credentials, or the repository does not exist or is not theirs to read)",
                 c.username
             ),
         };
