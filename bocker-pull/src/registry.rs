@@ -477,16 +477,26 @@ impl Registry {
             size,
             offset: 0,
             body: None,
+            end: None,
             failures: 0,
         }
     }
 
-    fn open_blob(&self, s: &BlobStream) -> Result<Box<dyn Read + Send>, RegistryError> {
+    /// The body from `s.offset` on, and where it ends by its Content-Length (if known).
+    fn open_blob(
+        &self,
+        s: &BlobStream,
+    ) -> Result<(Box<dyn Read + Send>, Option<u64>), RegistryError> {
         let what = format!("{}@{}", self.name, s.digest);
         let range = (s.offset > 0).then_some(s.offset);
         let resp = self.get(&s.url, None, range, &what)?;
         let partial = resp.status() == StatusCode::PARTIAL_CONTENT;
         let gzip = is_gzip(&resp);
+        let end = match (gzip, partial) {
+            (true, _) => None,
+            (false, true) => resp.content_length().map(|l| s.offset + l),
+            (false, false) => resp.content_length(),
+        };
         let mut body: Box<dyn Read + Send> = if gzip {
             Box::new(flate2::read::GzDecoder::new(resp))
         } else {
@@ -501,7 +511,7 @@ impl Registry {
                 }
             })?;
         }
-        Ok(body)
+        Ok((body, end))
     }
 }
 
@@ -514,6 +524,8 @@ pub struct BlobStream<'a> {
     /// Bytes handed to the reader so far.
     offset: u64,
     body: Option<Box<dyn Read + Send>>,
+    /// Where the open response ends by its Content-Length, when it says.
+    end: Option<u64>,
     failures: u32,
 }
 
@@ -539,7 +551,10 @@ impl Read for BlobStream<'_> {
             let body = match &mut self.body {
                 Some(b) => b,
                 None => match self.reg.open_blob(self) {
-                    Ok(b) => self.body.insert(b),
+                    Ok((b, end)) => {
+                        self.end = end;
+                        self.body.insert(b)
+                    }
                     Err(RegistryError::Interrupted { detail, .. }) => {
                         self.fault(detail)?;
                         continue;
@@ -548,7 +563,9 @@ impl Read for BlobStream<'_> {
                 },
             };
             match body.read(buf) {
-                Ok(0) if self.offset < self.size => {
+                // A response that ended where its Content-Length said is complete:
+                // the digest decides; any other early end is the network's.
+                Ok(0) if self.offset < self.size && self.end != Some(self.offset) => {
                     let why = format!(
                         "the connection ended after {} of {} bytes",
                         self.offset, self.size

@@ -1378,6 +1378,29 @@ fn downloads_are_bounded_and_never_hang() {
         "{err}"
     );
 
+    // A complete answer shorter than declared is content, not a network fault: the
+    // digest names it at once, without retries.
+    let short = img.layers[0].blob.bytes[..1000].to_vec();
+    let l2 = layer.clone();
+    let fault = Fault::start(&reg.addr, move |r, _| {
+        if is_blob(&r.target, &l2) {
+            Action::Respond(200, vec![], short.clone())
+        } else {
+            Action::Forward
+        }
+    });
+    let (ok, _, err) = h::pull(&t, &[&format!("{}/bound/app", fault.addr)]);
+    assert!(
+        !ok && err.contains(&format!("blob {layer}: content has digest")),
+        "{err}"
+    );
+    let gets = fault
+        .requests()
+        .iter()
+        .filter(|r| is_blob(&r.target, &layer))
+        .count();
+    assert_eq!(gets, 1, "a complete body is not fetched again");
+
     // A stalled manifest times out with a clear error instead of hanging.
     let stall = Fault::start(&reg.addr, |_, _| Action::StallAfter(0, 60));
     let mut st = TestRoot::overlay();
