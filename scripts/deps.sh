@@ -20,6 +20,7 @@ packages=(
     attr             # setfattr/getfattr for xattr tests
     openssl          # certificates for the token-auth registry test
     apache2-utils    # htpasswd for the basic-auth registry test
+    tar              # GNU tar makes the sparse-file layers of the pull tests
     util-linux       # unshare, nsenter, mount
     bsdutils         # script: a real pty for the exec -t tests
     tmux             # drives the exec -it test (keys, Ctrl-C, window size)

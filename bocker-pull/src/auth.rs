@@ -1,7 +1,10 @@
 //! Registry authentication: credentials from `~/.docker/config.json`, the
 //! `WWW-Authenticate` challenge, and Bearer tokens from the registry's token service.
 
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -10,6 +13,9 @@ use serde::Deserialize;
 pub struct Credentials {
     pub username: String,
     pub password: String,
+    /// An OAuth2 refresh token (`identitytoken` in the docker config): exchanged at the
+    /// token realm instead of sending the password.
+    pub identity_token: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -19,9 +25,16 @@ impl std::fmt::Debug for Credentials {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct DockerConfig {
     #[serde(default)]
-    auths: std::collections::BTreeMap<String, AuthEntry>,
+    auths: BTreeMap<String, AuthEntry>,
+    /// A credential helper for every registry (`docker-credential-<name>`).
+    #[serde(default)]
+    creds_store: Option<String>,
+    /// Per-registry credential helpers, by registry host.
+    #[serde(default)]
+    cred_helpers: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -32,6 +45,9 @@ struct AuthEntry {
     username: Option<String>,
     #[serde(default)]
     password: Option<String>,
+    /// An OAuth2 refresh token (`az acr login`, `docker login` against some registries).
+    #[serde(default)]
+    identitytoken: Option<String>,
 }
 
 /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
@@ -55,8 +71,11 @@ fn key_host(key: &str) -> &str {
     }
 }
 
-/// Credentials for `registry` from the docker config file, if it has some.
-/// A file that exists but cannot be parsed is an error, not silently anonymous.
+/// Credentials for `registry` as Docker finds them (cli/config/credentials): a
+/// `credHelpers` entry for the host, else `credsStore`, run as
+/// `docker-credential-<name> get`; else the `auths` entry of the file. A file that
+/// exists but cannot be parsed, or a helper that is missing or fails, is an error, not
+/// silently anonymous.
 pub fn credentials_for(registry: &str) -> Result<Option<Credentials>, String> {
     let Some(path) = docker_config_path() else {
         return Ok(None);
@@ -68,6 +87,18 @@ pub fn credentials_for(registry: &str) -> Result<Option<Credentials>, String> {
     };
     let cfg: DockerConfig =
         serde_json::from_slice(&text).map_err(|e| format!("parsing {}: {e}", path.display()))?;
+    let helper = cfg
+        .cred_helpers
+        .iter()
+        .find(|(k, _)| key_host(k) == registry)
+        .map(|(_, v)| v)
+        .or(cfg.creds_store.as_ref())
+        .filter(|h| !h.is_empty());
+    if let Some(h) = helper {
+        if let Some(c) = from_helper(h, registry)? {
+            return Ok(Some(c));
+        }
+    }
     let Some(entry) = cfg
         .auths
         .iter()
@@ -76,35 +107,116 @@ pub fn credentials_for(registry: &str) -> Result<Option<Credentials>, String> {
     else {
         return Ok(None);
     };
-    if let Some(a) = &entry.auth {
+    from_entry(entry, registry).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// One `auths` entry: a base64 `auth` of `user:password`; an empty or missing `auth`
+/// falls back to `username`/`password` (Docker does the same); `identitytoken` rides along.
+fn from_entry(entry: &AuthEntry, registry: &str) -> Result<Option<Credentials>, String> {
+    let token = entry.identitytoken.clone().filter(|t| !t.is_empty());
+    let auth = entry
+        .auth
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty());
+    let (username, password) = if let Some(a) = auth {
         let raw = base64::engine::general_purpose::STANDARD
-            .decode(a.trim())
-            .map_err(|e| {
-                format!(
-                    "{}: bad base64 in auths.{registry}.auth: {e}",
-                    path.display()
-                )
-            })?;
-        let s = String::from_utf8(raw)
-            .map_err(|_| format!("{}: auth for {registry} is not UTF-8", path.display()))?;
-        let (u, p) = s.split_once(':').ok_or_else(|| {
-            format!(
-                "{}: auth for {registry} is not user:password",
-                path.display()
-            )
+            .decode(a)
+            .map_err(|e| format!("bad base64 in auths.{registry}.auth: {e}"))?;
+        let s = String::from_utf8(raw).map_err(|_| format!("auth for {registry} is not UTF-8"))?;
+        let (u, p) = s
+            .split_once(':')
+            .ok_or_else(|| format!("auth for {registry} is not user:password"))?;
+        (u.to_string(), p.to_string())
+    } else {
+        match (&entry.username, &entry.password) {
+            (Some(u), p) if !u.is_empty() => (u.clone(), p.clone().unwrap_or_default()),
+            _ if token.is_some() => (String::new(), String::new()),
+            _ => return Ok(None),
+        }
+    };
+    Ok(Some(Credentials {
+        username,
+        password,
+        identity_token: token,
+    }))
+}
+
+/// The server name a helper is asked about: Docker Hub's legacy URL, else the host.
+fn helper_server(registry: &str) -> &str {
+    if registry == crate::reference::DOCKER_HUB {
+        "https://index.docker.io/v1/"
+    } else {
+        registry
+    }
+}
+
+/// `docker-credential-<name> get` with the server on stdin, as Docker's
+/// docker-credential-helpers protocol: `{"Username","Secret"}` on stdout; a Username
+/// of `<token>` means Secret is an identity token; "credentials not found" is no
+/// credentials.
+fn from_helper(name: &str, registry: &str) -> Result<Option<Credentials>, String> {
+    let prog = format!("docker-credential-{name}");
+    let mut child = Command::new(&prog)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!(
+                "credential helper {prog} (from the docker config) is not installed: not found in PATH"
+            ),
+            _ => format!("running credential helper {prog}: {e}"),
         })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(helper_server(registry).as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("running credential helper {prog}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        let msg = format!(
+            "{}{}",
+            stdout.trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        if msg.contains("credentials not found") {
+            return Ok(None);
+        }
+        let first = msg
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect::<String>();
+        return Err(format!(
+            "credential helper {prog} failed for {registry}: {first}"
+        ));
+    }
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(rename = "Username", default)]
+        username: String,
+        #[serde(rename = "Secret", default)]
+        secret: String,
+    }
+    let a: Answer = serde_json::from_str(stdout.trim())
+        .map_err(|e| format!("credential helper {prog}: bad answer: {e}"))?;
+    if a.username == "<token>" {
         return Ok(Some(Credentials {
-            username: u.into(),
-            password: p.into(),
+            username: String::new(),
+            password: String::new(),
+            identity_token: Some(a.secret),
         }));
     }
-    match (&entry.username, &entry.password) {
-        (Some(u), Some(p)) => Ok(Some(Credentials {
-            username: u.clone(),
-            password: p.clone(),
-        })),
-        _ => Ok(None),
-    }
+    Ok(Some(Credentials {
+        username: a.username,
+        password: a.secret,
+        identity_token: None,
+    }))
 }
 
 /// A parsed `WWW-Authenticate` header.

@@ -20,6 +20,13 @@ pub enum LayerError {
         digest: Digest,
         source: extract::ExtractError,
     },
+    #[error("{why} (download of {digest} stopped at byte {at} of {size})")]
+    Stopped {
+        digest: Digest,
+        at: u64,
+        size: u64,
+        why: String,
+    },
     #[error("layer {digest}: {what}: {source}")]
     Io {
         digest: Digest,
@@ -33,6 +40,10 @@ pub enum LayerError {
         actual: Digest,
     },
 }
+
+/// After an extraction failure the rest of a blob is still read (to tell tampering from a
+/// bad layer) only when at most this much is left.
+const DRAIN_AFTER_FAILURE: u64 = 8 << 20;
 
 /// Where a layer's blob comes from and goes to.
 pub struct BlobPlan<'a> {
@@ -66,26 +77,6 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
-/// Refuses a blob longer than its descriptor says: a hostile registry cannot fill the
-/// disk before the digest check (the digest check catches a shorter or altered one).
-struct Limited<R> {
-    inner: R,
-    left: u64,
-}
-
-impl<R: Read> Read for Limited<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the registry sent more bytes than the manifest declares",
-            )
-        })?;
-        Ok(n)
-    }
-}
-
 /// Copies what is read into a file.
 struct Tee<R> {
     inner: R,
@@ -100,7 +91,94 @@ impl<R: Read> Read for Tee<R> {
     }
 }
 
+/// Compressed bytes looked at before a download that is not extracted on the fly is
+/// judged to be a layer at all.
+const SNIFF_BYTES: usize = 64 << 10;
+
+/// Stops a download (that is not extracted while it streams) as soon as its head is
+/// seen not to start with a tar header: junk is not fetched to the end.
+struct FirstHeader<R> {
+    inner: R,
+    head: Vec<u8>,
+    checked: bool,
+    read: u64,
+    size: u64,
+    digest: Digest,
+}
+
+impl<R: Read> Read for FirstHeader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if !self.checked {
+            self.head.extend_from_slice(&buf[..n]);
+            if self.head.len() >= SNIFF_BYTES || n == 0 {
+                self.checked = true;
+                // As after a failed extraction: a small rest is read, so the digest
+                // can tell a tampered blob from a bad layer.
+                let left = self.size.saturating_sub(self.read);
+                if left > DRAIN_AFTER_FAILURE && !starts_with_tar_header(&self.head) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "layer {}: not a tar archive (no valid tar header at its start) (download of {} stopped at byte {} of {})",
+                            self.digest, self.digest, self.read, self.size
+                        ),
+                    ));
+                }
+                self.head = Vec::new();
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Does `head` (the first compressed bytes of a layer) decompress to a block that is a
+/// tar header with a right checksum, or the zero block of an empty archive? A head too
+/// short to tell is given the benefit of the doubt (extraction judges it later).
+fn starts_with_tar_header(head: &[u8]) -> bool {
+    let counter = std::rc::Rc::new(std::cell::Cell::new(0));
+    let Ok(mut d) = decompress(head, counter) else {
+        return false;
+    };
+    let mut block = [0u8; 512];
+    let mut got = 0;
+    while got < 512 {
+        match d.read(&mut block[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return true,
+            Err(_) => return false,
+        }
+    }
+    if got < 512 {
+        // A complete blob shorter than one block is no layer; a cut head cannot tell.
+        return head.len() >= SNIFF_BYTES;
+    }
+    if block.iter().all(|&b| b == 0) {
+        return true;
+    }
+    // POSIX: the checksum is the sum of the header's bytes with the field as spaces.
+    let sum: u64 = block
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(b)
+            }
+        })
+        .sum();
+    let field = std::str::from_utf8(&block[148..156])
+        .ok()
+        .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' '))
+        .and_then(|s| u64::from_str_radix(s, 8).ok());
+    field == Some(sum)
+}
+
 /// Download `plan.digest` into the blob store (tmp, verify, rename) without extracting.
+/// A blob whose head is no tar layer is stopped there (see [`FirstHeader`]).
 pub fn download(
     reg: &Registry,
     plan: &BlobPlan,
@@ -117,9 +195,13 @@ pub fn download(
             source,
         }
     };
-    let resp = Limited {
-        inner: reg.blob(plan.digest)?,
-        left: plan.size,
+    let resp = FirstHeader {
+        inner: reg.blob(plan.digest, plan.size),
+        head: Vec::new(),
+        checked: false,
+        read: 0,
+        size: plan.size,
+        digest: plan.digest.clone(),
     };
     let out = BufWriter::with_capacity(
         1 << 20,
@@ -203,10 +285,7 @@ pub fn fetch_and_extract(
             size,
         });
     }
-    let resp = Limited {
-        inner: reg.blob(plan.digest)?,
-        left: plan.size,
-    };
+    let resp = reg.blob(plan.digest, plan.size);
     let out = BufWriter::with_capacity(
         1 << 20,
         File::create(&plan.tmp).map_err(io_err("creating blob file"))?,
@@ -219,8 +298,22 @@ pub fn fetch_and_extract(
         },
         out,
     });
+    let consumed = c.counter();
     let unpacked = unpack(&mut c, plan.digest, diff_id, dir, style);
-    // The blob's own digest decides first: a tampered blob is reported as such.
+    // A layer that failed to extract is not downloaded further when much is left (a
+    // hostile registry could stream junk for ever); when little is left the blob's own
+    // digest decides first, so a tampered blob is reported as such.
+    if let Err(e) = &unpacked {
+        if plan.size.saturating_sub(consumed.get()) > DRAIN_AFTER_FAILURE {
+            let _ = std::fs::remove_file(&plan.tmp);
+            return Err(LayerError::Stopped {
+                digest: plan.digest.clone(),
+                at: consumed.get(),
+                size: plan.size,
+                why: e.to_string(),
+            });
+        }
+    }
     let blob = finish_blob(c, plan);
     if let Err(e) = blob {
         let _ = std::fs::remove_file(&plan.tmp);
@@ -264,4 +357,29 @@ fn unpack<R: Read>(
         });
     }
     Ok((extracted, size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tar_heads_are_told_from_junk() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        h.set_cksum();
+        b.append_data(&mut h, "a", &b"abc"[..]).unwrap();
+        let t = b.into_inner().unwrap();
+        assert!(starts_with_tar_header(&t));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &t).unwrap();
+        assert!(starts_with_tar_header(&gz.finish().unwrap()));
+        assert!(starts_with_tar_header(&[0u8; 1024]), "empty archive");
+        assert!(!starts_with_tar_header(&vec![0xa5; SNIFF_BYTES]), "junk");
+        assert!(
+            !starts_with_tar_header(b"short junk"),
+            "a whole blob too short"
+        );
+    }
 }

@@ -21,7 +21,7 @@ struct Args {
     /// Print only the image id
     #[arg(short, long)]
     quiet: bool,
-    /// Allow plain HTTP to this registry (always allowed for localhost and 127.*)
+    /// Allow plain HTTP to this registry (always allowed for localhost and loopback addresses)
     #[arg(long)]
     insecure: bool,
     /// Platform to choose from a multi-platform image, os/arch[/variant]

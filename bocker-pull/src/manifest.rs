@@ -22,6 +22,9 @@ application/vnd.docker.distribution.manifest.v2+json";
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 /// Image configs larger than this are refused (real ones are a few KB; history can grow).
 pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
+/// A layer declared larger than this is refused before any byte is fetched (the
+/// largest real layers are tens of GiB; 2^50 is a registry trying to fill the disk).
+pub const MAX_LAYER_BYTES: i64 = 1 << 38;
 /// More layers than this is refused (overlayfs itself stops near 128 lower dirs).
 pub const MAX_LAYERS: usize = 127;
 
@@ -35,6 +38,8 @@ pub enum ManifestError {
     NoPlatform(String, String),
     #[error("image has {0} layers but its config lists {1} diff ids")]
     LayerCount(usize, usize),
+    #[error("layer {0} declares {1} bytes (the limit is {MAX_LAYER_BYTES})")]
+    LayerSize(Digest, i64),
     #[error("image has too many layers ({0})")]
     TooManyLayers(usize),
 }
@@ -120,6 +125,9 @@ impl Document {
                     return Err(ManifestError::TooManyLayers(layers.len()));
                 }
                 for l in &layers {
+                    if !(0..=MAX_LAYER_BYTES).contains(&l.size) {
+                        return Err(ManifestError::LayerSize(l.digest.clone(), l.size));
+                    }
                     if crate::decompress::Compression::from_media_type(&l.media_type).is_none() {
                         return Err(ManifestError::MediaType(l.media_type.clone()));
                     }
@@ -137,16 +145,31 @@ impl Document {
     }
 }
 
-/// Choose the manifest for `want` from an index.
+/// Choose the manifest for `want` from an index: the entry with the best variant
+/// `want` can run (see [`Platform::ranked_variants`]); none is an error listing what
+/// the index offers.
 pub fn choose_platform(
     manifests: &[Descriptor],
     want: &Platform,
 ) -> Result<Descriptor, ManifestError> {
-    let found = manifests.iter().find(|m| {
-        m.platform
-            .as_ref()
-            .is_some_and(|p| want.matches(&p.os, &p.architecture, p.variant.as_deref()))
-    });
+    let fits = |m: &&Descriptor, variant: Option<&Option<String>>| {
+        m.platform.as_ref().is_some_and(|p| {
+            p.os == want.os
+                && p.architecture == want.architecture
+                && variant
+                    .is_none_or(|v| p.variant.as_deref().filter(|x| !x.is_empty()) == v.as_deref())
+        })
+    };
+    let ranked = want.ranked_variants();
+    // The best variant first, whatever the index's order (containerd's matcher ranks the
+    // same way); no ranking means any entry of the architecture.
+    let found = if ranked.is_empty() {
+        manifests.iter().find(|m| fits(m, None))
+    } else {
+        ranked
+            .iter()
+            .find_map(|v| manifests.iter().find(|m| fits(m, Some(v))))
+    };
     match found {
         Some(d) => Ok(d.clone()),
         None => {
@@ -264,5 +287,46 @@ mod tests {
         let arm = Platform::parse("linux/arm64/v8").unwrap();
         assert_eq!(choose_platform(&manifests, &arm).unwrap().size, 1);
         assert!(choose_platform(&manifests, &Platform::parse("linux/s390x").unwrap()).is_err());
+    }
+
+    #[test]
+    fn picks_the_best_variant_the_cpu_runs_whatever_the_order() {
+        let d = Digest::of(b"x").to_string();
+        let entry = |size: i64, v: Option<&str>| {
+            let v = v
+                .map(|v| format!(r#","variant":"{v}""#))
+                .unwrap_or_default();
+            format!(
+                r#"{{"mediaType":"{OCI_MANIFEST}","digest":"{d}","size":{size},"platform":{{"os":"linux","architecture":"amd64"{v}}}}}"#
+            )
+        };
+        let body = format!(
+            r#"{{"schemaVersion":2,"manifests":[{},{},{}]}}"#,
+            entry(4, Some("v4")),
+            entry(1, None),
+            entry(2, Some("v2"))
+        );
+        let Document::Index { manifests } =
+            Document::parse("application/json", body.as_bytes()).unwrap()
+        else {
+            panic!("expected an index")
+        };
+        let cpu = |v: &str| Platform {
+            os: "linux".into(),
+            architecture: "amd64".into(),
+            variant: Some(v.into()),
+        };
+        assert_eq!(choose_platform(&manifests, &cpu("v4")).unwrap().size, 4);
+        assert_eq!(choose_platform(&manifests, &cpu("v3")).unwrap().size, 2);
+        assert_eq!(choose_platform(&manifests, &cpu("v2")).unwrap().size, 2);
+        assert_eq!(choose_platform(&manifests, &cpu("v1")).unwrap().size, 1);
+        let only_v4 = vec![manifests[0].clone()];
+        let e = choose_platform(&only_v4, &cpu("v3"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("linux/amd64/v3") && e.contains("linux/amd64/v4"),
+            "{e}"
+        );
     }
 }

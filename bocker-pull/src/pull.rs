@@ -44,6 +44,7 @@ pub struct Options {
 pub struct Resolved {
     pub digest: Digest,
     pub config_digest: Digest,
+    pub config_size: i64,
     pub layers: Vec<Descriptor>,
 }
 
@@ -75,6 +76,7 @@ pub fn resolve(reg: &Registry, r: &Reference, platform: &Platform) -> Result<Res
     Ok(Resolved {
         digest,
         config_digest: config.digest,
+        config_size: config.size,
         layers,
     })
 }
@@ -92,7 +94,11 @@ pub fn pull(
     let reference = r.to_string();
     let driver = store.driver();
 
-    let config_bytes = reg.blob_bytes(&res.config_digest, manifest::MAX_CONFIG_BYTES)?;
+    let config_bytes = reg.blob_bytes(
+        &res.config_digest,
+        res.config_size,
+        manifest::MAX_CONFIG_BYTES,
+    )?;
     let config = ConfigFile::parse(&config_bytes, res.layers.len())?;
     let keys: Vec<String> = manifest::chain_ids(&config.rootfs.diff_ids)
         .iter()

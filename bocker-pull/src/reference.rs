@@ -7,6 +7,9 @@ use std::fmt;
 
 use crate::digest::Digest;
 
+/// The longest `registry/repository` Docker accepts.
+pub const NAME_TOTAL_LENGTH_MAX: usize = 255;
+
 /// Docker Hub's registry name as it appears in normalised references.
 pub const DOCKER_HUB: &str = "docker.io";
 
@@ -63,6 +66,11 @@ impl Reference {
         } else {
             repository
         };
+        // Docker (distribution/reference NameTotalLengthMax): the whole name, registry
+        // included, is at most 255 characters; refused before any request.
+        if registry.len() + 1 + repository.len() > NAME_TOTAL_LENGTH_MAX {
+            return Err(bad("repository name must not be more than 255 characters"));
+        }
         let tag = match (tag, &digest) {
             (Some(t), _) => Some(t.to_string()),
             (None, None) => Some("latest".to_string()),
@@ -102,10 +110,10 @@ impl Reference {
         }
     }
 
-    /// True when the registry is on this machine, where plain HTTP is allowed.
+    /// True when the registry is a loopback address or `localhost` (never decided by a
+    /// DNS name's spelling; see [`crate::transport::is_loopback`]).
     pub fn is_local(&self) -> bool {
-        let host = host_part(&self.registry);
-        host == "localhost" || host.starts_with("127.") || host == "[::1]"
+        crate::transport::is_loopback(&self.registry)
     }
 }
 
@@ -120,15 +128,6 @@ impl fmt::Display for Reference {
         }
         Ok(())
     }
-}
-
-fn host_part(registry: &str) -> &str {
-    if registry.starts_with('[') {
-        return registry
-            .split_once(']')
-            .map_or(registry, |(h, _)| &registry[..h.len() + 1]);
-    }
-    registry.split(':').next().unwrap_or(registry)
 }
 
 /// Docker's rule: the first component is a registry if it has a '.' or ':' or is `localhost`.
@@ -228,6 +227,20 @@ mod tests {
         );
         assert!(Reference::parse("127.0.0.1:5000/x").unwrap().is_local());
         assert!(!Reference::parse("quay.io/x").unwrap().is_local());
+        assert!(!Reference::parse("127.0.0.1.nip.io:5000/x")
+            .unwrap()
+            .is_local());
+        assert!(Reference::parse("[::1]:5000/x").unwrap().is_local());
+    }
+
+    #[test]
+    fn names_longer_than_255_are_refused() {
+        let ok = format!("127.0.0.1:5000/{}", "a".repeat(255 - 15));
+        assert!(Reference::parse(&ok).is_ok());
+        let long = format!("127.0.0.1:5000/{}", "a".repeat(256 - 15));
+        assert!(Reference::parse(&long).is_err());
+        // docker.io/library/ counts too.
+        assert!(Reference::parse(&"a".repeat(240)).is_err());
     }
 
     #[test]

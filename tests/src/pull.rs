@@ -2,6 +2,8 @@
 //! 127.0.0.1, an OCI writer and a tar writer for fixtures, a tiny token server, and a
 //! file-by-file tree comparison.
 
+#[path = "pull_fault.rs"]
+pub mod fault;
 #[path = "pull_oci.rs"]
 pub mod oci;
 #[path = "pull_tar.rs"]

@@ -44,6 +44,12 @@ fn openssl(args: &[&str]) -> Vec<u8> {
 impl TokenServer {
     /// Serves tokens to `user`/`password`.
     pub fn start(user: &str, password: &str) -> TokenServer {
+        TokenServer::start_with_refresh(user, password, "")
+    }
+
+    /// Also answers OAuth2 refresh-token POSTs (`grant_type=refresh_token`) carrying
+    /// `refresh` (when not empty) with `{"access_token": …}`, as Azure's and others' do.
+    pub fn start_with_refresh(user: &str, password: &str, refresh: &str) -> TokenServer {
         let dir = PathBuf::from(format!("/tmp/bocker-token-{}", random_hex(10)));
         std::fs::create_dir_all(&dir).unwrap();
         let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
@@ -67,11 +73,12 @@ impl TokenServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let stop = Arc::new(AtomicBool::new(false));
-        let (stop2, user, password, key2) = (
+        let (stop2, user, password, key2, refresh) = (
             stop.clone(),
             user.to_string(),
             password.to_string(),
             key.clone(),
+            refresh.to_string(),
         );
         let thread = std::thread::spawn(move || {
             for s in listener.incoming() {
@@ -79,7 +86,7 @@ impl TokenServer {
                     break;
                 }
                 if let Ok(s) = s {
-                    serve(s, &user, &password, &key2, &x5c);
+                    serve(s, &user, &password, &refresh, &key2, &x5c);
                 }
             }
         });
@@ -144,14 +151,23 @@ fn sign(key: &std::path::Path, x5c: &str, repo: &str, actions: &str) -> String {
     format!("{signing_input}.{}", b64url(&sig))
 }
 
-fn serve(mut s: TcpStream, user: &str, password: &str, key: &std::path::Path, x5c: &str) {
+fn serve(
+    mut s: TcpStream,
+    user: &str,
+    password: &str,
+    refresh: &str,
+    key: &std::path::Path,
+    x5c: &str,
+) {
     let mut r = BufReader::new(s.try_clone().unwrap());
     let mut line = String::new();
     if r.read_line(&mut line).is_err() {
         return;
     }
+    let method = line.split_whitespace().next().unwrap_or("").to_string();
     let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
     let mut authorization = String::new();
+    let mut length = 0usize;
     loop {
         let mut h = String::new();
         if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" || h == "\n" {
@@ -163,6 +179,52 @@ fn serve(mut s: TcpStream, user: &str, password: &str, key: &std::path::Path, x5
         {
             authorization = v.trim().to_string();
         }
+        if let Some(v) = h
+            .to_ascii_lowercase()
+            .strip_prefix("content-length:")
+            .map(|v| v.trim().to_string())
+        {
+            length = v.parse().unwrap_or(0);
+        }
+    }
+    let mut form = vec![0u8; length.min(1 << 16)];
+    if std::io::Read::read_exact(&mut r, &mut form).is_err() {
+        return;
+    }
+    let form = String::from_utf8_lossy(&form).into_owned();
+    let field = |k: &str| {
+        form.split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+            .unwrap_or("")
+            .to_string()
+    };
+    if method == "POST" {
+        let ok = !refresh.is_empty()
+            && field("grant_type") == "refresh_token"
+            && field("refresh_token") == refresh;
+        let scope = field("scope")
+            .replace("%3A", ":")
+            .replace("%2C", ",")
+            .replace("%2F", "/");
+        let repo = scope.split(':').nth(1).unwrap_or("").to_string();
+        let (status, body) = if ok {
+            (
+                "200 OK",
+                serde_json::json!({"access_token": sign(key, x5c, &repo, "pull"), "refresh_token": refresh})
+                    .to_string(),
+            )
+        } else {
+            (
+                "401 Unauthorized",
+                r#"{"error":"invalid_grant"}"#.to_string(),
+            )
+        };
+        let _ = write!(
+            s,
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        return;
     }
     let want = format!(
         "Basic {}",

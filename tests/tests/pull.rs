@@ -695,7 +695,10 @@ fn basic_auth_with_docker_config() {
     let mut wrong = TestRoot::overlay();
     docker_config(&mut wrong, &reg.addr, "alice", "wrong");
     let (ok, _, err) = h::pull(&wrong, &[&reference]);
-    assert!(!ok && err.contains("authentication failed"), "{err}");
+    assert!(
+        !ok && err.contains("authentication required") && err.contains("user 'alice'"),
+        "the registry's words and who was refused: {err}"
+    );
 
     let mut good = TestRoot::overlay();
     docker_config(&mut good, &reg.addr, "alice", "s3cret");
@@ -720,12 +723,18 @@ fn bearer_token_auth() {
 
     let t = TestRoot::overlay();
     let (ok, _, err) = h::pull(&t, &[&reference]);
-    assert!(!ok && err.contains("authentication required"), "{err}");
+    assert!(
+        !ok && err.contains(&format!("no credentials for {}", reg.addr)),
+        "{err}"
+    );
 
     let mut wrong = TestRoot::overlay();
     docker_config(&mut wrong, &reg.addr, "bob", "nope");
     let (ok, _, err) = h::pull(&wrong, &[&reference]);
-    assert!(!ok && err.contains("authentication failed"), "{err}");
+    assert!(
+        !ok && err.contains("token service refused the credentials of 'bob'"),
+        "{err}"
+    );
 
     let mut good = TestRoot::overlay();
     docker_config(&mut good, &reg.addr, "bob", "hunter2");
@@ -826,7 +835,7 @@ fn malformed_reference_and_missing_image_fail_clearly() {
     );
     let reg = Registry::start(Auth::None);
     let (ok, _, err) = h::pull(&t, &[&format!("{}/no/such:tag", reg.addr)]);
-    assert!(!ok && err.contains("404"), "{err}");
+    assert!(!ok && err.contains("unknown"), "{err}");
 }
 
 #[test]
@@ -887,10 +896,13 @@ fn sigkill_mid_pull_leaves_nothing_and_the_next_pull_works() {
             leftovers.is_empty(),
             "staged layers of the killed pull were not cleaned: {leftovers:?}"
         );
-        assert_eq!(
-            fs::read_dir(t.root.join("tmp")).unwrap().count(),
-            0,
-            "partial blobs were not cleaned"
+        let tmp: Vec<String> = fs::read_dir(t.root.join("tmp"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            tmp.is_empty(),
+            "{d:?}: partial blobs were not cleaned: {tmp:?}"
         );
     }
 }
@@ -956,4 +968,799 @@ fn pulled_image_runs_its_entrypoint_and_cmd_overlay() {
 #[test]
 fn pulled_image_runs_its_entrypoint_and_cmd_btrfs() {
     pulled_image_runs_its_entrypoint_and_cmd(Driver::Btrfs);
+}
+
+// ---------------------------------------------------------------------------------------
+// Registries and networks that misbehave (issue 9, items 13–16), through a fault-injecting
+// front (`h::fault`) for the real registry, all on 127.0.0.1.
+
+use bocker_e2e::pull::fault::{Action, Fault};
+
+/// A one-layer image of `n` incompressible bytes in `etc/blob`, pushed as `repo:latest`.
+fn pushed_noise(reg: &Registry, repo: &str, n: usize) -> Image {
+    let tar = Tar::with(vec![dir("etc"), file("etc/blob", &noise(n, 11))]);
+    let img = oci::image(
+        vec![oci::layer(&tar, Comp::Plain, Flavor::Docker)],
+        Flavor::Docker,
+        "amd64",
+        serde_json::json!({"Cmd": ["/bin/true"]}),
+    );
+    reg.pusher().image(repo, "latest", &img);
+    img
+}
+
+fn is_blob(target: &str, digest: &str) -> bool {
+    target.ends_with(&format!("/blobs/{digest}"))
+}
+
+fn one_line(err: &str) -> bool {
+    err.trim_end().lines().count() == 1
+}
+
+#[test]
+fn plain_http_only_for_loopback_addresses() {
+    let reg = Registry::start(Auth::None);
+    reg.pusher()
+        .image("lb/app", "latest", &small_image("lb", Flavor::Docker));
+    let port = reg.addr.rsplit(':').next().unwrap().to_string();
+    // A DNS name that merely starts with 127.: reached through a recording proxy, so no
+    // name is ever resolved; the proxy relays plain-HTTP requests to the registry and
+    // refuses CONNECT (https).
+    let proxy = Fault::start(&reg.addr, |r, _| {
+        if r.method == "CONNECT" {
+            Action::Respond(403, vec![], b"no tunnels".to_vec())
+        } else {
+            Action::Forward
+        }
+    });
+    let name = format!("127.0.0.1.evil.test:{port}");
+    let reference = format!("{name}/lb/app");
+    let with_proxy = |t: &mut TestRoot| {
+        let p = format!("http://{}", proxy.addr);
+        t.env("HTTP_PROXY", &p).env("HTTPS_PROXY", &p);
+    };
+    let mut t = TestRoot::overlay();
+    with_proxy(&mut t);
+    let (ok, _, err) = h::pull(&t, &[&reference]);
+    let reqs = proxy.requests();
+    assert!(!ok, "a DNS name is not loopback: https only ({err})");
+    assert!(
+        reqs.iter().all(|r| r.method == "CONNECT"),
+        "plain HTTP to {name}: {:?}",
+        reqs.iter().map(|r| &r.target).collect::<Vec<_>>()
+    );
+    assert!(!reqs.is_empty(), "the pull went through the proxy over TLS");
+
+    // Listed in the daemon config's insecure-registries (Docker's daemon.json key).
+    let cfg = t.base.join("daemon.json");
+    fs::write(
+        &cfg,
+        serde_json::json!({"insecure-registries": [name]}).to_string(),
+    )
+    .unwrap();
+    let mut listed = TestRoot::overlay();
+    with_proxy(&mut listed);
+    listed.env("BOCKER_DAEMON_CONFIG", cfg.to_str().unwrap());
+    let id = h::pull_ok(&listed, &reference);
+    assert_eq!(marker(&listed, &id), "lb");
+    // And --insecure.
+    let mut flag = TestRoot::overlay();
+    with_proxy(&mut flag);
+    let (ok, _, err) = h::pull(&flag, &["--insecure", &reference]);
+    assert!(ok, "{err}");
+    assert!(proxy
+        .requests()
+        .iter()
+        .any(|r| r.method == "GET" && r.target.starts_with(&format!("http://{name}/v2/"))));
+}
+
+#[test]
+fn loopback_registries_never_go_through_the_proxy() {
+    let reg = Registry::start(Auth::None);
+    reg.pusher()
+        .image("np/app", "latest", &small_image("np", Flavor::Oci));
+    let proxy = Fault::start("", |_, _| Action::Respond(502, vec![], b"proxy".to_vec()));
+    let p = format!("http://{}", proxy.addr);
+    let port = reg.addr.rsplit(':').next().unwrap().to_string();
+    for host in [reg.addr.clone(), format!("localhost:{port}")] {
+        let mut t = TestRoot::overlay();
+        for k in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy"] {
+            t.env(k, &p);
+        }
+        let id = h::pull_ok(&t, &format!("{host}/np/app"));
+        assert_eq!(marker(&t, &id), "np");
+    }
+    // Go's clients (so Docker) never proxy loopback.
+    assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
+}
+
+#[test]
+fn registry_errors_read_like_docker() {
+    let reg = Registry::start(Auth::None);
+    reg.pusher()
+        .image("acc/busybox", "latest", &small_image("bb", Flavor::Docker));
+    let t = TestRoot::overlay();
+    // Docker 20.10: "manifest for …:nosuch not found: manifest unknown: manifest unknown";
+    // one line, the registry's words, no raw JSON.
+    let reference = format!("{}/acc/busybox:nosuch", reg.addr);
+    let (ok, _, err) = h::pull(&t, &[&reference]);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!("manifest unknown: {reference}")),
+        "{err}"
+    );
+    assert!(one_line(&err) && !err.contains("{\""), "{err}");
+
+    // Nothing listens: fail at once with the cause, no retries.
+    let port = h::free_port();
+    let (ok, _, err) = h::pull(&t, &[&format!("127.0.0.1:{port}/a/b")]);
+    assert!(
+        !ok && err.contains("connection refused") && one_line(&err),
+        "{err}"
+    );
+
+    // Transient 503s are retried with backoff, and the retries are bounded.
+    let flaky = Fault::start(&reg.addr, |r, _| {
+        if r.target.contains("/manifests/") && r.target.contains("flaky") {
+            Action::Respond(503, vec![], b"busy".to_vec())
+        } else {
+            Action::Forward
+        }
+    });
+    let (ok, _, err) = h::pull(&t, &[&format!("{}/acc/busybox:flaky", flaky.addr)]);
+    assert!(!ok && err.contains("503"), "{err}");
+    let tries = flaky.requests().len();
+    assert!((2..=6).contains(&tries), "bounded retries, got {tries}");
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c2 = count.clone();
+    let twice = Fault::start(&reg.addr, move |r, _| {
+        let n = c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if r.target.contains("/manifests/") && n < 2 {
+            Action::Respond(503, vec![], b"busy".to_vec())
+        } else {
+            Action::Forward
+        }
+    });
+    let id = h::pull_ok(&t, &format!("{}/acc/busybox", twice.addr));
+    assert_eq!(marker(&t, &id), "bb");
+
+    // A 401 says what the registry said, even with credentials in the config.
+    let denied = Fault::start("", |_, _| {
+        Action::Respond(
+            401,
+            vec![("WWW-Authenticate".into(), "Negotiate".into())],
+            br#"{"errors":[{"code":"UNAUTHORIZED","message":"access to the requested resource is not authorized"}]}"#.to_vec(),
+        )
+    });
+    let mut with_creds = TestRoot::overlay();
+    docker_config(&mut with_creds, &denied.addr, "alice", "pw");
+    let (ok, _, err) = h::pull(&with_creds, &[&format!("{}/x/y", denied.addr)]);
+    assert!(!ok && one_line(&err), "{err}");
+    assert!(
+        err.contains("access to the requested resource is not authorized")
+            && !err.contains("no credentials"),
+        "{err}"
+    );
+
+    // Names over 255 characters are refused before any request (Docker:
+    // "repository name must not be more than 255 characters").
+    let watch = Fault::start("", |_, _| Action::Respond(404, vec![], vec![]));
+    let long = format!("{}/{}", watch.addr, "a".repeat(250));
+    let (ok, _, err) = h::pull(&t, &[&long]);
+    assert!(
+        !ok && err.contains("must not be more than 255 characters"),
+        "{err}"
+    );
+    assert!(watch.requests().is_empty());
+}
+
+#[test]
+fn a_missing_repository_with_valid_credentials_is_not_an_auth_failure() {
+    let dir = std::env::temp_dir().join(format!("bocker-htpasswd-{}", bocker_e2e::random_hex(8)));
+    fs::create_dir_all(&dir).unwrap();
+    let o = Command::new("htpasswd")
+        .args(["-Bbn", "alice", "s3cret"])
+        .output()
+        .expect("htpasswd (apache2-utils)");
+    fs::write(dir.join("htpasswd"), &o.stdout).unwrap();
+    let reg = Registry::start(Auth::Htpasswd(dir.join("htpasswd")));
+    let mut t = TestRoot::overlay();
+    docker_config(&mut t, &reg.addr, "alice", "s3cret");
+    let (ok, _, err) = h::pull(&t, &[&format!("{}/no/such:tag", reg.addr)]);
+    let _ = fs::remove_dir_all(&dir);
+    assert!(!ok && one_line(&err) && !err.contains("{\""), "{err}");
+    assert!(
+        !err.contains("authentication") && err.contains("unknown"),
+        "the registry's own words (Docker: name unknown / manifest unknown): {err}"
+    );
+
+    // Docker Hub answers a missing repository with a 401 even to a valid token. Docker
+    // 20.10: "pull access denied for …, repository does not exist or may require
+    // 'docker login': denied: requested access to the resource is denied".
+    let ts = TokenServer::start("bob", "hunter2");
+    let hub = Registry::start(Auth::Token {
+        realm: ts.realm(),
+        service: token::SERVICE.into(),
+        issuer: token::ISSUER.into(),
+        bundle: ts.bundle(),
+    });
+    let challenge = format!(
+        r#"Bearer realm="{}",service="{}",scope="repository:no/such:pull",error="insufficient_scope""#,
+        ts.realm(),
+        token::SERVICE
+    );
+    let front = Fault::start(&hub.addr, move |_, _| {
+        Action::Respond(
+            401,
+            vec![("WWW-Authenticate".into(), challenge.clone())],
+            br#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#.to_vec(),
+        )
+    });
+    let mut t = TestRoot::overlay();
+    docker_config(&mut t, &front.addr, "bob", "hunter2");
+    let (ok, _, err) = h::pull(&t, &[&format!("{}/no/such", front.addr)]);
+    assert!(!ok && one_line(&err), "{err}");
+    assert!(
+        err.contains("requested access to the resource is denied")
+            && err.contains("does not exist")
+            && !err.contains("authentication failed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn network_faults_are_retried_and_resumed() {
+    for d in DRIVERS {
+        let reg = Registry::start(Auth::None);
+        let img = pushed_noise(&reg, "net/app", 3 << 20);
+        let layer = img.layers[0].blob.digest.clone();
+        let config = img.config.digest.clone();
+        let (l2, c2) = (layer.clone(), config.clone());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new((0, 0)));
+        let s2 = seen.clone();
+        // A reset in the middle of the layer, a cut-off config, a gzip-encoded manifest.
+        let fault = Fault::start(&reg.addr, move |r, _| {
+            let mut s = s2.lock().unwrap();
+            if is_blob(&r.target, &l2) {
+                s.0 += 1;
+                if s.0 == 1 {
+                    return Action::ResetAfter(1 << 20);
+                }
+            } else if is_blob(&r.target, &c2) {
+                s.1 += 1;
+                if s.1 == 1 {
+                    return Action::ResetAfter(10);
+                }
+            } else if r.target.contains("/manifests/") {
+                return Action::Gzip;
+            }
+            Action::Forward
+        });
+        let t = TestRoot::new(d);
+        let id = h::pull_ok(&t, &format!("{}/net/app", fault.addr));
+        let v = ImageView::new(&t, &id);
+        assert_eq!(
+            fs::read(v.path.join("etc/blob")).unwrap(),
+            noise(3 << 20, 11)
+        );
+        drop(v);
+        let reqs = fault.requests();
+        let layer_gets: Vec<_> = reqs.iter().filter(|r| is_blob(&r.target, &layer)).collect();
+        assert_eq!(layer_gets.len(), 2, "one retry after the reset");
+        let range = layer_gets[1].header("Range").unwrap_or("");
+        let from: u64 = range
+            .strip_prefix("bytes=")
+            .and_then(|r| r.strip_suffix('-'))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("resumed with Range, got {range:?}"));
+        assert!(from > 0, "{range}");
+        assert_eq!(
+            reqs.iter().filter(|r| is_blob(&r.target, &config)).count(),
+            2,
+            "the cut config is fetched again"
+        );
+    }
+}
+
+#[test]
+fn a_stalled_layer_times_out_and_resumes() {
+    let reg = Registry::start(Auth::None);
+    let img = pushed_noise(&reg, "stall/app", 2 << 20);
+    let layer = img.layers[0].blob.digest.clone();
+    let l2 = layer.clone();
+    let fault = Fault::start(&reg.addr, move |r, _| {
+        if is_blob(&r.target, &l2) && r.header("Range").is_none() {
+            Action::StallAfter(1 << 20, 60)
+        } else {
+            Action::Forward
+        }
+    });
+    let mut t = TestRoot::overlay();
+    t.env("BOCKER_PULL_TIMEOUT", "2");
+    let id = h::pull_ok(&t, &format!("{}/stall/app", fault.addr));
+    let v = ImageView::new(&t, &id);
+    assert_eq!(
+        fs::read(v.path.join("etc/blob")).unwrap(),
+        noise(2 << 20, 11)
+    );
+    assert!(fault
+        .requests()
+        .iter()
+        .any(|r| is_blob(&r.target, &layer) && r.header("Range").is_some()));
+}
+
+/// The manifest of `img` with each layer descriptor changed by `f`.
+fn edited_manifest(img: &Image, f: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
+    let mut m: serde_json::Value = serde_json::from_slice(&img.manifest.bytes).unwrap();
+    for l in m["layers"].as_array_mut().unwrap() {
+        f(l);
+    }
+    serde_json::to_vec(&m).unwrap()
+}
+
+fn serve_manifest(body: Vec<u8>, media_type: &str) -> Action {
+    Action::Respond(200, vec![("Content-Type".into(), media_type.into())], body)
+}
+
+#[test]
+fn downloads_are_bounded_and_never_hang() {
+    let reg = Registry::start(Auth::None);
+    let img = pushed_noise(&reg, "bound/app", 64 << 10);
+    let layer = img.layers[0].blob.digest.clone();
+    let mt = img.manifest.media_type.clone();
+
+    // A layer declared at 2^50 bytes is refused before it is fetched.
+    let huge = edited_manifest(&img, |l| l["size"] = serde_json::json!(1u64 << 50));
+    let (l2, mt2) = (layer.clone(), mt.clone());
+    let fault = Fault::start(&reg.addr, move |r, _| {
+        if r.target.contains("/manifests/") {
+            serve_manifest(huge.clone(), &mt2)
+        } else if is_blob(&r.target, &l2) {
+            Action::Respond(200, vec![], vec![b'x'; 32 << 20])
+        } else {
+            Action::Forward
+        }
+    });
+    let t = TestRoot::overlay();
+    let (ok, _, err) = h::pull(&t, &[&format!("{}/bound/app", fault.addr)]);
+    assert!(
+        !ok && err.contains(&layer) && err.contains("declares"),
+        "{err}"
+    );
+    assert!(!fault.requests().iter().any(|r| is_blob(&r.target, &layer)));
+
+    // Junk declared at 200 MiB: extraction fails on the first header and the download
+    // stops there instead of taking all the junk.
+    let junk_size = 200u64 << 20;
+    let junk = edited_manifest(&img, |l| l["size"] = serde_json::json!(junk_size));
+    let (l2, mt2) = (layer.clone(), mt.clone());
+    let fault = Fault::start(&reg.addr, move |r, _| {
+        if r.target.contains("/manifests/") {
+            serve_manifest(junk.clone(), &mt2)
+        } else if is_blob(&r.target, &l2) {
+            Action::Respond(200, vec![], vec![0xa5; junk_size as usize])
+        } else {
+            Action::Forward
+        }
+    });
+    // On both drivers: overlay extracts while it downloads, btrfs downloads ahead.
+    for d in DRIVERS {
+        let t = TestRoot::new(d);
+        let (ok, _, err) = h::pull(&t, &[&format!("{}/bound/app", fault.addr)]);
+        assert!(!ok && err.contains("stopped at byte"), "{d:?}: {err}");
+        let at: u64 = err
+            .split("stopped at byte ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        assert!(at < junk_size / 2, "{d:?}: download went on to byte {at}");
+        assert_eq!(fs::read_dir(t.root.join("tmp")).unwrap().count(), 0);
+    }
+
+    // A blob longer than declared: the error names that blob.
+    let long = {
+        let mut b = img.layers[0].blob.bytes.clone();
+        b.extend_from_slice(&[0u8; 4096]);
+        b
+    };
+    let l2 = layer.clone();
+    let fault = Fault::start(&reg.addr, move |r, _| {
+        if is_blob(&r.target, &l2) {
+            Action::Respond(200, vec![], long.clone())
+        } else {
+            Action::Forward
+        }
+    });
+    let (ok, _, err) = h::pull(&t, &[&format!("{}/bound/app", fault.addr)]);
+    assert!(
+        !ok && err.contains(&format!("blob {layer}")) && err.contains("more than"),
+        "{err}"
+    );
+
+    // A complete answer shorter than declared is content, not a network fault: the
+    // digest names it at once, without retries.
+    let short = img.layers[0].blob.bytes[..1000].to_vec();
+    let l2 = layer.clone();
+    let fault = Fault::start(&reg.addr, move |r, _| {
+        if is_blob(&r.target, &l2) {
+            Action::Respond(200, vec![], short.clone())
+        } else {
+            Action::Forward
+        }
+    });
+    let (ok, _, err) = h::pull(&t, &[&format!("{}/bound/app", fault.addr)]);
+    assert!(
+        !ok && err.contains(&format!("blob {layer}: content has digest")),
+        "{err}"
+    );
+    let gets = fault
+        .requests()
+        .iter()
+        .filter(|r| is_blob(&r.target, &layer))
+        .count();
+    assert_eq!(gets, 1, "a complete body is not fetched again");
+
+    // A stalled manifest times out with a clear error instead of hanging.
+    let stall = Fault::start(&reg.addr, |_, _| Action::StallAfter(0, 60));
+    let mut st = TestRoot::overlay();
+    st.env("BOCKER_PULL_TIMEOUT", "1");
+    let (ok, _, err) = h::pull(&st, &[&format!("{}/bound/app", stall.addr)]);
+    assert!(!ok && err.contains("timed out") && one_line(&err), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Credentials as Docker stores them (issue 9, item 17).
+
+fn raw_docker_config(t: &mut TestRoot, cfg: serde_json::Value) {
+    let dir = t.base.join("docker-config");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("config.json"), cfg.to_string()).unwrap();
+    t.env("DOCKER_CONFIG", dir.to_str().unwrap());
+}
+
+/// A `docker-credential-<name>` script on a PATH of its own that answers `get` for
+/// `server` with `user`/`secret` (and "credentials not found" for any other server).
+fn cred_helper(t: &mut TestRoot, name: &str, server: &str, user: &str, secret: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = t.base.join("helpers");
+    fs::create_dir_all(&dir).unwrap();
+    let script = dir.join(format!("docker-credential-{name}"));
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 3\nread -r server\nif [ \"$server\" = '{server}' ]; then\n  printf '%s' '{{\"ServerURL\":\"{server}\",\"Username\":\"{user}\",\"Secret\":\"{secret}\"}}'\nelse\n  echo 'credentials not found in native keychain'; exit 1\nfi\n"
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}:{}",
+        dir.display(),
+        bocker_e2e::bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    t.env("PATH", &path);
+}
+
+fn htpasswd_registry(user: &str, pass: &str) -> (Registry, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("bocker-htpasswd-{}", bocker_e2e::random_hex(8)));
+    fs::create_dir_all(&dir).unwrap();
+    let o = Command::new("htpasswd")
+        .args(["-Bbn", user, pass])
+        .output()
+        .expect("htpasswd (apache2-utils)");
+    fs::write(dir.join("htpasswd"), &o.stdout).unwrap();
+    let reg = Registry::start(Auth::Htpasswd(dir.join("htpasswd")));
+    let mut pusher = reg.pusher();
+    pusher.basic = Some((user.into(), pass.into()));
+    pusher.image("private/app", "1", &small_image("cred", Flavor::Docker));
+    (reg, dir)
+}
+
+#[test]
+fn identity_token_is_exchanged_at_the_token_realm() {
+    let ts = TokenServer::start_with_refresh("bob", "hunter2", "refresh-abc");
+    let reg = Registry::start(Auth::Token {
+        realm: ts.realm(),
+        service: token::SERVICE.into(),
+        issuer: token::ISSUER.into(),
+        bundle: ts.bundle(),
+    });
+    let mut pusher = reg.pusher();
+    pusher.bearer = Some(ts.token_for("tok/app"));
+    pusher.image("tok/app", "latest", &small_image("idtoken", Flavor::Oci));
+    let reference = format!("{}/tok/app", reg.addr);
+    // As `az acr login` writes it: an empty-password auth and an identitytoken.
+    use base64::Engine as _;
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode("00000000-0000-0000-0000-000000000000:");
+    let mut t = TestRoot::overlay();
+    raw_docker_config(
+        &mut t,
+        serde_json::json!({"auths": {reg.addr.clone(): {"auth": auth, "identitytoken": "refresh-abc"}}}),
+    );
+    let id = h::pull_ok(&t, &reference);
+    assert_eq!(marker(&t, &id), "idtoken");
+    // A wrong refresh token is an authentication error that says what the service said.
+    let mut wrong = TestRoot::overlay();
+    raw_docker_config(
+        &mut wrong,
+        serde_json::json!({"auths": {reg.addr.clone(): {"identitytoken": "stale"}}}),
+    );
+    let (ok, _, err) = h::pull(&wrong, &[&reference]);
+    assert!(!ok && err.contains("token service refused"), "{err}");
+}
+
+#[test]
+fn empty_auth_uses_username_and_password() {
+    let (reg, dir) = htpasswd_registry("alice", "s3cret");
+    let mut t = TestRoot::overlay();
+    raw_docker_config(
+        &mut t,
+        serde_json::json!({"auths": {reg.addr.clone(): {"auth": "", "username": "alice", "password": "s3cret"}}}),
+    );
+    let id = h::pull_ok(&t, &format!("{}/private/app:1", reg.addr));
+    assert_eq!(marker(&t, &id), "cred");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn credential_helpers_as_docker_runs_them() {
+    let (reg, dir) = htpasswd_registry("carol", "pw-from-helper");
+    let reference = format!("{}/private/app:1", reg.addr);
+    // credHelpers for this registry (the file's own auths entry is wrong and ignored).
+    let mut t = TestRoot::overlay();
+    cred_helper(&mut t, "bockertest", &reg.addr, "carol", "pw-from-helper");
+    raw_docker_config(
+        &mut t,
+        serde_json::json!({"credHelpers": {reg.addr.clone(): "bockertest"}, "auths": {reg.addr.clone(): {}}}),
+    );
+    let id = h::pull_ok(&t, &reference);
+    assert_eq!(marker(&t, &id), "cred");
+    // credsStore for every registry.
+    let mut s = TestRoot::overlay();
+    cred_helper(&mut s, "storetest", &reg.addr, "carol", "pw-from-helper");
+    raw_docker_config(&mut s, serde_json::json!({"credsStore": "storetest"}));
+    let id = h::pull_ok(&s, &reference);
+    assert_eq!(marker(&s, &id), "cred");
+    // A helper that is not installed is a clear error naming it.
+    let mut m = TestRoot::overlay();
+    raw_docker_config(&mut m, serde_json::json!({"credsStore": "nosuchhelper"}));
+    let (ok, _, err) = h::pull(&m, &[&reference]);
+    assert!(
+        !ok && err.contains("docker-credential-nosuchhelper") && one_line(&err),
+        "{err}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------------------
+// Platform variants (issue 9, item 12).
+
+/// This CPU's x86-64 microarchitecture level from /proc/cpuinfo's flags (psABI levels).
+fn host_amd64_level() -> u8 {
+    let info = fs::read_to_string("/proc/cpuinfo").unwrap();
+    let flags: Vec<&str> = info
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let all = |fs: &[&str]| fs.iter().all(|f| flags.contains(f));
+    let v2 = all(&["cx16", "popcnt", "pni", "sse4_1", "sse4_2", "ssse3"]);
+    let v3 = all(&[
+        "avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave",
+    ]);
+    let v4 = all(&["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]);
+    match (v2, v3, v4) {
+        (true, true, true) => 4,
+        (true, true, false) => 3,
+        (true, false, _) => 2,
+        _ => 1,
+    }
+}
+
+/// One index entry: image, os, architecture, variant.
+type IndexEntry<'a> = (&'a Image, &'a str, &'a str, Option<&'a str>);
+
+#[test]
+fn amd64_variant_is_the_best_this_cpu_runs() {
+    assert_eq!(
+        std::env::consts::ARCH,
+        "x86_64",
+        "this test is for amd64 hosts"
+    );
+    let level = host_amd64_level();
+    let v4 = small_image("v4", Flavor::Oci);
+    let v2 = small_image("v2", Flavor::Oci);
+    let plain = small_image("plain", Flavor::Oci);
+    let reg = Registry::start(Auth::None);
+    let p = reg.pusher();
+    for img in [&v4, &v2, &plain] {
+        p.image("var/app", &img.manifest.digest, img);
+    }
+    let expected = match level {
+        4 => "v4",
+        2 | 3 => "v2",
+        _ => "plain",
+    };
+    // Whatever the index's order, the best entry this CPU can run.
+    let orders: [Vec<IndexEntry>; 2] = [
+        vec![
+            (&v4, "linux", "amd64", Some("v4")),
+            (&plain, "linux", "amd64", None),
+            (&v2, "linux", "amd64", Some("v2")),
+        ],
+        vec![
+            (&plain, "linux", "amd64", None),
+            (&v2, "linux", "amd64", Some("v2")),
+            (&v4, "linux", "amd64", Some("v4")),
+        ],
+    ];
+    for (n, order) in orders.iter().enumerate() {
+        let idx = oci::index(order, Flavor::Oci);
+        p.manifest("var/app", &format!("o{n}"), &idx);
+        let t = TestRoot::overlay();
+        let id = h::pull_ok(&t, &format!("{}/var/app:o{n}", reg.addr));
+        assert_eq!(marker(&t, &id), expected, "order {n}, CPU level v{level}");
+        // --platform with a variant takes exactly what is asked (or older).
+        for (asked, want) in [
+            ("linux/amd64/v4", "v4"),
+            ("linux/amd64/v3", "v2"),
+            ("linux/amd64/v1", "plain"),
+        ] {
+            let (ok, out, err) = h::pull(
+                &t,
+                &[
+                    "--platform",
+                    asked,
+                    "-q",
+                    &format!("{}/var/app:o{n}", reg.addr),
+                ],
+            );
+            assert!(ok, "{asked}: {err}");
+            assert_eq!(marker(&t, out.trim()), want, "{asked}");
+        }
+    }
+    // Only variants this CPU cannot run: refused clearly, nothing pulled.
+    let only = oci::index(&[(&v4, "linux", "amd64", Some("v4"))], Flavor::Oci);
+    p.manifest("var/app", "only-v4", &only);
+    let t = TestRoot::overlay();
+    let (ok, _, err) = h::pull(&t, &[&format!("{}/var/app:only-v4", reg.addr)]);
+    if level < 4 {
+        assert!(
+            !ok && err.contains("no image for platform linux/amd64/v"),
+            "{err}"
+        );
+        assert!(
+            err.contains("linux/amd64/v4"),
+            "the error lists what exists: {err}"
+        );
+    } else {
+        assert!(ok, "{err}");
+    }
+    let (ok, _, err) = h::pull(
+        &t,
+        &[
+            "--platform",
+            "linux/amd64/v3",
+            &format!("{}/var/app:only-v4", reg.addr),
+        ],
+    );
+    assert!(
+        !ok && err.contains("no image for platform linux/amd64/v3"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// GNU sparse files (issue 9, item 11).
+
+/// A 1 MiB file with data at 0, 256 KiB and the last bytes, holes between.
+fn sparse_source(dir: &Path) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    fs::create_dir_all(dir).unwrap();
+    let f = fs::File::create(dir.join("sparse")).unwrap();
+    f.set_len(1 << 20).unwrap();
+    f.write_all_at(b"head of the file", 0).unwrap();
+    f.write_all_at(&noise(8192, 5), 256 << 10).unwrap();
+    f.write_all_at(b"tail", (1 << 20) - 4).unwrap();
+    drop(f);
+    fs::write(dir.join("plain"), b"plain file after the sparse one").unwrap();
+    fs::read(dir.join("sparse")).unwrap()
+}
+
+/// GNU tar's layer of `dir` with `args` (sparse formats).
+fn gnu_tar(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = dir.with_extension("tar");
+    let st = Command::new("tar")
+        .args(args)
+        .arg("-cf")
+        .arg(&out)
+        .arg("-C")
+        .arg(dir)
+        .args(["sparse", "plain"])
+        .status()
+        .expect("GNU tar");
+    assert!(st.success(), "tar {args:?}");
+    let b = fs::read(&out).unwrap();
+    let _ = fs::remove_file(&out);
+    b
+}
+
+/// The offset of the first hole (SEEK_HOLE), which is the size when there is none.
+fn first_hole(p: &Path) -> u64 {
+    use std::os::fd::AsRawFd;
+    let f = fs::File::open(p).unwrap();
+    // SAFETY: lseek on our own open fd.
+    let at = unsafe { libc::lseek(f.as_raw_fd(), 0, libc::SEEK_HOLE) };
+    assert!(at >= 0, "SEEK_HOLE on {}", p.display());
+    at as u64
+}
+
+#[test]
+fn gnu_sparse_files_extract_exactly() {
+    let src = std::env::temp_dir().join(format!("bocker-sparse-{}", bocker_e2e::random_hex(8)));
+    let content = sparse_source(&src);
+    let formats: [(&str, Vec<&str>); 4] = [
+        (
+            "pax-0.0",
+            vec!["--sparse", "--format=posix", "--sparse-version=0.0"],
+        ),
+        (
+            "pax-0.1",
+            vec!["--sparse", "--format=posix", "--sparse-version=0.1"],
+        ),
+        (
+            "pax-1.0",
+            vec!["--sparse", "--format=posix", "--sparse-version=1.0"],
+        ),
+        ("gnu-S", vec!["--sparse", "--format=gnu"]),
+    ];
+    let reg = Registry::start(Auth::None);
+    for (name, args) in &formats {
+        let tar = gnu_tar(&src, args);
+        let img = oci::image(
+            vec![oci::layer(&tar, Comp::Gzip, Flavor::Oci)],
+            Flavor::Oci,
+            "amd64",
+            serde_json::json!({"Cmd": ["/bin/true"]}),
+        );
+        reg.pusher().image("sparse/app", name, &img);
+        for d in DRIVERS {
+            let t = TestRoot::new(d);
+            let id = h::pull_ok(&t, &format!("{}/sparse/app:{name}", reg.addr));
+            let rec = h::record(&t, &id);
+            let layer = t
+                .root
+                .join("layers")
+                .join(rec["layers"][0].as_str().unwrap());
+            let names: Vec<String> = fs::read_dir(&layer)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            assert!(
+                !names.iter().any(|n| n.starts_with("GNUSparseFile")),
+                "{name} on {d:?}: {names:?}"
+            );
+            let p = layer.join("sparse");
+            let m = fs::metadata(&p).unwrap_or_else(|e| panic!("{name} on {d:?}: {e}"));
+            assert!(m.is_file());
+            assert_eq!(m.len(), 1 << 20, "{name} on {d:?}");
+            assert!(fs::read(&p).unwrap() == content, "{name} on {d:?}: content");
+            // Holes stay holes (ext4 and btrfs both keep them).
+            assert!(
+                first_hole(&p) < m.len() && m.blocks() * 512 < 256 << 10,
+                "{name} on {d:?}: not sparse ({} blocks)",
+                m.blocks()
+            );
+            assert_eq!(
+                fs::read(layer.join("plain")).unwrap(),
+                b"plain file after the sparse one"
+            );
+        }
+    }
+    let _ = fs::remove_dir_all(&src);
 }

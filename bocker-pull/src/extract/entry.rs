@@ -16,7 +16,16 @@ const WH_META: &[u8] = b".wh..wh.";
 
 impl Layer {
     pub(super) fn apply<R: Read>(&mut self, mut e: tar::Entry<R>) -> Result<(), ExtractError> {
-        let raw = e.path_bytes().into_owned();
+        // A PAX sparse file is stored under a stand-in name; its real one comes first.
+        let sparse = super::sparse::detect(&mut e)
+            .map_err(ExtractError::at(&RelPath::clean(&e.path_bytes())))?;
+        let raw = match &sparse {
+            Some(s) => s
+                .name
+                .clone()
+                .unwrap_or_else(|| super::sparse::real_name(&e.path_bytes())),
+            None => e.path_bytes().into_owned(),
+        };
         let path = RelPath::clean(&raw);
         let kind = e.header().entry_type();
         let name = path
@@ -38,8 +47,13 @@ impl Layer {
         let r = match kind {
             T::Directory => self.dir(&path, &m),
             T::Regular | T::Continuous | T::GNUSparse => {
-                self.file_bytes += e.size();
-                self.file(&path, &m, &mut e)
+                let layout = match (sparse, kind) {
+                    (Some(s), _) => Some(s.layout),
+                    (None, T::GNUSparse) => Some(super::sparse::Layout::Expanded),
+                    (None, _) => None,
+                };
+                let stored = e.size();
+                self.file(&path, &m, &mut e, stored, layout.as_ref())
             }
             T::Symlink => {
                 let target = e.link_name_bytes().ok_or(ExtractError::Invalid(
@@ -94,7 +108,16 @@ impl Layer {
         Ok(())
     }
 
-    fn file<R: Read>(&mut self, path: &RelPath, m: &Meta, data: &mut R) -> io::Result<()> {
+    /// A regular file from `data` (`stored` bytes in the tar); `sparse` files are written
+    /// with their holes (see `sparse.rs`).
+    fn file<R: Read>(
+        &mut self,
+        path: &RelPath,
+        m: &Meta,
+        data: &mut R,
+        stored: u64,
+        sparse: Option<&super::sparse::Layout>,
+    ) -> io::Result<()> {
         let (parent, name) = self.file_parent(path)?;
         if lstat_at(parent.as_raw_fd(), &name)?.is_some() {
             // Replacing something may change the tree's shape: forget the cached parent.
@@ -112,6 +135,13 @@ impl Layer {
         })?;
         // SAFETY: fd is freshly opened and owned by this File.
         let mut f = unsafe { File::from_raw_fd(fd) };
+        if let Some(layout) = sparse {
+            self.file_bytes += super::sparse::write(&f, data, stored, layout, &mut self.buf)?;
+            meta::apply_fd(&OwnedFd::from(f), m, true)?;
+            self.parent_cache = Some((path.parent(), parent));
+            return Ok(());
+        }
+        self.file_bytes += stored;
         loop {
             let n = match data.read(&mut self.buf) {
                 Ok(0) => break,

@@ -8,6 +8,7 @@ mod entry;
 mod lower;
 pub mod meta;
 pub mod root;
+mod sparse;
 
 use std::collections::HashSet;
 use std::io::{self, Read};
