@@ -475,3 +475,20 @@ fn tag_names_an_image_as_docker() {
         format!("{img}\n")
     );
 }
+
+#[test]
+fn a_pull_of_what_is_present_says_so() {
+    let (reg, t, reference, id) = pulled(Driver::Overlay);
+    let (ok, out, _) = h::pull(&t, &[&reference]);
+    assert!(ok);
+    let docker_out = docker("pull again", &reg.addr).1;
+    let status = docker_out
+        .lines()
+        .find(|l| l.starts_with("Status: "))
+        .unwrap();
+    assert_eq!(out, format!("{status}\n"));
+    let (ok, out, _) = h::pull(&t, &["-q", &reference]);
+    assert!(ok);
+    assert_eq!(out, format!("{id}\n"));
+    assert_eq!(t.ok("images", &["-q"]), format!("{id}\n"));
+}

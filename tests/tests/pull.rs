@@ -179,7 +179,7 @@ fn main_fixture(driver: Driver, flavor: Flavor, comps: &[Comp]) {
     drop(view);
 
     // Pulling again: same id, nothing downloaded.
-    let again = h::pull_ok(&t, &reference);
+    let again = h::repull_ok(&t, &reference);
     assert_eq!(again, id, "an unchanged re-pull names the same image");
     assert_eq!(t.ok("images", &["-q"]).lines().count(), 1);
 }
@@ -811,7 +811,7 @@ fn moved_tag_makes_a_new_image_and_keeps_the_old() {
     assert!(ids.contains(&first) && ids.contains(&second), "{ids}");
     // The tag now names the new image.
     assert_eq!(
-        h::pull_ok(&t, &format!("{}/moving/app:v", reg.addr)),
+        h::repull_ok(&t, &format!("{}/moving/app:v", reg.addr)),
         second
     );
 }
