@@ -492,3 +492,22 @@ fn a_pull_of_what_is_present_says_so() {
     assert_eq!(out, format!("{id}\n"));
     assert_eq!(t.ok("images", &["-q"]), format!("{id}\n"));
 }
+
+#[test]
+fn images_order_by_the_config_date_not_the_pull_date() {
+    let reg = Registry::start(Auth::None);
+    reg.pusher().image("fixtures/hist", "v1", &fixture());
+    let t = TestRoot::overlay();
+    let made_first = t.busybox_image();
+    let pulled_later = h::pull_ok(&t, &format!("{}/fixtures/hist:v1", reg.addr));
+    // Docker lists by the image's own date: the 2019 build after today's import.
+    assert_eq!(
+        t.ok("images", &["-q"]),
+        format!("{made_first}\n{pulled_later}\n")
+    );
+    let out = t.ok(
+        "images",
+        &["--format", "{{.CreatedAt}}", "--filter", "dangling=false"],
+    );
+    assert_eq!(out, format!("{CREATED}\n"));
+}
