@@ -290,6 +290,8 @@ fn images_one_row_per_reference_newest_first() {
     assert_eq!(mine, theirs, "{out}");
     // One id per row, as Docker's -q.
     assert_eq!(t.ok("images", &["-q"]), format!("{newer}\n{id}\n{id}\n"));
+    // No intermediate images: -a lists the same.
+    assert_eq!(t.ok("images", &["-a", "-q"]), t.ok("images", &["-q"]));
 
     // --digests: Docker's DIGEST column (the pulled repository's manifest digest).
     let out = t.ok("images", &["--digests"]);

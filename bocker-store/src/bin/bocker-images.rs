@@ -21,6 +21,9 @@ struct Args {
     /// Print only image ids
     #[arg(short, long)]
     quiet: bool,
+    /// Show all images (bocker makes no intermediate images: the same list)
+    #[arg(short, long)]
+    all: bool,
     /// Show digests
     #[arg(long)]
     digests: bool,
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<()> {
+    let _ = args.all; // Docker's intermediate images: bocker has none to hide.
     let mut filters = Filters::parse(&args.filter)?;
     if let Some(r) = &args.reference {
         filters.add("reference", r);
