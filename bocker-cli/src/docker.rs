@@ -17,6 +17,7 @@ pub fn flags(verb: &str) -> &'static [(Option<char>, &'static str)] {
         "rm" => RM,
         "rmi" => RMI,
         "pull" => PULL,
+        "history" => HISTORY,
         _ => &[],
     }
 }
@@ -193,6 +194,14 @@ const RM: &[(Option<char>, &str)] = &[
     (Some('f'), "force"),
     (Some('l'), "link"),
     (Some('v'), "volumes"),
+];
+
+const HISTORY: &[(Option<char>, &str)] = &[
+    (None, "format"),
+    (Some('H'), "human"),
+    (None, "no-trunc"),
+    (None, "platform"),
+    (Some('q'), "quiet"),
 ];
 
 const RMI: &[(Option<char>, &str)] =

@@ -58,6 +58,12 @@ fn run(args: Args) -> Result<()> {
         .with_context(|| format!("pulling {reference}"))?;
     if args.quiet {
         println!("{}", pulled.id);
+    } else if pulled.unchanged {
+        // Docker's words for a pull that changed nothing (Docker 20.10).
+        println!(
+            "Status: Image is up to date for {}",
+            bocker_store::image_list::familiar(&reference.to_string())
+        );
     } else {
         println!("Created: {}", pulled.id);
     }

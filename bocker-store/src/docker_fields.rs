@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::{liveness, time, ContainerRecord, ImageRecord};
+use crate::{liveness, time, ContainerRecord};
 
 /// Column titles of `ps` fields, for `table` templates.
 pub fn container_headers() -> Value {
@@ -50,57 +50,15 @@ pub fn image_headers() -> Value {
     })
 }
 
-/// One row per tag of `img` (one `<none>` row when untagged), as Docker's `images`
-/// template sees them.
-pub fn image_rows(img: &ImageRecord, tags: &[String]) -> Vec<Value> {
-    let row = |repo: &str, tag: &str| {
-        json!({
-            "ID": img.id,
-            "Repository": repo,
-            "Tag": tag,
-            "Digest": img.digest.clone().unwrap_or_else(|| "<none>".into()),
-            "CreatedSince": time::ago(&img.created),
-            "CreatedAt": img.created,
-            "Size": crate::format::human_size(img.size),
-        })
-    };
-    if tags.is_empty() {
-        return vec![row("<none>", "<none>")];
-    }
-    tags.iter()
-        .map(|t| {
-            let (repo, tag) = split_tag(t);
-            row(repo, tag)
-        })
-        .collect()
-}
-
-/// `host:5000/repo:tag` into `host:5000/repo` and `tag` (the colon after the last `/`).
-fn split_tag(reference: &str) -> (&str, &str) {
-    let name_start = reference.rfind('/').map_or(0, |i| i + 1);
-    match reference[name_start..].rfind(':') {
-        Some(i) => (
-            &reference[..name_start + i],
-            &reference[name_start + i + 1..],
-        ),
-        None => (reference, "latest"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tags_split_at_the_last_colon_of_the_name() {
-        assert_eq!(split_tag("busybox:1.36"), ("busybox", "1.36"));
-        assert_eq!(
-            split_tag("127.0.0.1:5000/a/b:v1"),
-            ("127.0.0.1:5000/a/b", "v1")
-        );
-        assert_eq!(
-            split_tag("127.0.0.1:5000/a"),
-            ("127.0.0.1:5000/a", "latest")
-        );
-    }
+/// One `images` row as Docker's template sees it (`.CreatedSince` in Docker's units).
+pub fn image_row(r: &crate::image_list::ImageRow) -> Value {
+    json!({
+        "ID": r.image.id,
+        "Repository": r.repository,
+        "Tag": r.tag,
+        "Digest": r.digest,
+        "CreatedSince": time::docker_ago(&r.created),
+        "CreatedAt": r.created,
+        "Size": crate::format::human_size(r.image.size),
+    })
 }

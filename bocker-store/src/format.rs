@@ -2,7 +2,8 @@
 
 use std::io::{self, Write};
 
-/// Size with decimal units as Docker prints them: `5.2MB`, `812kB`, `0B`.
+/// Size with decimal units as Docker prints them (go-units `HumanSizeWithPrecision(_, 3)`,
+/// Go's `%.3g`: three significant digits, trailing zeros dropped): `5.2MB`, `20kB`, `0B`.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut v = bytes as f64;
@@ -11,15 +12,18 @@ pub fn human_size(bytes: u64) -> String {
         v /= 1000.0;
         u += 1;
     }
-    if u == 0 {
-        format!("{bytes}B")
-    } else if v < 10.0 {
-        format!("{v:.2}{}", UNITS[u])
+    let digits = if v < 10.0 {
+        2
     } else if v < 100.0 {
-        format!("{v:.1}{}", UNITS[u])
+        1
     } else {
-        format!("{v:.0}{}", UNITS[u])
+        0
+    };
+    let mut n = format!("{v:.digits$}");
+    if n.contains('.') {
+        n = n.trim_end_matches('0').trim_end_matches('.').to_string();
     }
+    format!("{n}{}", UNITS[u])
 }
 
 /// A cell on one line: control characters (a newline in a command, an escape sequence
@@ -82,6 +86,10 @@ mod tests {
         assert_eq!(human_size(1_234_000), "1.23MB");
         assert_eq!(human_size(52_400_000), "52.4MB");
         assert_eq!(human_size(812_000), "812kB");
+        // Docker 20.10's `history` of a 1500- and a 20000-byte layer.
+        assert_eq!(human_size(1500), "1.5kB");
+        assert_eq!(human_size(20_000), "20kB");
+        assert_eq!(human_size(21_500), "21.5kB");
     }
 
     #[test]

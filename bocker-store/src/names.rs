@@ -181,6 +181,18 @@ impl Store {
             .map(ImageId)
     }
 
+    /// The stored reference `q` names (the first of its accepted forms that is a tag)
+    /// and the image it points at: `rmi busybox` untags `docker.io/library/busybox:latest`.
+    pub fn find_reference(&self, q: &str) -> Option<(String, ImageId)> {
+        reference_candidates(q)
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .find_map(|c| {
+                let owner = fs::read_to_string(self.tag_path(&c)).ok()?;
+                id::is_valid(Kind::Image, &owner).then_some((c, ImageId(owner)))
+            })
+    }
+
     /// All references pointing at `id`, sorted.
     pub fn tags_of(&self, id: &ImageId) -> Result<Vec<String>> {
         let mut out: Vec<String> = self

@@ -144,6 +144,20 @@ pub fn pull_ok(t: &TestRoot, reference: &str) -> String {
     id.to_string()
 }
 
+/// Pull what is already present: stdout is Docker's `Status: Image is up to date for …`
+/// line; returns the image id (from `pull -q`, which always prints it).
+pub fn repull_ok(t: &TestRoot, reference: &str) -> String {
+    let (ok, out, err) = pull(t, &[reference]);
+    assert!(ok, "pull {reference} failed: {err}");
+    assert!(
+        out.starts_with("Status: Image is up to date for ") && out.lines().count() == 1,
+        "a pull of what is present says so, got {out:?}"
+    );
+    let (ok, out, err) = pull(t, &["-q", reference]);
+    assert!(ok, "pull -q {reference} failed: {err}");
+    out.trim().to_string()
+}
+
 /// The image record as JSON.
 pub fn record(t: &TestRoot, id: &str) -> serde_json::Value {
     serde_json::from_slice(&fs::read(t.root.join("images").join(id).join("image.json")).unwrap())

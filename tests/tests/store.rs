@@ -37,7 +37,7 @@ fn init_then_images_then_rm(driver: Driver) {
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(
         header,
-        ["IMAGE_ID", "SOURCE", "TAG", "DIGEST", "SIZE", "CREATED"],
+        ["IMAGE_ID", "SOURCE", "REPOSITORY", "TAG", "CREATED", "SIZE"],
         "{images}"
     );
     let row = lines.next().unwrap();
@@ -471,7 +471,7 @@ fn images_survives_an_odd_digest_in_a_record() {
     // Byte 12 of the hex part falls inside a two-byte character.
     rec["digest"] = serde_json::json!(format!("sha256:a{}", "é".repeat(10)));
     fs::write(&rec_path, rec.to_string()).unwrap();
-    let out = t.ok("images", &[]);
+    let out = t.ok("images", &["--digests"]);
     assert!(out.contains("sha256:aéééééééééé"), "{out}");
 }
 
