@@ -17,7 +17,7 @@ use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::tarball::{self, Kind, Meta};
 
@@ -38,11 +38,29 @@ pub enum Source<'a> {
     },
 }
 
+/// The mount points the runtime makes in a container's root (Docker keeps the same
+/// paths in its "init" layer, below the container's diff, so `docker commit` never
+/// records them): dropped from a layer made from a container when they are empty and
+/// no layer below has them, so a commit holds only the container's own changes.
+pub const RUNTIME_STUBS: &[&[u8]] = &[
+    b".dockerenv",
+    b"dev",
+    b"etc/hostname",
+    b"etc/hosts",
+    b"etc/mtab",
+    b"etc/resolv.conf",
+    b"proc",
+    b"sys",
+];
+
 /// Write the layer tar of `src` to `out` (uncompressed) and hand `out` back.
-pub fn write_layer<W: Write>(src: Source<'_>, out: W) -> io::Result<W> {
+/// `below`: for a layer made from a container, the layer directories under it (their
+/// paths decide which [`RUNTIME_STUBS`] are the runtime's); `None` for a base layer.
+pub fn write_layer<W: Write>(src: Source<'_>, out: W, below: Option<&[PathBuf]>) -> io::Result<W> {
     let mut w = Walker {
         b: tar::Builder::new(out),
         links: HashMap::new(),
+        below: below.map(<[PathBuf]>::to_vec),
     };
     match src {
         Source::Overlay(dir) => w.overlay(dir, b"")?,
@@ -55,6 +73,7 @@ struct Walker<W: Write> {
     b: tar::Builder<W>,
     /// (dev, ino) of multiply-linked files already written -> their archive path.
     links: HashMap<(u64, u64), Vec<u8>>,
+    below: Option<Vec<PathBuf>>,
 }
 
 fn join(rel: &[u8], name: &[u8]) -> Vec<u8> {
@@ -165,6 +184,26 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 impl<W: Write> Walker<W> {
+    /// True for an empty runtime mount point that no layer below has (see [`RUNTIME_STUBS`]).
+    fn is_stub(&self, path: &Path, rel: &[u8], md: &Metadata) -> io::Result<bool> {
+        let Some(below) = &self.below else {
+            return Ok(false);
+        };
+        if !RUNTIME_STUBS.contains(&rel) {
+            return Ok(false);
+        }
+        let empty = if md.is_dir() {
+            fs::read_dir(path)?.next().is_none()
+        } else {
+            md.is_file() && md.size() == 0
+        };
+        let rel = std::ffi::OsStr::from_bytes(rel);
+        Ok(empty
+            && !below
+                .iter()
+                .any(|l| fs::symlink_metadata(l.join(rel)).is_ok()))
+    }
+
     /// One entry for the file at `path` (already `lstat`ed as `md`).
     fn entry(&mut self, path: &Path, rel: &[u8], md: &Metadata) -> io::Result<()> {
         let ft = md.file_type();
@@ -229,6 +268,9 @@ impl<W: Write> Walker<W> {
                 continue;
             }
             let r = join(rel, &name);
+            if self.is_stub(&path, &r, &md)? {
+                continue;
+            }
             self.entry(&path, &r, &md)?;
             if md.is_dir() {
                 if xattr::get(&path, OVERLAY_OPAQUE)?.as_deref() == Some(b"y") {
@@ -263,11 +305,14 @@ impl<W: Write> Walker<W> {
                     let path = child(dir, &new[i]);
                     let md = fs::symlink_metadata(&path)?;
                     let r = join(rel, &new[i]);
+                    i += 1;
+                    if self.is_stub(&path, &r, &md)? {
+                        continue;
+                    }
                     self.entry(&path, &r, &md)?;
                     if md.is_dir() {
                         self.trees(None, &path, &r)?;
                     }
-                    i += 1;
                 }
                 std::cmp::Ordering::Equal => {
                     let path = child(dir, &new[i]);
@@ -350,6 +395,7 @@ mod tests {
                 child: &c,
             },
             Vec::new(),
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -368,6 +414,7 @@ mod tests {
                 child: &c,
             },
             Vec::new(),
+            None,
         )
         .unwrap();
         assert_eq!(out, again);
@@ -386,6 +433,7 @@ mod tests {
                 child: c,
             },
             Vec::new(),
+            None,
         )
         .unwrap();
         assert_eq!(

@@ -146,7 +146,12 @@ pub fn export(
                 } else {
                     Source::Overlay(&child)
                 };
-                export_layer(src, comp, &store.tmp_dir())?
+                // Layers made from a container: everything below decides the runtime's stubs.
+                let below: Vec<PathBuf> = rec.layers[..i]
+                    .iter()
+                    .map(|k| driver.layer_path(k))
+                    .collect();
+                export_layer(src, comp, &store.tmp_dir(), (i > 0).then_some(&below[..]))?
             }
         };
         out.layers.push(layer);
@@ -199,9 +204,10 @@ pub fn export_layer(
     src: Source<'_>,
     comp: Compression,
     tmp: &Path,
+    below: Option<&[PathBuf]>,
 ) -> Result<LayerBlob, ImageError> {
     let path = tmp.join(scratch_name("export"));
-    let r = write_compressed(src, comp, &path);
+    let r = write_compressed(src, comp, &path, below);
     if r.is_err() {
         let _ = std::fs::remove_file(&path);
     }
@@ -220,22 +226,23 @@ fn write_compressed(
     src: Source<'_>,
     comp: Compression,
     path: &Path,
+    below: Option<&[PathBuf]>,
 ) -> io::Result<(Digest, u64, Digest)> {
     let file = hashing(BufWriter::with_capacity(1 << 20, File::create(path)?));
     let (file, diff_id) = match comp {
         Compression::None => {
-            let w = diff::write_layer(src, hashing(file))?;
+            let w = diff::write_layer(src, hashing(file), below)?;
             (w.inner, Digest::from_hasher(w.hash))
         }
         Compression::Gzip => {
             // No name, mtime 0: the same tar always compresses to the same bytes.
             let enc = flate2::GzBuilder::new().write(file, flate2::Compression::default());
-            let w = diff::write_layer(src, hashing(enc))?;
+            let w = diff::write_layer(src, hashing(enc), below)?;
             (w.inner.finish()?, Digest::from_hasher(w.hash))
         }
         Compression::Zstd => {
             let enc = zstd::Encoder::new(file, 3)?;
-            let w = diff::write_layer(src, hashing(enc))?;
+            let w = diff::write_layer(src, hashing(enc), below)?;
             (w.inner.finish()?, Digest::from_hasher(w.hash))
         }
     };
