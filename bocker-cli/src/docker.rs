@@ -17,6 +17,8 @@ pub fn flags(verb: &str) -> &'static [(Option<char>, &'static str)] {
         "rm" => RM,
         "rmi" => RMI,
         "pull" => PULL,
+        "save" => SAVE,
+        "load" => LOAD,
         _ => &[],
     }
 }
@@ -201,6 +203,14 @@ const RMI: &[(Option<char>, &str)] =
 const PULL: &[(Option<char>, &str)] = &[
     (Some('a'), "all-tags"),
     (None, "disable-content-trust"),
+    (None, "platform"),
+    (Some('q'), "quiet"),
+];
+
+const SAVE: &[(Option<char>, &str)] = &[(Some('o'), "output"), (None, "platform")];
+
+const LOAD: &[(Option<char>, &str)] = &[
+    (Some('i'), "input"),
     (None, "platform"),
     (Some('q'), "quiet"),
 ];

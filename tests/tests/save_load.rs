@@ -615,6 +615,24 @@ fn hostile_archives_are_refused_and_leave_nothing() {
             ]),
             "does not match its digest",
         );
+        // A layer linked out of the archive (old `docker save` links repeated layers).
+        let mut evil = vec![
+            file(&cfg, &config),
+            symlink("l/layer.tar", "../../etc/passwd"),
+            file("manifest.json", &manifest(&cfg, &["l/layer.tar"])),
+        ];
+        refused(&t, &Tar::with(evil.clone()), "leaves the archive");
+        // Docker 20.10's own form: `<id>/layer.tar`, a repeated layer as a symlink.
+        evil[1] = symlink("l/layer.tar", "../a/layer.tar");
+        evil.insert(0, file("a/layer.tar", &layer));
+        let path = t.base.join("linked.tar");
+        fs::write(&path, Tar::with(evil)).unwrap();
+        assert_eq!(
+            t.ok("load", &["-i", path.to_str().unwrap()]),
+            "Loaded image: evil:1\n"
+        );
+        t.ok("rmi", &["evil:1"]);
+
         // And the good one loads (the refusals above were for the reasons given).
         let path = t.base.join("good.tar");
         fs::write(
