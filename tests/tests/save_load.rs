@@ -292,6 +292,37 @@ fn a_pulled_image_is_saved_as_the_blobs_that_were_pulled() {
             ],
         );
         assert_eq!(seen, "added\ndeleted\n", "{d:?}: the whiteout applied");
+
+        // A commit on top: the pulled layers stay their blobs, the change is a diff.
+        let name = format!("c{}", random_hex(8));
+        run_out_named(
+            &t,
+            &name,
+            &[
+                &reference,
+                "sh",
+                "-c",
+                "rm /etc/added && echo mine > /etc/mine",
+            ],
+        );
+        t.ok("commit", &[&name, "me/onpulled:1"]);
+        let tar = save(&t, "me/onpulled:1", "onpulled.tar");
+        let layers = layer_paths(&tar);
+        assert_eq!(layers[..2], want[..], "{d:?}");
+        let mut top = layer_entries(&tar, &layers[2]);
+        top.sort();
+        assert_eq!(top, ["etc/", "etc/.wh.added", "etc/mine"], "{d:?}");
+        u.ok("load", &["-i", tar.to_str().unwrap()]);
+        let seen = run_out(
+            &u,
+            &[
+                "me/onpulled:1",
+                "sh",
+                "-c",
+                "cat /etc/mine; ls /etc/added || true",
+            ],
+        );
+        assert_eq!(seen, "mine\n", "{d:?}");
     }
 }
 
@@ -648,5 +679,58 @@ fn hostile_archives_are_refused_and_leave_nothing() {
             t.ok("load", &["-i", path.to_str().unwrap()]),
             "Loaded image: evil:1\n"
         );
+    }
+}
+
+#[test]
+fn a_replaced_directory_stays_replaced() {
+    for d in DRIVERS {
+        let t = TestRoot::new(d);
+        let base = t.busybox_image();
+        let name = format!("c{}", random_hex(8));
+        // On overlay the new /var is an opaque directory; on btrfs /var/tmp is simply gone.
+        run_out_named(
+            &t,
+            &name,
+            &[
+                &base,
+                "sh",
+                "-c",
+                "rm -rf /var && mkdir /var && echo only > /var/only",
+            ],
+        );
+        t.ok("commit", &[&name, "me/opaque:1"]);
+        let tar = save(&t, "me/opaque:1", "opaque.tar");
+        let layers = layer_paths(&tar);
+        let top = layer_entries(&tar, &layers[1]);
+        let marker = match d {
+            Driver::Overlay => "var/.wh..wh..opq",
+            Driver::Btrfs => "var/.wh.tmp",
+        };
+        assert!(top.iter().any(|e| e == marker), "{d:?}: {top:?}");
+
+        let u = TestRoot::new(d);
+        u.ok("load", &["-i", tar.to_str().unwrap()]);
+        assert_eq!(
+            run_out(&u, &["me/opaque:1", "ls", "/var"]),
+            "only\n",
+            "{d:?}"
+        );
+        // umoci (through skopeo) agrees.
+        let oci_dir = t.base.join("oci");
+        let o = Command::new("skopeo")
+            .arg("copy")
+            .arg(format!("docker-archive:{}", tar.display()))
+            .arg(format!("oci:{}:t", oci_dir.display()))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let (out, _) = umoci_files(&oci_dir, "t");
+        let var: Vec<_> = fs::read_dir(out.join("bundle/rootfs/var"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        let _ = fs::remove_dir_all(&out);
+        assert_eq!(var, ["only"], "{d:?}");
     }
 }
