@@ -393,6 +393,50 @@ mod tests {
     }
 
     #[test]
+    fn a_written_archive_reads_back_verified() {
+        use crate::export::{Exported, LayerBlob};
+        use bocker_pull::decompress::Compression;
+        let t = tempfile::tempdir().unwrap();
+        let layer = t.path().join("layer");
+        std::fs::write(&layer, b"not really a tar").unwrap();
+        let d = Digest::of(b"not really a tar");
+        let config = br#"{"rootfs":{"type":"layers","diff_ids":[]}}"#.to_vec();
+        let img = SaveImage {
+            exported: Exported {
+                config_digest: Digest::of(&config),
+                config,
+                layers: vec![LayerBlob {
+                    digest: d.clone(),
+                    diff_id: d.clone(),
+                    size: 16,
+                    compression: Compression::None,
+                    path: layer,
+                    scratch: false,
+                }],
+            },
+            references: vec!["docker.io/library/app:1".into()],
+        };
+        let bytes = write(Vec::new(), std::slice::from_ref(&img), Format::Docker).unwrap();
+        // Reproducible, member for member.
+        assert_eq!(bytes, write(Vec::new(), &[img], Format::Docker).unwrap());
+        let scratch = t.path().join("scratch");
+        std::fs::create_dir(&scratch).unwrap();
+        let m = Members::read(&bytes[..], &scratch).unwrap();
+        let manifest: Value =
+            serde_json::from_slice(&m.bytes("manifest", "manifest.json", 1 << 20).unwrap())
+                .unwrap();
+        assert_eq!(manifest[0]["RepoTags"], json!(["app:1"]));
+        let lpath = manifest[0]["Layers"][0].as_str().unwrap();
+        assert_eq!(m.get("layer", lpath).unwrap().digest, d);
+        let repos: Value =
+            serde_json::from_slice(&m.bytes("repositories", "repositories", 1 << 20).unwrap())
+                .unwrap();
+        assert_eq!(repos["app"]["1"], json!(d.hex()));
+        assert!(m.contains("index.json") && m.contains("oci-layout"));
+        assert!(m.get("config", "../manifest.json").is_err());
+    }
+
+    #[test]
     fn familiar_names_are_dockers() {
         assert_eq!(familiar("docker.io/library/alpine:latest"), "alpine:latest");
         assert_eq!(familiar("docker.io/me/app:1"), "me/app:1");

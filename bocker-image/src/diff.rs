@@ -420,6 +420,45 @@ mod tests {
         assert_eq!(out, again);
     }
 
+    /// Needs root (mknod, trusted.* xattrs), as the store does.
+    #[test]
+    fn overlay_whiteouts_and_opaque_dirs_become_oci_entries() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        fs::create_dir_all(d.join("etc")).unwrap();
+        fs::create_dir_all(d.join("var")).unwrap();
+        fs::write(d.join("var/only"), "x").unwrap();
+        xattr::set(d.join("var"), OVERLAY_OPAQUE, b"y").unwrap();
+        xattr::set(d.join("var"), "trusted.overlay.origin", b"host-specific").unwrap();
+        let wh = std::ffi::CString::new(d.join("etc/gone").as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mknod(2) of a 0/0 character device.
+        let r = unsafe { libc::mknod(wh.as_ptr(), libc::S_IFCHR, 0) };
+        assert_eq!(r, 0, "mknod: {}", io::Error::last_os_error());
+        fs::write(d.join("etc/hostname"), "").unwrap();
+        fs::create_dir(d.join("proc")).unwrap();
+        let below = [t.path().join("nothing-below")];
+        let out = write_layer(Source::Overlay(d), Vec::new(), Some(&below)).unwrap();
+        assert_eq!(
+            listing(&out),
+            [
+                "Directory etc/",
+                "Regular etc/.wh.gone",
+                "Directory var/",
+                "Regular var/.wh..wh..opq",
+                "Regular var/only"
+            ],
+            "whiteouts translated, runtime stubs dropped"
+        );
+        let mut a = tar::Archive::new(&out[..]);
+        for e in a.entries().unwrap() {
+            let mut e = e.unwrap();
+            assert!(
+                e.pax_extensions().unwrap().is_none(),
+                "no overlay xattr carried"
+            );
+        }
+    }
+
     #[test]
     fn a_base_tree_is_written_whole_with_hard_links() {
         let t = tempfile::tempdir().unwrap();

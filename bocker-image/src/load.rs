@@ -291,7 +291,20 @@ fn import_layer(
 fn store_blob(store: &Store, hex: &str, m: &Member) -> Result<(), ImageError> {
     let dst = store.blobs_dir().join(hex);
     if !dst.exists() {
-        std::fs::copy(&m.file, &dst).map_err(ImageError::io(&dst))?;
+        // The scratch copy is verified and on the same filesystem: link, do not copy.
+        // (A blob no record lists yet is the collector's if we die before the record.)
+        match std::fs::hard_link(&m.file, &dst) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(_) => {
+                let tmp = store.tmp_dir().join(scratch_name("blob"));
+                let r = std::fs::copy(&m.file, &tmp).and_then(|_| std::fs::rename(&tmp, &dst));
+                if r.is_err() {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+                r.map_err(ImageError::io(&dst))?;
+            }
+        }
     }
     Ok(())
 }
