@@ -314,10 +314,21 @@ pub fn config_json(rec: &ImageRecord, layers: &[LayerBlob]) -> Vec<u8> {
         "rootfs".into(),
         json!({"type": "layers", "diff_ids": diff_ids}),
     );
-    // Tools check that non-empty history entries match the layers one to one.
+    // Tools check that non-empty history entries match the layers one to one: layers
+    // older than the recorded history (an `init` base) get an empty entry each.
     let non_empty = rec.history.iter().filter(|h| !h.empty_layer).count();
-    if !rec.history.is_empty() && non_empty == layers.len() {
-        cfg.insert("history".into(), json!(rec.history));
+    if !rec.history.is_empty() && non_empty <= layers.len() {
+        let mut h: Vec<Value> = vec![json!({}); layers.len() - non_empty];
+        for e in &rec.history {
+            let mut v = json!(e);
+            if e.created.is_empty() {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("created");
+                }
+            }
+            h.push(v);
+        }
+        cfg.insert("history".into(), Value::Array(h));
     }
     serde_json::to_vec(&Value::Object(cfg)).unwrap_or_default()
 }

@@ -252,6 +252,19 @@ fn image_config(c: &ConfigFile) -> ImageConfig {
     }
 }
 
+/// The config's `history` (OCI image config), kept in the record as `commit` keeps it;
+/// an entry that does not parse drops the history, never the load.
+fn history(config: &[u8]) -> Vec<bocker_store::History> {
+    #[derive(Deserialize)]
+    struct Only {
+        #[serde(default)]
+        history: Vec<bocker_store::History>,
+    }
+    serde_json::from_slice::<Only>(config)
+        .map(|o| o.history)
+        .unwrap_or_default()
+}
+
 /// Extract one verified layer blob into a staged layer and commit it as `key`.
 fn import_layer(
     store: &Store,
@@ -363,7 +376,7 @@ fn import(store: &Store, journal: &mut Pending, p: &Plan) -> Result<Loaded, Imag
                 digest: None,
                 blobs,
                 config: image_config(&config),
-                history: Vec::new(),
+                history: history(&p.config),
             })?;
             id
         }

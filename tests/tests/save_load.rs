@@ -157,6 +157,17 @@ fn init_and_commit_images_round_trip() {
             ],
         );
         assert_eq!(seen, "new\nx\ndeleted\n", "{d:?}");
+        // The commit's history travels (the init layer gets an empty entry).
+        let rec: serde_json::Value = serde_json::from_str(&u.ok("inspect", &["me/app:1"])).unwrap();
+        let history = rec["history"].as_array().unwrap();
+        assert_eq!(history.len(), 2, "{rec}");
+        assert!(
+            history[1]["created_by"]
+                .as_str()
+                .unwrap()
+                .contains("/etc/new"),
+            "{rec}"
+        );
 
         // Reproducible: two saves are byte for byte the same, and the loaded image saves
         // the very layers it was loaded from.
