@@ -11,6 +11,7 @@ packages=(
     e2fsprogs        # a scratch ext4 where a test needs one
     busybox-static   # test and demo images are made from it
     iptables         # NAT and published ports
+    conntrack        # bocker-net forgets stale UDP flows when a port is published
     iproute2         # tests inspect interfaces with `ip`
     iputils-ping     # reachability tests (bridge and container addresses only)
     docker-registry  # the CNCF Distribution registry, served on 127.0.0.1
@@ -20,6 +21,8 @@ packages=(
     openssl          # certificates for the token-auth registry test
     apache2-utils    # htpasswd for the basic-auth registry test
     util-linux       # unshare, nsenter, mount
+    bsdutils         # script: a real pty for the exec -t tests
+    tmux             # drives the exec -it test (keys, Ctrl-C, window size)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -202,6 +202,16 @@ impl Cgroup {
         }
     }
 
+    /// Kills whatever is left in the group (v2: `cgroup.kill` where the kernel has it;
+    /// else, and on v1, freeze, SIGKILL every member, thaw) and removes it. The usual
+    /// case, a group already empty, skips the kill round.
+    pub fn destroy(&self) -> Result<()> {
+        if !self.procs().map(|p| p.is_empty()).unwrap_or(false) {
+            self.kill_all()?;
+        }
+        self.remove()
+    }
+
     /// Removes all directories of the group; idempotent. Fails (EBUSY) while
     /// processes are still inside: call [`Cgroup::kill_all`] first.
     pub fn remove(&self) -> Result<()> {

@@ -300,3 +300,44 @@ fn default_device_policy_denies_kmsg_but_allows_null() {
     cg.kill_all().expect("kill_all");
     cg.remove().expect("remove");
 }
+
+#[test]
+fn destroy_kills_a_forking_group_and_leaves_the_sibling_stores_group() {
+    // bocker's layout: `<parent>/<store id>/<ps_id>`. Destroying one store's group (freeze,
+    // kill every member, thaw, remove) never touches the same name under another store.
+    let Some(h) = real_v1() else { return };
+    let parent = unique_parent("v1destroy");
+    let (mine, theirs) = (
+        format!("{parent}/st_aaaaaaaaaaaa"),
+        format!("{parent}/st_bbbbbbbbbbbb"),
+    );
+    // One guard per store level, so a failing test still kills and removes both.
+    let (mut guard, mut guard_b) = (Guard::new(h.clone(), &mine), Guard::new(h.clone(), &theirs));
+    let cg = Cgroup::create(&h, &mine, "ps_same", &Limits::default()).expect("create");
+    let other = Cgroup::create(&h, &theirs, "ps_same", &Limits::default()).expect("create");
+    let mut p = guard.spawn_sh("read x; sleep 30 & sleep 30 & wait");
+    cg.add_pid(p.pid).expect("add_pid");
+    let mut q = guard_b.spawn_sh("read x; sleep 30");
+    other.add_pid(q.pid).expect("add_pid");
+    p.go();
+    q.go();
+    assert!(wait_for(2, || cg.procs().unwrap().len() > 2), "no forks");
+    Cgroup::open(&h, &mine, "ps_same")
+        .unwrap()
+        .destroy()
+        .expect("destroy");
+    assert!(cg.paths().iter().all(|d| !d.exists()), "group left");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&guard.wait(p.pid)),
+        Some(9)
+    );
+    assert!(
+        other.procs().unwrap().contains(&q.pid),
+        "the other store's group was touched"
+    );
+    other.destroy().expect("destroy");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&guard_b.wait(q.pid)),
+        Some(9)
+    );
+}

@@ -126,7 +126,7 @@ fn pause(
     if !wanted || !liveness::is_running(ctr) {
         return Ok(None);
     }
-    match bocker_cgroups::freeze(&liveness::own_cgroups(ctr))? {
+    match bocker_run::container::cgroups::freeze(ctr)? {
         Some(f) => Ok(Some(f)),
         None => Err(CommitError::CannotPause(ctr.id.clone())),
     }

@@ -20,7 +20,7 @@ use bocker_pull::manifest::{
 use bocker_pull::platform::Platform;
 use bocker_pull::reference::Reference;
 use bocker_store::{
-    fsutil, time, ImageConfig, ImageId, ImageRecord, Pending, Store, WhiteoutStyle,
+    fsutil, time, ImageConfig, ImageId, ImageRecord, Journal, Store, WhiteoutStyle,
 };
 use serde::Deserialize;
 
@@ -91,7 +91,7 @@ pub fn load<R: std::io::Read>(store: &Store, input: R) -> Result<Vec<Loaded>, Im
 
 fn read_and_import<R: std::io::Read>(
     store: &Store,
-    journal: &mut Pending,
+    journal: &mut Journal,
     input: R,
     scratch: &std::path::Path,
 ) -> Result<Vec<Loaded>, ImageError> {
@@ -268,7 +268,7 @@ fn history(config: &[u8]) -> Vec<bocker_store::History> {
 /// Extract one verified layer blob into a staged layer and commit it as `key`.
 fn import_layer(
     store: &Store,
-    journal: &mut Pending,
+    journal: &mut Journal,
     keys: &[String],
     i: usize,
     (path, member): &(String, Member),
@@ -322,7 +322,7 @@ fn store_blob(store: &Store, hex: &str, m: &Member) -> Result<(), ImageError> {
     Ok(())
 }
 
-fn import(store: &Store, journal: &mut Pending, p: &Plan) -> Result<Loaded, ImageError> {
+fn import(store: &Store, journal: &mut Journal, p: &Plan) -> Result<Loaded, ImageError> {
     let config = ConfigFile::parse(&p.config, p.layers.len())
         .map_err(|e| invalid(format!("config {}: {e}", p.config_digest)))?;
     let keys: Vec<String> = chain_ids(&config.rootfs.diff_ids)

@@ -9,7 +9,7 @@ use crate::config::NetConfig;
 use crate::endpoint;
 use crate::error::{IoContext, NetError, Result};
 use crate::firewall;
-use crate::ipam::Ipam;
+use crate::ipam::{mac_for, Ipam};
 use crate::netlink::{self, Rtnl};
 
 fn open_rtnl() -> Result<Rtnl> {
@@ -61,12 +61,20 @@ fn setup_locked(cfg: &NetConfig, nl: &mut Rtnl) -> Result<()> {
     firewall::ensure(cfg)?;
     write_sysctl(Path::new("/proc/sys/net/ipv4/ip_forward"), "1")?;
 
-    let bridge = match netlink::link_by_name(nl, &cfg.bridge)
-        .ctx(|| format!("looking up {}", cfg.bridge))?
-    {
-        Some(link) => link,
+    let existing =
+        netlink::link_by_name(nl, &cfg.bridge).ctx(|| format!("looking up {}", cfg.bridge))?;
+    check_overlap(nl, cfg, existing.as_ref().map(|l| l.index))?;
+    let mac = mac_for(cfg.gateway());
+    let bridge = match existing {
+        Some(link) => {
+            if link.mac != mac {
+                netlink::set_mac(nl, link.index, mac)
+                    .ctx(|| format!("pinning the MAC of {}", cfg.bridge))?;
+            }
+            link
+        }
         None => {
-            match netlink::create_bridge(nl, &cfg.bridge) {
+            match netlink::create_bridge(nl, &cfg.bridge, mac) {
                 Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
                     return Err(NetError::io(format!("creating bridge {}", cfg.bridge), e));
                 }
@@ -98,6 +106,38 @@ fn setup_locked(cfg: &NetConfig, nl: &mut Rtnl) -> Result<()> {
     netlink::set_up(nl, bridge.index).ctx(|| format!("bringing {} up", cfg.bridge))
 }
 
+/// Refuse a subnet that overlaps any address or route of the host other than our own
+/// bridge's (Docker: "Pool overlaps with other one on this address space"): the routes
+/// would fight and containers on one side would become unreachable.
+fn check_overlap(nl: &mut Rtnl, cfg: &NetConfig, own: Option<u32>) -> Result<()> {
+    let ours = cfg.subnet;
+    let overlaps = |ip: std::net::Ipv4Addr, len: u8| {
+        ipnet::Ipv4Net::new(ip, len)
+            .map(|n| n.trunc())
+            .is_ok_and(|n| n.contains(&ours.network()) || ours.contains(&n.network()))
+    };
+    let routes = netlink::main_ipv4_routes(nl).ctx(|| "listing the host's routes".into())?;
+    let addrs = netlink::all_ipv4_addresses(nl).ctx(|| "listing the host's addresses".into())?;
+    let conflict = routes
+        .into_iter()
+        .filter(|(_, _, oif)| own.is_none() || *oif != own)
+        .map(|(ip, len, _)| (ip, len))
+        .chain(
+            addrs
+                .into_iter()
+                .filter(|(i, _, _)| Some(*i) != own)
+                .map(|(_, ip, len)| (ip, len)),
+        )
+        .find(|(ip, len)| overlaps(*ip, *len));
+    match conflict {
+        Some((ip, len)) => Err(NetError::SubnetOverlap {
+            subnet: ours.to_string(),
+            other: format!("{ip}/{len}"),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Remove what setup added: bridge, our chains and hooks, the state directory.
 /// `ip_forward` stays on: other networks (and other tools) may rely on it.
 /// Refuses while addresses are leased, unless `force` (which detaches them).
@@ -116,6 +156,7 @@ pub fn teardown(cfg: &NetConfig, force: bool) -> Result<()> {
     for lease in Ipam::new(cfg).leases()? {
         Ipam::new(cfg).release(lease.ip, &lease.owner)?;
     }
+    endpoint::drop_claims(cfg)?;
     firewall::remove(cfg)?;
     let mut nl = open_rtnl()?;
     if let Some(link) =

@@ -161,13 +161,34 @@ pub fn loopback_up<'a>(netns: impl Into<Netns<'a>>) -> Result<()> {
     in_netns(ns.fd(), || set_loopback_up(&mut open_rtnl()?))
 }
 
+/// Sockets bound to published host ports: while they are open no other process can
+/// bind those ports (as Docker's docker-proxy holds them). Dropping closes them.
+#[derive(Debug, Default)]
+pub struct PortHolds {
+    _sockets: Vec<std::os::fd::OwnedFd>,
+}
+
 /// Publish host ports to `owner`'s address `ip`. A host port already taken by
-/// another owner is an error and nothing is published.
+/// another owner, or bound by any process, is an error and nothing is published.
+/// The ports are checked, not held: see [`publish_held`].
 pub fn publish(cfg: &NetConfig, owner: &str, ip: Ipv4Addr, ports: &[PortMapping]) -> Result<()> {
+    publish_held(cfg, owner, ip, ports).map(drop)
+}
+
+/// [`publish`], returning the sockets that hold the host ports: keep them for the
+/// container's life (the runtime's supervisor does) so that a host process cannot bind
+/// a published port later and silently lose its traffic to the DNAT rule.
+pub fn publish_held(
+    cfg: &NetConfig,
+    owner: &str,
+    ip: Ipv4Addr,
+    ports: &[PortMapping],
+) -> Result<PortHolds> {
     check_owner(owner)?;
     if ports.is_empty() {
-        return Ok(());
+        return Ok(PortHolds::default());
     }
+    let mut holds = Vec::new();
     let ep_path = record::endpoint_path(cfg, owner);
     let mut ep =
         record::read::<Endpoint>(&ep_path)?.ok_or_else(|| NetError::NotAttached(owner.into()))?;
@@ -180,6 +201,7 @@ pub fn publish(cfg: &NetConfig, owner: &str, ip: Ipv4Addr, ports: &[PortMapping]
     for m in ports {
         let claim = PortClaim {
             owner: owner.into(),
+            bridge: cfg.bridge.clone(),
             ip,
             mapping: *m,
         };
@@ -195,6 +217,13 @@ pub fn publish(cfg: &NetConfig, owner: &str, ip: Ipv4Addr, ports: &[PortMapping]
             });
         }
         claimed.push(*m);
+        match hold_port(m) {
+            Ok(fd) => holds.push(fd),
+            Err(e) => {
+                undo(&claimed);
+                return Err(e);
+            }
+        }
     }
     // Record first, so a crash after the rules leaves something to reclaim them by.
     ep.ports.extend_from_slice(ports);
@@ -205,7 +234,7 @@ pub fn publish(cfg: &NetConfig, owner: &str, ip: Ipv4Addr, ports: &[PortMapping]
         undo(&claimed);
         return Err(e);
     }
-    Ok(())
+    Ok(PortHolds { _sockets: holds })
 }
 
 /// Give back everything `owner` holds: port rules, host ports, the address.
@@ -231,12 +260,44 @@ pub fn release(cfg: &NetConfig, owner: &str) -> Result<()> {
     Ok(())
 }
 
+/// Bind a published host port: a port some process (a host service, Docker's
+/// docker-proxy) already listens on or has bound is refused, as Docker refuses it,
+/// instead of silently taking its traffic through DNAT. (TCP with SO_REUSEADDR, as std
+/// does: only a listener blocks it. Connections never reach the socket: the DNAT rule
+/// takes them first.)
+fn hold_port(m: &PortMapping) -> Result<std::os::fd::OwnedFd> {
+    let ip = m.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+    let addr = std::net::SocketAddr::from((ip, m.host_port));
+    let bound = match m.proto {
+        crate::ports::Proto::Tcp => std::net::TcpListener::bind(addr).map(Into::into),
+        crate::ports::Proto::Udp => std::net::UdpSocket::bind(addr).map(Into::into),
+    };
+    bound.map_err(|e| NetError::PortBusy {
+        addr: format!("{ip}:{}/{}", m.host_port, m.proto),
+        why: match e.kind() {
+            std::io::ErrorKind::AddrInUse => "address already in use".into(),
+            _ => e.to_string(),
+        },
+    })
+}
+
 fn unpublish(cfg: &NetConfig, ports: &[PortMapping], ip: Ipv4Addr) -> Result<()> {
     firewall::remove_ports(cfg, ip, ports)?;
     for m in ports {
-        remove_if_present(&record::claim_path(cfg, m))?;
+        remove_claim(cfg, m, ip)?;
     }
     Ok(())
+}
+
+/// Drop a port claim if it is this bridge's claim for `ip` (never another's).
+fn remove_claim(cfg: &NetConfig, m: &PortMapping, ip: Ipv4Addr) -> Result<()> {
+    let path = record::claim_path(cfg, m);
+    match record::read::<PortClaim>(&path)? {
+        Some(c) if c.ip == ip && (c.bridge == cfg.bridge || c.bridge.is_empty()) => {
+            remove_if_present(&path)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Take a still-running namespace off the bridge: delete its veth now (slow,
@@ -252,6 +313,17 @@ pub fn detach(cfg: &NetConfig, owner: &str) -> Result<()> {
         netlink::delete_link(&mut nl, link.index).ctx(|| format!("deleting {}", ep.host_veth))?;
     }
     release(cfg, owner)
+}
+
+/// [`detach`] when `owner` is attached, else [`release`] whatever lease it may still
+/// hold: for a container whose supervisor died (its namespace may still be alive).
+pub fn detach_if_attached(cfg: &NetConfig, owner: &str) -> Result<()> {
+    check_owner(owner)?;
+    if record::read::<Endpoint>(&record::endpoint_path(cfg, owner))?.is_some() {
+        detach(cfg, owner)
+    } else {
+        release(cfg, owner)
+    }
 }
 
 /// Garbage-collect after crashes: release every owner that `is_alive` says is
@@ -270,6 +342,9 @@ pub fn reclaim(cfg: &NetConfig, is_alive: &dyn Fn(&str) -> bool) -> Result<()> {
         }
     }
     for claim in record::list::<PortClaim>(&cfg.ports_dir())? {
+        if claim.bridge != cfg.bridge {
+            continue;
+        }
         let ep = record::read::<Endpoint>(&record::endpoint_path(cfg, &claim.owner))?;
         let recorded = ep.is_some_and(|ep| ep.ports.contains(&claim.mapping));
         if !recorded {
@@ -294,6 +369,19 @@ pub fn reclaim(cfg: &NetConfig, is_alive: &dyn Fn(&str) -> bool) -> Result<()> {
             netlink::delete_link(&mut nl, link.index).ctx(|| format!("deleting {}", link.name))?;
         }
     }
+    Ok(())
+}
+
+/// Drop every host-port claim of this bridge (teardown), and the shared claims
+/// directory once it is empty.
+pub(crate) fn drop_claims(cfg: &NetConfig) -> Result<()> {
+    for claim in record::list::<PortClaim>(&cfg.ports_dir())? {
+        if claim.bridge == cfg.bridge {
+            remove_if_present(&record::claim_path(cfg, &claim.mapping))?;
+        }
+    }
+    // Fails while another bridge still holds a claim: that is the point.
+    let _ = std::fs::remove_dir(cfg.ports_dir());
     Ok(())
 }
 

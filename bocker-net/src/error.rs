@@ -16,11 +16,14 @@ pub enum NetError {
     )]
     BadOwner(String),
 
-    #[error("invalid port mapping '{0}': {1} (expected [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp])")]
+    #[error("invalid port mapping '{0}': {1} (expected [HOSTIP:]HOSTPORT[-END]:CTRPORT[-END][/tcp|/udp])")]
     BadPortMapping(String, &'static str),
 
     #[error("bridge '{0}' does not exist (run `bocker-net setup`)")]
     NoBridge(String),
+
+    #[error("subnet {subnet} overlaps {other}, already in use on this host (Pool overlaps with other one on this address space)")]
+    SubnetOverlap { subnet: String, other: String },
 
     #[error("no free address left in {subnet} on bridge {bridge}")]
     SubnetFull { bridge: String, subnet: String },
@@ -35,12 +38,15 @@ pub enum NetError {
     #[error("'{0}' has no network attachment")]
     NotAttached(String),
 
-    #[error("host port {port}/{proto} is already published by {owner}")]
+    #[error("host port {port}/{proto} is already allocated (published by {owner})")]
     PortTaken {
         port: u16,
         proto: String,
         owner: String,
     },
+
+    #[error("cannot publish {addr}: {why}")]
+    PortBusy { addr: String, why: String },
 
     #[error("bridge '{bridge}' still has {count} lease(s); detach them first or use --force")]
     InUse { bridge: String, count: usize },
@@ -78,9 +84,9 @@ impl From<NetError> for io::Error {
             NetError::BadConfig(_) | NetError::BadOwner(_) | NetError::BadPortMapping(..) => {
                 io::ErrorKind::InvalidInput
             }
-            NetError::PortTaken { .. } | NetError::AlreadyAttached { .. } => {
-                io::ErrorKind::AlreadyExists
-            }
+            NetError::PortTaken { .. }
+            | NetError::PortBusy { .. }
+            | NetError::AlreadyAttached { .. } => io::ErrorKind::AlreadyExists,
             NetError::NotAttached(_) | NetError::NoBridge(_) => io::ErrorKind::NotFound,
             _ => io::ErrorKind::Other,
         };

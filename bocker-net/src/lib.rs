@@ -4,13 +4,14 @@
 //!
 //! ```no_run
 //! # fn demo(root: &std::path::Path, pid: i32) -> bocker_net::Result<()> {
-//! let cfg = bocker_net::NetConfig::from_env(root)?;
+//! let cfg = bocker_net::NetConfig::from_env()?;
 //! bocker_net::ensure_setup(&cfg)?;                          // cheap when the bridge is up
-//! let att = bocker_net::attach(&cfg, "ps_0123456789ab", pid, "eth0")?;
+//! let owner = bocker_net::container_owner(root, "ps_0123456789ab");
+//! let att = bocker_net::attach(&cfg, &owner, pid, "eth0")?;
 //! let ports = ["8080:80".parse()?];
-//! bocker_net::publish(&cfg, "ps_0123456789ab", att.ip, &ports)?;
+//! bocker_net::publish(&cfg, &owner, att.ip, &ports)?;
 //! // ... the container runs and exits ...
-//! bocker_net::release(&cfg, "ps_0123456789ab")?;           // never waits on the veth
+//! bocker_net::release(&cfg, &owner)?;                       // never waits on the veth
 //! # Ok(()) }
 //! ```
 
@@ -28,10 +29,10 @@ mod record;
 mod status;
 
 pub use bridge::{ensure_setup, setup, teardown};
-pub use config::{NetConfig, DEFAULT_BRIDGE, DEFAULT_SUBNET};
+pub use config::{container_owner, NetConfig, DEFAULT_BRIDGE, DEFAULT_STATE_ROOT, DEFAULT_SUBNET};
 pub use endpoint::{
-    attach, detach, endpoints, host_veth_name, loopback_up, mac_to_string, publish, reclaim,
-    release, Attachment,
+    attach, detach, detach_if_attached, endpoints, host_veth_name, loopback_up, mac_to_string,
+    publish, publish_held, reclaim, release, Attachment, PortHolds,
 };
 pub use error::{NetError, Result};
 pub use hosts::hosts_file;

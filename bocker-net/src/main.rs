@@ -14,12 +14,12 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Bridge networking for bocker containers"
 )]
 struct Cli {
-    /// Bridge name
-    #[arg(long, global = true, env = "BOCKER_BRIDGE", default_value = bocker_net::DEFAULT_BRIDGE)]
-    bridge: String,
-    /// Bridge subnet; the gateway is its first address
-    #[arg(long, global = true, env = "BOCKER_SUBNET", default_value = bocker_net::DEFAULT_SUBNET)]
-    subnet: String,
+    /// Bridge name [default: $BOCKER_BRIDGE, else bridge0]
+    #[arg(long, global = true)]
+    bridge: Option<String>,
+    /// Bridge subnet; the gateway is its first address [default: $BOCKER_SUBNET, else 10.0.0.0/24]
+    #[arg(long, global = true)]
+    subnet: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -65,15 +65,25 @@ enum Cmd {
     Detach {
         /// The PID given to attach (owner pid-PID), or the --owner given to it
         target: String,
+        /// TARGET is a container id of the store at BOCKER_ROOT; detaching one that
+        /// holds nothing is not an error
+        #[arg(long)]
+        container: bool,
     },
     /// Release leases, rules and veths of owners that are gone (pid-N owners whose process exited)
     Gc,
 }
 
 fn config(cli: &Cli) -> Result<NetConfig> {
-    let root =
-        PathBuf::from(std::env::var_os("BOCKER_ROOT").unwrap_or_else(|| "/var/bocker".into()));
-    Ok(NetConfig::new(&root, &cli.bridge, &cli.subnet)?)
+    Ok(NetConfig::from_env_with(
+        cli.bridge.as_deref(),
+        cli.subnet.as_deref(),
+    )?)
+}
+
+/// The store whose container ids `detach --container` names.
+fn store_root() -> PathBuf {
+    PathBuf::from(std::env::var_os("BOCKER_ROOT").unwrap_or_else(|| "/var/bocker".into()))
 }
 
 /// Owners the CLI made (`pid-N`) are alive while process N is; others belong
@@ -143,7 +153,18 @@ fn run(cli: &Cli) -> Result<()> {
                 Format::Text => println!("{}", att.ip),
             }
         }
-        Cmd::Detach { target } => {
+        Cmd::Detach {
+            target,
+            container: true,
+        } => {
+            let owner = bocker_net::container_owner(&store_root(), target);
+            bocker_net::detach_if_attached(&cfg, &owner)
+                .with_context(|| format!("detaching {target} from {}", cfg.bridge))?;
+        }
+        Cmd::Detach {
+            target,
+            container: false,
+        } => {
             let owner = if target.bytes().all(|b| b.is_ascii_digit()) {
                 format!("pid-{target}")
             } else {

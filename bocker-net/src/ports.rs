@@ -1,4 +1,7 @@
-//! `-p` port mappings: `[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]`.
+//! `-p` port mappings: `[HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]`, with Docker's other
+//! forms recognised: ranges (`8000-8001:80-81`, see [`PortMapping::parse_all`]),
+//! bracketed IPv6 hosts (`[::1]:8080:80`, refused clearly: the bridge is IPv4-only),
+//! `/sctp` (refused clearly).
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -56,17 +59,44 @@ fn port(text: &str, whole: &str) -> Result<u16, NetError> {
     }
 }
 
-impl FromStr for PortMapping {
-    type Err = NetError;
+/// `A` or `A-B` as an inclusive range.
+fn range(text: &str, whole: &str) -> Result<(u16, u16), NetError> {
+    match text.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (port(a, whole)?, port(b, whole)?);
+            if a > b {
+                return Err(NetError::BadPortMapping(
+                    whole.to_string(),
+                    "a range must go up",
+                ));
+            }
+            Ok((a, b))
+        }
+        None => port(text, whole).map(|p| (p, p)),
+    }
+}
 
-    fn from_str(s: &str) -> Result<Self, NetError> {
+impl PortMapping {
+    /// Every mapping one `-p` value stands for: `8000-8001:80-81/udp` is two. Host and
+    /// container ranges must have the same length.
+    pub fn parse_all(s: &str) -> Result<Vec<PortMapping>, NetError> {
         let bad = |why| NetError::BadPortMapping(s.to_string(), why);
         let (spec, proto) = match s.rsplit_once('/') {
             Some((spec, "tcp")) => (spec, Proto::Tcp),
             Some((spec, "udp")) => (spec, Proto::Udp),
+            Some((_, "sctp")) => return Err(bad("sctp is not supported, only tcp and udp")),
             Some(_) => return Err(bad("the protocol must be tcp or udp")),
             None => (s, Proto::Tcp),
         };
+        // A bracketed IPv6 host address: recognised, and refused for what it is.
+        if let Some(rest) = spec.strip_prefix('[') {
+            let (ip, _) = rest.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
+            ip.parse::<std::net::Ipv6Addr>()
+                .map_err(|_| bad("not an IPv6 address between '[' and ']'"))?;
+            return Err(bad(
+                "IPv6 host addresses are not supported: containers on a bocker bridge have IPv4 only",
+            ));
+        }
         let parts: Vec<&str> = spec.split(':').collect();
         let (host_ip, host, ctr) = match parts.as_slice() {
             [host, ctr] => (None, *host, *ctr),
@@ -81,14 +111,38 @@ impl FromStr for PortMapping {
                 )
             }
             [_] => return Err(bad("a host port is required")),
-            _ => return Err(bad("too many ':'")),
+            _ => return Err(bad("too many ':' (an IPv6 host address goes in brackets)")),
         };
-        Ok(PortMapping {
-            host_ip,
-            host_port: port(host, s)?,
-            container_port: port(ctr, s)?,
-            proto,
-        })
+        let (h0, h1) = range(host, s)?;
+        let (c0, c1) = range(ctr, s)?;
+        if h1 - h0 != c1 - c0 {
+            return Err(bad(
+                "the host and container ranges must have the same length",
+            ));
+        }
+        Ok((0..=h1 - h0)
+            .map(|i| PortMapping {
+                host_ip,
+                host_port: h0 + i,
+                container_port: c0 + i,
+                proto,
+            })
+            .collect())
+    }
+}
+
+/// One mapping; a range is an error here (use [`PortMapping::parse_all`]).
+impl FromStr for PortMapping {
+    type Err = NetError;
+
+    fn from_str(s: &str) -> Result<Self, NetError> {
+        match PortMapping::parse_all(s)?.as_slice() {
+            [one] => Ok(*one),
+            _ => Err(NetError::BadPortMapping(
+                s.to_string(),
+                "a range stands for several mappings here",
+            )),
+        }
     }
 }
 
@@ -121,6 +175,21 @@ mod tests {
     }
 
     #[test]
+    fn ranges_expand_and_ipv6_and_sctp_are_refused_clearly() {
+        let all = PortMapping::parse_all("127.0.0.1:8000-8002:80-82/udp").unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[2].to_string(), "127.0.0.1:8002:82/udp");
+        let e = PortMapping::parse_all("[::1]:8080:80")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("IPv6 host addresses are not supported"), "{e}");
+        let e = PortMapping::parse_all("80:80/sctp")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sctp is not supported"), "{e}");
+    }
+
+    #[test]
     fn rejects_garbage() {
         for s in [
             "80",
@@ -130,6 +199,10 @@ mod tests {
             "1:2:3:4",
             "80:80/sctp",
             "::1:80:80",
+            "[::1]:80:80",
+            "[::1:80:80",
+            "8000-8001:80",
+            "8001-8000:80-81",
             "x.y:1:2",
             "",
         ] {

@@ -22,10 +22,13 @@ pub struct Endpoint {
     pub ports: Vec<PortMapping>,
 }
 
-/// `<state_dir>/ports/<proto>-<port>.json`: a host port taken by a mapping.
+/// `<state root>/ports/<proto>-<port>.json`: a host port taken by a mapping, on
+/// any bridge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortClaim {
     pub owner: String,
+    #[serde(default)]
+    pub bridge: String,
     pub ip: Ipv4Addr,
     pub mapping: PortMapping,
 }

@@ -45,13 +45,12 @@ impl Net {
 impl Drop for Net {
     fn drop(&mut self) {
         let _ = bocker_net::teardown(&self.cfg, true);
-        let _ = fs::remove_dir_all(
-            self.cfg
-                .state_dir
-                .parent()
-                .and_then(|p| p.parent())
-                .unwrap(),
-        );
+        // state_dir is <root>/<bridge>: remove <root> (never anything above it).
+        if let Some(root) = self.cfg.state_dir.parent() {
+            if root.starts_with(std::env::temp_dir()) && root != std::env::temp_dir() {
+                let _ = fs::remove_dir_all(root);
+            }
+        }
         let _ = fs::remove_file(&self.reservation);
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 
 use bocker_store::{
-    fsutil, time, ImageConfig, ImageId, ImageRecord, Pending, Store, StoreError, WhiteoutStyle,
+    fsutil, time, ImageConfig, ImageId, ImageRecord, Journal, Store, StoreError, WhiteoutStyle,
 };
 
 use crate::auth;
@@ -242,7 +242,7 @@ struct LayerJobs<'a> {
     res: &'a Resolved,
     diff_ids: &'a [Digest],
     keys: &'a [String],
-    journal: &'a Mutex<Pending>,
+    journal: &'a Mutex<Journal>,
     progress: &'a dyn Progress,
 }
 

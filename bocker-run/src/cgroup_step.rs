@@ -1,21 +1,35 @@
-//! The cgroup step: the one place the runtime talks to bocker-cgroups.
+//! The cgroup step: the one place the runtime talks to bocker-cgroups. Every group the
+//! runtime makes, kills or removes goes through here, and lives under its store's own
+//! parent `<BOCKER_CGROUP_PARENT or bocker>/<store id>` ([`store_parent`]): two stores on
+//! one host (or a store beside Docker or Podman) never see each other's groups.
 
 use bocker_cgroups::{Cgroup, Hierarchy, Limits};
 use std::path::PathBuf;
 
 pub use bocker_cgroups::{parse_memory, CgroupError};
 
-/// The container's group `<parent>/<container id>`, parent from `BOCKER_CGROUP_PARENT`
-/// (default `bocker`).
+/// The parent of this store's container groups: `<BOCKER_CGROUP_PARENT or bocker>/<store
+/// id>`. The store id makes it the store's alone; the environment only picks where on the
+/// host the store's subtree hangs.
+pub fn store_parent(store: &bocker_store::Store) -> bocker_store::Result<String> {
+    Ok(format!(
+        "{}/{}",
+        bocker_cgroups::default_parent(),
+        store.id()?
+    ))
+}
+
+/// The container's group `<parent>/<container id>`.
 pub struct ContainerCgroup {
     cg: Cgroup,
     v2: bool,
 }
 
 impl ContainerCgroup {
-    pub fn create(name: &str, limits: &Limits) -> Result<Self, CgroupError> {
+    /// Creates the group under `parent` (see [`store_parent`]) with `limits`.
+    pub fn create(parent: &str, name: &str, limits: &Limits) -> Result<Self, CgroupError> {
         let h = Hierarchy::detect()?;
-        let cg = Cgroup::create(&h, &bocker_cgroups::default_parent(), name, limits)?;
+        let cg = Cgroup::create(&h, parent, name, limits)?;
         // A container without the device policy could open any host device: refuse.
         // A missing resource controller only loses that limit: warn, as Docker does.
         if cg.unenforced().contains(&"devices") {
@@ -35,34 +49,25 @@ impl ContainerCgroup {
         })
     }
 
-    /// The group of a container whose supervisor died, if it still exists.
-    pub fn open(parent: &str, name: &str) -> Option<Self> {
-        let h = Hierarchy::detect().ok()?;
+    /// The group `<parent>/<name>` if it exists (`Ok(None)` if not).
+    pub fn open(parent: &str, name: &str) -> Result<Option<Self>, CgroupError> {
+        let h = Hierarchy::detect()?;
         let v2 = h.version() == 2;
-        Cgroup::open(&h, parent, name)
-            .ok()
-            .map(|cg| ContainerCgroup { cg, v2 })
+        match Cgroup::open(&h, parent, name) {
+            Ok(cg) => Ok(Some(ContainerCgroup { cg, v2 })),
+            Err(CgroupError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Names of the groups under `parent`.
-    pub fn children(parent: &str) -> Vec<String> {
-        Hierarchy::detect()
-            .and_then(|h| Cgroup::list_children(&h, parent))
-            .unwrap_or_default()
+    pub fn children(parent: &str) -> Result<Vec<String>, CgroupError> {
+        Cgroup::list_children(&Hierarchy::detect()?, parent)
     }
 
-    /// Time since the group was created (its directory's change time), if known.
-    pub fn age(&self) -> Option<std::time::Duration> {
-        let dir = self.cg.paths().into_iter().next()?;
-        std::fs::metadata(dir).ok()?.modified().ok()?.elapsed().ok()
-    }
-
-    pub fn parent(&self) -> &str {
-        self.cg.parent()
-    }
-
-    pub fn add_pid(&self, pid: libc::pid_t) -> Result<(), CgroupError> {
-        self.cg.add_pid(pid)
+    /// Whether any process is in the group.
+    pub fn has_processes(&self) -> bool {
+        self.cg.procs().map(|p| !p.is_empty()).unwrap_or(true)
     }
 
     /// On cgroup v2, the group's directory opened for `clone3(CLONE_INTO_CGROUP)`.
@@ -88,13 +93,17 @@ impl ContainerCgroup {
         self.cg.paths()
     }
 
-    /// Kill whatever is left and remove the group. The usual case, an empty group once
-    /// PID 1 has exited, skips the freeze-and-kill round.
+    /// Kill whatever is left and remove the group ([`Cgroup::destroy`]).
     pub fn destroy(&self) -> Result<(), CgroupError> {
-        if !self.cg.procs().map(|p| p.is_empty()).unwrap_or(false) {
-            self.cg.kill_all()?;
+        self.cg.destroy()
+    }
+
+    /// Destroys `<parent>/<name>` if it exists.
+    pub fn destroy_named(parent: &str, name: &str) -> Result<(), CgroupError> {
+        match Self::open(parent, name)? {
+            Some(cg) => cg.destroy(),
+            None => Ok(()),
         }
-        self.cg.remove()
     }
 }
 

@@ -63,6 +63,18 @@ pub struct Args {
     /// Publish a container port: [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]
     #[arg(short = 'p', long = "publish", value_name = "PORTS")]
     pub publish: Vec<String>,
+    /// Custom DNS server (replaces the host's nameservers)
+    #[arg(long = "dns", value_name = "IP")]
+    pub dns: Vec<String>,
+    /// Custom DNS search domain (replaces the host's)
+    #[arg(long = "dns-search", value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// DNS option for resolv.conf (replaces the host's)
+    #[arg(long = "dns-option", value_name = "OPT")]
+    pub dns_option: Vec<String>,
+    /// Add a line to /etc/hosts: NAME:IP or NAME:host-gateway
+    #[arg(long = "add-host", value_name = "NAME:IP")]
+    pub add_host: Vec<String>,
     /// Image id, unique id prefix or name:tag
     pub image: String,
     /// Command and arguments (replace the image's Cmd)

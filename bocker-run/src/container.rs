@@ -1,23 +1,35 @@
-//! One container's life in the store: create (id, storage, /etc files), run (cgroup,
-//! clone, the record, network, supervise, record the exit), remove (`--rm`).
+//! One container's life: create (id, storage, /etc files), run (live entry, cgroup,
+//! clone, the record, network, supervise, record the exit, release), remove, reclaim.
 //!
-//! The record is first written right after the clone, already `running`, while the child
-//! builds its filesystem: one durable write fewer per start, and that one overlapped.
-//! Until then the store's journal (and its shared lock) covers the container: if we die,
-//! the journal removes its storage, and `reclaim` its empty, unrecorded cgroup.
+//! Lifecycle modules: [`state`] (the one place a record's status changes), [`release`]
+//! (kill → cgroup destroy → network release, each through its owning crate),
+//! [`remove`] (`bocker rm`). Crash recovery is [`crate::reclaim`].
+//!
+//! Before the start makes anything on the host it writes the container's live entry
+//! (`live/<ps_id>` in the store: supervisor pid and start time, cgroup parent, bridge),
+//! so whatever instant `bocker run` is killed at, the next command finds what it made.
+//! The record is first written right after the clone, already `running`, while the
+//! child builds its filesystem: one durable write fewer per start, and that one
+//! overlapped. Until then the store's journal (and its shared lock) covers the
+//! container's storage: if we die, the journal removes it.
 
-use crate::cgroup_step::ContainerCgroup;
-use crate::exec::StartFailure;
-use crate::plan::Plan;
-use crate::spec::RunSpec;
-use crate::{config, etc_files, exit_code, network, process, supervisor};
+pub mod cgroups;
+pub mod release;
+pub mod remove;
+pub mod state;
+
+use crate::cgroup_step::{self, ContainerCgroup};
+use crate::process::execve::StartFailure;
+use crate::process::{self, supervisor};
+use crate::spec::{resources, Bundle};
+use crate::{etc_files, exit_code, network};
 use anyhow::{Context, Result};
 use bocker_store::lock::Lock;
 use bocker_store::log::LogWriter;
 use bocker_store::record::{MountSpec, NetworkState, Resources};
 use bocker_store::{
-    ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Pending, Status,
-    Store,
+    liveness, ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Journal,
+    LiveEntry, Store,
 };
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -27,11 +39,12 @@ pub struct Created {
     pub id: ContainerId,
     pub dir: PathBuf,
     pub layers: Vec<String>,
-    pub spec: RunSpec,
+    /// What the runtime runs: the OCI spec and bocker's extras.
+    pub bundle: Bundle,
     /// The record as it will be written.
     pub record: ContainerRecord,
     /// The store journal and lock covering the container until its record is written.
-    journal: Option<(Pending, Lock)>,
+    journal: Option<(Journal, Lock)>,
 }
 
 impl Created {
@@ -53,15 +66,15 @@ impl Created {
     }
 }
 
-/// Reserve an id, make the container's storage and /etc files; the record is written
-/// when it starts. If we die half-way, the store's journal removes the leftovers.
+/// Reserve an id, make the container's storage and /etc files, and bind the planned
+/// bundle to them ([`Bundle::finish`]); the record is written when it starts. If we die
+/// half-way, the store's journal removes the leftovers.
 pub fn create(
     store: &Store,
     image: &ImageRecord,
     image_ref: &str,
     name: Option<&str>,
-    plan: &Plan,
-    args: &crate::cli::Args,
+    mut bundle: Bundle,
 ) -> Result<Created> {
     let lock = store.lock_shared().context("locking the store")?;
     let mut p = store.begin().context("starting a store journal")?;
@@ -76,95 +89,118 @@ pub fn create(
         .driver()
         .create_container(&dir, &image.layers)
         .with_context(|| format!("creating the filesystem of {id}"))?;
-    let hostname = args.hostname.clone().unwrap_or_else(|| id.0.clone());
-    let etc =
-        etc_files::write(&dir, &hostname).with_context(|| format!("writing /etc files of {id}"))?;
-    let env = config::env(&plan.image, &hostname, &plan.user_env)?;
+    let hostname = bundle
+        .spec
+        .hostname()
+        .clone()
+        .unwrap_or_else(|| network::default_hostname(bundle.extras.network, &id.0));
+    let x = &bundle.extras;
+    let etc = etc_files::write(&dir, &hostname, x.network, &x.dns, &x.add_host)
+        .with_context(|| format!("writing /etc files of {id}"))?;
     let rootfs = bocker_store::driver::rootfs_of(&dir);
-    let rec = ContainerRecord {
+    let cgroups_path = PathBuf::from(
+        cgroup_step::store_parent(store)
+            .with_context(|| format!("reading the store id for {id}"))?,
+    )
+    .join(&id.0);
+    bundle.finish(&id.0, &rootfs, etc, &cgroups_path);
+    let record = record_of(store, &id, name, image, image_ref, &bundle);
+    Ok(Created {
+        id,
+        dir,
+        layers: image.layers.clone(),
+        bundle,
+        record,
+        journal: Some((p, lock)),
+    })
+}
+
+/// The container's record as `create` leaves it, from the bundle: what `inspect` and
+/// `ps` show.
+fn record_of(
+    store: &Store,
+    id: &ContainerId,
+    name: Option<&str>,
+    image: &ImageRecord,
+    image_ref: &str,
+    bundle: &Bundle,
+) -> ContainerRecord {
+    let spec = &bundle.spec;
+    let x = &bundle.extras;
+    let process = spec.process().clone().unwrap_or_default();
+    let limits = limits_of(bundle);
+    let root = spec.root().clone().unwrap_or_default();
+    ContainerRecord {
         id: id.0.clone(),
         name: name.map(str::to_string),
         image: image.id.clone(),
         image_ref: image_ref.to_string(),
-        command: plan.argv.clone(),
+        command: process.args().clone().unwrap_or_default(),
         created: bocker_store::time::now(),
         driver: store.driver().name().to_string(),
         layers: image.layers.clone(),
-        rootfs: rootfs.display().to_string(),
+        rootfs: root.path().display().to_string(),
         config: ContainerConfig {
-            env: env.clone(),
-            cwd: plan.cwd.clone(),
-            user: Some(plan.user.clone()).filter(|u| !u.is_empty()),
-            hostname: hostname.clone(),
-            mounts: plan
-                .volumes
-                .iter()
-                .map(|v| MountSpec {
-                    source: v.host.display().to_string(),
-                    destination: v.dest.clone(),
-                    read_only: v.readonly,
+            env: process.env().clone().unwrap_or_default(),
+            cwd: process.cwd().display().to_string(),
+            user: x.user.clone().filter(|u| !u.is_empty()),
+            hostname: bundle.hostname().to_string(),
+            mounts: bundle
+                .volumes()
+                .map(|m| MountSpec {
+                    source: m.source().clone().unwrap_or_default().display().to_string(),
+                    destination: m.destination().display().to_string(),
+                    read_only: m.options().iter().flatten().any(|o| o == "ro"),
                 })
                 .collect(),
             resources: Resources {
-                memory_bytes: plan.limits.memory_bytes,
-                cpu_shares: plan.limits.cpu_shares,
-                cpus: plan.limits.cpus,
-                pids_limit: plan.limits.pids_max,
+                memory_bytes: limits.memory_bytes,
+                cpu_shares: limits.cpu_shares,
+                cpus: limits.cpus,
+                pids_limit: limits.pids_max,
             },
             network: NetworkState {
-                mode: plan.network.name().to_string(),
+                mode: x.network.name().to_string(),
                 ..Default::default()
             },
-            read_only: args.read_only,
-            init: args.init,
-            interactive: args.interactive,
-            auto_remove: args.rm,
+            read_only: root.readonly() == Some(true),
+            init: x.init,
+            interactive: x.stdin,
+            auto_remove: x.auto_remove,
             ..Default::default()
         },
         state: ContainerState {
             supervisor_pid: Some(std::process::id() as i32),
             ..Default::default()
         },
-    };
-    let spec = RunSpec {
-        rootfs,
-        argv: plan.argv.clone(),
-        env,
-        cwd: plan.cwd.clone(),
-        user: plan.user.clone(),
-        hostname,
-        volumes: plan.volumes.clone(),
-        etc,
-        read_only: args.read_only,
-        init: args.init,
-        stdin: args.interactive,
-        auto_remove: args.rm,
-        network: plan.network,
-        ports: plan.ports.clone(),
-        cgroup_tasks: Vec::new(),
-    };
-    Ok(Created {
-        id,
-        dir,
-        layers: image.layers.clone(),
-        spec,
-        record: rec,
-        journal: Some((p, lock)),
-    })
+    }
+}
+
+/// The cgroup limits of the bundle's `linux.resources`.
+fn limits_of(bundle: &Bundle) -> bocker_cgroups::Limits {
+    let linux = bundle.spec.linux().as_ref();
+    resources::from_spec(linux.and_then(|l| l.resources().as_ref()))
 }
 
 /// Start the container and supervise it in this process until it exits; returns its
 /// exit status (125/126/127 when it could not start). The record follows each step.
-pub fn run(store: &Store, ctr: &mut Created, plan: &Plan) -> i32 {
-    let cgroup = match ContainerCgroup::create(&ctr.id.0, &plan.limits) {
+pub fn run(store: &Store, ctr: &mut Created) -> i32 {
+    let entry = match live_entry(store, ctr) {
+        Ok(e) => e,
+        Err(e) => return fail(store, ctr, None, StartFailure::engine(format!("{e:#}"))),
+    };
+    ctr.record.state.supervisor_start = entry.supervisor_start;
+    // Recorded before anything is made: a kill from here on leaves nothing unfound.
+    if let Err(e) = store.mark_live(&ctr.id, &entry) {
+        let f = StartFailure::engine(format!("recording the container's resources: {e}"));
+        return fail(store, ctr, None, f);
+    }
+    let parent = entry.cgroup_parent.as_deref().unwrap_or_default();
+    let cgroup = match ContainerCgroup::create(parent, &ctr.id.0, &limits_of(&ctr.bundle)) {
         Ok(c) => c,
         Err(e) => {
-            return fail(
-                store,
-                ctr,
-                None,
-                StartFailure::engine(format!("creating cgroup: {e}")),
-            )
+            let f = StartFailure::engine(format!("creating cgroup: {e}"));
+            return fail(store, ctr, Some((&entry, None)), f);
         }
     };
     let code = match start(store, ctr, &cgroup) {
@@ -175,25 +211,41 @@ pub fn run(store: &Store, ctr: &mut Created, plan: &Plan) -> i32 {
                 exit_code::ENGINE
             }
         },
-        Err(f) => return fail(store, ctr, Some(&cgroup), f),
+        Err(f) => return fail(store, ctr, Some((&entry, Some(&cgroup))), f),
     };
-    if let Err(e) = cgroup.destroy() {
-        eprintln!("bocker-run: removing cgroup of {}: {e}", ctr.id);
-    }
     // Every process is gone with the cgroup: the namespace (and its veth) goes with them.
-    release_network(store, ctr);
-    if ctr.spec.auto_remove {
-        return code; // the record is about to go: no point in a last write
+    let mut failed = release::release_with(store, &ctr.id, &entry, Some(&cgroup));
+    if ctr.bundle.extras.auto_remove {
+        // `--rm`: no last record write, the record goes.
+        if let Err(e) = store.remove_container_record(&ctr.id) {
+            failed.push(format!("removing the record: {e}"));
+        }
+    } else if let Err(e) = ctr.record(store, |r| state::exited(r, code, None)) {
+        // Gone already: `rm -f` removed it while it ran.
+        if store.container_dir(&ctr.id).exists() {
+            failed.push(format!("recording the exit: {e:#}"));
+        }
     }
-    let _ = ctr.record(store, |r| {
-        r.state.status = Status::Exited;
-        r.state.exit_code = Some(code);
-        r.state.finished_at = Some(bocker_store::time::now());
-        r.state.pid = None;
-        r.state.supervisor_pid = None;
-        r.config.cgroup_paths.clear();
-    });
+    release::report(&ctr.id, release::forget(store, &ctr.id, failed));
     code
+}
+
+/// What this start will make, for the live entry: our own pid and start time, the
+/// store's cgroup parent, the bridge (bridge mode).
+fn live_entry(store: &Store, ctr: &Created) -> Result<LiveEntry> {
+    let cgroup_parent = cgroup_step::store_parent(store).context("reading the store id")?;
+    let bridge = match ctr.bundle.extras.network {
+        network::NetworkMode::Bridge => {
+            Some(network::configured_bridge().context("network settings")?)
+        }
+        _ => None,
+    };
+    Ok(LiveEntry {
+        supervisor_pid: std::process::id() as i32,
+        supervisor_start: liveness::own_start_time(),
+        cgroup_parent: Some(cgroup_parent),
+        bridge,
+    })
 }
 
 fn start(
@@ -212,13 +264,14 @@ fn start(
             .mount_container(&dir, &layers)
             .map_err(std::io::Error::other)
     };
-    // cgroup v2: born in the group. v1: it moves itself in (spec.cgroup_tasks).
+    // Planning created nothing: the -v sources missing on the host are made now.
+    (ctr.bundle.extras)
+        .create_volume_sources()
+        .map_err(|e| engine("volumes", &e))?;
+    // cgroup v2: born in the group. v1: it moves itself in (its `tasks` files).
     let v2_dir = cgroup.v2_dir();
-    let spec = RunSpec {
-        cgroup_tasks: cgroup.self_join_files(),
-        ..ctr.spec.clone()
-    };
-    let pending = process::spawn(&spec, &mount, v2_dir.as_ref().map(|f| f.as_raw_fd()))
+    let v2_fd = v2_dir.as_ref().map(|f| f.as_raw_fd());
+    let pending = process::spawn(&ctr.bundle, &mount, v2_fd, &cgroup.self_join_files())
         .map_err(|e| engine("creating the container process", &e))?;
     let pid = pending.pid;
     let paths: Vec<String> = cgroup
@@ -227,23 +280,21 @@ fn start(
         .map(|p| p.display().to_string())
         .collect();
     // Host side of the network while the child waits; what it made goes into the one
-    // record write below (the "running" record), not a second one.
+    // record write below (the "running" record), not a second one. Its bridge is in the
+    // live entry already: if we die half-way, reclaim gives back whatever it took.
     let net = network::NetContext {
         root: store.root(),
         owner: &ctr.id.0,
-        hostname: &ctr.spec.hostname,
-        hosts_file: &ctr.spec.etc.hosts,
-        ports: &ctr.spec.ports,
+        hostname: ctr.bundle.hostname(),
+        hosts_file: &ctr.bundle.extras.etc.hosts,
+        ports: &ctr.bundle.extras.ports,
     };
-    let att = match network::setup_network(ctr.spec.network, pid, &net) {
+    let att = match network::setup_network(ctr.bundle.extras.network, pid, &net) {
         Ok(a) => a,
         Err(e) => return Err(pending.abort(engine("network", &e))),
     };
     let recorded = ctr.record(store, |r| {
-        r.state.status = Status::Running;
-        r.state.pid = Some(pid);
-        r.state.started_at = Some(bocker_store::time::now());
-        r.config.cgroup_paths = paths.clone();
+        state::running(r, pid, paths.clone());
         let n = &mut r.config.network;
         n.bridge = att.bridge.clone();
         n.ip = att.ip.clone();
@@ -252,57 +303,38 @@ fn start(
         n.ports = att.ports.clone();
     });
     if let Err(e) = recorded {
-        release_network(store, ctr);
         return Err(pending.abort(engine("updating record", &e)));
     }
-    let started = match pending.release_exec() {
-        Ok(s) => s,
-        Err(f) => {
-            release_network(store, ctr);
-            return Err(f);
-        }
-    };
+    let started = pending.release_exec()?;
     Ok((started, Some(log)))
 }
 
-/// Gives the container's lease and port rules back (bridge mode only).
-fn release_network(store: &Store, ctr: &Created) {
-    if ctr.spec.network != network::NetworkMode::Bridge {
-        return;
-    }
-    let bridge = bocker_net::NetConfig::from_env(store.root())
-        .map(|c| c.bridge)
-        .unwrap_or_else(|_| bocker_net::DEFAULT_BRIDGE.to_string());
-    if let Err(e) = network::release_network(store.root(), &bridge, &ctr.id.0) {
-        eprintln!("bocker-run: releasing the network of {}: {e}", ctr.id);
-    }
-}
-
-/// Record a failed start, print its message, clean the cgroup; return its status.
+/// Record a failed start, print its message, release what it made (if anything was
+/// made: `entry`); return its status.
 fn fail(
     store: &Store,
     ctr: &mut Created,
-    cgroup: Option<&ContainerCgroup>,
+    made: Option<(&LiveEntry, Option<&ContainerCgroup>)>,
     f: StartFailure,
 ) -> i32 {
     eprintln!("bocker-run: {}", f.message);
-    if let Some(cg) = cgroup {
-        let _ = cg.destroy();
+    let failed = made
+        .map(|(entry, cgroup)| release::release_with(store, &ctr.id, entry, cgroup))
+        .unwrap_or_default();
+    let recorded = ctr.record(store, |r| state::exited(r, f.code, Some(f.message.clone())));
+    if made.is_some() && recorded.is_ok() {
+        release::report(&ctr.id, release::forget(store, &ctr.id, failed));
+    } else {
+        release::report(&ctr.id, failed);
     }
-    let _ = ctr.record(store, |r| {
-        r.state.status = Status::Exited;
-        r.state.exit_code = Some(f.code);
-        r.state.error = Some(f.message.clone());
-        r.state.finished_at = Some(bocker_store::time::now());
-        r.state.supervisor_pid = None;
-        r.config.cgroup_paths.clear();
-    });
     f.code
 }
 
-/// `--rm`: remove the record and the storage.
+/// `--rm`: remove the container (killing it first if needed), record and storage. A
+/// container [`run`] removed already is fine.
 pub fn remove(store: &Store, id: &ContainerId) -> Result<()> {
-    store
-        .remove_container(id, true)
-        .with_context(|| format!("removing {id}"))
+    match remove::remove(store, id, true) {
+        Err(remove::RemoveError::Store(bocker_store::StoreError::NoSuchContainer(_))) => Ok(()),
+        other => other.with_context(|| format!("removing {id}")),
+    }
 }

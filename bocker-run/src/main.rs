@@ -2,7 +2,7 @@
 //! the foreground, as the seed's `bocker_run` did: snapshot, cgroup, namespaces, exec.
 
 use anyhow::{Context, Result};
-use bocker_run::{cli::Args, container, exit_code, plan, reclaim};
+use bocker_run::{cli::Args, container, exit_code, reclaim, spec};
 use bocker_store::Store;
 use std::process::ExitCode;
 
@@ -24,16 +24,9 @@ fn run(args: &Args) -> Result<i32> {
     let image = store
         .read_image(&image_id)
         .with_context(|| format!("reading image {image_id}"))?;
-    let plan = plan::plan(args, &image)?;
-    let mut ctr = container::create(
-        &store,
-        &image,
-        &args.image,
-        args.name.as_deref(),
-        &plan,
-        args,
-    )?;
-    let code = container::run(&store, &mut ctr, &plan);
+    let bundle = spec::plan(args, &image.config)?;
+    let mut ctr = container::create(&store, &image, &args.image, args.name.as_deref(), bundle)?;
+    let code = container::run(&store, &mut ctr);
     if args.rm {
         container::remove(&store, &ctr.id)?;
     }

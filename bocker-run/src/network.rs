@@ -1,15 +1,17 @@
 //! The network step: where bocker-net plugs into the runtime.
 //!
-//! Two halves, run while the container's first process waits on its sync pipe, before
-//! anything of the image runs:
-//! - [`setup_network`] on the host side (the supervisor), given the child's pid, whose
-//!   network namespace is `/proc/<pid>/ns/net`: in bridge mode, make sure the bridge is
-//!   up, attach a veth with a leased address, publish ports, and write the container's
-//!   `/etc/hosts` with its address; return what to record.
-//! - [`in_container`] inside the container's namespaces, still privileged: loopback up.
+//! [`setup_network`] runs on the host side (the supervisor) while the container's first
+//! process waits on its sync pipe, before anything of the image runs, given the child's
+//! pid (its network namespace is `/proc/<pid>/ns/net`): in bridge mode it makes sure the
+//! bridge is up, attaches a veth with a leased address and publishes ports; in `none`
+//! mode it brings loopback up; in every mode it writes the container's `/etc/hosts`,
+//! once, with the content bocker-net generates. Every lease, veth and rule is made and
+//! given back only through bocker-net's library.
 //!
 //! [`release_network`] gives the lease and the port rules back once the container's
-//! processes are gone (the veth dies with the namespace; nobody waits for it).
+//! processes are gone (the veth dies with the namespace; nobody waits for it). Leases
+//! are owned by [`bocker_net::container_owner`] (store identity + container id), so
+//! two stores on one bridge never release each other's.
 
 use std::io;
 use std::path::Path;
@@ -60,12 +62,12 @@ impl NetworkMode {
 
 /// What the network step needs besides the child's pid.
 pub struct NetContext<'a> {
-    /// The store root (bocker-net keeps its leases under `<root>/net/<bridge>`).
+    /// The store root: its identity goes into the lease owner.
     pub root: &'a Path,
-    /// The container id: the owner of the lease and the port rules.
+    /// The container id; with the root, the owner of the lease and the port rules.
     pub owner: &'a str,
     pub hostname: &'a str,
-    /// The container's generated /etc/hosts (bind-mounted; rewritten in place).
+    /// The container's /etc/hosts (bind-mounted; filled here, in place, once).
     pub hosts_file: &'a Path,
     pub ports: &'a [PortMapping],
 }
@@ -80,28 +82,64 @@ pub struct Attachment {
     pub ports: Vec<String>,
 }
 
+/// A container's hostname when `--hostname` is not given: its id, or in host mode the
+/// host's own name (Docker 20.10: a `--network host` container sees the host's name).
+pub fn default_hostname(mode: NetworkMode, id: &str) -> String {
+    let host = || std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+    match mode {
+        NetworkMode::Host => host()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| id.to_string()),
+        _ => id.to_string(),
+    }
+}
+
+/// The sockets that hold this container's published host ports (see
+/// [`bocker_net::publish_held`]); the supervisor lives as long as the container.
+static HELD_PORTS: std::sync::Mutex<Vec<bocker_net::PortHolds>> = std::sync::Mutex::new(Vec::new());
+
+/// The bridge new containers attach to (`BOCKER_BRIDGE`, read by bocker-net).
+pub fn configured_bridge() -> io::Result<String> {
+    Ok(NetConfig::from_env()?.bridge)
+}
+
 /// Host side, while the child waits. `child_pid` is in the host's pid namespace.
 pub fn setup_network(
     mode: NetworkMode,
     child_pid: libc::pid_t,
     ctx: &NetContext,
 ) -> io::Result<Attachment> {
-    if mode != NetworkMode::Bridge {
-        return Ok(Attachment::default());
+    match mode {
+        NetworkMode::Bridge => {}
+        NetworkMode::None => {
+            bocker_net::loopback_up(child_pid)?;
+            return write_hosts(ctx, None).map(|()| Attachment::default());
+        }
+        NetworkMode::Host => {
+            // Docker: a host-network container sees the host's own /etc/hosts.
+            let host = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+            let extra = extra_hosts(ctx)?;
+            return std::fs::write(ctx.hosts_file, host + &extra).map(|()| Attachment::default());
+        }
     }
-    let cfg = NetConfig::from_env(ctx.root)?;
+    let cfg = NetConfig::from_env()?;
+    let owner = bocker_net::container_owner(ctx.root, ctx.owner);
     bocker_net::ensure_setup(&cfg)?;
-    let att = bocker_net::attach(&cfg, ctx.owner, child_pid, "eth0")?;
+    let att = bocker_net::attach(&cfg, &owner, child_pid, "eth0")?;
     let done = (|| -> io::Result<()> {
-        bocker_net::publish(&cfg, ctx.owner, att.ip, ctx.ports)?;
-        // Same inode: the container's bind mount of it sees the new content.
-        std::fs::write(
-            ctx.hosts_file,
-            bocker_net::hosts_file(ctx.hostname, Some(att.ip)),
-        )
+        let holds = bocker_net::publish_held(&cfg, &owner, att.ip, ctx.ports)?;
+        // Held for the life of this process, the container's supervisor.
+        HELD_PORTS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(holds);
+        write_hosts(ctx, Some(att.ip))
     })();
     if let Err(e) = done {
-        let _ = bocker_net::release(&cfg, ctx.owner);
+        if let Err(r) = bocker_net::release(&cfg, &owner) {
+            eprintln!("bocker-run: releasing the network of {}: {r}", ctx.owner);
+        }
         return Err(e);
     }
     Ok(Attachment {
@@ -113,47 +151,35 @@ pub fn setup_network(
     })
 }
 
-/// Gives back what [`setup_network`] took (lease, port rules) for container `owner` on
-/// `bridge` (the one recorded). Call it once the container's processes are gone.
-pub fn release_network(root: &Path, bridge: &str, owner: &str) -> io::Result<()> {
-    let subnet = std::env::var("BOCKER_SUBNET")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| bocker_net::DEFAULT_SUBNET.to_string());
-    let cfg = NetConfig::new(root, bridge, &subnet)?;
-    bocker_net::release(&cfg, owner)?;
-    Ok(())
+/// The one writer of the container's /etc/hosts (same inode as the bind mount's source):
+/// bocker-net's content, then the `--add-host` entries the file was seeded with.
+fn write_hosts(ctx: &NetContext, ip: Option<std::net::Ipv4Addr>) -> io::Result<()> {
+    let extra = extra_hosts(ctx)?;
+    std::fs::write(
+        ctx.hosts_file,
+        bocker_net::hosts_file(ctx.hostname, ip) + &extra,
+    )
 }
 
-/// Container side, in its own namespaces before privileges are dropped.
-/// (Bridge mode: `bocker_net::attach` already brought `lo` up from the host side.)
-pub fn in_container(mode: NetworkMode) -> io::Result<()> {
-    if mode == NetworkMode::None {
-        loopback_up()?;
+/// The `--add-host` lines `etc_files` seeded the file with, `host-gateway` resolved to
+/// the bridge's gateway (Docker: the default bridge's gateway address).
+fn extra_hosts(ctx: &NetContext) -> io::Result<String> {
+    let seed = std::fs::read_to_string(ctx.hosts_file)?;
+    let mut out = String::new();
+    for line in seed.lines() {
+        match line.strip_prefix(crate::etc_files::HOST_GATEWAY) {
+            Some(rest) => out += &format!("{}{rest}\n", NetConfig::from_env()?.gateway()),
+            None => out += &format!("{line}\n"),
+        }
     }
-    Ok(())
+    Ok(out)
 }
 
-/// `ip link set lo up` with one ioctl.
-fn loopback_up() -> io::Result<()> {
-    // SAFETY: plain socket; closed below.
-    let s = crate::sys::cvt(unsafe {
-        libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)
-    })?;
-    // SAFETY: ifreq is plain old data; the name fits in IFNAMSIZ.
-    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (dst, src) in ifr.ifr_name.iter_mut().zip(b"lo\0") {
-        *dst = *src as libc::c_char;
-    }
-    let res = (|| {
-        // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the flags member of ifr.
-        crate::sys::cvt(unsafe { libc::ioctl(s, libc::SIOCGIFFLAGS, &mut ifr) })?;
-        // SAFETY: ifru_flags is the member SIOCGIFFLAGS just filled.
-        unsafe { ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
-        // SAFETY: SIOCSIFFLAGS reads the ifreq we own; s is an open socket.
-        crate::sys::cvt(unsafe { libc::ioctl(s, libc::SIOCSIFFLAGS, &ifr) })
-    })();
-    // SAFETY: we own s.
-    unsafe { libc::close(s) };
-    res.map(drop)
+/// Gives back what [`setup_network`] took (lease, port rules) for container `id` of the
+/// store at `root` on `bridge` (the one recorded). Call it once the container's
+/// processes are gone. Holding nothing is not an error; every other failure is returned.
+pub fn release_network(root: &Path, bridge: &str, id: &str) -> io::Result<()> {
+    let cfg = NetConfig::from_env_with(Some(bridge), None)?;
+    bocker_net::release(&cfg, &bocker_net::container_owner(root, id))?;
+    Ok(())
 }

@@ -1,92 +1,123 @@
-//! Cleaning up after supervisors that died (SIGKILL of `bocker run`, a crash): their
-//! containers are recorded as running but nothing of them lives, or only orphans in
-//! their cgroup; or, if they died between creating the cgroup and writing the record,
-//! an empty group with no record at all. `bocker-run` calls [`reclaim`] before each run;
-//! store verbs may too.
+//! Cleaning up after supervisors that died (SIGKILL of `bocker run`, a crash), in this
+//! store only. A start writes its live entry (store `live/<ps_id>`: supervisor pid and
+//! start time, cgroup parent, bridge) before it makes anything, so whatever instant it
+//! was killed at, reclaim finds it there: it kills what is left in the container's
+//! cgroup and removes the group (bocker-cgroups), gives back its lease and port rules
+//! (bocker-net), marks the record `exited (137)` (or removes it, `--rm`), and lets the
+//! store undo the dead start's journal (storage of a container never recorded).
+//! `bocker-run` and `bocker rm` call [`reclaim`] first.
+//!
+//! Groups are only ever looked for under this store's own cgroup parent
+//! (`<BOCKER_CGROUP_PARENT or bocker>/<store id>`): another store's containers, or
+//! Docker's and Podman's, are never seen. Everything that cannot be cleaned is reported
+//! on stderr, one line each, and stays recorded for the next try.
 
-use crate::cgroup_step::ContainerCgroup;
-use bocker_store::{liveness, ContainerId, Status, Store};
-use std::time::Duration;
+use crate::cgroup_step::{self, ContainerCgroup};
+use crate::container::{release, state};
+use bocker_store::{id, liveness, ContainerId, Status, Store, StoreError};
 
-fn pid_alive(pid: Option<i32>) -> bool {
-    // SAFETY: signal 0 only checks existence.
-    pid.is_some_and(|p| p > 0 && unsafe { libc::kill(p, 0) } == 0)
+/// Reclaims every container of this store whose supervisor is gone; returns the ids
+/// handled. Problems are printed (`bocker-run: reclaim: …`), never fatal.
+pub fn reclaim(store: &Store) -> Vec<String> {
+    let mut r = Reclaim {
+        store,
+        done: Vec::new(),
+    };
+    match store.live_container_ids() {
+        Ok(ids) => ids.iter().for_each(|id| r.container(id)),
+        Err(e) => report(&format!("listing live containers: {e}")),
+    }
+    r.orphan_groups();
+    // Storage of starts killed before their first record: the store's journal.
+    if let Err(e) = store.recover() {
+        report(&format!("undoing dead journals: {e}"));
+    }
+    r.done
 }
 
-/// For every container recorded running whose supervisor is gone: kill what is left in
-/// its cgroups, remove them, mark it exited (137, "supervisor died"); remove it entirely
-/// if it was started with `--rm`. Returns the ids handled.
-pub fn reclaim(store: &Store) -> Vec<String> {
-    let mut done = Vec::new();
-    // Only the live index: exited containers (most of them) are never read.
-    let Ok(live) = store.live_container_ids() else {
-        return done;
-    };
-    for id in live {
-        let rec = match store.read_container(&id) {
-            Ok(rec) => rec,
-            // No record and no directory: its creator died (GC took the rest).
-            // A directory without a record yet is a creation in progress: leave it.
-            Err(_) => {
-                if !store.container_dir(&id).exists() {
-                    let _ = store.unmark_live(&id);
+struct Reclaim<'a> {
+    store: &'a Store,
+    done: Vec<String>,
+}
+
+impl Reclaim<'_> {
+    fn container(&mut self, id: &ContainerId) {
+        let entry = match self.store.read_live(id) {
+            Ok(Some(e)) => e,
+            Ok(None) => return, // released meanwhile
+            Err(e) => return report(&format!("{id}: {e}")),
+        };
+        if liveness::process_alive(Some(entry.supervisor_pid), entry.supervisor_start) {
+            return; // its supervisor is at work: its resources are its own
+        }
+        let failed = release::release(self.store, id, &entry);
+        if !failed.is_empty() {
+            return release_failed(id, failed);
+        }
+        match self.store.read_container(id) {
+            Ok(rec) if rec.state.status != Status::Exited => {
+                let written = if rec.config.auto_remove {
+                    self.store.remove_container_record(id)
+                } else {
+                    self.store
+                        .update_container(id, state::supervisor_died)
+                        .map(drop)
+                };
+                if let Err(e) = written {
+                    return report(&format!("{id}: recording its end: {e}"));
                 }
+            }
+            Ok(_) => {}
+            // Killed before its first record: the journal holds its storage.
+            Err(StoreError::NoSuchContainer(_)) => {}
+            Err(e) => return report(&format!("{id}: {e}")),
+        }
+        let failed = release::forget(self.store, id, Vec::new());
+        if !failed.is_empty() {
+            return release_failed(id, failed);
+        }
+        self.done.push(id.0.clone());
+    }
+
+    /// Groups under this store's parent with no live entry: their entry was removed but
+    /// the group survived (an old version, a failed removal). Entries are written before
+    /// groups are made, so no start in progress is ever among them.
+    fn orphan_groups(&mut self) {
+        let parent = match cgroup_step::store_parent(self.store) {
+            Ok(p) => p,
+            Err(e) => return report(&format!("reading the store id: {e}")),
+        };
+        let names = match ContainerCgroup::children(&parent) {
+            Ok(n) => n,
+            Err(e) => return report(&format!("listing the cgroups of {parent}: {e}")),
+        };
+        for name in names {
+            if !id::is_valid(id::Kind::Container, &name) {
                 continue;
             }
-        };
-        if !matches!(rec.state.status, Status::Running | Status::Created) {
-            let _ = store.unmark_live(&id);
-            continue;
-        }
-        if pid_alive(rec.state.supervisor_pid) {
-            continue;
-        }
-        liveness::kill_all(&rec, Duration::from_secs(5));
-        liveness::release(&rec);
-        if let Some(bridge) = rec.config.network.bridge.as_deref() {
-            let _ = crate::network::release_network(store.root(), bridge, &rec.id);
-        }
-        // A supervisor killed before it recorded its cgroup paths: the group is named
-        // after the container under the parent in force.
-        if let Some(cg) = ContainerCgroup::open(&bocker_cgroups::default_parent(), &rec.id) {
-            let _ = cg.destroy();
-        }
-        if rec.config.auto_remove {
-            let _ = store.remove_container(&id, true);
-        } else {
-            let _ = store.update_container(&id, |r| {
-                r.state.status = Status::Exited;
-                r.state.exit_code = Some(137);
-                r.state.error = Some("supervisor died".into());
-                r.state.finished_at = Some(bocker_store::time::now());
-                r.state.pid = None;
-                r.state.supervisor_pid = None;
-                r.config.cgroup_paths.clear();
-            });
-        }
-        done.push(rec.id);
-    }
-    sweep_unrecorded_groups(store, &mut done);
-    done
-}
-
-/// A `bocker run` writes its record within milliseconds of creating the group: one older
-/// than this without a record was left by a run that died in between.
-const UNRECORDED_GRACE: Duration = Duration::from_secs(30);
-
-fn sweep_unrecorded_groups(store: &Store, done: &mut Vec<String>) {
-    let parent = bocker_cgroups::default_parent();
-    for name in ContainerCgroup::children(&parent) {
-        let id = ContainerId(name.clone());
-        if !bocker_store::id::is_valid(bocker_store::id::Kind::Container, &name)
-            || store.container_dir(&id).join("container.json").exists()
-        {
-            continue;
-        }
-        if let Some(cg) = ContainerCgroup::open(&parent, &name) {
-            if cg.age().is_some_and(|a| a > UNRECORDED_GRACE) && cg.destroy().is_ok() {
-                done.push(name);
+            let cid = ContainerId(name);
+            match self.store.read_live(&cid) {
+                Ok(None) => {}
+                Ok(Some(_)) => continue,
+                Err(e) => {
+                    report(&format!("{cid}: {e}"));
+                    continue;
+                }
+            }
+            match ContainerCgroup::destroy_named(&parent, &cid.0) {
+                Ok(()) => self.done.push(cid.0),
+                Err(e) => report(&format!("removing the cgroup {parent}/{cid}: {e}")),
             }
         }
     }
+}
+
+fn release_failed(id: &ContainerId, failed: Vec<String>) {
+    for f in failed {
+        report(&format!("{id}: {f}"));
+    }
+}
+
+fn report(what: &str) {
+    eprintln!("bocker-run: reclaim: {what}");
 }

@@ -52,33 +52,6 @@ pub fn fd_path(fd: RawFd) -> CString {
     CString::new(format!("/proc/self/fd/{fd}")).expect("no NUL in fd path")
 }
 
-/// `openat2(2)`.
-pub fn openat2(
-    dirfd: RawFd,
-    path: &CStr,
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-) -> io::Result<OwnedFd> {
-    // SAFETY: open_how is plain data; zero is a valid value for every field.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = flags;
-    how.mode = mode;
-    how.resolve = resolve;
-    // SAFETY: `how` is a valid open_how and its size is passed alongside.
-    let fd = cvt_long(unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dirfd,
-            path.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    })?;
-    // SAFETY: the kernel just returned this fd to us and nobody else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
 /// `open(2)` with O_CLOEXEC added.
 pub fn open(path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
     // SAFETY: valid C string; the returned fd is owned by us.
@@ -167,4 +140,308 @@ pub fn sigprocmask(how: libc::c_int, set: &libc::sigset_t) -> io::Result<()> {
     // SAFETY: valid set pointer; old set not requested.
     let r = unsafe { libc::sigprocmask(how, set, std::ptr::null_mut()) };
     cvt(r).map(drop)
+}
+
+pub fn fchdir(fd: RawFd) -> io::Result<()> {
+    // SAFETY: plain fd syscall.
+    cvt(unsafe { libc::fchdir(fd) }).map(drop)
+}
+
+pub fn chdir(path: &CStr) -> io::Result<()> {
+    // SAFETY: a valid C string.
+    cvt(unsafe { libc::chdir(path.as_ptr()) }).map(drop)
+}
+
+/// `pivot_root(".", ".")`: the new root stacks over the old one at the cwd (runc's way).
+pub fn pivot_root_dot() -> io::Result<()> {
+    // SAFETY: two static C strings.
+    cvt_long(unsafe { libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) }).map(drop)
+}
+
+/// `umount2(path, MNT_DETACH)`.
+pub fn umount_detach(path: &CStr) -> io::Result<()> {
+    // SAFETY: a valid C string.
+    cvt(unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) }).map(drop)
+}
+
+/// A character device `name` in directory `dir`, mode 0666 whatever the umask.
+pub fn mknod_char(dir: RawFd, name: &CStr, major: u32, minor: u32) -> io::Result<()> {
+    let dev = libc::makedev(major, minor);
+    // SAFETY: dir is an open directory fd and name a valid C string.
+    cvt(unsafe { libc::mknodat(dir, name.as_ptr(), libc::S_IFCHR | 0o666, dev) })?;
+    // mknod honours the umask; the nodes must be world-usable.
+    // SAFETY: as above.
+    cvt(unsafe { libc::fchmodat(dir, name.as_ptr(), 0o666, 0) }).map(drop)
+}
+
+/// `symlinkat(2)`: `dir/link` → `target`.
+pub fn symlinkat(target: &CStr, dir: RawFd, link: &CStr) -> io::Result<()> {
+    // SAFETY: valid fd and C strings.
+    cvt(unsafe { libc::symlinkat(target.as_ptr(), dir, link.as_ptr()) }).map(drop)
+}
+
+/// `setgroups(2)`.
+pub fn setgroups(groups: &[libc::gid_t]) -> io::Result<()> {
+    // SAFETY: the pointer/length pair describes `groups`.
+    cvt(unsafe { libc::setgroups(groups.len(), groups.as_ptr()) }).map(drop)
+}
+
+/// `setresgid(gid, gid, gid)`.
+pub fn setresgid(gid: libc::gid_t) -> io::Result<()> {
+    // SAFETY: plain id syscall.
+    cvt(unsafe { libc::setresgid(gid, gid, gid) }).map(drop)
+}
+
+/// `setresuid(uid, uid, uid)`.
+pub fn setresuid(uid: libc::uid_t) -> io::Result<()> {
+    // SAFETY: plain id syscall.
+    cvt(unsafe { libc::setresuid(uid, uid, uid) }).map(drop)
+}
+
+/// The three capability sets `capset(2)` takes, as 64-bit masks.
+pub struct CapSets {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// `capset(2)` of the calling thread, v3 layout (two 32-bit words per set).
+pub fn capset(sets: CapSets) -> io::Result<()> {
+    let header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let word = |shift: u32| CapData {
+        effective: (sets.effective >> shift) as u32,
+        permitted: (sets.permitted >> shift) as u32,
+        inheritable: (sets.inheritable >> shift) as u32,
+    };
+    let data = [word(0), word(32)];
+    // SAFETY: header and a two-element data array in the v3 layout.
+    cvt_long(unsafe { libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) })
+        .map(drop)
+}
+
+/// `setrlimit(2)`.
+pub fn setrlimit(res: libc::__rlimit_resource_t, soft: u64, hard: u64) -> io::Result<()> {
+    let r = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: a valid rlimit struct.
+    cvt(unsafe { libc::setrlimit(res, &r) }).map(drop)
+}
+
+/// `getrlimit(2)`: (soft, hard).
+pub fn getrlimit(res: libc::__rlimit_resource_t) -> io::Result<(u64, u64)> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the rlimit we own.
+    cvt(unsafe { libc::getrlimit(res, &mut r) })?;
+    Ok((r.rlim_cur, r.rlim_max))
+}
+
+/// `sethostname(2)`.
+pub fn sethostname(name: &str) -> io::Result<()> {
+    let b = name.as_bytes();
+    // SAFETY: pointer/length of a byte slice.
+    cvt(unsafe { libc::sethostname(b.as_ptr().cast(), b.len()) }).map(drop)
+}
+
+/// `setsid(2)`.
+pub fn setsid() -> io::Result<()> {
+    // SAFETY: plain syscall.
+    cvt(unsafe { libc::setsid() }).map(drop)
+}
+
+/// `unshare(2)`.
+pub fn unshare(flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: plain syscall with integer flags.
+    cvt(unsafe { libc::unshare(flags) }).map(drop)
+}
+
+/// `close_range(3, ~0, flags)`: every fd above stdio (`CLOSE_RANGE_CLOEXEC`: marked only).
+pub fn close_fds_above_stdio(flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: closes or marks fds >= 3 of this process; callers hold none they still use
+    // (or, with CLOSE_RANGE_CLOEXEC, keep using them until exec).
+    cvt(unsafe { libc::close_range(3, libc::c_uint::MAX, flags) }).map(drop)
+}
+
+/// clone3's flag (libc's constant is a 32-bit int that cannot hold it).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// `struct clone_args` of clone3(2), up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// A fork-like clone (no CLONE_VM, no new stack) with the namespace `flags`; returns 0
+/// in the child, its pid in the parent. With a cgroup v2 directory fd,
+/// `clone3(CLONE_INTO_CGROUP)`: the child is born in its group, so there is no migration
+/// to wait for. The caller must be single-threaded.
+pub fn clone_child(flags: u64, cgroup_dir: Option<RawFd>) -> io::Result<libc::pid_t> {
+    let pid = match cgroup_dir {
+        Some(fd) => {
+            let args = CloneArgs {
+                flags: flags | CLONE_INTO_CGROUP,
+                exit_signal: libc::SIGCHLD as u64,
+                cgroup: fd as u64,
+                ..Default::default()
+            };
+            // SAFETY: valid clone_args of the given size; fork semantics (no stack).
+            unsafe {
+                libc::syscall(
+                    libc::SYS_clone3,
+                    &args as *const CloneArgs,
+                    std::mem::size_of::<CloneArgs>(),
+                )
+            }
+        }
+        // SAFETY: fork-like clone of this single-threaded process (no stack, no CLONE_VM).
+        None => unsafe { libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as u64, 0, 0, 0, 0) },
+    };
+    cvt_long(pid).map(|p| p as libc::pid_t)
+}
+
+/// `_exit(2)`: leave without running destructors or atexit handlers (a forked child's
+/// copy of the parent's state must not be flushed or freed twice).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no Rust state.
+    unsafe { libc::_exit(code) }
+}
+
+/// `kill(2)`.
+pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: plain syscall with integer arguments.
+    cvt(unsafe { libc::kill(pid, sig) }).map(drop)
+}
+
+/// Wait for our child `pid` to exit (retrying on EINTR); its status is dropped.
+pub fn wait_for_child(pid: libc::pid_t) {
+    let mut status = 0;
+    // SAFETY: waiting for our own child; status is ours to write.
+    while unsafe { libc::waitpid(pid, &mut status, 0) } == -1
+        && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+    {}
+}
+
+/// Whether `path` is a regular file we may execute (`stat` + `access(X_OK)`).
+pub fn is_executable_file(path: &CStr) -> bool {
+    // SAFETY: stat is plain data; zero is a valid value for every field.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: st is ours for stat to fill; path is a valid C string.
+    let found = unsafe { libc::stat(path.as_ptr(), &mut st) } == 0;
+    // SAFETY: a valid C string.
+    found
+        && st.st_mode & libc::S_IFMT == libc::S_IFREG
+        && unsafe { libc::access(path.as_ptr(), libc::X_OK) } == 0
+}
+
+/// `execve(2)`; returns only on failure, with its error.
+pub fn execve(path: &CStr, argv: &[CString], env: &[CString]) -> io::Error {
+    let ptrs = |v: &[CString]| -> Vec<*const libc::c_char> {
+        v.iter()
+            .map(|c| c.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect()
+    };
+    let (a, e) = (ptrs(argv), ptrs(env));
+    // SAFETY: NULL-terminated arrays of valid C strings that outlive the call.
+    unsafe { libc::execve(path.as_ptr(), a.as_ptr(), e.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// `fork(2)`: 0 in the child, its pid in the parent. The caller must be single-threaded.
+pub fn fork() -> io::Result<libc::pid_t> {
+    // SAFETY: fork in a single-threaded process.
+    cvt(unsafe { libc::fork() })
+}
+
+/// The set of every signal.
+pub fn sigset_all() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigfillset initialises it.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: sigfillset writes the sigset_t we own.
+    unsafe { libc::sigfillset(&mut all) };
+    all
+}
+
+/// `sigwaitinfo(2)`: the next pending signal of `set` (blocked by the caller).
+pub fn sigwaitinfo(set: &libc::sigset_t) -> io::Result<libc::c_int> {
+    // SAFETY: siginfo_t is plain data, ours for sigwaitinfo to fill.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: set is an initialised sigset_t.
+    cvt(unsafe { libc::sigwaitinfo(set, &mut info) })
+}
+
+/// `waitpid(pid, WNOHANG)` (`pid` -1: any child): `Some((pid, status))` for a child that
+/// exited, `None` when none has (or there is none).
+pub fn try_wait(pid: libc::pid_t) -> Option<(libc::pid_t, libc::c_int)> {
+    let mut status = 0;
+    // SAFETY: status is ours to write.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    (r > 0).then_some((r, status))
+}
+
+/// A close-on-exec `signalfd` for `set`.
+pub fn signalfd(set: &libc::sigset_t) -> io::Result<OwnedFd> {
+    // SAFETY: a valid set; a new fd we own.
+    let fd = cvt(unsafe { libc::signalfd(-1, set, libc::SFD_CLOEXEC) })?;
+    // SAFETY: signalfd just returned this fd and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Read one `signalfd_siginfo` from a signalfd: the signal number, `None` on a short read.
+pub fn read_signal(fd: RawFd) -> Option<libc::c_int> {
+    // SAFETY: signalfd_siginfo is plain data.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: reading at most `size` bytes into the struct we own.
+    let n = unsafe { libc::read(fd, (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+    (n == size as isize).then_some(info.ssi_signo as libc::c_int)
+}
+
+/// `poll(2)` without timeout, retried on EINTR; returns the number of ready fds.
+pub fn poll(fds: &mut [libc::pollfd]) -> io::Result<usize> {
+    loop {
+        // SAFETY: fds is a valid array of pollfd of the given length.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
 }

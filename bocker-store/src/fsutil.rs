@@ -5,13 +5,12 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use nix::dir::Dir;
-use nix::errno::Errno;
-use nix::fcntl::{AtFlags, OFlag};
-use nix::mount::MntFlags;
-use nix::unistd::{unlinkat, UnlinkatFlags};
+use std::ffi::{CStr, OsStr};
+
+use bocker_sys::remove::Crossing;
+use nix::fcntl::OFlag;
 
 use crate::error::{IoContext, Result, StoreError};
 
@@ -44,8 +43,10 @@ pub fn is_subvolume(path: &Path) -> bool {
 /// (fast, without walking them), removes trees. Missing paths are fine.
 ///
 /// `path` itself is trusted (a store path); what lies below it may be written by a
-/// container. The walk is therefore relative to open directory fds and never follows
-/// a symlink, even one swapped in for a directory while we walk.
+/// container. The walk is bocker-sys's depth-safe removal: relative to open directory
+/// fds, never following a symlink (even one swapped in for a directory while we walk),
+/// and without recursion, so a container's 30000-deep tree costs no stack (issue 9
+/// item 18; it used to overflow it, status 134).
 pub fn remove_path(path: &Path) -> Result<()> {
     let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
@@ -70,63 +71,36 @@ pub fn remove_path(path: &Path) -> Result<()> {
         parent
     };
     let parent_fd = open_dir_at(nix::fcntl::AT_FDCWD, parent, false).ctx("opening", parent)?;
-    let parent_dev = nix::sys::stat::fstat(&parent_fd)
-        .ctx("inspecting", parent)?
-        .st_dev;
-    remove_dir_at(parent_fd.as_fd(), parent_dev, Path::new(name), path)
+    let name = std::ffi::CString::new(name.as_bytes())
+        .map_err(|e| StoreError::io("removing", path, e.into()))?;
+    bocker_sys::remove::remove_tree_at(parent_fd.as_fd(), &name, &mut crossing)
+        .ctx("removing", path)
 }
 
 /// True when `name` in `dir` is the root of a mount (statx's STATX_ATTR_MOUNT_ROOT).
 pub(crate) fn is_mount_root(dir: BorrowedFd<'_>, name: &Path) -> bool {
-    let Ok(c) = std::ffi::CString::new(name.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: statx is plain old data; all-zero is a valid value.
-    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid dir fd, a NUL-terminated name and a buffer we own.
-    let r = unsafe {
-        libc::statx(
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT,
-            0,
-            &mut stx,
-        )
-    };
-    let bit = libc::STATX_ATTR_MOUNT_ROOT as u64;
-    r == 0 && stx.stx_attributes_mask & bit != 0 && stx.stx_attributes & bit != 0
+    std::ffi::CString::new(name.as_os_str().as_bytes())
+        .is_ok_and(|c| bocker_sys::sys::is_mount_root(dir.as_raw_fd(), &c))
 }
 
-/// Prepares directory `name` of `dir` (on device `dir_dev`) for removal: detaches a
-/// mount on it, destroys it when it is a btrfs subvolume. `Ok(true)` when it is gone.
-fn unmount_or_destroy(
-    dir: BorrowedFd<'_>,
-    dir_dev: u64,
-    name: &Path,
-    shown: &Path,
-) -> Result<bool> {
-    let Ok(st) = nix::sys::stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) else {
-        return Ok(false);
-    };
-    if st.st_dev == dir_dev && !is_mount_root(dir, name) {
-        return Ok(false);
+/// What removal does with directory `name` of `dir` when it is a mount root or on another
+/// device: a mount is detached (an error if it cannot be: its files are not ours), a btrfs
+/// subvolume is destroyed whole, anything else is walked.
+fn crossing(dir: BorrowedFd<'_>, name: &CStr, st: &libc::stat) -> io::Result<Crossing> {
+    if bocker_sys::sys::is_mount_root(dir.as_raw_fd(), name) {
+        return bocker_sys::remove::detach_mounts(dir, name, st);
     }
-    if is_mount_root(dir, name) {
-        let via_fd = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name);
-        let _ = nix::mount::umount2(&via_fd, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW);
-        if is_mount_root(dir, name) {
-            // Never walk into a mounted filesystem: its files are not ours.
-            return Err(StoreError::io(
-                "removing",
-                shown,
-                io::Error::other("a filesystem is mounted there and cannot be detached"),
-            ));
-        }
-        return Ok(false);
-    }
-    // Same mount, another st_dev: a btrfs subvolume.
-    Ok(st.st_ino == BTRFS_FIRST_FREE_OBJECTID
-        && crate::driver::btrfs::destroy_subvolume_at(dir, name).is_ok())
+    let destroyed = st.st_ino == BTRFS_FIRST_FREE_OBJECTID
+        && crate::driver::btrfs::destroy_subvolume_at(
+            dir,
+            Path::new(OsStr::from_bytes(name.to_bytes())),
+        )
+        .is_ok();
+    Ok(if destroyed {
+        Crossing::Gone
+    } else {
+        Crossing::Walk
+    })
 }
 
 fn open_dir_at<Fd: AsFd>(dir: Fd, name: &Path, nofollow: bool) -> nix::Result<OwnedFd> {
@@ -137,51 +111,6 @@ fn open_dir_at<Fd: AsFd>(dir: Fd, name: &Path, nofollow: bool) -> nix::Result<Ow
     nix::fcntl::openat(dir, name, flags, nix::sys::stat::Mode::empty())
 }
 
-/// Removes directory `name` of `parent` and everything below it, never leaving the
-/// tree through a symlink; `shown` names it in errors.
-fn remove_dir_at(parent: BorrowedFd<'_>, parent_dev: u64, name: &Path, shown: &Path) -> Result<()> {
-    if unmount_or_destroy(parent, parent_dev, name, shown)? {
-        return Ok(());
-    }
-    let fd = match open_dir_at(parent, name, true) {
-        Ok(fd) => fd,
-        Err(Errno::ENOENT) => return Ok(()),
-        // Not a directory (any more): a symlink or file swapped in; unlink it, only it.
-        Err(Errno::ENOTDIR | Errno::ELOOP) => {
-            return match unlinkat(parent, name, UnlinkatFlags::NoRemoveDir) {
-                Ok(()) | Err(Errno::ENOENT) => Ok(()),
-                Err(e) => Err(StoreError::io("removing", shown, e.into())),
-            };
-        }
-        Err(e) => return Err(StoreError::io("opening", shown, e.into())),
-    };
-    let dev = nix::sys::stat::fstat(&fd).ctx("inspecting", shown)?.st_dev;
-    let mut names = Vec::new();
-    let mut dir = Dir::from_fd(fd.try_clone().ctx("opening", shown)?).ctx("listing", shown)?;
-    for entry in dir.iter() {
-        let entry = entry.ctx("listing", shown)?;
-        let n = entry.file_name().to_bytes();
-        if n != b"." && n != b".." {
-            names.push(std::ffi::OsStr::from_bytes(n).to_os_string());
-        }
-    }
-    drop(dir);
-    for n in names {
-        let child = Path::new(&n);
-        let child_shown = shown.join(child);
-        match unlinkat(&fd, child, UnlinkatFlags::NoRemoveDir) {
-            Ok(()) | Err(Errno::ENOENT) => continue,
-            Err(Errno::EISDIR | Errno::EPERM) => {}
-            Err(e) => return Err(StoreError::io("removing", &child_shown, e.into())),
-        }
-        remove_dir_at(fd.as_fd(), dev, child, &child_shown)?;
-    }
-    match unlinkat(parent, name, UnlinkatFlags::RemoveDir) {
-        Ok(()) | Err(Errno::ENOENT) => Ok(()),
-        Err(e) => Err(StoreError::io("removing", shown, e.into())),
-    }
-}
-
 fn ignore_missing(e: io::Error) -> io::Result<()> {
     if e.kind() == io::ErrorKind::NotFound {
         Ok(())
@@ -190,20 +119,154 @@ fn ignore_missing(e: io::Error) -> io::Result<()> {
     }
 }
 
-/// Apparent size of the regular files under `path` (each hardlinked inode once).
+/// Refuses a store root another user could change under root's feet (issue 9 item 19:
+/// a user who owned the root swapped a layer for a symlink, and root's next container
+/// showed a chosen host directory as `/`).
+///
+/// The root, when it exists, must be a directory owned by the effective uid and not
+/// writable by group or others; every existing ancestor up to `/` must not be writable by
+/// others unless it has the sticky bit (as `/tmp`), the check Docker and containerd make
+/// of their roots. Called before anything is read from the root. Errors: one line naming
+/// the path and the fix.
+pub fn check_root_safe(root: &Path) -> Result<()> {
+    let refuse = |path: &Path, why: String| {
+        Err(StoreError::io(
+            "refusing the store root at",
+            path,
+            io::Error::other(why),
+        ))
+    };
+    let euid = nix::unistd::geteuid().as_raw();
+    let mut path = match fs::canonicalize(root) {
+        Ok(real) => {
+            let m = fs::metadata(&real).ctx("inspecting", root)?;
+            if !m.is_dir() {
+                return refuse(root, "it is not a directory".into());
+            }
+            if m.uid() != euid {
+                return refuse(
+                    root,
+                    format!(
+                        "it is owned by uid {}, not by uid {euid} who runs bocker; \
+                         fix: chown {euid}:{euid} {r} && chmod 0700 {r}",
+                        m.uid(),
+                        r = root.display()
+                    ),
+                );
+            }
+            if m.mode() & 0o022 != 0 {
+                return refuse(
+                    root,
+                    format!(
+                        "it is writable by group or others (mode {:04o}); fix: chmod 0700 {}",
+                        m.mode() & 0o7777,
+                        root.display()
+                    ),
+                );
+            }
+            real.parent().map(Path::to_path_buf)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // A store yet to be made: check from its nearest existing ancestor up.
+            root.ancestors()
+                .skip(1)
+                .find_map(|a| fs::canonicalize(a).ok())
+        }
+        Err(e) => return Err(StoreError::io("inspecting", root, e)),
+    };
+    while let Some(p) = path {
+        let m = fs::metadata(&p).ctx("inspecting", &p)?;
+        if m.mode() & 0o002 != 0 && m.mode() & 0o1000 == 0 {
+            return refuse(
+                root,
+                format!(
+                    "its parent {} is writable by others without the sticky bit; \
+                     fix: chmod o-w {} or choose another BOCKER_ROOT",
+                    p.display(),
+                    p.display()
+                ),
+            );
+        }
+        path = p.parent().map(Path::to_path_buf);
+    }
+    Ok(())
+}
+
+/// Apparent size of the regular files under `path` (each hardlinked inode once);
+/// unreadable parts count 0.
+///
+/// Depth costs neither stack nor fds (issue 9 item 18): a loop over an explicit stack
+/// that keeps fds for its 64 deepest levels and reopens a parent through `..`, checked to
+/// be the same inode (a tree that changes meanwhile stops the count there).
 pub fn tree_size(path: &Path) -> u64 {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    const WINDOW: usize = 64;
+    struct Frame {
+        fd: Option<OwnedFd>,
+        id: (u64, u64),
+        names: Vec<CString>,
+    }
+    let frame = |fd: OwnedFd| -> Option<Frame> {
+        let st = bocker_sys::sys::fstat(fd.as_raw_fd()).ok()?;
+        let names = bocker_sys::sys::list_dir(fd.as_fd()).ok()?;
+        Some(Frame {
+            id: (st.st_dev, st.st_ino),
+            fd: Some(fd),
+            names,
+        })
+    };
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return 0;
+    };
+    let Some(top) = bocker_sys::sys::open_dir_at(libc::AT_FDCWD, &c)
+        .ok()
+        .and_then(frame)
+    else {
+        return 0;
+    };
     let mut seen = std::collections::HashSet::new();
     let mut total = 0;
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        let Ok(rd) = fs::read_dir(&p) else { continue };
-        for e in rd.flatten() {
-            let Ok(m) = e.metadata() else { continue };
-            if m.is_dir() {
-                stack.push(e.path());
-            } else if m.is_file() && (m.nlink() == 1 || seen.insert((m.dev(), m.ino()))) {
-                total += m.len();
+    let mut stack = vec![top];
+    let mut lowest_open = 0;
+    while let Some(f) = stack.last_mut() {
+        let Some(dir) = f.fd.as_ref().map(|fd| fd.as_raw_fd()) else {
+            break; // invariant: the deepest frame is open
+        };
+        let Some(n) = f.names.pop() else {
+            let done = stack.pop().and_then(|f| f.fd);
+            let Some(parent) = stack.last_mut() else {
+                break;
+            };
+            if parent.fd.is_none() {
+                let dotdot =
+                    done.and_then(|d| bocker_sys::sys::open_dir_at(d.as_raw_fd(), c"..").ok());
+                let Some(up) = dotdot else { break };
+                match bocker_sys::sys::fstat(up.as_raw_fd()) {
+                    Ok(st) if (st.st_dev, st.st_ino) == parent.id => parent.fd = Some(up),
+                    _ => break,
+                }
+                lowest_open = stack.len() - 1;
             }
+            continue;
+        };
+        let Ok(Some(st)) = bocker_sys::sys::lstat_at(dir, &n) else {
+            continue;
+        };
+        match st.st_mode & libc::S_IFMT {
+            libc::S_IFDIR => {
+                if let Some(child) = bocker_sys::sys::open_dir_at(dir, &n).ok().and_then(frame) {
+                    stack.push(child);
+                    if stack.len() - lowest_open > WINDOW {
+                        stack[lowest_open].fd = None;
+                        lowest_open += 1;
+                    }
+                }
+            }
+            libc::S_IFREG if st.st_nlink == 1 || seen.insert((st.st_dev, st.st_ino)) => {
+                total += u64::try_from(st.st_size).unwrap_or(0);
+            }
+            _ => {}
         }
     }
     total
@@ -228,6 +291,43 @@ mod tests {
             "symlink target must survive"
         );
         remove_path(&t).unwrap();
+    }
+
+    #[test]
+    fn removes_a_30000_deep_tree_without_recursion() {
+        // Issue 9 item 18: `bocker rm` of a container that built this tree overflowed the
+        // stack (status 134). A 64 KiB thread stack makes any recursion on depth crash.
+        let d = tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .unwrap();
+        let t = d.path().join("t");
+        fs::create_dir(&t).unwrap();
+        let mut cur = fs::File::open(&t).unwrap();
+        for _ in 0..30_000 {
+            nix::sys::stat::mkdirat(&cur, "d", nix::sys::stat::Mode::from_bits_truncate(0o755))
+                .unwrap();
+            cur = fs::File::from(open_dir_at(&cur, Path::new("d"), true).unwrap());
+        }
+        nix::fcntl::openat(
+            &cur,
+            "f",
+            OFlag::O_CREAT | OFlag::O_WRONLY,
+            nix::sys::stat::Mode::from_bits_truncate(0o644),
+        )
+        .map(|f| nix::unistd::write(&f, b"12345").unwrap())
+        .unwrap();
+        drop(cur);
+        assert_eq!(tree_size(&t), 5, "the file at the bottom is counted");
+        let t2 = t.clone();
+        std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || remove_path(&t2))
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap();
+        assert!(!t.exists());
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 0);
     }
 
     #[test]
@@ -302,7 +402,7 @@ mod tests {
             )
             .unwrap();
             let r = remove_path(&t);
-            let _ = nix::mount::umount2(&m, MntFlags::MNT_DETACH);
+            let _ = nix::mount::umount2(&m, nix::mount::MntFlags::MNT_DETACH);
             r.unwrap();
             assert!(
                 outside.join("keep").exists(),

@@ -44,7 +44,7 @@ impl Store {
         };
         let mut r = GcReport {
             ran: true,
-            journals_undone: crate::pending::undo_dead(self.root())?,
+            journals_undone: crate::journal::undo_dead(self.root())?,
             removed: Vec::new(),
         };
         self.sweep_incomplete("images", Kind::Image, "image.json", &mut r)?;

@@ -12,18 +12,22 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{lchown, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{lchown, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::dir::Dir;
 use nix::fcntl::{AtFlags, OFlag};
-use nix::sys::stat::{fstat, fstatat, mknod, utimensat, FileStat, Mode, SFlag, UtimensatFlags};
+use nix::sys::stat::{fstat, fstatat, utimensat, FileStat, Mode, SFlag, UtimensatFlags};
 use nix::sys::time::TimeSpec;
 
 use crate::error::{IoContext, Result, StoreError};
 
 /// Copies the contents of directory `src` into existing directory `dst`; returns the
 /// apparent size of the regular files copied (hardlinked inodes counted once).
+///
+/// Depth costs neither stack nor fds: the walk is a loop over an explicit stack that
+/// holds open fds for its deepest [`WINDOW`] levels only; a level beyond it is reopened
+/// through `..` of its child and checked to be the same inode (issue 9 item 18).
 pub fn copy_tree(src: &Path, dst: &Path) -> Result<u64> {
     let fd = nix::fcntl::open(
         src,
@@ -39,17 +43,39 @@ pub fn copy_tree(src: &Path, dst: &Path) -> Result<u64> {
         StoreError::io("importing", src, e)
     })?;
     let st = fstat(&fd).ctx("reading", src)?;
-    let mut c = Copier::default();
-    c.copy_children(fd.as_fd(), src, dst)?;
-    c.finish_node(&proc_path(fd.as_fd(), None), dst, &st)?;
+    let dfd = nix::fcntl::open(
+        dst,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx("opening", dst)?;
+    let mut c = Copier {
+        links: HashMap::new(),
+        bytes: 0,
+        dst_root: dfd.try_clone().ctx("opening", dst)?,
+    };
+    c.walk(fd, dfd, st, src)?;
     Ok(c.bytes)
 }
 
-#[derive(Default)]
+/// Directory levels of the walk that keep their fds open.
+const WINDOW: usize = 64;
+
 struct Copier {
-    /// (dev, ino) of multiply linked sources -> first destination path.
+    /// (dev, ino) of multiply linked sources -> first copy, relative to `dst_root`.
     links: HashMap<(u64, u64), PathBuf>,
     bytes: u64,
+    dst_root: OwnedFd,
+}
+
+/// One directory being copied: its fds (closed when outside the window), its identity
+/// (to check a reopen through `..`), its own stat and the names still to copy.
+struct Frame {
+    fds: Option<(OwnedFd, OwnedFd)>,
+    id: (u64, u64),
+    name: std::ffi::OsString,
+    st: FileStat,
+    names: Vec<std::ffi::OsString>,
 }
 
 /// The path of `name` in the open directory `dir` (or of `dir` itself) through
@@ -99,83 +125,170 @@ fn open_same(
     Ok(fd)
 }
 
-impl Copier {
-    fn copy_children(&mut self, dir: BorrowedFd<'_>, shown: &Path, dst: &Path) -> Result<()> {
-        let listing = nix::fcntl::openat(
-            dir,
-            ".",
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .ctx("listing", shown)?;
-        let mut names = Vec::new();
-        for e in Dir::from_fd(listing).ctx("listing", shown)?.iter() {
-            let e = e.ctx("listing", shown)?;
-            let n = e.file_name().to_bytes();
-            if n != b"." && n != b".." {
-                names.push(OsStr::from_bytes(n).to_os_string());
-            }
+/// The names in directory `dir`, sorted, reversed (the walk pops them in order).
+fn list(dir: BorrowedFd<'_>, shown: &Path) -> Result<Vec<std::ffi::OsString>> {
+    let listing = nix::fcntl::openat(
+        dir,
+        ".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx("listing", shown)?;
+    let mut names = Vec::new();
+    for e in Dir::from_fd(listing).ctx("listing", shown)?.iter() {
+        let e = e.ctx("listing", shown)?;
+        let n = e.file_name().to_bytes();
+        if n != b"." && n != b".." {
+            names.push(OsStr::from_bytes(n).to_os_string());
         }
-        names.sort();
-        for n in names {
-            self.copy_node(dir, &n, &shown.join(&n), &dst.join(&n))?;
+    }
+    names.sort();
+    names.reverse();
+    Ok(names)
+}
+
+impl Copier {
+    fn walk(&mut self, src: OwnedFd, dst: OwnedFd, st: FileStat, top: &Path) -> Result<()> {
+        let mut shown = top.to_path_buf();
+        let mut rel = PathBuf::new();
+        let names = list(src.as_fd(), &shown)?;
+        let mut stack = vec![Frame {
+            fds: Some((src, dst)),
+            id: (st.st_dev, st.st_ino),
+            name: Default::default(),
+            st,
+            names,
+        }];
+        let mut lowest_open = 0;
+        while let Some(frame) = stack.last_mut() {
+            // Invariant: the deepest frame's fds are always open (reopened below).
+            let (s, d) = frame.fds.as_ref().expect("deepest frame open");
+            let (s, d) = (s.as_fd(), d.as_fd());
+            let Some(n) = frame.names.pop() else {
+                let done = stack.pop().expect("a frame");
+                let (s, d) = done.fds.expect("deepest frame open");
+                let Some(parent) = stack.last_mut() else {
+                    return self.finish_node(
+                        &proc_path(s.as_fd(), None),
+                        &proc_path(d.as_fd(), None),
+                        &done.st,
+                    );
+                };
+                if parent.fds.is_none() {
+                    let ps = open_at(s.as_fd(), OsStr::new(".."), OFlag::O_DIRECTORY, &shown)?;
+                    let now = fstat(&ps).ctx("reading", &shown)?;
+                    if (now.st_dev, now.st_ino) != parent.id {
+                        return Err(changed(shown.parent().unwrap_or(&shown)));
+                    }
+                    let pd = open_at(d.as_fd(), OsStr::new(".."), OFlag::O_DIRECTORY, &shown)?;
+                    parent.fds = Some((ps, pd));
+                    lowest_open = stack.len() - 1;
+                }
+                let (ps, pd) = stack.last().and_then(|f| f.fds.as_ref()).expect("reopened");
+                let name = Some(done.name.as_os_str());
+                self.finish_node(
+                    &proc_path(ps.as_fd(), name),
+                    &proc_path(pd.as_fd(), name),
+                    &done.st,
+                )?;
+                shown.pop();
+                rel.pop();
+                continue;
+            };
+            shown.push(&n);
+            rel.push(&n);
+            let m =
+                fstatat(s, n.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).ctx("reading", &shown)?;
+            if m.st_mode & libc::S_IFMT != libc::S_IFDIR {
+                self.copy_leaf(s, d, &n, &m, &shown, &rel)?;
+                shown.pop();
+                rel.pop();
+                continue;
+            }
+            let cs = open_same(s, &n, OFlag::O_DIRECTORY, &m, &shown)?;
+            nix::sys::stat::mkdirat(d, n.as_os_str(), Mode::from_bits_truncate(0o700))
+                .ctx("creating", &shown)?;
+            let cd = open_at(d, &n, OFlag::O_DIRECTORY, &shown)?;
+            // Like `cp -x`: a filesystem mounted in the source (a chroot's /proc, /sys,
+            // /dev, a bind mount) becomes an empty mount point, never its contents.
+            // (A btrfs subvolume has its own st_dev but is no mount: it is copied.)
+            let names = if crate::fsutil::is_mount_root(s, Path::new(&n)) {
+                Vec::new()
+            } else {
+                list(cs.as_fd(), &shown)?
+            };
+            stack.push(Frame {
+                fds: Some((cs, cd)),
+                id: (m.st_dev, m.st_ino),
+                name: n,
+                st: m,
+                names,
+            });
+            if stack.len() - lowest_open > WINDOW {
+                stack[lowest_open].fds = None;
+                lowest_open += 1;
+            }
         }
         Ok(())
     }
 
-    fn copy_node(
+    /// Copies the non-directory `name` of `dir` into `dst` (`shown` names it in errors,
+    /// `rel` is its path inside the tree).
+    fn copy_leaf(
         &mut self,
         dir: BorrowedFd<'_>,
+        dst: BorrowedFd<'_>,
         name: &OsStr,
+        m: &FileStat,
         shown: &Path,
-        dst: &Path,
+        rel: &Path,
     ) -> Result<()> {
-        let m = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).ctx("reading", shown)?;
         let kind = SFlag::from_bits_truncate(m.st_mode & libc::S_IFMT);
-        let is_dir = kind == SFlag::S_IFDIR;
-        if !is_dir && m.st_nlink > 1 {
+        if m.st_nlink > 1 {
             let key = (m.st_dev, m.st_ino);
             if let Some(first) = self.links.get(&key) {
-                return fs::hard_link(first, dst).ctx("linking", dst);
+                return nix::unistd::linkat(
+                    &self.dst_root,
+                    first.as_path(),
+                    dst,
+                    name,
+                    AtFlags::empty(),
+                )
+                .ctx("linking", shown);
             }
-            self.links.insert(key, dst.to_path_buf());
-        }
-        if is_dir {
-            let fd = open_same(dir, name, OFlag::O_DIRECTORY, &m, shown)?;
-            fs::create_dir(dst).ctx("creating", dst)?;
-            // Like `cp -x`: a filesystem mounted in the source (a chroot's /proc, /sys,
-            // /dev, a bind mount) becomes an empty mount point, never its contents.
-            // (A btrfs subvolume has its own st_dev but is no mount: it is copied.)
-            if !crate::fsutil::is_mount_root(dir, Path::new(name)) {
-                self.copy_children(fd.as_fd(), shown, dst)?;
-            }
-            return self.finish_node(&proc_path(fd.as_fd(), None), dst, &m);
+            self.links.insert(key, rel.to_path_buf());
         }
         if kind == SFlag::S_IFLNK {
             let target = nix::fcntl::readlinkat(dir, name).ctx("reading link", shown)?;
-            std::os::unix::fs::symlink(&target, dst).ctx("creating link", dst)?;
+            nix::unistd::symlinkat(target.as_os_str(), dst, name).ctx("creating link", shown)?;
         } else if kind == SFlag::S_IFREG {
-            let fd = open_same(dir, name, OFlag::empty(), &m, shown)?;
+            let fd = open_same(dir, name, OFlag::empty(), m, shown)?;
             let mut from = fs::File::from(fd);
-            let mut to = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(dst)
-                .ctx("creating", dst)?;
-            std::io::copy(&mut from, &mut to).ctx("copying", dst)?;
+            let to = nix::fcntl::openat(
+                dst,
+                name,
+                OFlag::O_WRONLY
+                    | OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(0o600),
+            )
+            .ctx("creating", shown)?;
+            std::io::copy(&mut from, &mut fs::File::from(to)).ctx("copying", shown)?;
             self.bytes += u64::try_from(m.st_size).unwrap_or(0);
         } else {
             // Character and block devices, fifos and sockets keep their type and number.
-            mknod(
+            nix::sys::stat::mknodat(
                 dst,
+                name,
                 kind,
                 Mode::from_bits_truncate(m.st_mode & 0o7777),
                 m.st_rdev,
             )
-            .ctx("creating node", dst)?;
+            .ctx("creating node", shown)?;
         }
-        self.finish_node(&proc_path(dir, Some(name)), dst, &m)
+        self.finish_node(&proc_path(dir, Some(name)), &proc_path(dst, Some(name)), m)
     }
 
     /// Owner, then mode (chown clears setuid bits), xattrs, then times (last, as
@@ -227,6 +340,7 @@ fn copy_times(dst: &Path, m: &FileStat) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::sys::stat::mknod;
     use std::os::unix::fs::{symlink, MetadataExt};
 
     #[test]
@@ -340,6 +454,56 @@ mod tests {
             !d.path().join("mnt/host-file").exists(),
             "copied a bind mount"
         );
+    }
+
+    #[test]
+    fn copies_a_30000_deep_tree_without_recursion() {
+        // Issue 9 item 18: `bocker init DIR` and `bocker commit` copy trees a user or a
+        // container made. A 64 KiB thread stack makes any recursion on depth crash, and
+        // 30000 levels are more fds than the limit: the walk must bound both.
+        let s = tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .unwrap();
+        let src = s.path().join("src");
+        let dst = s.path().join("dst");
+        fs::create_dir(&src).unwrap();
+        fs::create_dir(&dst).unwrap();
+        let mut cur = fs::File::open(&src).unwrap();
+        for _ in 0..30_000 {
+            nix::sys::stat::mkdirat(&cur, "d", Mode::from_bits_truncate(0o750)).unwrap();
+            cur = fs::File::from(
+                open_at(cur.as_fd(), OsStr::new("d"), OFlag::O_DIRECTORY, &src).unwrap(),
+            );
+        }
+        let f = nix::fcntl::openat(
+            &cur,
+            "f",
+            OFlag::O_CREAT | OFlag::O_WRONLY,
+            Mode::from_bits_truncate(0o640),
+        )
+        .unwrap();
+        nix::unistd::write(&f, b"deep").unwrap();
+        drop((f, cur));
+        let (s2, d2) = (src.clone(), dst.clone());
+        let bytes = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || copy_tree(&s2, &d2))
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap();
+        assert_eq!(bytes, 4);
+        let mut cur = fs::File::open(&dst).unwrap();
+        for _ in 0..30_000 {
+            let next = open_at(cur.as_fd(), OsStr::new("d"), OFlag::O_DIRECTORY, &dst).unwrap();
+            assert_eq!(fstat(&next).unwrap().st_mode & 0o7777, 0o750);
+            cur = fs::File::from(next);
+        }
+        let f = open_at(cur.as_fd(), OsStr::new("f"), OFlag::empty(), &dst).unwrap();
+        assert_eq!(std::io::read_to_string(fs::File::from(f)).unwrap(), "deep");
+        drop(cur);
+        crate::fsutil::remove_path(&src).unwrap();
+        crate::fsutil::remove_path(&dst).unwrap();
     }
 
     #[test]

@@ -15,23 +15,23 @@ pub mod fsutil;
 pub mod gc;
 pub mod id;
 pub mod import;
+pub mod journal;
 pub mod live;
 pub mod liveness;
 pub mod lock;
 pub mod log;
 pub mod names;
-pub mod pending;
 pub mod record;
 pub mod remove;
 pub mod resolve;
-pub mod sibling;
 pub mod store;
 pub mod time;
 
 pub use driver::{SnapshotDriver, StagedLayer, WhiteoutStyle};
 pub use error::{Result, StoreError};
 pub use id::{ContainerId, ImageId};
-pub use pending::Pending;
+pub use journal::Journal;
+pub use live::LiveEntry;
 pub use record::{
     ContainerConfig, ContainerRecord, ContainerState, History, ImageConfig, ImageRecord, Status,
 };

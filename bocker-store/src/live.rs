@@ -1,21 +1,35 @@
-//! The index of supervised containers: `live/<ps_id>`, one empty file per container whose
-//! record says it has a supervisor and has not exited. `write_container` keeps it in step
-//! with the records (the marker exists before a live record is written and goes after an
-//! exited one is), so reclaim after a crash reads a handful of records, not all of them.
+//! The live index: `live/<ps_id>`, one small JSON entry per container that may hold host
+//! resources (a supervisor, a cgroup, a network attachment). The runtime writes the entry
+//! before it creates any of them and removes it once all are released, so after a crash
+//! (SIGKILL of `bocker run` at any instant) reclaim finds every leftover by reading only
+//! these entries: never every record, never another store's resources.
+//!
+//! The store keeps the entries as data; what they name (processes, cgroups, leases) is
+//! released by the runtime through the crates that own them.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::{IoContext, Result, StoreError};
 use crate::id::{self, ContainerId, Kind};
-use crate::record::{ContainerRecord, Status};
 use crate::store::Store;
 
-/// True when `rec` belongs in the live index.
-pub fn is_live(rec: &ContainerRecord) -> bool {
-    rec.state.status != Status::Exited && rec.state.supervisor_pid.is_some()
+/// What a start is about to make, written before it makes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LiveEntry {
+    /// The supervisor's host pid and start time ([`crate::liveness::start_time`]): while
+    /// that process lives, nobody else touches the container's resources.
+    pub supervisor_pid: i32,
+    pub supervisor_start: Option<u64>,
+    /// The cgroup parent the container's group is created under (its group is
+    /// `<cgroup_parent>/<ps_id>`); `None` before a group is planned.
+    pub cgroup_parent: Option<String>,
+    /// The bridge the container is (or is about to be) attached to, if any.
+    pub bridge: Option<String>,
 }
 
 impl Store {
@@ -23,25 +37,32 @@ impl Store {
         self.root().join("live")
     }
 
-    pub(crate) fn mark_live(&self, id: &ContainerId) -> Result<()> {
-        let dir = self.live_dir();
-        let path = dir.join(&id.0);
-        let open = || {
-            OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
-                .open(&path)
-        };
-        match open() {
-            Ok(_) => Ok(()),
+    /// Records (atomically, without fsync: a power cut kills every container anyway)
+    /// that container `id` may hold what `entry` names.
+    pub fn mark_live(&self, id: &ContainerId, entry: &LiveEntry) -> Result<()> {
+        let path = self.live_dir().join(&id.0);
+        let write =
+            || crate::atomic::write_json_with(&path, entry, crate::atomic::Durability::CrashSafe);
+        match write() {
             // A store made before the index existed.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                let dir = self.live_dir();
                 fs::create_dir_all(&dir).ctx("creating", &dir)?;
-                open().map(drop).ctx("marking live", &path)
+                write()
             }
-            Err(e) => Err(StoreError::io("marking live", &path, e)),
+            other => other,
+        }
+    }
+
+    /// The entry of container `id`, `None` if it has none.
+    pub fn read_live(&self, id: &ContainerId) -> Result<Option<LiveEntry>> {
+        let path = self.live_dir().join(&id.0);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::io("reading", &path, io::Error::other(e))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::io("reading", &path, e)),
         }
     }
 
@@ -56,7 +77,7 @@ impl Store {
         }
     }
 
-    /// Containers that have (or had, if it died) a supervisor and have not exited.
+    /// Containers that may hold host resources, in no particular order.
     pub fn live_container_ids(&self) -> Result<Vec<ContainerId>> {
         let dir = self.live_dir();
         let rd = match fs::read_dir(&dir) {
@@ -76,50 +97,32 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{ContainerConfig, ContainerState};
 
     #[test]
-    fn the_index_follows_the_records() {
-        let d = tempfile::tempdir().unwrap();
-        let s = Store::open_at(d.path(), None).unwrap();
-        let mut p = s.begin().unwrap();
-        let id = s.new_container_id(&mut p).unwrap();
-        let mut rec = ContainerRecord {
-            id: id.0.clone(),
-            name: None,
-            image: "img_0123456789ab".into(),
-            image_ref: String::new(),
-            command: vec!["true".into()],
-            created: crate::time::now(),
-            driver: "overlay".into(),
-            layers: vec![],
-            rootfs: String::new(),
-            config: ContainerConfig::default(),
-            state: ContainerState::default(),
+    fn entries_round_trip_and_go() {
+        let (_d, s) = crate::store::test_store();
+        let id = ContainerId("ps_0123456789ab".into());
+        assert_eq!(s.read_live(&id).unwrap(), None);
+        let e = LiveEntry {
+            supervisor_pid: 42,
+            supervisor_start: Some(7),
+            cgroup_parent: Some("bocker/st_0123456789ab".into()),
+            bridge: Some("bocker0".into()),
         };
-        s.write_container(&rec).unwrap();
-        p.finish().unwrap();
-        assert!(
-            s.live_container_ids().unwrap().is_empty(),
-            "no supervisor: not live"
-        );
-        rec.state.supervisor_pid = Some(1);
-        s.write_container(&rec).unwrap();
-        rec.state.status = Status::Running;
-        s.write_container(&rec).unwrap();
+        s.mark_live(&id, &e).unwrap();
+        assert_eq!(s.read_live(&id).unwrap(), Some(e));
         assert_eq!(s.live_container_ids().unwrap(), vec![id.clone()]);
-        rec.state.status = Status::Exited;
-        s.write_container(&rec).unwrap();
-        assert!(
-            s.live_container_ids().unwrap().is_empty(),
-            "exited: unmarked"
-        );
-        rec.state.status = Status::Running;
-        s.write_container(&rec).unwrap();
-        s.remove_container_record(&id).unwrap();
-        assert!(
-            s.live_container_ids().unwrap().is_empty(),
-            "removed: unmarked"
-        );
+        s.unmark_live(&id).unwrap();
+        s.unmark_live(&id).unwrap();
+        assert!(s.live_container_ids().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_store_made_before_the_index_gets_one() {
+        let (d, s) = crate::store::test_store();
+        fs::remove_dir(d.path().join("live")).unwrap();
+        let id = ContainerId("ps_0123456789ab".into());
+        s.mark_live(&id, &LiveEntry::default()).unwrap();
+        assert!(s.read_live(&id).unwrap().is_some());
     }
 }

@@ -3,7 +3,6 @@
 //! Lock files are opened close-on-exec so no lock fd ever reaches a container.
 
 use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -89,17 +88,8 @@ fn flock(file: &File, mode: Mode, nonblocking: bool) -> std::io::Result<()> {
     if nonblocking {
         op |= libc::LOCK_NB;
     }
-    loop {
-        // SAFETY: flock on a valid, owned fd has no memory-safety preconditions.
-        let r = unsafe { libc::flock(file.as_raw_fd(), op) };
-        if r == 0 {
-            return Ok(());
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
+    use std::os::fd::AsFd;
+    bocker_sys::sys::flock(file.as_fd(), op)
 }
 
 #[cfg(test)]
@@ -125,8 +115,7 @@ mod tests {
     fn lock_fd_is_close_on_exec() {
         let dir = tempfile::tempdir().unwrap();
         let l = Lock::acquire(&dir.path().join("lock"), Mode::Shared).unwrap();
-        // SAFETY: F_GETFD on an fd the lock file holds open.
-        let flags = unsafe { libc::fcntl(l.file().as_raw_fd(), libc::F_GETFD) };
+        let flags = nix::fcntl::fcntl(l.file(), nix::fcntl::FcntlArg::F_GETFD).unwrap();
         assert_ne!(flags & libc::FD_CLOEXEC, 0);
     }
 

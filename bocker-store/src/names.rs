@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use crate::error::{IoContext, Result, StoreError};
 use crate::id::{self, ContainerId, ImageId, Kind};
+use crate::journal::Journal;
 use crate::lock::{Lock, Mode};
-use crate::pending::Pending;
 use crate::store::Store;
 
 /// True for a valid container name, as Docker: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
@@ -81,7 +81,7 @@ impl Store {
 
     /// Claims container name `name` for `id` (exclusive create); registered in `p`.
     /// A name left behind by a container that no longer exists is taken over.
-    pub fn claim_name(&self, name: &str, id: &ContainerId, p: &mut Pending) -> Result<()> {
+    pub fn claim_name(&self, name: &str, id: &ContainerId, p: &mut Journal) -> Result<()> {
         if !is_valid_name(name) {
             return Err(StoreError::InvalidName(name.to_string()));
         }

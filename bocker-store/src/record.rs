@@ -91,6 +91,9 @@ pub struct ContainerState {
     pub pid: Option<i32>,
     /// Host pid of the process supervising it (the foreground `bocker-run`, or a detached supervisor).
     pub supervisor_pid: Option<i32>,
+    /// The supervisor's start time (field 22 of `/proc/<pid>/stat`, clock ticks after
+    /// boot): with the pid it names one process, whatever pid reuse happens later.
+    pub supervisor_start: Option<u64>,
     pub exit_code: Option<i32>,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::driver::{self, SnapshotDriver};
 use crate::error::{IoContext, Result, StoreError};
 use crate::id::{self, ContainerId, ImageId, Kind};
+use crate::journal::Journal;
 use crate::lock::{Lock, Mode};
-use crate::pending::Pending;
 use crate::record::{ContainerRecord, ImageRecord};
 
 /// Default store root.
@@ -25,8 +25,21 @@ const LAYOUT: &[&str] = &[
     "names",
     "tags",
     "pending",
+    "live",
     "tmp",
 ];
+
+/// `<root>/id`: the store's id (see [`Store::id`]).
+const STORE_ID_FILE: &str = "id";
+
+/// `st_` and 12 lowercase hex digits.
+fn is_store_id(s: &str) -> bool {
+    s.strip_prefix("st_").is_some_and(|h| {
+        h.len() == 12
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
 
 /// State other crates keep under the root, possibly before the store is first opened
 /// (`bocker net setup` on a fresh machine): a new store may be made beside it.
@@ -36,6 +49,8 @@ pub const OTHER_STATE: &[&str] = &["net"];
 pub struct Store {
     root: PathBuf,
     driver: Box<dyn SnapshotDriver>,
+    /// The store id once read (see [`Store::id`]).
+    id: std::sync::OnceLock<String>,
 }
 
 impl Store {
@@ -56,6 +71,7 @@ impl Store {
         // Paths derived from the root end up in records and in other processes (a
         // relative BOCKER_ROOT would mean something else from another directory).
         let root = &std::path::absolute(root).ctx("resolving the store root", root)?;
+        crate::fsutil::check_root_safe(root)?;
         let marker = root.join("driver");
         let name = match fs::read_to_string(&marker) {
             Ok(existing) => {
@@ -76,12 +92,61 @@ impl Store {
         };
         let root = root.to_path_buf();
         let driver = driver::open(&root, &name)?;
-        Ok(Store { root, driver })
+        Ok(Store {
+            root,
+            driver,
+            id: std::sync::OnceLock::new(),
+        })
     }
 
     /// The store root.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// This store's id (`st_<12 hex>`, kept in `<root>/id`, made on first use): host-wide
+    /// names of what the store's containers hold (their cgroups) carry it, so two stores
+    /// on one host never see or touch each other's containers.
+    pub fn id(&self) -> Result<String> {
+        if let Some(id) = self.id.get() {
+            return Ok(id.clone());
+        }
+        let id = self.read_id()?;
+        Ok(self.id.get_or_init(|| id).clone())
+    }
+
+    fn read_id(&self) -> Result<String> {
+        let path = self.root.join(STORE_ID_FILE);
+        match fs::read_to_string(&path) {
+            Ok(text) => {
+                let id = text.trim();
+                if is_store_id(id) {
+                    Ok(id.to_string())
+                } else {
+                    Err(StoreError::io(
+                        "reading the store id",
+                        &path,
+                        io::Error::other(format!("{id:?} is not a store id")),
+                    ))
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => self.make_id(&path),
+            Err(e) => Err(StoreError::io("reading the store id", &path, e)),
+        }
+    }
+
+    /// Publishes a fresh id with link(2) (never replaces): racing first uses agree.
+    fn make_id(&self, path: &Path) -> Result<String> {
+        let id = format!("st_{}", &id::random(Kind::Image)[4..]);
+        let tmp = self.tmp_dir().join(format!(".id-{}", &id[3..]));
+        crate::atomic::write_with(&tmp, id.as_bytes(), crate::atomic::Durability::Durable)?;
+        let linked = fs::hard_link(&tmp, path);
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(id),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self.read_id(),
+            Err(e) => Err(StoreError::io("publishing the store id", path, e)),
+        }
     }
 
     /// The snapshot driver.
@@ -125,21 +190,21 @@ impl Store {
     }
 
     /// Starts a journal of what this mutation creates (undone if the process dies).
-    pub fn begin(&self) -> Result<Pending> {
-        Pending::begin(&self.root)
+    pub fn begin(&self) -> Result<Journal> {
+        Journal::begin(&self.root)
     }
 
     /// Reserves a fresh image id (exclusive mkdir), registered in `p`.
-    pub fn new_image_id(&self, p: &mut Pending) -> Result<ImageId> {
+    pub fn new_image_id(&self, p: &mut Journal) -> Result<ImageId> {
         self.reserve(Kind::Image, p).map(ImageId)
     }
 
     /// Reserves a fresh container id (exclusive mkdir), registered in `p`.
-    pub fn new_container_id(&self, p: &mut Pending) -> Result<ContainerId> {
+    pub fn new_container_id(&self, p: &mut Journal) -> Result<ContainerId> {
         self.reserve(Kind::Container, p).map(ContainerId)
     }
 
-    fn reserve(&self, kind: Kind, p: &mut Pending) -> Result<String> {
+    fn reserve(&self, kind: Kind, p: &mut Journal) -> Result<String> {
         let parent = self.root.join(match kind {
             Kind::Image => "images",
             Kind::Container => "containers",
@@ -178,22 +243,13 @@ impl Store {
     /// Writes (atomically) a container record.
     /// Atomic but not fsynced: container state is rewritten at every step of a start and
     /// repaired by reclaim after a crash; a power cut may only lose the latest state.
-    /// The live index (`live/`) follows the record: marked before, unmarked after.
     pub fn write_container(&self, rec: &ContainerRecord) -> Result<()> {
         let id = ContainerId(rec.id.clone());
-        let live = crate::live::is_live(rec);
-        if live {
-            self.mark_live(&id)?;
-        }
         crate::atomic::write_json_with(
             &self.container_dir(&id).join("container.json"),
             rec,
             crate::atomic::Durability::CrashSafe,
-        )?;
-        if !live {
-            self.unmark_live(&id)?;
-        }
-        Ok(())
+        )
     }
 
     /// Reads a container record.
@@ -299,7 +355,9 @@ impl Store {
         crate::fsutil::remove_path(&gone)
     }
 
-    /// Removes container `id`'s storage, name and record.
+    /// Removes container `id`'s storage, name and record: data only. Its live entry
+    /// (`live/<id>`) names host resources and is the runtime's to clear once they are
+    /// released.
     pub fn remove_container_record(&self, id: &ContainerId) -> Result<()> {
         // Shared: the collector (which sweeps tmp/) must not race what we move there.
         let _removing = self.lock_shared()?;
@@ -318,7 +376,6 @@ impl Store {
         if let Some(name) = rec.as_ref().and_then(|r| r.name.as_deref()) {
             self.release_name(name, id)?;
         }
-        self.unmark_live(id)?;
         self.driver.remove_container(&gone)?;
         crate::fsutil::remove_path(&gone)
     }
@@ -378,7 +435,10 @@ fn refuse_foreign_content(root: &Path) -> Result<()> {
         let name = e.ctx("listing", root)?.file_name();
         let name = name.to_string_lossy();
         let ours = LAYOUT.contains(&name.as_ref())
-            || matches!(name.as_ref(), "store.lock" | "driver" | "lost+found")
+            || matches!(
+                name.as_ref(),
+                "store.lock" | "driver" | "lost+found" | STORE_ID_FILE
+            )
             || OTHER_STATE.contains(&name.as_ref())
             || name.starts_with(".driver.");
         if !ours {
@@ -475,6 +535,22 @@ mod tests {
         .unwrap();
         p.finish().unwrap();
         id
+    }
+
+    #[test]
+    fn a_store_keeps_one_id_and_two_stores_differ() {
+        let (_d, s) = test_store();
+        let id = s.id().unwrap();
+        assert!(is_store_id(&id), "{id}");
+        assert_eq!(s.id().unwrap(), id, "the id changed between calls");
+        let (_e, t) = test_store();
+        assert_ne!(t.id().unwrap(), id, "two stores share an id");
+        fs::write(s.root().join(STORE_ID_FILE), "../../etc").unwrap();
+        let reopened = Store::open_at(s.root(), None).unwrap();
+        assert!(
+            reopened.id().is_err(),
+            "a corrupt id was used in host-wide names"
+        );
     }
 
     #[test]

@@ -59,6 +59,11 @@ impl TestNet {
         (base, base + 1)
     }
 
+    /// bocker-net's host-wide state of this bridge (`/run/bocker/net/<bridge>`).
+    pub fn state_dir(&self) -> PathBuf {
+        state_dir(&self.bridge)
+    }
+
     pub fn gateway(&self) -> String {
         format!("{}.1", self.prefix)
     }
@@ -193,7 +198,13 @@ impl Drop for TestNet {
                 .output();
         }
         let _ = fs::remove_dir_all(&self.root);
+        let _ = fs::remove_dir_all(self.state_dir());
     }
+}
+
+/// bocker-net's host-wide state of `bridge` (leases, endpoints, port claims).
+pub fn state_dir(bridge: &str) -> PathBuf {
+    Path::new("/run/bocker/net").join(bridge)
 }
 
 /// A process in a network namespace of its own: a stand-in container.

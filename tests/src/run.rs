@@ -142,10 +142,17 @@ pub fn census(t: &TestRoot) -> Census {
     let mounts = t.mounts_below();
     let mut cgroups = Vec::new();
     for e in fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        // Container groups are `<parent>/<store id>/<ps_id>`; anything else below the
+        // parent but a store's own level counts too.
         let p = e.path().join(&t.cgroup_parent);
-        if let Ok(rd) = fs::read_dir(&p) {
-            for c in rd.flatten().filter(|c| c.path().is_dir()) {
-                cgroups.push(c.path().display().to_string());
+        for c in child_dirs(&p) {
+            let is_store_level = c
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("st_"));
+            if is_store_level {
+                cgroups.extend(child_dirs(&c).iter().map(|g| g.display().to_string()));
+            } else {
+                cgroups.push(c.display().to_string());
             }
         }
     }
@@ -171,6 +178,30 @@ pub fn census(t: &TestRoot) -> Census {
         net_namespaces: netns.len(),
         containers,
     }
+}
+
+fn child_dirs(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|c| c.path())
+                .filter(|c| c.is_dir())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The store's id (`<root>/id`, made by its first `run`).
+pub fn store_id(t: &TestRoot) -> String {
+    fs::read_to_string(t.root.join("id"))
+        .expect("the store has an id once a container ran")
+        .trim()
+        .to_string()
+}
+
+/// The cgroup parent of this store's containers: `<BOCKER_CGROUP_PARENT>/<store id>`.
+pub fn store_cgroup_parent(t: &TestRoot) -> String {
+    format!("{}/{}", t.cgroup_parent, store_id(t))
 }
 
 /// The v1 controller directory (or v2 group) of container `id` holding `file`.

@@ -254,6 +254,53 @@ fn volumes_rw_and_ro() {
 }
 
 #[test]
+fn a_volume_over_etc_hosts_wins_and_keeps_ro() {
+    // Docker 20.10: `-v FILE:/etc/hosts:ro` replaces the generated hosts file, read-only.
+    let (t, img) = setup();
+    let hosts = t.base.join("my-hosts");
+    fs::write(&hosts, "10.9.8.7 mine\n").unwrap();
+    let v = format!("{}:/etc/hosts:ro", hosts.display());
+    let o = t.run(
+        "run",
+        &[
+            "-v",
+            &v,
+            &img,
+            "sh",
+            "-c",
+            "cat /etc/hosts; echo x >> /etc/hosts",
+        ],
+    );
+    assert_eq!(stdout(&o), "10.9.8.7 mine\n", "{}", stderr(&o));
+    assert_ne!(code(&o), 0, "the ro volume must refuse the write");
+    assert_eq!(fs::read_to_string(&hosts).unwrap(), "10.9.8.7 mine\n");
+    // The other generated files are still there.
+    let o = t.run(
+        "run",
+        &["-v", &v, "--hostname", "h1", &img, "cat", "/etc/hostname"],
+    );
+    assert_eq!(stdout(&o), "h1\n", "{}", stderr(&o));
+}
+
+#[test]
+fn a_refused_run_creates_no_volume_source_and_a_start_does() {
+    let (t, img) = setup();
+    let src = t.base.join("made-at-start");
+    let v = format!("{}:/data", src.display());
+    // Refused while planning (-p needs the bridge): nothing on the host.
+    let o = t.run(
+        "run",
+        &["--network", "none", "-p", "80:80", "-v", &v, &img, "true"],
+    );
+    assert_eq!(code(&o), 125, "{}", stderr(&o));
+    assert!(!src.exists(), "planning created {}", src.display());
+    // Docker creates a missing source directory when the container starts.
+    let o = t.run("run", &["--network", "none", "-v", &v, &img, "true"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(src.is_dir());
+}
+
+#[test]
 fn user_workdir_env_and_entrypoint() {
     let (t, img) = setup();
     let o = t.run(
@@ -398,7 +445,10 @@ fn default_limits_are_the_seeds() {
         });
         let line = line.unwrap_or_else(|| panic!("no {c} line in {view}"));
         assert!(
-            line.ends_with(&format!("/{}/{id}", t.cgroup_parent)),
+            line.ends_with(&format!(
+                "/{}/{id}",
+                bocker_e2e::run::store_cgroup_parent(&t)
+            )),
             "{line}"
         );
     }
@@ -448,7 +498,10 @@ fn cgroup_v2_container_is_born_in_its_group() {
     let id = rec["id"].as_str().unwrap();
     let view = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     assert!(
-        view.contains(&format!("0::/{}/{id}\n", t.cgroup_parent)),
+        view.contains(&format!(
+            "0::/{}/{id}\n",
+            bocker_e2e::run::store_cgroup_parent(&t)
+        )),
         "{view}"
     );
     r.signal(libc::SIGTERM);

@@ -54,6 +54,9 @@ fn killed_supervisor_is_cleaned_by_the_next_command() {
         !census(&t).cgroups.is_empty(),
         "the killed run's cgroup should still be there"
     );
+    // `ps` tells from the record alone (supervisor pid + start time) that it is dead.
+    let ps = t.ok("ps", &[]);
+    assert!(ps.contains("dead"), "{ps}");
     // The next run reclaims: the victim is marked exited, its cgroup removed.
     t.ok("run", &["--rm", &img, "true"]);
     let ps = t.ok("ps", &[]);
@@ -108,36 +111,125 @@ fn container_mounts_never_reach_the_host() {
 }
 
 #[test]
-fn unrecorded_old_cgroup_is_swept_young_one_kept() {
-    // A run killed between creating its cgroup and writing its record leaves an empty
-    // group without a record; the next run removes it once it is clearly not in progress.
+fn orphan_group_of_this_store_is_swept_other_stores_groups_never() {
+    // A group under this store's own parent with no live entry is an orphan (its entry
+    // is written before any group is made): the next run removes it, however young. A
+    // group of another store under the same BOCKER_CGROUP_PARENT, or one directly under
+    // the parent (not bocker's layout), is never touched.
     let t = TestRoot::overlay();
     let img = t.busybox_image();
-    t.ok("run", &["--rm", &img, "true"]); // creates the parent groups
-    let (old, young) = ("ps_0123456789ab", "ps_0123456789ac");
-    let mut dirs = Vec::new();
+    t.ok("run", &["--rm", &img, "true"]); // creates the parent groups and the store id
+    let own = bocker_e2e::run::store_cgroup_parent(&t);
+    let other = format!("{}/st_000000000000", t.cgroup_parent);
+    let orphan = "ps_0123456789ab";
+    let mut made = Vec::new();
     for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-        let parent = e.path().join(&t.cgroup_parent);
-        if parent.is_dir() {
-            std::fs::create_dir(parent.join(old)).unwrap();
-            std::fs::create_dir(parent.join(young)).unwrap();
-            let st = std::process::Command::new("touch")
-                .args(["-d", "1 hour ago"])
-                .arg(parent.join(old))
-                .status()
-                .unwrap();
-            assert!(st.success());
-            dirs.push(parent);
+        if !e.path().join(&own).is_dir() {
+            continue;
         }
-    }
-    assert!(!dirs.is_empty());
-    t.ok("run", &["--rm", &img, "true"]);
-    for p in &dirs {
-        assert!(!p.join(old).exists(), "{} not swept", p.join(old).display());
-        assert!(
-            p.join(young).exists(),
-            "{} swept too early",
-            p.join(young).display()
+        let (mine, theirs, beside) = (
+            e.path().join(&own).join(orphan),
+            e.path().join(&other).join(orphan),
+            e.path().join(&t.cgroup_parent).join(orphan),
         );
+        std::fs::create_dir(&mine).unwrap();
+        std::fs::create_dir_all(&theirs).unwrap();
+        std::fs::create_dir(&beside).unwrap();
+        made.push((mine, theirs, beside));
     }
+    assert!(!made.is_empty());
+    t.ok("run", &["--rm", &img, "true"]);
+    for (mine, theirs, beside) in &made {
+        assert!(!mine.exists(), "{} not swept", mine.display());
+        assert!(
+            theirs.exists(),
+            "another store's {} swept",
+            theirs.display()
+        );
+        assert!(beside.exists(), "{} (not ours) swept", beside.display());
+    }
+}
+
+/// Files in `dir` (0 when it does not exist).
+fn count_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn bocker_run_killed_at_random_instants_leaves_nothing_the_next_run_does_not_clean() {
+    // The scenario: `bocker run IMG sleep 5` SIGKILLed 0–100 ms after it was
+    // started, many times, bridged (on this test's own bridge); then one later command.
+    // Before the live entry was written ahead of the cgroup and the network attachment,
+    // 2 runs in 50 left cgroups and leases that no command ever removed.
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    t.ok("run", &["--rm", &img, "true"]); // bridge, parent groups and store id exist
+    let before = census(&t);
+    let mut seed = u64::from_str_radix(&bocker_e2e::random_hex(16), 16).unwrap();
+    let mut delays = Vec::new();
+    for _ in 0..40 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = Duration::from_micros((seed >> 33) % 100_000);
+        delays.push(delay.as_micros());
+        let r = Running::start(&t, &[&img, "sleep", "5"]);
+        std::thread::sleep(delay);
+        r.signal(libc::SIGKILL);
+        let _ = r.wait();
+    }
+    let recorded = t.ok("ps", &["-q"]).lines().count();
+    eprintln!("{recorded} of 40 killed runs had written their record");
+    // The one later command.
+    t.ok("run", &["--rm", &img, "true"]);
+    let after = census(&t);
+    let ctx = format!("kill delays (µs): {delays:?}");
+    assert!(
+        after.cgroups.is_empty(),
+        "cgroups left: {:?}; {ctx}",
+        after.cgroups
+    );
+    assert_eq!(after.mounts, before.mounts, "mounts left; {ctx}");
+    let net = t.root.join("net").join(&t.bridge);
+    assert_eq!(count_files(&net.join("leases")), 0, "leases left; {ctx}");
+    assert_eq!(
+        count_files(&t.root.join("live")),
+        0,
+        "live entries left; {ctx}"
+    );
+    assert_eq!(
+        count_files(&t.root.join("pending")),
+        0,
+        "journals left; {ctx}"
+    );
+    // Every record left is a container the kill ended, shown as such; no directory
+    // without a record.
+    let ps = t.ok("ps", &["--format", "json"]);
+    for line in ps.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["status"], "exited (137)", "{line}; {ctx}");
+    }
+    let dirs = count_files(&t.root.join("containers"));
+    assert_eq!(
+        dirs,
+        ps.lines().count(),
+        "container dirs without a record; {ctx}"
+    );
+    // The host ends of the veths die with the namespaces (the kernel frees them a
+    // moment after the last process).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let veths = |b: &str| {
+        std::fs::read_dir(std::path::Path::new("/sys/class/net").join(b).join("brif"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    while veths(&t.bridge) != 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(veths(&t.bridge), 0, "veths left on {}; {ctx}", t.bridge);
+    for id in t.ok("ps", &["-q"]).lines() {
+        t.ok("rm", &[id]);
+    }
+    assert_eq!(census(&t).containers, 0);
+    assert_eq!(count_files(&t.root.join("containers")), 0);
 }

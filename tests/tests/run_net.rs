@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bocker_e2e::TestRoot;
 
 fn leases(t: &TestRoot) -> usize {
-    std::fs::read_dir(t.root.join("net").join(&t.bridge).join("leases"))
+    std::fs::read_dir(bocker_e2e::net::state_dir(&t.bridge).join("leases"))
         .map(|rd| {
             rd.flatten()
                 .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
@@ -336,4 +336,355 @@ fn ps_shows_status_image_command_and_start_and_finish_times() {
         3,
         "created, started and finished: {row}"
     );
+}
+
+/// Issue 8: two stores (two BOCKER_ROOTs) on one bridge share its lease table (it is
+/// host-wide, not per store): they never hand out one address twice, and removing a
+/// container in one store never gives back the other's lease.
+#[test]
+fn two_stores_on_one_bridge_never_share_or_release_each_others_addresses() {
+    let a = TestRoot::overlay();
+    let mut b = TestRoot::overlay();
+    b.env("BOCKER_BRIDGE", &a.bridge.clone())
+        .env("BOCKER_SUBNET", &a.subnet.clone());
+    let (img_a, img_b) = (a.busybox_image(), b.busybox_image());
+    let mut run_a = spawn_run(&a, &["--name", "one", &img_a, "sleep", "60"]);
+    let ip_a = address_of(&a, "one");
+    let mut run_b = spawn_run(&b, &["--name", "one", &img_b, "sleep", "60"]);
+    let ip_b = address_of(&b, "one");
+    assert_ne!(ip_a, ip_b, "two stores on one bridge got the same address");
+    assert_eq!(leases(&a), 2);
+
+    // Store b's supervisor dies; b removes its container: only b's lease goes.
+    run_b.kill().unwrap();
+    run_b.wait().unwrap();
+    b.ok("rm", &["-f", "one"]);
+    assert_eq!(
+        leases(&a),
+        1,
+        "rm in store b must leave store a's lease alone"
+    );
+    // And a's container still answers on its address.
+    let pinged = std::process::Command::new("ping")
+        .args(["-c", "1", "-W", "2", &ip_a])
+        .output()
+        .unwrap();
+    assert!(
+        pinged.status.success(),
+        "store a's container lost its address"
+    );
+    run_a.kill().unwrap();
+    run_a.wait().unwrap();
+    a.ok("rm", &["-f", "one"]);
+    assert_eq!(leases(&a), 0);
+}
+
+/// Issue 10.4: a published port owns its host port. With a host process listening on
+/// it, `run -p` fails clearly with status 125 instead of silently taking its traffic
+/// (Docker 20.10: "address already in use"); and a port published on one bocker bridge
+/// is refused on another ("port is already allocated").
+#[test]
+fn a_published_port_owns_its_host_port_across_bridges_and_host_listeners() {
+    let a = TestRoot::overlay();
+    let b = TestRoot::overlay();
+    let (img_a, img_b) = (a.busybox_image(), b.busybox_image());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = listener.local_addr().unwrap().port();
+    let out = a.run(
+        "run",
+        &["--rm", "-p", &format!("{busy}:80"), &img_a, "true"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "a port a host process listens on was published"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("address already in use"), "{err}");
+    assert_eq!(leases(&a), 0, "the refused run left its lease");
+    drop(listener);
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let publish = format!("{port}:80");
+    let mut first = spawn_run(
+        &a,
+        &["--name", "holder", "-p", &publish, &img_a, "sleep", "60"],
+    );
+    address_of(&a, "holder");
+    // Held, as docker-proxy holds it: a host process cannot take it while it is published.
+    let taken = std::net::TcpListener::bind(("127.0.0.1", port));
+    assert!(taken.is_err(), "a host process could bind a published port");
+    let out = b.run("run", &["--rm", "-p", &publish, &img_b, "true"]);
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "one host port published on two bridges"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already allocated"), "{err}");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    a.ok("rm", &["-f", "holder"]);
+    // Given back: b may publish it now.
+    b.ok("run", &["--rm", "-p", &publish, &img_b, "true"]);
+}
+
+fn gateway(t: &TestRoot) -> String {
+    format!("{}.1", prefix(t))
+}
+
+/// Issue 10.10: resolv.conf as Docker 20.10 writes it. `--dns`, `--dns-search` and
+/// `--dns-option` replace the host's parts; host mode copies the host's file; a host
+/// whose resolv.conf names only systemd-resolved's stub gives the container the real
+/// upstreams from /run/systemd/resolve/resolv.conf (shown in a private mount namespace
+/// whose /etc/resolv.conf and /run/systemd are the test's own).
+#[test]
+fn resolv_conf_is_written_as_docker_writes_it() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let got = t.ok(
+        "run",
+        &[
+            "--rm",
+            "--dns",
+            "192.0.2.9",
+            "--dns-search",
+            "a.example",
+            "--dns-option",
+            "ndots:3",
+            &img,
+            "cat",
+            "/etc/resolv.conf",
+        ],
+    );
+    assert_eq!(
+        got,
+        "search a.example\nnameserver 192.0.2.9\noptions ndots:3\n"
+    );
+    let err = t.fails("run", &["--rm", "--dns", "banana", &img, "true"]);
+    assert!(err.contains("not an IP address"), "{err}");
+
+    let host = t.ok(
+        "run",
+        &["--rm", "--network", "host", &img, "cat", "/etc/resolv.conf"],
+    );
+    assert_eq!(host, std::fs::read_to_string("/etc/resolv.conf").unwrap());
+
+    let stub = t.base.join("stub-resolv.conf");
+    std::fs::write(
+        &stub,
+        "nameserver 127.0.0.53\noptions edns0\nsearch home.example\n",
+    )
+    .unwrap();
+    let upstream = t.base.join("upstream-resolv.conf");
+    std::fs::write(&upstream, "nameserver 192.0.2.53\nnameserver ::1\n").unwrap();
+    let run = t.cmd("run");
+    let mut cmd = std::process::Command::new("unshare");
+    for (k, v) in run.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let out = cmd
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(
+            "mount --bind \"$1\" /etc/resolv.conf && mount -t tmpfs none /run/systemd && \
+             mkdir /run/systemd/resolve && cp \"$2\" /run/systemd/resolve/resolv.conf && \
+             exec \"$3\" --rm \"$4\" cat /etc/resolv.conf",
+        )
+        .arg("sh")
+        .arg(&stub)
+        .arg(&upstream)
+        .arg(run.get_program())
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "search home.example\nnameserver 192.0.2.53\noptions edns0\n"
+    );
+}
+
+/// Issue 10.11: /etc/hosts as Docker 20.10 writes it: `--hostname web.example` also
+/// gets the short alias `web`; `--add-host NAME:IP` and `NAME:host-gateway` (the bridge's
+/// gateway) are appended; in host mode the container sees the host's own /etc/hosts
+/// and hostname.
+#[test]
+fn hosts_file_has_aliases_added_hosts_and_the_hosts_own_in_host_mode() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let hosts = t.ok(
+        "run",
+        &[
+            "--rm",
+            "--hostname",
+            "web.example",
+            "--add-host",
+            "db:192.0.2.7",
+            "--add-host",
+            "gw:host-gateway",
+            &img,
+            "cat",
+            "/etc/hosts",
+        ],
+    );
+    let lines: Vec<&str> = hosts.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("\tweb.example web") && !l.starts_with("127.")),
+        "{hosts}"
+    );
+    assert!(lines.contains(&"192.0.2.7\tdb"), "{hosts}");
+    assert!(
+        lines.contains(&format!("{}\tgw", gateway(&t)).as_str()),
+        "{hosts}"
+    );
+    let err = t.fails("run", &["--rm", "--add-host", "nocolon", &img, "true"]);
+    assert!(err.contains("--add-host"), "{err}");
+
+    let host = t.ok(
+        "run",
+        &["--rm", "--network", "host", &img, "cat", "/etc/hosts"],
+    );
+    assert_eq!(host, std::fs::read_to_string("/etc/hosts").unwrap());
+    let name = t.ok("run", &["--rm", "--network", "host", &img, "hostname"]);
+    let ours = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        name.trim(),
+        ours.trim(),
+        "host mode must see the host's hostname"
+    );
+}
+
+/// UDP datagrams that reached the network namespace of `pid` (delivered or not).
+fn udp_seen(pid: &str) -> u64 {
+    let snmp = std::fs::read_to_string(format!("/proc/{pid}/net/snmp")).unwrap_or_default();
+    let udp: Vec<&str> = snmp.lines().filter(|l| l.starts_with("Udp:")).collect();
+    let (Some(names), Some(values)) = (udp.first(), udp.get(1)) else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .filter(|(n, _)| *n == "InDatagrams" || *n == "NoPorts")
+        .map(|(_, v)| v.parse::<u64>().unwrap_or(0))
+        .sum()
+}
+
+fn pid_of(t: &TestRoot, name: &str) -> String {
+    let o = t.run("inspect", &[name]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    v["state"]["pid"].to_string()
+}
+
+/// Waits (bounded) until `pid`'s namespace has seen more than `than` UDP datagrams.
+fn udp_arrives(pid: &str, than: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if udp_seen(pid) > than {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// Issue 10.7: a container that replaces another on the same published UDP port gets
+/// the traffic of a client that keeps sending (the kernel's flow for that client still
+/// pointed at the old container; Docker flushes it when it publishes the port).
+#[test]
+fn a_replacement_container_gets_the_udp_traffic_of_its_published_port() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let publish = format!("{port}:80/udp");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let stop = std::sync::Arc::clone(&stop);
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = sock.send_to(b"ping", ("127.0.0.1", port));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let mut first = spawn_run(
+        &t,
+        &["--name", "first", "-p", &publish, &img, "sleep", "60"],
+    );
+    address_of(&t, "first");
+    let pid = pid_of(&t, "first");
+    let reached_first = udp_arrives(&pid, 0);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    t.ok("rm", &["-f", "first"]);
+
+    let mut second = spawn_run(
+        &t,
+        &["--name", "second", "-p", &publish, &img, "sleep", "60"],
+    );
+    address_of(&t, "second");
+    let pid = pid_of(&t, "second");
+    let reached_second = udp_arrives(&pid, udp_seen(&pid));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sender.join().unwrap();
+    second.kill().unwrap();
+    second.wait().unwrap();
+    t.ok("rm", &["-f", "second"]);
+    assert!(reached_first, "the first container never got the datagrams");
+    assert!(
+        reached_second,
+        "the replacement container gets none of the datagrams"
+    );
+}
+
+/// Issue 10.6 (the parsing half): every form of `-p` Docker accepts is recognised:
+/// ranges publish every port of the range; a bracketed IPv6 host address and `/sctp`
+/// are refused with what is wrong (not "too many ':'"), status 125.
+#[test]
+fn publish_accepts_dockers_forms_and_refuses_ipv6_and_sctp_clearly() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let base = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let range = format!("127.0.0.1:{}-{}:80-81", base, base + 1);
+    let mut run = spawn_run(&t, &["--name", "ranged", "-p", &range, &img, "sleep", "30"]);
+    address_of(&t, "ranged");
+    let o = t.run("inspect", &["ranged"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    let ports = v["config"]["network"]["ports"].to_string();
+    run.kill().unwrap();
+    run.wait().unwrap();
+    t.ok("rm", &["-f", "ranged"]);
+    assert!(
+        ports.contains(&format!("127.0.0.1:{base}:80/tcp"))
+            && ports.contains(&format!("127.0.0.1:{}:81/tcp", base + 1)),
+        "{ports}"
+    );
+
+    for (flag, want) in [
+        ("[::1]:8080:80", "IPv6 host addresses are not supported"),
+        ("8080:80/sctp", "sctp is not supported"),
+    ] {
+        let out = t.run("run", &["--rm", "-p", flag, &img, "true"]);
+        assert_eq!(out.status.code(), Some(125), "-p {flag}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "-p {flag}: {err}");
+    }
 }

@@ -726,3 +726,135 @@ fn a_relative_root_is_recorded_as_an_absolute_path() {
     assert!(layer.is_absolute(), "{layer:?}");
     assert!(layer.starts_with(&t.root), "{layer:?}");
 }
+
+/// Issue 9 item 18: a container that builds a 30000-deep tree. `bocker rm` used to
+/// overflow its stack (status 134), and so did every later rm/rmi in that store.
+fn rm_of_a_container_with_a_30000_deep_tree(driver: Driver) {
+    let t = TestRoot::new(driver);
+    let img = t.busybox_image();
+    // 30 rounds of 1000 levels: each `mkdir -p` path stays under PATH_MAX; `cd -P`
+    // changes directory relative to the current one (a logical PWD would exceed it).
+    let script = "p=d; i=1; while [ $i -lt 1000 ]; do p=$p/d; i=$((i+1)); done; \
+                  n=0; while [ $n -lt 30 ]; do mkdir -p $p && cd -P $p 2>/dev/null || exit 1; \
+                  n=$((n+1)); done; echo built";
+    // On btrfs the kernel's lookups in that shell loop grow with the depth (minutes of
+    // `is_subdir`), so there the container makes the top and the test writes the rest of
+    // the tree into its rootfs, as a container's process would.
+    let script = if driver == Driver::Btrfs {
+        "mkdir /deep && echo built"
+    } else {
+        script
+    };
+    let out = t.ok(
+        "run",
+        &[
+            "--name",
+            "deep",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            script,
+        ],
+    );
+    assert!(out.contains("built"), "{out}");
+    let ctr = t.ok("ps", &["-a", "-q"]).trim().to_string();
+    assert!(!ctr.is_empty());
+    if driver == Driver::Btrfs {
+        let deep = t.root.join("containers").join(&ctr).join("rootfs/deep");
+        write_deep_tree(&deep, 30_000);
+    }
+    let o = t.run("rm", &["deep"]);
+    assert!(
+        o.status.success(),
+        "bocker rm failed ({}): {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(t.ok("ps", &["-a", "-q"]).trim(), "");
+    assert!(!t.root.join("containers").join(&ctr).exists());
+    // Nothing of the tree is left anywhere in the store, and the store still works.
+    assert_store_is_clean(&t);
+    t.ok("rmi", &[&img]);
+    assert_eq!(fs::read_dir(t.root.join("layers")).unwrap().count(), 0);
+}
+
+/// `depth` nested directories `d/d/…` under `dir`, made fd-relative (deeper than
+/// PATH_MAX), one fd open at a time.
+fn write_deep_tree(dir: &Path, depth: usize) {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let mut cur = fs::File::open(dir).unwrap();
+    for _ in 0..depth {
+        // SAFETY: a NUL-terminated name in a directory we hold open.
+        let r = unsafe { libc::mkdirat(cur.as_raw_fd(), c"d".as_ptr(), 0o755) };
+        assert_eq!(r, 0, "mkdirat: {}", std::io::Error::last_os_error());
+        // SAFETY: as above; the fd returned is owned by the File below.
+        let fd = unsafe {
+            libc::openat(
+                cur.as_raw_fd(),
+                c"d".as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        assert!(fd >= 0, "openat: {}", std::io::Error::last_os_error());
+        // SAFETY: a fresh fd nothing else owns.
+        cur = unsafe { fs::File::from_raw_fd(fd) };
+    }
+}
+
+#[test]
+fn overlay_rm_of_a_container_with_a_30000_deep_tree() {
+    rm_of_a_container_with_a_30000_deep_tree(Driver::Overlay);
+}
+
+#[test]
+fn btrfs_rm_of_a_container_with_a_30000_deep_tree() {
+    rm_of_a_container_with_a_30000_deep_tree(Driver::Btrfs);
+}
+
+/// Issue 9 item 19: a root another user owns or can write is refused, by every verb,
+/// before anything is read from it; the fix is named in one line.
+#[test]
+fn a_store_root_other_users_can_change_is_refused() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let empty = t.base.join("empty");
+    fs::create_dir(&empty).unwrap();
+    let verbs: &[(&str, &[&str])] = &[
+        ("images", &[]),
+        ("ps", &["-a"]),
+        ("inspect", &[&img]),
+        ("rm", &["nosuch"]),
+        ("rmi", &[&img]),
+        ("run", &["--network", "none", &img, "true"]),
+        ("init", &[empty.to_str().unwrap()]),
+        ("logs", &["nosuch"]),
+        ("pull", &["127.0.0.1:1/x/y:z"]),
+    ];
+    let refused_by_all = |why: &str| {
+        for (verb, args) in verbs {
+            let err = t.fails(verb, args);
+            assert!(
+                err.contains("refusing the store root")
+                    && err.contains(t.root.to_str().unwrap())
+                    && err.contains(why)
+                    && err.lines().count() == 1,
+                "bocker {verb}: {err}"
+            );
+        }
+    };
+    std::os::unix::fs::chown(&t.root, Some(1000), Some(1000)).unwrap();
+    refused_by_all("chown 0:0");
+    std::os::unix::fs::chown(&t.root, Some(0), Some(0)).unwrap();
+    fs::set_permissions(&t.root, fs::Permissions::from_mode(0o777)).unwrap();
+    refused_by_all("chmod 0700");
+    // A parent anyone can write (no sticky bit): it could swap the root itself.
+    fs::set_permissions(&t.root, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(&t.base, fs::Permissions::from_mode(0o777)).unwrap();
+    refused_by_all("sticky bit");
+    fs::set_permissions(&t.base, fs::Permissions::from_mode(0o755)).unwrap();
+    // The normal 0700 root works, and nothing was changed while refusing.
+    assert_eq!(t.ok("images", &["-q"]).trim(), img);
+    t.ok("run", &["--rm", "--network", "none", &img, "true"]);
+}

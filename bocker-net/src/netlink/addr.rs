@@ -36,6 +36,15 @@ pub fn add_address(nl: &mut Rtnl, index: u32, ip: Ipv4Addr, prefix_len: u8) -> i
 
 /// The IPv4 addresses (with prefix length) on a link.
 pub fn ipv4_addresses(nl: &mut Rtnl, index: u32) -> io::Result<Vec<(Ipv4Addr, u8)>> {
+    Ok(all_ipv4_addresses(nl)?
+        .into_iter()
+        .filter(|(i, _, _)| *i == index)
+        .map(|(_, ip, len)| (ip, len))
+        .collect())
+}
+
+/// Every IPv4 address of the namespace as (link index, address, prefix length).
+pub fn all_ipv4_addresses(nl: &mut Rtnl) -> io::Result<Vec<(u32, Ipv4Addr, u8)>> {
     let mut msg = AddressMessage::default();
     msg.header.family = AddressFamily::Inet;
     let mut out = Vec::new();
@@ -43,13 +52,39 @@ pub fn ipv4_addresses(nl: &mut Rtnl, index: u32) -> io::Result<Vec<(Ipv4Addr, u8
         let RouteNetlinkMessage::NewAddress(a) = m else {
             continue;
         };
-        if a.header.index != index {
-            continue;
-        }
         for attr in &a.attributes {
             if let AddressAttribute::Local(IpAddr::V4(ip)) = attr {
-                out.push((*ip, a.header.prefix_len));
+                out.push((a.header.index, *ip, a.header.prefix_len));
             }
+        }
+    }
+    Ok(out)
+}
+
+/// The main table's IPv4 routes with a destination (not the default route), as
+/// (destination, prefix length, output link index if any).
+pub fn main_ipv4_routes(nl: &mut Rtnl) -> io::Result<Vec<(Ipv4Addr, u8, Option<u32>)>> {
+    let mut msg = RouteMessage::default();
+    msg.header.address_family = AddressFamily::Inet;
+    let mut out = Vec::new();
+    for m in nl.dump(RouteNetlinkMessage::GetRoute(msg))? {
+        let RouteNetlinkMessage::NewRoute(r) = m else {
+            continue;
+        };
+        if r.header.table != RouteHeader::RT_TABLE_MAIN || r.header.destination_prefix_length == 0 {
+            continue;
+        }
+        let mut dst = None;
+        let mut oif = None;
+        for attr in &r.attributes {
+            match attr {
+                RouteAttribute::Destination(RouteAddress::Inet(ip)) => dst = Some(*ip),
+                RouteAttribute::Oif(i) => oif = Some(*i),
+                _ => {}
+            }
+        }
+        if let Some(ip) = dst {
+            out.push((ip, r.header.destination_prefix_length, oif));
         }
     }
     Ok(out)

@@ -5,7 +5,8 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoPortKind, InfoVeth, LinkAttribute,
+    LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
@@ -18,6 +19,8 @@ pub struct Link {
     pub name: String,
     pub up: bool,
     pub master: Option<u32>,
+    /// The link-layer address (empty if the link has none).
+    pub mac: Vec<u8>,
 }
 
 impl Link {
@@ -27,11 +30,13 @@ impl Link {
             name: String::new(),
             up: m.header.flags.contains(LinkFlags::Up),
             master: None,
+            mac: Vec::new(),
         };
         for attr in &m.attributes {
             match attr {
                 LinkAttribute::IfName(n) => link.name = n.clone(),
                 LinkAttribute::Controller(i) => link.master = Some(*i),
+                LinkAttribute::Address(a) => link.mac = a.clone(),
                 _ => {}
             }
         }
@@ -71,15 +76,26 @@ pub fn links_with_master(nl: &mut Rtnl, master: u32) -> io::Result<Vec<Link>> {
     Ok(links)
 }
 
-/// Create a bridge (down; the caller brings it up once it is configured).
-pub fn create_bridge(nl: &mut Rtnl, name: &str) -> io::Result<()> {
+/// Create a bridge (down; the caller brings it up once it is configured) with a MAC of
+/// its own: a bridge whose address was set keeps it, instead of taking the lowest MAC
+/// of its ports as they come and go (which leaves containers with a stale gateway MAC).
+pub fn create_bridge(nl: &mut Rtnl, name: &str, mac: [u8; 6]) -> io::Result<()> {
     let mut msg = LinkMessage::default();
     msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+    msg.attributes.push(LinkAttribute::Address(mac.to_vec()));
     msg.attributes
         .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
             InfoKind::Bridge,
         )]));
     nl.request(RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL)
+}
+
+/// Set a link's MAC address (pins a bridge's, see [`create_bridge`]).
+pub fn set_mac(nl: &mut Rtnl, index: u32, mac: [u8; 6]) -> io::Result<()> {
+    let mut msg = LinkMessage::default();
+    msg.header.index = index;
+    msg.attributes.push(LinkAttribute::Address(mac.to_vec()));
+    nl.request(RouteNetlinkMessage::SetLink(msg), 0)
 }
 
 /// Bring a link up.
@@ -132,5 +148,22 @@ pub fn create_veth(nl: &mut Rtnl, spec: &VethSpec) -> io::Result<()> {
         LinkInfo::Kind(InfoKind::Veth),
         LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
     ]));
-    nl.request(RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL)
+    nl.request(RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL)?;
+    set_hairpin(nl, spec.host_name)
+}
+
+/// Hairpin mode on a bridge port (`ip link set X type bridge_slave hairpin on`): a
+/// container calling its own published port has its DNATed packet sent back out of
+/// the port it came in by (with br_netfilter the re-routed frame is bridged), which a
+/// bridge refuses unless the port is in hairpin mode. Docker does the same.
+fn set_hairpin(nl: &mut Rtnl, name: &str) -> io::Result<()> {
+    let mut msg = LinkMessage::default();
+    msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+    msg.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::PortKind(InfoPortKind::Bridge),
+        LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(
+            true,
+        )])),
+    ]));
+    nl.request(RouteNetlinkMessage::NewLink(msg), 0)
 }

@@ -6,10 +6,12 @@
 mod addr;
 mod link;
 
-pub use addr::{add_address, add_default_route, ipv4_addresses};
+pub use addr::{
+    add_address, add_default_route, all_ipv4_addresses, ipv4_addresses, main_ipv4_routes,
+};
 pub use link::{
-    create_bridge, create_veth, delete_link, link_by_name, links_with_master, set_up, Link,
-    VethSpec,
+    create_bridge, create_veth, delete_link, link_by_name, links_with_master, set_mac, set_up,
+    Link, VethSpec,
 };
 
 use std::io;

@@ -5,13 +5,15 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use super::entry::link_fd;
 use super::meta::{self, Meta};
-use super::root::{cstr, cvt, readlinkat, remove_all_at, RelPath, Root};
+use bocker_sys::sys;
+
+use super::root::{cstr, readlinkat, remove_all_at, RelPath, Root};
 use super::ExtractError;
 
 enum Lookup {
@@ -53,24 +55,12 @@ fn lookup(lower: &Root, target: &RelPath) -> io::Result<Lookup> {
 fn is_opaque(root: &Root, dir: &RelPath) -> io::Result<bool> {
     let fd = root.open_in(dir, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW)?;
     let mut v = [0u8; 2];
-    // SAFETY: v is writable for its length.
-    let n = unsafe {
-        libc::fgetxattr(
-            fd.as_raw_fd(),
-            c"trusted.overlay.opaque".as_ptr(),
-            v.as_mut_ptr().cast(),
-            v.len(),
-        )
-    };
+    let n = sys::fgetxattr(fd.as_raw_fd(), c"trusted.overlay.opaque", &mut v).unwrap_or(0);
     Ok(n == 1 && v[0] == b'y')
 }
 
 fn fstat(fd: &OwnedFd) -> io::Result<libc::stat> {
-    // SAFETY: zeroed stat is a valid out-buffer, fd is open.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstat fills the zeroed stat buffer we own; fd is open.
-    cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
-    Ok(st)
+    sys::fstat(fd.as_raw_fd())
 }
 
 /// Copy each deferred link's target from the nearest lower diff that has it into `upper`.
@@ -149,21 +139,14 @@ fn copy_up(
     match st.st_mode & libc::S_IFMT {
         libc::S_IFREG => {
             let from = lower.open_in(target, libc::O_RDONLY | libc::O_NOFOLLOW)?;
-            // SAFETY: fresh file under a plain name, never following links.
-            let fd = cvt(unsafe {
-                libc::openat(
-                    dir.as_raw_fd(),
-                    name.as_ptr(),
-                    libc::O_WRONLY
-                        | libc::O_CREAT
-                        | libc::O_EXCL
-                        | libc::O_NOFOLLOW
-                        | libc::O_CLOEXEC,
-                    0o600,
-                )
-            })?;
-            // SAFETY: fd is fresh and owned here.
-            let mut to = unsafe { File::from_raw_fd(fd) };
+            // A fresh file under a plain name, never following links.
+            let fd = sys::openat(
+                dir.as_raw_fd(),
+                &name,
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+                0o600,
+            )?;
+            let mut to = File::from(fd);
             io::copy(&mut File::from(from), &mut to)?;
             meta::apply_fd(&OwnedFd::from(to), &m, true)
         }
@@ -171,8 +154,7 @@ fn copy_up(
             let parent = lower.open_in(&target.parent(), libc::O_PATH | libc::O_DIRECTORY)?;
             let t = readlinkat(&parent, target.file_name().unwrap_or_default())?;
             let t = cstr(t.as_bytes())?;
-            // SAFETY: stores the link text under a plain name.
-            cvt(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), name.as_ptr()) })?;
+            sys::symlinkat(&t, dir.as_raw_fd(), &name)?;
             meta::apply_nofollow(dir.as_raw_fd(), &name, &m)
         }
         _ => Err(io::Error::new(

@@ -4,7 +4,9 @@ use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-use super::root::{cstr, cvt};
+use bocker_sys::sys;
+
+use super::root::cstr;
 
 /// What a tar entry says about a file beyond its content.
 #[derive(Debug, Clone, Default)]
@@ -39,45 +41,28 @@ fn times(m: &Meta) -> [libc::timespec; 2] {
 /// chown first: it clears setuid/setgid, which the chmod after it restores.
 pub fn apply_fd(fd: &OwnedFd, m: &Meta, with_time: bool) -> io::Result<()> {
     let raw = fd.as_raw_fd();
-    // SAFETY: raw is an open fd for the calls below.
-    cvt(unsafe { libc::fchown(raw, m.uid, m.gid) })?;
-    // SAFETY: fchmod on an fd we hold open.
-    cvt(unsafe { libc::fchmod(raw, m.mode & 0o7777) })?;
+    sys::fchown(raw, m.uid, m.gid)?;
+    sys::fchmod(raw, m.mode & 0o7777)?;
     for (k, v) in &m.xattrs {
-        let name = cstr(k.as_bytes())?;
-        // SAFETY: valid name and value buffers.
-        let r = unsafe { libc::fsetxattr(raw, name.as_ptr(), v.as_ptr().cast(), v.len(), 0) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
+        match sys::fsetxattr(raw, &cstr(k.as_bytes())?, v) {
             // A filesystem without xattr support loses them, as Docker does.
-            if e.raw_os_error() != Some(libc::ENOTSUP) {
-                return Err(e);
-            }
+            Err(e) if e.raw_os_error() != Some(libc::ENOTSUP) => return Err(e),
+            _ => {}
         }
     }
     if with_time {
-        // SAFETY: times() is a valid [timespec; 2].
-        cvt(unsafe { libc::futimens(raw, times(m).as_ptr()) })?;
+        sys::futimens(raw, &times(m))?;
     }
     Ok(())
 }
 
 /// Owner and mtime of a name that must not be opened or followed (a symlink).
 pub fn apply_nofollow(dir: RawFd, name: &CStr, m: &Meta) -> io::Result<()> {
-    // SAFETY: dir open, name a plain component, AT_SYMLINK_NOFOLLOW so nothing is followed.
-    cvt(unsafe { libc::fchownat(dir, name.as_ptr(), m.uid, m.gid, libc::AT_SYMLINK_NOFOLLOW) })?;
+    sys::lchown_at(dir, name, m.uid, m.gid)?;
     set_time_at(dir, name, m)
 }
 
+/// The mtime (and atime) of `name` in `dir`, not following it.
 pub fn set_time_at(dir: RawFd, name: &CStr, m: &Meta) -> io::Result<()> {
-    // SAFETY: as above.
-    cvt(unsafe {
-        libc::utimensat(
-            dir,
-            name.as_ptr(),
-            times(m).as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    })
-    .map(drop)
+    sys::lutimens_at(dir, name, &times(m))
 }

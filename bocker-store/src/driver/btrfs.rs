@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::{staging_name, SnapshotDriver, StagedLayer, WhiteoutStyle};
 use crate::error::{IoContext, Result, StoreError};
-use crate::pending::Pending;
+use crate::journal::Journal;
 
 const BTRFS_IOCTL_MAGIC: u8 = 0x94;
 const BTRFS_SUBVOL_RDONLY: u64 = 1 << 1;
@@ -169,7 +169,7 @@ impl SnapshotDriver for Btrfs {
         self.layers.join(key)
     }
 
-    fn create_layer(&self, p: &mut Pending, parent: Option<&str>) -> Result<StagedLayer> {
+    fn create_layer(&self, p: &mut Journal, parent: Option<&str>) -> Result<StagedLayer> {
         if let Some(k) = parent {
             super::check_layers(&self.layers, &[k.to_string()])?;
         }
@@ -212,7 +212,7 @@ impl SnapshotDriver for Btrfs {
     /// of `layers` so the image keeps its ancestry (a later diff against the parent).
     fn commit_container(
         &self,
-        p: &mut Pending,
+        p: &mut Journal,
         ctr_dir: &Path,
         layers: &[String],
     ) -> Result<Vec<String>> {

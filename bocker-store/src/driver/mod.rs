@@ -12,7 +12,7 @@ pub mod whiteout;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, StoreError};
-use crate::pending::Pending;
+use crate::journal::Journal;
 
 /// How a layer's whiteouts must be written by an extractor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub trait SnapshotDriver: Send + Sync {
         self.layer_path(key).exists()
     }
     /// Starts a new layer on top of `parent`; registered in `p` until committed.
-    fn create_layer(&self, p: &mut Pending, parent: Option<&str>) -> Result<StagedLayer>;
+    fn create_layer(&self, p: &mut Journal, parent: Option<&str>) -> Result<StagedLayer>;
     /// Seals `staged` as layer `key` (atomic); if `key` exists already, drops `staged`.
     fn commit_layer(&self, staged: StagedLayer, key: &str) -> Result<()>;
     /// Creates the container filesystem in `ctr_dir` from an image's `layers`.
@@ -57,7 +57,7 @@ pub trait SnapshotDriver: Send + Sync {
     /// Saves the container's filesystem as new layer(s); returns the new image's layer list.
     fn commit_container(
         &self,
-        p: &mut Pending,
+        p: &mut Journal,
         ctr_dir: &Path,
         layers: &[String],
     ) -> Result<Vec<String>>;

@@ -7,7 +7,7 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
 use super::{staging_name, SnapshotDriver, StagedLayer, WhiteoutStyle};
 use crate::error::{IoContext, Result, StoreError};
-use crate::pending::Pending;
+use crate::journal::Journal;
 
 /// The overlayfs snapshot driver.
 pub struct Overlay {
@@ -123,7 +123,7 @@ impl SnapshotDriver for Overlay {
         self.layers.join(key)
     }
 
-    fn create_layer(&self, p: &mut Pending, _parent: Option<&str>) -> Result<StagedLayer> {
+    fn create_layer(&self, p: &mut Journal, _parent: Option<&str>) -> Result<StagedLayer> {
         let path = self.layers.join(staging_name());
         p.add(&path)?;
         fs::create_dir(&path).ctx("creating layer", &path)?;
@@ -179,7 +179,7 @@ impl SnapshotDriver for Overlay {
     /// change, not the image), on top of `layers`.
     fn commit_container(
         &self,
-        p: &mut Pending,
+        p: &mut Journal,
         ctr_dir: &Path,
         layers: &[String],
     ) -> Result<Vec<String>> {

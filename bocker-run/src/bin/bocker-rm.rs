@@ -1,8 +1,11 @@
 //! `bocker rm <id…>`: remove containers (and, as in the seed, images given as `img_` ids).
+//! A container's processes, cgroup and network are released through the runtime's
+//! lifecycle code; images are the store's alone.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
+use bocker_run::{container, reclaim};
 use bocker_store::{cli, id, Store};
 use clap::Parser;
 
@@ -20,18 +23,25 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = cli::parse::<Args>();
-    cli::remove_each(&args.ids, |store, q| remove(store, q, args.force))
+    let reclaimed = std::cell::Cell::new(false);
+    cli::remove_each(&args.ids, |store, q| {
+        remove(store, q, args.force, &reclaimed)
+    })
 }
 
-fn remove(store: &Store, q: &str, force: bool) -> Result<()> {
+fn remove(store: &Store, q: &str, force: bool, reclaimed: &std::cell::Cell<bool>) -> Result<()> {
     if q.starts_with(id::Kind::Image.prefix()) {
         let img = store.resolve_image(q)?;
         store.remove_image(&img, force)?;
         cli::say(&format!("Removed: {img}"));
         return Ok(());
     }
+    // Containers whose supervisor died are finished first, so `rm` sees them `exited`.
+    if !reclaimed.replace(true) {
+        reclaim::reclaim(store);
+    }
     let ctr = store.resolve_container(q)?;
-    store.remove_container(&ctr, force)?;
+    container::remove::remove(store, &ctr, force)?;
     cli::say(&format!("Removed: {ctr}"));
     Ok(())
 }

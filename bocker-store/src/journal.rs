@@ -1,4 +1,4 @@
-//! Pending journals: what a running mutation created, so a crash can be undone.
+//! Journals: what a running mutation created, so a crash can be undone.
 //!
 //! `pending/<token>` lists paths (relative to the store root), one per line, and is
 //! flocked by its owner for as long as the mutation runs. A journal whose lock can be
@@ -15,7 +15,7 @@ use crate::lock::{Lock, Mode};
 
 /// A mutation in progress; see the module docs.
 #[derive(Debug)]
-pub struct Pending {
+pub struct Journal {
     lock: Lock,
     root: PathBuf,
     entries: Vec<PathBuf>,
@@ -24,9 +24,9 @@ pub struct Pending {
     done: bool,
 }
 
-impl Pending {
+impl Journal {
     /// Starts a journal under `<root>/pending`.
-    pub(crate) fn begin(root: &Path) -> Result<Pending> {
+    pub(crate) fn begin(root: &Path) -> Result<Journal> {
         let dir = root.join("pending");
         loop {
             let token = crate::id::random(crate::id::Kind::Container);
@@ -49,7 +49,7 @@ impl Pending {
             let lock = Lock::from_file(file, path.clone(), Mode::Exclusive, false)
                 .map_err(|e| StoreError::io("locking journal", &tmp, e))?;
             fs::rename(&tmp, &path).ctx("publishing journal", &path)?;
-            return Ok(Pending {
+            return Ok(Journal {
                 lock,
                 root: root.to_path_buf(),
                 entries: Vec::new(),
@@ -95,7 +95,7 @@ impl Pending {
 /// A mutation abandoned by an error in the process that began it is undone at once (in
 /// reverse order), instead of leaving its half-made objects, and their disk space, to
 /// the next collection. Anything that could not be removed stays journaled for it.
-impl Drop for Pending {
+impl Drop for Journal {
     fn drop(&mut self) {
         if self.done || std::process::id() != self.owner {
             return;
@@ -198,7 +198,7 @@ fn is_complete(root: &Path, rel: &Path) -> bool {
 }
 
 #[cfg(test)]
-impl Pending {
+impl Journal {
     /// Lets the journal go as a killed process would: lock released, nothing undone.
     pub(crate) fn abandon(mut self) {
         self.owner = 0;
@@ -215,7 +215,7 @@ mod tests {
         let staged = r.path().join("layers/.tmp-x");
         fs::create_dir_all(staged.join("deep")).unwrap();
         fs::write(staged.join("deep/big"), b"x").unwrap();
-        let mut p = Pending::begin(r.path()).unwrap();
+        let mut p = Journal::begin(r.path()).unwrap();
         p.add(&staged).unwrap();
         drop(p); // an error path returned early
         assert!(
@@ -236,7 +236,7 @@ mod tests {
         let r = root();
         let victim = r.path().join("half");
         fs::create_dir(&victim).unwrap();
-        let mut p = Pending::begin(r.path()).unwrap();
+        let mut p = Journal::begin(r.path()).unwrap();
         p.add(&victim).unwrap();
         assert_eq!(undo_dead(r.path()).unwrap(), 0);
         assert!(victim.exists());
@@ -251,7 +251,7 @@ mod tests {
         let victim = r.path().join("half");
         fs::create_dir_all(victim.join("deep")).unwrap();
         fs::write(victim.join("deep/f"), b"x").unwrap();
-        let mut p = Pending::begin(r.path()).unwrap();
+        let mut p = Journal::begin(r.path()).unwrap();
         p.add(&victim).unwrap();
         // Simulate death: release the lock without finishing or undoing.
         p.abandon();
@@ -284,7 +284,7 @@ mod tests {
         fs::create_dir_all(&ctr).unwrap();
         fs::create_dir_all(r.path().join("names")).unwrap();
         let name = r.path().join("names/web");
-        let mut p = Pending::begin(r.path()).unwrap();
+        let mut p = Journal::begin(r.path()).unwrap();
         p.add(&img).unwrap();
         p.add(&ctr).unwrap();
         p.add(&name).unwrap();

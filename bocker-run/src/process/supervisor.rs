@@ -3,12 +3,12 @@
 //! and waits for the container's first process. Foreground `run` runs it in the
 //! caller's process; a detached run would run the same thing in a small daemon.
 
+use super::Started;
 use crate::exit_code;
-use crate::process::Started;
 use crate::sys;
 use bocker_store::log::{LogWriter, Stream};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 
 /// Signals passed on to the container.
 pub const FORWARDED: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
@@ -25,17 +25,10 @@ fn handled_set() -> libc::sigset_t {
     sys::sigset(&list)
 }
 
-fn signalfd() -> io::Result<OwnedFd> {
-    // SAFETY: valid set; a new fd we own.
-    let fd = sys::cvt(unsafe { libc::signalfd(-1, &handled_set(), libc::SFD_CLOEXEC) })?;
-    // SAFETY: signalfd just returned this fd and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
 /// Copy output and forward signals until the container's first process has exited and
 /// both pipes are closed; returns its exit status (128+N after signal N).
 pub fn supervise(child: Started, mut log: Option<&mut LogWriter>) -> io::Result<i32> {
-    let sig = signalfd()?;
+    let sig = sys::signalfd(&handled_set())?;
     let mut status: Option<i32> = None;
     let mut fds = [
         libc::pollfd {
@@ -58,15 +51,7 @@ pub fn supervise(child: Started, mut log: Option<&mut LogWriter>) -> io::Result<
     // SIGCHLD may have been queued before the signalfd existed: check once up front.
     status = status.or_else(|| try_reap(child.pid));
     while fds[0].fd >= 0 || fds[1].fd >= 0 || status.is_none() {
-        // SAFETY: fds is a valid array of pollfd.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
+        sys::poll(&mut fds)?;
         for (i, stream, out_fd) in [(0, Stream::Stdout, 1), (1, Stream::Stderr, 2)] {
             if fds[i].fd < 0 || fds[i].revents == 0 {
                 continue;
@@ -90,29 +75,20 @@ pub fn supervise(child: Started, mut log: Option<&mut LogWriter>) -> io::Result<
 }
 
 fn try_reap(pid: libc::pid_t) -> Option<i32> {
-    let mut st = 0;
-    // SAFETY: non-blocking wait for our own child.
-    let r = unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) };
-    (r == pid).then(|| exit_code::from_wait_status(st))
+    sys::try_wait(pid).map(|(_, st)| exit_code::from_wait_status(st))
 }
 
 fn handle_signal(fd: RawFd, pid: libc::pid_t, status: &mut Option<i32>) -> io::Result<()> {
-    // SAFETY: signalfd_siginfo is plain data filled by read.
-    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-    let size = std::mem::size_of::<libc::signalfd_siginfo>();
-    // SAFETY: reading into the struct's bytes.
-    let n = unsafe { libc::read(fd, (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
-    if n != size as isize {
+    let Some(signo) = sys::read_signal(fd) else {
         return Ok(());
-    }
-    let signo = info.ssi_signo as libc::c_int;
+    };
     if signo == libc::SIGCHLD {
         if status.is_none() {
             *status = try_reap(pid);
         }
     } else if status.is_none() {
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(pid, signo) };
+        // Our own child; it may have exited meanwhile.
+        let _ = sys::kill(pid, signo);
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! Docker's rules for turning an image config plus `run` options into the process to
-//! start: Entrypoint/Cmd, Env (default PATH), WorkingDir, User; and the seed's shell form.
+//! Docker's rules for turning an image config plus `run` flags into the process to start
+//! (the first stage of planning): Entrypoint/Cmd, Env (default PATH), WorkingDir, User;
+//! and the seed's shell form.
 
 use thiserror::Error;
 
@@ -15,8 +16,9 @@ pub struct ImageDefaults {
     pub user: Option<String>,
 }
 
+/// A refused image config or flag.
 #[derive(Debug, Error, PartialEq, Eq)]
-pub enum ConfigError {
+pub enum RuleError {
     #[error("no command specified")]
     NoCommand,
     #[error("the working directory '{0}' is invalid, it needs to be an absolute path")]
@@ -31,7 +33,7 @@ pub fn argv(
     image: &ImageDefaults,
     entrypoint: Option<&str>,
     args: &[String],
-) -> Result<Vec<String>, ConfigError> {
+) -> Result<Vec<String>, RuleError> {
     let (entry, default_cmd) = match entrypoint {
         Some("") => (Vec::new(), None),
         Some(e) => (vec![e.to_string()], None),
@@ -49,7 +51,7 @@ pub fn argv(
     };
     let argv: Vec<String> = entry.into_iter().chain(cmd).collect();
     if argv.is_empty() {
-        return Err(ConfigError::NoCommand);
+        return Err(RuleError::NoCommand);
     }
     Ok(argv)
 }
@@ -58,13 +60,14 @@ fn key(kv: &str) -> &str {
     kv.split_once('=').map_or(kv, |(k, _)| k)
 }
 
-/// Environment: PATH default, HOSTNAME, the image's Env, then the user's (later wins).
-/// A user entry without `=` takes the value from our own environment, or is dropped.
+/// Environment: PATH default, HOSTNAME (when known: else the container id is added at
+/// create), the image's Env, then the user's (later wins). A user entry without `=`
+/// takes the value from our own environment, or is dropped.
 pub fn env(
     image: &ImageDefaults,
-    hostname: &str,
+    hostname: Option<&str>,
     user_env: &[String],
-) -> Result<Vec<String>, ConfigError> {
+) -> Result<Vec<String>, RuleError> {
     let mut out: Vec<String> = Vec::new();
     let set = |kv: String, out: &mut Vec<String>| {
         let k = key(&kv).to_string();
@@ -72,13 +75,15 @@ pub fn env(
         out.push(kv);
     };
     set(format!("PATH={DEFAULT_PATH}"), &mut out);
-    set(format!("HOSTNAME={hostname}"), &mut out);
+    if let Some(h) = hostname {
+        set(format!("HOSTNAME={h}"), &mut out);
+    }
     for kv in &image.env {
         set(kv.clone(), &mut out);
     }
     for kv in user_env {
         if key(kv).is_empty() || kv.contains('\0') {
-            return Err(ConfigError::BadEnv(kv.clone()));
+            return Err(RuleError::BadEnv(kv.clone()));
         }
         if kv.contains('=') {
             set(kv.clone(), &mut out);
@@ -98,17 +103,19 @@ pub fn parse_env_file(text: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn workdir(image: &ImageDefaults, flag: Option<&str>) -> Result<String, ConfigError> {
+/// The working directory: `-w`, else the image's WorkingDir, else `/`; absolute.
+pub fn workdir(image: &ImageDefaults, flag: Option<&str>) -> Result<String, RuleError> {
     let w = flag
         .or(image.working_dir.as_deref())
         .filter(|w| !w.is_empty())
         .unwrap_or("/");
     if !w.starts_with('/') {
-        return Err(ConfigError::RelativeWorkdir(w.to_string()));
+        return Err(RuleError::RelativeWorkdir(w.to_string()));
     }
     Ok(w.to_string())
 }
 
+/// The Docker user form: `-u`, else the image's User, else "" (root).
 pub fn user(image: &ImageDefaults, flag: Option<&str>) -> String {
     flag.or(image.user.as_deref()).unwrap_or("").to_string()
 }
@@ -141,14 +148,14 @@ mod tests {
             argv(&plain, None, &s(&["sleep 5 && ps"])).unwrap(),
             s(&["/bin/sh", "-c", "sleep 5 && ps"])
         );
-        assert_eq!(argv(&plain, None, &[]), Err(ConfigError::NoCommand));
+        assert_eq!(argv(&plain, None, &[]), Err(RuleError::NoCommand));
     }
 
     #[test]
     fn env_rules() {
-        let e = env(&img(), "h", &["A=2".into(), "B=x=y".into()]).unwrap();
+        let e = env(&img(), Some("h"), &["A=2".into(), "B=x=y".into()]).unwrap();
         assert_eq!(e, vec!["HOSTNAME=h", "PATH=/img/bin", "A=2", "B=x=y"]);
-        assert!(env(&img(), "h", &["=x".into()]).is_err());
+        assert!(env(&img(), Some("h"), &["=x".into()]).is_err());
         assert_eq!(parse_env_file("# c\n\nA=1\nB\n"), vec!["A=1", "B"]);
     }
 

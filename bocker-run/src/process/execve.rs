@@ -1,8 +1,8 @@
-//! Looking a command up in the container's PATH and exec'ing it, with Docker's error
-//! statuses (127 not found, 126 cannot invoke).
+//! execve(2) of the container command: looking it up in the container's PATH and exec'ing
+//! it, with Docker's error statuses (127 not found, 126 cannot invoke).
 
 use crate::exit_code;
-use crate::sys::cstr;
+use crate::sys::{self, cstr};
 use std::ffi::CString;
 
 /// A failed start: the exit status to report and a one-line message.
@@ -22,15 +22,7 @@ impl StartFailure {
 }
 
 fn is_executable_file(path: &str) -> bool {
-    let Ok(c) = cstr(path) else { return false };
-    // SAFETY: st is written by stat; access takes a valid C string.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: st is a zeroed buffer stat writes into; c is a valid C string.
-    unsafe {
-        libc::stat(c.as_ptr(), &mut st) == 0
-            && st.st_mode & libc::S_IFMT == libc::S_IFREG
-            && libc::access(c.as_ptr(), libc::X_OK) == 0
-    }
+    cstr(path).is_ok_and(|c| sys::is_executable_file(&c))
 }
 
 /// Resolve `argv0` as execvp would, using the PATH from `env`.
@@ -47,7 +39,7 @@ pub fn lookup(argv0: &str, env: &[String]) -> Result<String, StartFailure> {
     let path = env
         .iter()
         .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or(crate::config::DEFAULT_PATH);
+        .unwrap_or(crate::spec::image_rules::DEFAULT_PATH);
     path.split(':')
         .map(|dir| format!("{}/{argv0}", if dir.is_empty() { "." } else { dir }))
         .find(|p| is_executable_file(p))
@@ -63,23 +55,12 @@ pub fn to_cstrings(v: &[String]) -> Result<Vec<CString>, StartFailure> {
         .collect()
 }
 
-/// NULL-terminated pointer array over `v` (which must outlive it).
-pub fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {
-    v.iter()
-        .map(|c| c.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect()
-}
-
 /// `execve`; only returns on failure.
 pub fn execve(path: &str, argv: &[CString], env: &[CString]) -> StartFailure {
     let Ok(p) = cstr(path) else {
         return StartFailure::engine("NUL byte in command");
     };
-    let (a, e) = (ptrs(argv), ptrs(env));
-    // SAFETY: NULL-terminated arrays of valid C strings that outlive the call.
-    unsafe { libc::execve(p.as_ptr(), a.as_ptr(), e.as_ptr()) };
-    let err = std::io::Error::last_os_error();
+    let err = sys::execve(&p, argv, env);
     StartFailure {
         code: exit_code::for_exec_errno(err.raw_os_error().unwrap_or(0)),
         message: format!("exec {path}: {err}"),

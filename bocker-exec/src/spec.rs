@@ -1,0 +1,126 @@
+//! `ExecSpec`: what to run and how, from the container's record and the command line,
+//! as Docker's exec merges them: the container's environment plus `-e` (later wins),
+//! `-w` else the container's working directory, `-u` else the container's user.
+
+use crate::cli::Args;
+use bocker_store::ContainerRecord;
+
+/// The command to start inside the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecSpec {
+    pub argv: Vec<String>,
+    /// KEY=VALUE; HOME is added from the user's passwd entry when absent.
+    pub env: Vec<String>,
+    /// Absolute path inside the container.
+    pub cwd: String,
+    /// Docker `-u` syntax, resolved against the container's /etc/passwd and /etc/group.
+    pub user: String,
+    pub stdin: bool,
+    pub tty: bool,
+    pub detach: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SpecError {
+    /// Docker: "the working directory 'x' is invalid, it needs to be an absolute path".
+    #[error("the working directory '{0}' is invalid, it needs to be an absolute path")]
+    RelativeWorkdir(String),
+}
+
+/// Merge the record and the options. `ours` looks up a variable of the caller (for
+/// `-e KEY` without a value, which copies it when set, as Docker does).
+pub fn build(
+    args: &Args,
+    rec: &ContainerRecord,
+    ours: impl Fn(&str) -> Option<String>,
+) -> Result<ExecSpec, SpecError> {
+    let mut env = rec.config.env.clone();
+    for e in &args.env {
+        let entry = match e.split_once('=') {
+            Some(_) => e.clone(),
+            None => match ours(e) {
+                Some(v) => format!("{e}={v}"),
+                None => continue,
+            },
+        };
+        set(&mut env, entry);
+    }
+    // Docker's exec -t sets TERM=xterm unless given.
+    if args.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
+    let cwd = match &args.workdir {
+        Some(w) if !w.starts_with('/') => return Err(SpecError::RelativeWorkdir(w.clone())),
+        Some(w) => w.clone(),
+        None if rec.config.cwd.is_empty() => "/".into(),
+        None => rec.config.cwd.clone(),
+    };
+    Ok(ExecSpec {
+        argv: args.command.clone(),
+        env,
+        cwd,
+        user: args
+            .user
+            .clone()
+            .or_else(|| rec.config.user.clone())
+            .unwrap_or_default(),
+        stdin: args.interactive,
+        tty: args.tty,
+        detach: args.detach,
+    })
+}
+
+/// Replace the entry with the same key, or append.
+fn set(env: &mut Vec<String>, entry: String) {
+    let key = entry.split('=').next().unwrap_or_default();
+    match env.iter_mut().find(|e| e.split('=').next() == Some(key)) {
+        Some(slot) => *slot = entry,
+        None => env.push(entry),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn record() -> ContainerRecord {
+        let mut r: ContainerRecord = serde_json::from_value(serde_json::json!({
+            "id": "ps_0123456789ab", "image": "img_0123456789ab", "command": ["sleep", "9"],
+            "created": "2026-11-22T20:00:00Z", "driver": "overlay", "rootfs": "/x"
+        }))
+        .unwrap();
+        r.config.env = vec!["PATH=/bin".into(), "A=1".into()];
+        r.config.cwd = "/srv".into();
+        r.config.user = Some("daemon".into());
+        r
+    }
+
+    fn args(a: &[&str]) -> Args {
+        Args::parse_from(std::iter::once("bocker-exec").chain(a.iter().copied()))
+    }
+
+    #[test]
+    fn record_defaults_and_options_merge_as_docker_does() {
+        let ours = |k: &str| (k == "MINE").then(|| "m".to_string());
+        let s = build(&args(&["x", "env"]), &record(), ours).unwrap();
+        assert_eq!((s.cwd.as_str(), s.user.as_str()), ("/srv", "daemon"));
+        assert_eq!(s.env, ["PATH=/bin", "A=1"]);
+        let s = build(
+            &args(&[
+                "-t", "-e", "A=2", "-e", "MINE", "-e", "UNSET", "-w", "/tmp", "-u", "1000", "x",
+                "env", "-0",
+            ]),
+            &record(),
+            ours,
+        )
+        .unwrap();
+        assert_eq!(s.env, ["PATH=/bin", "A=2", "MINE=m", "TERM=xterm"]);
+        assert_eq!((s.cwd.as_str(), s.user.as_str()), ("/tmp", "1000"));
+        assert_eq!(s.argv, ["env", "-0"]);
+        assert_eq!(
+            build(&args(&["-w", "rel", "x", "true"]), &record(), ours),
+            Err(SpecError::RelativeWorkdir("rel".into()))
+        );
+    }
+}

@@ -1,0 +1,360 @@
+//! The raw syscalls `exec` needs (pidfd, setns, fork, pipes, terminals, signals),
+//! each behind a small typed wrapper; every `unsafe` block says why it is sound.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+fn cvt_long(r: libc::c_long) -> io::Result<libc::c_long> {
+    if r == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Takes ownership of an fd the kernel just returned.
+fn owned(fd: libc::c_long) -> OwnedFd {
+    // SAFETY: callers pass a descriptor a syscall has just created; nothing else owns it.
+    unsafe { OwnedFd::from_raw_fd(fd as RawFd) }
+}
+
+/// `pidfd_open(2)`: a handle on process `pid` that can never come to mean another
+/// process, even after `pid` is recycled. ESRCH when no such process exists.
+pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: integer arguments only; the result is a new fd.
+    let fd = cvt_long(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    Ok(owned(fd))
+}
+
+/// True while the process behind `pidfd` has not been reaped (signal 0 only checks).
+pub fn pidfd_alive(pidfd: &OwnedFd) -> bool {
+    // SAFETY: signal 0 to a valid pidfd with no siginfo: nothing is delivered.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            0,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    r == 0
+}
+
+/// `setns(2)` on a pidfd with several `CLONE_NEW*` flags: the caller joins all those
+/// namespaces of that process at once (Linux 5.8+), or none of them.
+pub fn setns(pidfd: &OwnedFd, flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: a valid fd and integer flags.
+    cvt(unsafe { libc::setns(pidfd.as_raw_fd(), flags) }).map(drop)
+}
+
+/// What `fork` returned on this side.
+pub enum Fork {
+    Child,
+    Parent(libc::pid_t),
+}
+
+/// `fork(2)`. Only called while this process is single-threaded, so the child may run
+/// any code of ours (no lock can be held by a thread that does not exist in it).
+pub fn fork() -> io::Result<Fork> {
+    // SAFETY: the process is single-threaded at this point (see above).
+    match cvt(unsafe { libc::fork() })? {
+        0 => Ok(Fork::Child),
+        pid => Ok(Fork::Parent(pid)),
+    }
+}
+
+/// Leave without running destructors or atexit handlers (the parent's, in a child).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no process state we rely on.
+    unsafe { libc::_exit(code) }
+}
+
+/// A pipe whose both ends are close-on-exec.
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for two descriptors.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    Ok((owned(fds[0].into()), owned(fds[1].into())))
+}
+
+/// `open(2)` with O_CLOEXEC added.
+pub fn open(path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: a valid C string; the result is a new fd.
+    let fd = cvt(unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) })?;
+    Ok(owned(fd.into()))
+}
+
+pub fn dup2(old: RawFd, new: RawFd) -> io::Result<()> {
+    // SAFETY: plain fd syscall.
+    cvt(unsafe { libc::dup2(old, new) }).map(drop)
+}
+
+/// `read(2)`, retrying on EINTR.
+pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: buf is a valid, writable slice of the given length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Write all of `buf`, retrying on EINTR.
+pub fn write_all(fd: RawFd, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: buf is a valid slice of the given length.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        buf = &buf[n as usize..];
+    }
+    Ok(())
+}
+
+/// Blocking `waitpid` for our own child; returns the raw wait status.
+pub fn wait(pid: libc::pid_t) -> io::Result<libc::c_int> {
+    let mut status = 0;
+    loop {
+        // SAFETY: waiting for our own child into a local.
+        if unsafe { libc::waitpid(pid, &mut status, 0) } == pid {
+            return Ok(status);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Non-blocking `waitpid`: the raw status once the child has exited.
+pub fn try_wait(pid: libc::pid_t) -> Option<libc::c_int> {
+    let mut status = 0;
+    // SAFETY: non-blocking wait for our own child into a local.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    (r == pid).then_some(status)
+}
+
+/// Send `sig` to our own child.
+pub fn kill(pid: libc::pid_t, sig: libc::c_int) {
+    // SAFETY: signalling a positive pid (our child); no memory involved.
+    unsafe { libc::kill(pid, sig) };
+}
+
+pub fn setsid() -> io::Result<()> {
+    // SAFETY: plain syscall.
+    cvt(unsafe { libc::setsid() }).map(drop)
+}
+
+pub fn chdir(path: &CStr) -> io::Result<()> {
+    // SAFETY: a valid C string.
+    cvt(unsafe { libc::chdir(path.as_ptr()) }).map(drop)
+}
+
+/// Mark every fd from 3 up close-on-exec: nothing of the host reaches the command.
+pub fn cloexec_from_3() -> io::Result<()> {
+    // SAFETY: integer arguments; only sets a flag on our own descriptors.
+    cvt(unsafe {
+        libc::close_range(
+            3,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_int,
+        )
+    })
+    .map(drop)
+}
+
+/// A signal set built from a list of signals.
+pub fn sigset(signals: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the zeroed set; sigaddset with valid signals.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in signals {
+            libc::sigaddset(&mut set, s);
+        }
+        set
+    }
+}
+
+pub fn sigprocmask(how: libc::c_int, set: &libc::sigset_t) -> io::Result<()> {
+    // SAFETY: a valid set; the old set is not requested.
+    cvt(unsafe { libc::sigprocmask(how, set, std::ptr::null_mut()) }).map(drop)
+}
+
+/// Give every signal its default action: the command never inherits what the caller
+/// of `bocker exec` ignored (Docker's exec'd process is started by the daemon, so it
+/// never does either), nor Rust's ignored SIGPIPE.
+///
+/// The raw `rt_sigaction`, because libc's wrapper refuses the two real-time signals it
+/// reserves for itself (32, 33), which a caller may still have ignored.
+pub fn default_signal_actions() {
+    /// The kernel's `struct sigaction` (x86_64 and aarch64 layout).
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: libc::sighandler_t,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let dfl = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            // SAFETY: a valid kernel sigaction of the size passed; the old action is not
+            // requested; numbers the kernel refuses leave nothing changed.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    &dfl as *const KernelSigaction,
+                    std::ptr::null::<KernelSigaction>(),
+                    8usize,
+                )
+            };
+        }
+    }
+}
+
+/// A signalfd for `signals` (which must be blocked).
+pub fn signalfd(signals: &[libc::c_int]) -> io::Result<OwnedFd> {
+    // SAFETY: a valid set; the result is a new fd.
+    let fd = cvt(unsafe { libc::signalfd(-1, &sigset(signals), libc::SFD_CLOEXEC) })?;
+    Ok(owned(fd.into()))
+}
+
+/// The next signal number queued on a signalfd, if one was read.
+pub fn read_signal(fd: RawFd) -> Option<libc::c_int> {
+    // SAFETY: signalfd_siginfo is plain data; zero is valid for every field.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: reading at most `size` bytes into the struct we own.
+    let n = unsafe { libc::read(fd, (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+    (n == size as isize).then_some(info.ssi_signo as libc::c_int)
+}
+
+/// `poll(2)` retrying on EINTR; `timeout_ms` -1 waits forever.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usize> {
+    loop {
+        // SAFETY: fds is a valid array of pollfd of the given length.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+pub fn isatty(fd: RawFd) -> bool {
+    // SAFETY: plain query on an fd number.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+/// `tcgetattr`.
+pub fn termios(fd: RawFd) -> io::Result<libc::termios> {
+    // SAFETY: termios is plain data; tcgetattr fills it.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to the struct we own.
+    cvt(unsafe { libc::tcgetattr(fd, &mut t) })?;
+    Ok(t)
+}
+
+/// `tcsetattr(TCSADRAIN)`.
+pub fn set_termios(fd: RawFd, t: &libc::termios) -> io::Result<()> {
+    // SAFETY: a valid pointer to an initialised termios.
+    cvt(unsafe { libc::tcsetattr(fd, libc::TCSADRAIN, t) }).map(drop)
+}
+
+/// `cfmakeraw` on a copy of `t`.
+pub fn raw(t: &libc::termios) -> libc::termios {
+    let mut r = *t;
+    // SAFETY: cfmakeraw edits the struct we own.
+    unsafe { libc::cfmakeraw(&mut r) };
+    r
+}
+
+/// The terminal's window size (TIOCGWINSZ).
+pub fn window_size(fd: RawFd) -> io::Result<libc::winsize> {
+    // SAFETY: winsize is plain data the ioctl fills.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes one winsize into the struct we own.
+    cvt(unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) })?;
+    Ok(ws)
+}
+
+/// Set a terminal's window size (TIOCSWINSZ); its foreground group gets SIGWINCH.
+pub fn set_window_size(fd: RawFd, ws: &libc::winsize) -> io::Result<()> {
+    // SAFETY: TIOCSWINSZ reads one winsize from a valid pointer.
+    cvt(unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, ws) }).map(drop)
+}
+
+/// Unlock a pty master's peer (what `unlockpt` does).
+pub fn unlock_pty(master: &OwnedFd) -> io::Result<()> {
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int from a valid pointer.
+    cvt(unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) }).map(drop)
+}
+
+/// Open a pty master's peer through the master itself (TIOCGPTPEER, Linux 4.13+): no
+/// path lookup in /dev/pts, so nothing in the container can swap the slave under us.
+pub fn pty_peer(master: &OwnedFd) -> io::Result<OwnedFd> {
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: TIOCGPTPEER takes integer open flags and returns a new fd.
+    let fd = cvt(unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, flags) })?;
+    Ok(owned(fd.into()))
+}
+
+/// Make the terminal on `fd` the controlling terminal of this (new) session.
+pub fn set_controlling_tty(fd: RawFd) -> io::Result<()> {
+    // SAFETY: TIOCSCTTY takes an integer argument.
+    cvt(unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) }).map(drop)
+}
+
+/// One `write(2)`, retrying on EINTR; returns how much was written.
+pub fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: buf is a valid slice of the given length.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Set O_NONBLOCK on the open file description behind `fd`.
+pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: F_GETFL/F_SETFL with integer flags on a valid fd.
+    let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) }).map(drop)
+}

@@ -1,0 +1,56 @@
+//! `bocker rm` of a container: refuse a running one unless forced; else kill it and
+//! release what it holds ([`super::release`]), then drop its record and storage from the
+//! store. The store alone only ever drops data.
+
+use bocker_store::{liveness, ContainerId, Status, Store, StoreError};
+
+use crate::cgroup_step::ContainerCgroup;
+
+/// Why a removal was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveError {
+    #[error("container {0} is running: stop it first or use -f")]
+    Running(String),
+    #[error("container {id} could not be released: {why}")]
+    Unreleased { id: String, why: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Removes container `id`: refuses a running one unless `force`, which kills it.
+pub fn remove(store: &Store, id: &ContainerId, force: bool) -> Result<(), RemoveError> {
+    let rec = store.read_container(id)?;
+    let entry = store.read_live(id)?;
+    if !force && rec.state.status == Status::Running {
+        // Running: its supervisor lives, or (supervisor killed) processes are left in
+        // its cgroup. A dead container is removed without -f.
+        let in_cgroup = entry
+            .as_ref()
+            .and_then(|e| e.cgroup_parent.as_deref())
+            .and_then(|p| ContainerCgroup::open(p, &id.0).ok().flatten())
+            .is_some_and(|cg| cg.has_processes());
+        if liveness::supervisor_alive(&rec) || in_cgroup {
+            return Err(RemoveError::Running(id.0.clone()));
+        }
+    }
+    if let Some(entry) = &entry {
+        let failed = super::release::release(store, id, entry);
+        if !failed.is_empty() {
+            return Err(RemoveError::Unreleased {
+                id: id.0.clone(),
+                why: failed.join("; "),
+            });
+        }
+    }
+    store.remove_container_record(id)?;
+    if entry.is_some() {
+        let failed = super::release::forget(store, id, Vec::new());
+        if !failed.is_empty() {
+            return Err(RemoveError::Unreleased {
+                id: id.0.clone(),
+                why: failed.join("; "),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! Applying [`MountStep`]s under the container's root: every path is resolved inside the
+//! root with [`safepath`] (no symlink, `..` or magic link leads out) and every mount
+//! targets the `/proc/self/fd/N` of the fd so opened.
+
+use super::steps::MountStep;
+use crate::safepath;
+use crate::sys::{self, cpath, cstr, fd_path};
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+fn err(what: &str, path: &str, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{what} {path}: {e}"))
+}
+
+/// Apply every step in order; `root` is an fd on the root, `rootfs` its host path.
+pub fn apply(root: RawFd, rootfs: &CStr, steps: &[MountStep]) -> io::Result<()> {
+    steps.iter().try_for_each(|s| apply_one(root, rootfs, s))
+}
+
+fn apply_one(r: RawFd, rootfs: &CStr, step: &MountStep) -> io::Result<()> {
+    match step {
+        MountStep::Filesystem {
+            fstype,
+            source,
+            dest,
+            flags,
+            data,
+        } => mount_fs(r, dest, source, fstype, *flags, data),
+        MountStep::Bind {
+            source,
+            dest,
+            recursive,
+        } => bind_at(r, source, dest, *recursive),
+        MountStep::Remount { dest, flags } => {
+            remount(r, dest, *flags).map_err(|e| err("remounting", dest, e))
+        }
+        MountStep::Device { name, major, minor } => device(r, name, *major, *minor),
+        MountStep::Symlink { link, target } => symlink(r, link, target),
+        MountStep::Mask { path } => mask(r, path),
+        MountStep::ReadOnlyPath { path } => read_only(r, path),
+        MountStep::ReadOnlyRoot => sys::mount(
+            None,
+            rootfs,
+            None,
+            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY,
+            None,
+        )
+        .map_err(|e| err("remounting read-only", "/", e)),
+    }
+}
+
+fn mount_fs(
+    root: RawFd,
+    dest: &str,
+    source: &str,
+    fstype: &str,
+    flags: libc::c_ulong,
+    data: &str,
+) -> io::Result<()> {
+    let target = safepath::mkdir_all(root, dest, 0o755).map_err(|e| err("creating", dest, e))?;
+    let data = (!data.is_empty()).then(|| cstr(data)).transpose()?;
+    sys::mount(
+        Some(&cstr(source)?),
+        &fd_path(target.as_raw_fd()),
+        Some(&cstr(fstype)?),
+        flags,
+        data.as_deref(),
+    )
+    .map_err(|e| err("mounting", dest, e))
+}
+
+fn bind(src: RawFd, target: RawFd, recursive: bool) -> io::Result<()> {
+    let rec = if recursive { libc::MS_REC } else { 0 };
+    sys::mount(
+        Some(&fd_path(src)),
+        &fd_path(target),
+        None,
+        libc::MS_BIND | rec,
+        None,
+    )
+}
+
+/// Bind a host path at `dest`, creating a directory or an empty file there to match it.
+fn bind_at(r: RawFd, source: &Path, dest: &str, recursive: bool) -> io::Result<()> {
+    let host = source.display().to_string();
+    let src = sys::open(&cpath(source)?, libc::O_PATH).map_err(|e| err("opening", &host, e))?;
+    let target = if safepath::file_type(src.as_raw_fd())? == libc::S_IFDIR {
+        safepath::mkdir_all(r, dest, 0o755)
+    } else {
+        safepath::touch(r, dest)
+    }
+    .map_err(|e| err("creating mount point", dest, e))?;
+    bind(src.as_raw_fd(), target.as_raw_fd(), recursive).map_err(|e| err("binding", dest, e))
+}
+
+/// Remount the bind now at `dest` with `flags`. `dest` is resolved again inside the root:
+/// an fd opened before the mount names the dentry *under* it.
+fn remount(root: RawFd, dest: &str, flags: libc::c_ulong) -> io::Result<()> {
+    let fd = safepath::open_path(root, dest)?;
+    sys::mount(
+        None,
+        &fd_path(fd.as_raw_fd()),
+        None,
+        libc::MS_BIND | libc::MS_REMOUNT | flags,
+        None,
+    )
+}
+
+/// /dev, resolved again: the fresh tmpfs, which nothing but us has touched.
+fn dev_dir(r: RawFd) -> io::Result<OwnedFd> {
+    safepath::open(r, "/dev", libc::O_PATH | libc::O_DIRECTORY)
+}
+
+fn device(r: RawFd, name: &str, major: u32, minor: u32) -> io::Result<()> {
+    let dev = dev_dir(r)?;
+    sys::mknod_char(dev.as_raw_fd(), &cstr(name)?, major, minor).map_err(|e| err("mknod", name, e))
+}
+
+fn symlink(r: RawFd, link: &str, target: &str) -> io::Result<()> {
+    let dev = dev_dir(r)?;
+    sys::symlinkat(&cstr(target)?, dev.as_raw_fd(), &cstr(link)?)
+        .map_err(|e| err("symlink", link, e))
+}
+
+/// Open a path to mask or protect; `None` when it does not exist.
+fn open_existing(r: RawFd, path: &str) -> io::Result<Option<OwnedFd>> {
+    match safepath::open(r, path, libc::O_PATH | libc::O_NOFOLLOW) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(err("opening", path, e)),
+    }
+}
+
+fn mask(r: RawFd, path: &str) -> io::Result<()> {
+    let Some(target) = open_existing(r, path)? else {
+        return Ok(());
+    };
+    let res = if safepath::file_type(target.as_raw_fd())? == libc::S_IFDIR {
+        sys::mount(
+            Some(c"tmpfs"),
+            &fd_path(target.as_raw_fd()),
+            Some(c"tmpfs"),
+            libc::MS_RDONLY,
+            Some(c"size=0"),
+        )
+    } else {
+        // Our own /dev/null from the fresh /dev, opened without following any symlink.
+        let null = safepath::open(r, "/dev/null", libc::O_PATH | libc::O_NOFOLLOW)?;
+        bind(null.as_raw_fd(), target.as_raw_fd(), false)
+    };
+    res.map_err(|e| err("masking", path, e))
+}
+
+fn read_only(r: RawFd, path: &str) -> io::Result<()> {
+    let Some(target) = open_existing(r, path)? else {
+        return Ok(());
+    };
+    bind(target.as_raw_fd(), target.as_raw_fd(), true).map_err(|e| err("read-only", path, e))?;
+    let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV;
+    remount(r, path, flags).map_err(|e| err("read-only", path, e))
+}
