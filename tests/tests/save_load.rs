@@ -745,3 +745,52 @@ fn a_replaced_directory_stays_replaced() {
         assert_eq!(var, ["only"], "{d:?}");
     }
 }
+
+#[test]
+fn a_load_killed_midway_leaves_nothing_and_can_be_rerun() {
+    use std::io::Write;
+    for d in DRIVERS {
+        let t = TestRoot::new(d);
+        let base = t.busybox_image();
+        committed(&t, &base, Some("me/app:1"));
+        let tar = fs::read(save(&t, "me/app:1", "app.tar")).unwrap();
+        let u = TestRoot::new(d);
+        let mut child = u.cmd("load").stdin(Stdio::piped()).spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        // Three quarters of it: the loader blocks reading the rest.
+        input.write_all(&tar[..tar.len() * 3 / 4]).unwrap();
+        input.flush().unwrap();
+        // Killed once its scratch directory holds members (not on a timer).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let scratch = fs::read_dir(u.root.join("tmp")).ok().and_then(|mut r| {
+                r.find_map(|e| {
+                    let e = e.ok()?;
+                    let n = e.file_name().to_string_lossy().starts_with("load-");
+                    (n && fs::read_dir(e.path()).ok()?.next().is_some()).then_some(())
+                })
+            });
+            if scratch.is_some() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{d:?}: load never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // SAFETY: signalling our own child by its pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        let _ = child.wait();
+        drop(input);
+        assert_eq!(u.ok("images", &["-q"]), "", "{d:?}: no half image listed");
+        let path = t.base.join("app.tar");
+        assert_eq!(
+            u.ok("load", &["-i", path.to_str().unwrap()]),
+            "Loaded image: me/app:1\n"
+        );
+        assert_eq!(run_out(&u, &["me/app:1", "cat", "/etc/new"]), "new\n");
+        let tmp: Vec<_> = fs::read_dir(u.root.join("tmp")).unwrap().collect();
+        assert!(
+            tmp.is_empty(),
+            "{d:?}: the dead load's scratch was cleaned: {tmp:?}"
+        );
+    }
+}
