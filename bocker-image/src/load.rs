@@ -144,6 +144,14 @@ fn docker_plans(m: &Members) -> Result<Vec<Plan>, ImageError> {
         .map_err(|e| invalid(format!("manifest.json is malformed: {e}")))?;
     let mut plans = Vec::new();
     for e in entries {
+        // The bound `pull` applies to a manifest (the kernel's overlay limit is near it).
+        if e.layers.len() > manifest::MAX_LAYERS {
+            return Err(invalid(format!(
+                "manifest.json: an image of {} layers (at most {})",
+                e.layers.len(),
+                manifest::MAX_LAYERS
+            )));
+        }
         let config = m.bytes("config", &e.config, MAX_CONFIG_BYTES)?;
         let cm = m.get("config", &e.config)?;
         check_named("config", &e.config, cm)?;
