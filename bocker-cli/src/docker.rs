@@ -18,6 +18,8 @@ pub fn flags(verb: &str) -> &'static [(Option<char>, &'static str)] {
         "rmi" => RMI,
         "pull" => PULL,
         "history" => HISTORY,
+        "save" => SAVE,
+        "load" => LOAD,
         _ => &[],
     }
 }
@@ -210,6 +212,14 @@ const RMI: &[(Option<char>, &str)] =
 const PULL: &[(Option<char>, &str)] = &[
     (Some('a'), "all-tags"),
     (None, "disable-content-trust"),
+    (None, "platform"),
+    (Some('q'), "quiet"),
+];
+
+const SAVE: &[(Option<char>, &str)] = &[(Some('o'), "output"), (None, "platform")];
+
+const LOAD: &[(Option<char>, &str)] = &[
+    (Some('i'), "input"),
     (None, "platform"),
     (Some('q'), "quiet"),
 ];

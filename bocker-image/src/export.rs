@@ -1,0 +1,350 @@
+//! An image of the store as OCI blobs: its config and one layer blob per layer.
+//!
+//! A layer that came from a registry or an archive (`pull`, `load`) is exported as the
+//! very blob it came in, from `blobs/sha256/`: an image record made by those verbs lists
+//! its config blob first and then one blob per layer, and the config's `diff_ids` give
+//! the layers' chain ids, which are their keys. Any other layer (`init`, `commit`) is
+//! written on demand by [`crate::diff`] into a scratch file, compressed as asked.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use bocker_pull::decompress::Compression;
+use bocker_pull::digest::Digest;
+use bocker_pull::manifest::{chain_ids, ConfigFile, MAX_CONFIG_BYTES};
+use bocker_pull::platform::Platform;
+use bocker_store::{ImageRecord, Store, WhiteoutStyle};
+use sha2::{Digest as _, Sha256};
+
+use crate::diff::{self, Source};
+use crate::ImageError;
+
+/// One layer, ready to be written into an archive.
+#[derive(Debug, Clone)]
+pub struct LayerBlob {
+    /// Digest of the blob as stored (compressed or not).
+    pub digest: Digest,
+    /// Digest of the uncompressed tar (the config's `rootfs.diff_ids` entry).
+    pub diff_id: Digest,
+    pub size: u64,
+    pub compression: Compression,
+    pub path: PathBuf,
+    /// A scratch file this export made (removed with the [`Exported`]).
+    pub scratch: bool,
+}
+
+impl LayerBlob {
+    /// The OCI media type of the blob.
+    pub fn media_type(&self) -> &'static str {
+        match self.compression {
+            Compression::None => "application/vnd.oci.image.layer.v1.tar",
+            Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+            Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+        }
+    }
+}
+
+/// An image as blobs. Scratch files are removed when it is dropped.
+#[derive(Debug)]
+pub struct Exported {
+    pub config: Vec<u8>,
+    pub config_digest: Digest,
+    pub layers: Vec<LayerBlob>,
+}
+
+impl Drop for Exported {
+    fn drop(&mut self) {
+        for l in self.layers.iter().filter(|l| l.scratch) {
+            let _ = std::fs::remove_file(&l.path);
+        }
+    }
+}
+
+/// Layers of the store that have a stored blob: layer key -> (blob hex, diff id).
+pub type KnownBlobs = HashMap<String, (String, Digest)>;
+
+/// Read a stored config blob (bounded) and its diff ids, if `rec` follows the
+/// config-then-layers blob listing of `pull`/`load` for its first layers.
+fn blob_config(store: &Store, rec: &ImageRecord) -> Option<(Vec<u8>, ConfigFile)> {
+    let first = rec.blobs.first()?;
+    let mut bytes = Vec::new();
+    File::open(store.blobs_dir().join(first))
+        .ok()?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return None;
+    }
+    let n = rec.blobs.len() - 1;
+    let cfg = ConfigFile::parse(&bytes, n).ok()?;
+    let chain = chain_ids(&cfg.rootfs.diff_ids);
+    let keys_match =
+        rec.layers.len() >= n && chain.iter().zip(&rec.layers).all(|(c, k)| c.hex() == k);
+    keys_match.then_some((bytes, cfg))
+}
+
+/// Every layer key of the store whose blob is stored (from the records of pulled and
+/// loaded images).
+pub fn known_blobs(store: &Store) -> Result<KnownBlobs, ImageError> {
+    let mut map = KnownBlobs::new();
+    for rec in store.list_images()? {
+        let Some((_, cfg)) = blob_config(store, &rec) else {
+            continue;
+        };
+        for (i, d) in cfg.rootfs.diff_ids.iter().enumerate() {
+            let blob = &rec.blobs[i + 1];
+            if store.blobs_dir().join(blob).is_file() {
+                map.insert(rec.layers[i].clone(), (blob.clone(), d.clone()));
+            }
+        }
+    }
+    Ok(map)
+}
+
+/// Export `rec`: stored blobs where there are, diffs (compressed with `comp`) elsewhere.
+pub fn export(
+    store: &Store,
+    rec: &ImageRecord,
+    known: &KnownBlobs,
+    comp: Compression,
+) -> Result<Exported, ImageError> {
+    let driver = store.driver();
+    let full_trees = driver.whiteout_style() == WhiteoutStyle::Delete;
+    let mut out = Exported {
+        config: Vec::new(),
+        config_digest: Digest::of(b""),
+        layers: Vec::new(),
+    };
+    for (i, key) in rec.layers.iter().enumerate() {
+        let layer = match known.get(key) {
+            Some((hex, diff_id)) => {
+                let path = store.blobs_dir().join(hex);
+                let mut head = [0u8; 4];
+                let mut f = File::open(&path).map_err(ImageError::io(&path))?;
+                let n = f.read(&mut head).map_err(ImageError::io(&path))?;
+                LayerBlob {
+                    digest: Digest::parse(&format!("sha256:{hex}"))
+                        .map_err(|e| ImageError::Invalid(e.to_string()))?,
+                    diff_id: diff_id.clone(),
+                    size: f.metadata().map_err(ImageError::io(&path))?.len(),
+                    compression: Compression::sniff(&head[..n]),
+                    path,
+                    scratch: false,
+                }
+            }
+            None => {
+                let child = driver.layer_path(key);
+                let parent = (i > 0).then(|| driver.layer_path(&rec.layers[i - 1]));
+                let src = if full_trees {
+                    Source::Trees {
+                        parent: parent.as_deref(),
+                        child: &child,
+                    }
+                } else {
+                    Source::Overlay(&child)
+                };
+                // Layers made from a container: everything below decides the runtime's stubs.
+                let below: Vec<PathBuf> = rec.layers[..i]
+                    .iter()
+                    .map(|k| driver.layer_path(k))
+                    .collect();
+                export_layer(src, comp, &store.tmp_dir(), (i > 0).then_some(&below[..]))?
+            }
+        };
+        out.layers.push(layer);
+    }
+    let (config, digest) = match blob_config(store, rec) {
+        Some((bytes, cfg)) if cfg.rootfs.diff_ids.len() == rec.layers.len() => {
+            let d = Digest::of(&bytes);
+            (bytes, d)
+        }
+        _ => {
+            let bytes = config_json(rec, &out.layers);
+            let d = Digest::of(&bytes);
+            (bytes, d)
+        }
+    };
+    out.config = config;
+    out.config_digest = digest;
+    Ok(out)
+}
+
+/// Counts and hashes what is written through it.
+struct HashWriter<W> {
+    inner: W,
+    hash: Sha256,
+    n: u64,
+}
+
+impl<W: Write> Write for HashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn hashing<W: Write>(inner: W) -> HashWriter<W> {
+    HashWriter {
+        inner,
+        hash: Sha256::new(),
+        n: 0,
+    }
+}
+
+/// Write one layer's tar, compressed with `comp`, into a scratch file in `tmp`.
+pub fn export_layer(
+    src: Source<'_>,
+    comp: Compression,
+    tmp: &Path,
+    below: Option<&[PathBuf]>,
+) -> Result<LayerBlob, ImageError> {
+    let path = tmp.join(scratch_name("export"));
+    let r = write_compressed(src, comp, &path, below);
+    if r.is_err() {
+        let _ = std::fs::remove_file(&path);
+    }
+    let (digest, size, diff_id) = r.map_err(ImageError::io(&path))?;
+    Ok(LayerBlob {
+        digest,
+        diff_id,
+        size,
+        compression: comp,
+        path,
+        scratch: true,
+    })
+}
+
+fn write_compressed(
+    src: Source<'_>,
+    comp: Compression,
+    path: &Path,
+    below: Option<&[PathBuf]>,
+) -> io::Result<(Digest, u64, Digest)> {
+    let file = hashing(BufWriter::with_capacity(1 << 20, File::create(path)?));
+    let (file, diff_id) = match comp {
+        Compression::None => {
+            let w = diff::write_layer(src, hashing(file), below)?;
+            (w.inner, Digest::from_hasher(w.hash))
+        }
+        Compression::Gzip => {
+            // No name, mtime 0: the same tar always compresses to the same bytes.
+            let enc = flate2::GzBuilder::new().write(file, flate2::Compression::default());
+            let w = diff::write_layer(src, hashing(enc), below)?;
+            (w.inner.finish()?, Digest::from_hasher(w.hash))
+        }
+        Compression::Zstd => {
+            let enc = zstd::Encoder::new(file, 3)?;
+            let w = diff::write_layer(src, hashing(enc), below)?;
+            (w.inner.finish()?, Digest::from_hasher(w.hash))
+        }
+    };
+    let (digest, n) = (Digest::from_hasher(file.hash), file.n);
+    file.inner.into_inner().map_err(|e| e.into_error())?;
+    Ok((digest, n, diff_id))
+}
+
+/// A unique scratch file name (process id, time, counter).
+pub fn scratch_name(what: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.as_nanos());
+    format!(
+        "{what}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// An OCI image config (image-spec `config.md`) for an image made here: its record's
+/// configuration, its layers' diff ids, and its history when that matches the layers.
+pub fn config_json(rec: &ImageRecord, layers: &[LayerBlob]) -> Vec<u8> {
+    use serde_json::{json, Map, Value};
+    let c = &rec.config;
+    let mut run = Map::new();
+    if !c.env.is_empty() {
+        run.insert("Env".into(), json!(c.env));
+    }
+    if let Some(e) = &c.entrypoint {
+        run.insert("Entrypoint".into(), json!(e));
+    }
+    if let Some(cmd) = &c.cmd {
+        run.insert("Cmd".into(), json!(cmd));
+    }
+    if let Some(w) = &c.working_dir {
+        run.insert("WorkingDir".into(), json!(w));
+    }
+    if let Some(u) = &c.user {
+        run.insert("User".into(), json!(u));
+    }
+    if !c.labels.is_empty() {
+        run.insert("Labels".into(), json!(c.labels));
+    }
+    if !c.exposed_ports.is_empty() {
+        let ports: Map<String, Value> = c
+            .exposed_ports
+            .iter()
+            .map(|p| (p.clone(), json!({})))
+            .collect();
+        run.insert("ExposedPorts".into(), Value::Object(ports));
+    }
+    if let Some(s) = &c.stop_signal {
+        run.insert("StopSignal".into(), json!(s));
+    }
+    let host = Platform::host();
+    let mut cfg = Map::new();
+    cfg.insert("architecture".into(), json!(host.architecture));
+    if let Some(v) = host.variant {
+        cfg.insert("variant".into(), json!(v));
+    }
+    cfg.insert("os".into(), json!("linux"));
+    cfg.insert("created".into(), json!(rec.created));
+    cfg.insert("config".into(), Value::Object(run));
+    let diff_ids: Vec<String> = layers.iter().map(|l| l.diff_id.to_string()).collect();
+    cfg.insert(
+        "rootfs".into(),
+        json!({"type": "layers", "diff_ids": diff_ids}),
+    );
+    // Tools check that non-empty history entries match the layers one to one: layers
+    // older than the recorded history (an `init` base) get an empty entry each.
+    let non_empty = rec.history.iter().filter(|h| !h.empty_layer).count();
+    if !rec.history.is_empty() && non_empty <= layers.len() {
+        let mut h: Vec<Value> = vec![json!({}); layers.len() - non_empty];
+        for e in &rec.history {
+            let mut v = json!(e);
+            if e.created.is_empty() {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("created");
+                }
+            }
+            h.push(v);
+        }
+        cfg.insert("history".into(), Value::Array(h));
+    }
+    serde_json::to_vec(&Value::Object(cfg)).unwrap_or_default()
+}
+
+/// The image `query` names and the reference to record for it: the tag when `query`
+/// is one of the image's tags (`docker save alpine` records `alpine:latest`), none when
+/// it is an id (Docker 20.10: `RepoTags` is null then).
+pub fn select(store: &Store, query: &str) -> Result<(ImageRecord, Vec<String>), ImageError> {
+    let id = store.resolve_image(query)?;
+    let rec = store.read_image(&id)?;
+    let tags = store.tags_of(&id)?;
+    let refs = bocker_store::names::reference_candidates(query)
+        .into_iter()
+        .rev()
+        .find(|c| tags.contains(c))
+        .into_iter()
+        .collect();
+    Ok((rec, refs))
+}
