@@ -14,7 +14,8 @@
 #   ctr run -t --rm … (under `script`, a real pty: the shim's --console-socket)
 # RUNTIME_BINARY is called through a wrapper that logs its arguments, and the log must
 # show create, start, exec, kill and delete: the runtime under test really ran. crun runs
-# in a private mount namespace without /sys/fs/cgroup/unified (see /work/shared/PEERS.md).
+# with containerd in a private mount namespace without /sys/fs/cgroup/unified (see
+# /work/shared/PEERS.md).
 # Everything is removed on exit, also on failure: tasks, containers, containerd (by pid),
 # its shims, mounts under the temp dir, the cgroups, the registry, the temp dir.
 set -euo pipefail
@@ -72,19 +73,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The runtime under test, behind a wrapper that logs every call (and enters crun's
-# namespace when the host has the hybrid cgroup layout crun refuses).
+# The runtime under test, behind a wrapper that logs every call. crun refuses the host's
+# hybrid cgroup layout: then containerd itself (so its shims, the rootfs mounts and crun)
+# runs in a private mount namespace without /sys/fs/cgroup/unified; the namespace and all
+# its mounts die with containerd and the unmount of its nsfs file.
 wrapper=$work/runtime
-prefix=
+launch=()
 if [ "$(basename "$bin")" = crun ] && mountpoint -q /sys/fs/cgroup/unified; then
     mkdir -p "$work/ns"
     mount --bind "$work/ns" "$work/ns"
     mount --make-private "$work/ns"
     touch "$work/ns/mnt"
     unshare --mount="$work/ns/mnt" --propagation slave umount /sys/fs/cgroup/unified
-    prefix="nsenter --mount=$work/ns/mnt "
+    launch=(nsenter --mount="$work/ns/mnt")
 fi
-printf '#!/bin/sh\necho "$*" >>%s\nexec %s%s "$@"\n' "$work/calls.log" "$prefix" "$bin" >"$wrapper"
+printf '#!/bin/sh\necho "$*" >>%s\nexec %s "$@"\n' "$work/calls.log" "$bin" >"$wrapper"
 chmod +x "$wrapper"
 
 mkdir -p "$work/root" "$work/state" "$work/opt"
@@ -102,7 +105,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [plugins."io.containerd.internal.v1.opt"]
   path = "$work/opt"
 TOML
-containerd --config "$work/config.toml" >"$work/containerd.log" 2>&1 &
+# nsenter execs containerd: $! is containerd's pid either way.
+"${launch[@]}" containerd --config "$work/config.toml" >"$work/containerd.log" 2>&1 &
 cpid=$!
 for _ in $(seq 100); do "${ctr[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
 "${ctr[@]}" version >/dev/null 2>&1 || { tail -20 "$work/containerd.log" >&2; fail "containerd did not start"; }
