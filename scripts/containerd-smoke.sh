@@ -148,7 +148,11 @@ pass() {
     "${ctr[@]}" tasks ls -q | grep -qx "$id-d" && fail "$label: task still listed after delete"
     say "$label: task kill, task delete: ok"
 
-    out=$(script -qec "$(printf '%q ' "${ctr[@]}" run -t --rm --cgroup "$cg/$id-t" "$@" "$img" "$id-t" sh -c 'tty; echo tty-ok')" /dev/null </dev/null | tr -d '\r\000')
+    # script's stdin is a fifo we hold open: no EOF reaches the pty before ctr exits.
+    [ -p "$work/stdin" ] || mkfifo "$work/stdin"
+    exec 3<>"$work/stdin"
+    out=$(script -qec "$(printf '%q ' "${ctr[@]}" run -t --rm --cgroup "$cg/$id-t" "$@" "$img" "$id-t" sh -c 'tty; echo tty-ok')" /dev/null <"$work/stdin" | tr -d '\r\000')
+    exec 3>&-
     grep -q '/dev/pts/[0-9]' <<<"$out" || fail "$label: run -t: no pty in '$out'"
     grep -q '^tty-ok$' <<<"$out" || fail "$label: run -t printed '$out'"
     say "$label: run -t: ok"
