@@ -8,7 +8,8 @@
 # target/debug, /usr/local/bin or PATH) and has a `create` command. Each cell is
 # pass/fail/skip as counted from the program's TAP; `TIMEOUT` when a program ran past
 # OCI_TIMEOUT seconds (default 60), `ERROR(N)` when it exited N without a failed test
-# point (no plan, a crash). crun runs through nsenter into a private mount namespace
+# point (no plan, a crash), `ERROR` when it printed only a diagnostic (an "error" block).
+# crun runs through nsenter into a private mount namespace
 # without /sys/fs/cgroup/unified (docs: /work/shared/PEERS.md; crun refuses the hybrid
 # layout); the host's mount is never touched. The suite's source, with vendored Go
 # dependencies, is /work/shared/vendor/runtime-tools-260e151.tar.gz (OCI_SUITE overrides);
@@ -107,6 +108,8 @@ cell() {
     fail=$(grep -Ec '^not ok ' "$out" || true)
     if [ "$rc" = 124 ]; then echo "TIMEOUT"
     elif [ "$rc" != 0 ] && [ "$fail" = 0 ]; then echo "ERROR($rc)"
+    # No test point but a YAML diagnostic: the program failed before its first check.
+    elif [ $((pass + fail + skip)) = 0 ] && grep -q '"error"' "$out"; then echo "ERROR"
     else echo "$pass/$fail/$skip"; fi
 }
 
