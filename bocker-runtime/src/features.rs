@@ -17,8 +17,9 @@ use serde_json::json;
 
 /// The oldest OCI runtime spec version a bundle may declare.
 pub const OCI_VERSION_MIN: &str = "1.0.0";
-/// The newest OCI runtime spec version whose fields bocker knows (oci-spec 0.10).
-pub const OCI_VERSION_MAX: &str = "1.2.1";
+/// The newest OCI runtime spec version whose fields bocker reads: the one oci-spec's types
+/// follow (1.1.0 for oci-spec 0.10).
+pub const OCI_VERSION_MAX: &str = oci_spec::runtime::VERSION;
 
 /// Linux capabilities by their spec names, numbered 0..=40 as in `linux/capability.h`.
 pub const CAPABILITIES: [&str; 41] = [
