@@ -34,6 +34,7 @@ fi
 
 work=$(mktemp -d /tmp/oci-validation.XXXXXX)
 nsdir=$work/ns
+touch "$work/.stamp"
 wrappers=() names=()
 reap() { # delete every container left in our runtimes' roots
     local w id
@@ -43,6 +44,12 @@ reap() { # delete every container left in our runtimes' roots
 }
 cleanup() {
     reap
+    # The suite's cgroups ("/cgrouptest", "testdir/cgrouptest/container", relative to the
+    # runtime's own cgroup) when a runtime left them: only those made during this run.
+    find /sys/fs/cgroup -maxdepth 4 -type d \( -name testdir -o -name cgrouptest \) \
+        -newer "$work/.stamp" -prune 2>/dev/null | while read -r d; do
+        find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done
     # The crun namespace: the nsfs bind mount, then the private bind mount under it.
     if mountpoint -q "$nsdir" 2>/dev/null; then
         umount "$nsdir/mnt" 2>/dev/null || true
