@@ -9,6 +9,7 @@
 # ctr's default runtime and with `--runtime io.containerd.runc.v2` named explicitly — runs
 # through the runc v2 shim with `options.BinaryName` = RUNTIME_BINARY (ctr 1.6 sets it
 # from `--runc-binary`; its `--runtime-config-path` is only read for other runtimes):
+# (the runtime's --root and the fifos under the temp dir too: --runc-root, --fifo-dir):
 #   ctr run --rm … echo hi                       output asserted
 #   ctr run -d …; ctr task exec; ctr task ps; ctr task kill; ctr task delete
 #   ctr run -t --rm … (under `script`, a real pty: the shim's --console-socket)
@@ -41,6 +42,10 @@ ns=smoke
 cg=/containerd-smoke-$$ # cgroup parent of every task; removed at exit
 ctr=(ctr --address "$sock" --namespace "$ns")
 cpid=
+# containerd 1.6's shims put their sockets in /run/containerd/s, a fixed path; every other
+# path (runc root, fifos) is under $work. Dirs this run creates there are removed at exit.
+made_run_dirs=()
+for d in /run/containerd /run/containerd/s; do [ -e "$d" ] || made_run_dirs=("$d" "${made_run_dirs[@]}"); done
 
 say() { echo "containerd-smoke: $*" >&2; }
 fail() { say "FAIL: $*"; exit 1; }
@@ -69,6 +74,7 @@ cleanup() {
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
     done
     "$repo/scripts/registry.sh" stop "$work/registry" 2>/dev/null
+    for d in "${made_run_dirs[@]}"; do rmdir "$d" 2>/dev/null; done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -122,13 +128,14 @@ say "containerd pid $cpid, image $img, runtime $bin"
 pass() {
     local label=$1 id out pid
     shift
+    set -- --runc-root "$work/runc-root" --fifo-dir "$work/fifo" "$@"
     id=$tag-$label
     out=$("${ctr[@]}" run --rm --cgroup "$cg/$id-echo" "$@" "$img" "$id-echo" echo hi)
     [ "$out" = hi ] || fail "$label: run --rm echo hi printed '$out'"
     say "$label: run --rm echo hi: ok"
 
     "${ctr[@]}" run -d --cgroup "$cg/$id-d" "$@" "$img" "$id-d" sleep 1000 >/dev/null
-    out=$("${ctr[@]}" tasks exec --exec-id e1 "$id-d" sh -c 'echo exec-hi $$')
+    out=$("${ctr[@]}" tasks exec --fifo-dir "$work/fifo" --exec-id e1 "$id-d" sh -c 'echo exec-hi $$')
     [ "${out%% *}" = exec-hi ] || fail "$label: task exec printed '$out'"
     say "$label: task exec: ok"
     pid=$("${ctr[@]}" tasks ls | awk -v id="$id-d" '$1 == id {print $2}')
