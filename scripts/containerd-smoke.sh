@@ -67,15 +67,18 @@ cleanup() {
     # Shims started by this containerd name its socket on their command line.
     for p in $(pgrep -f -- "-address $sock" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
     # Mounts under the temp dir (snapshots, task rootfs, crun's namespace), deepest first.
-    awk -v w="$work" '$2 ~ "^"w {print $2}' /proc/self/mounts | sort -r | while read -r m; do
-        umount "$m" 2>/dev/null || umount -l "$m"
-    done
+    awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/self/mounts | sort -r |
+        while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
     for d in /sys/fs/cgroup/*"$cg" /sys/fs/cgroup/*/*"$cg"; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
     done
     "$repo/scripts/registry.sh" stop "$work/registry" 2>/dev/null
     for d in "${made_run_dirs[@]}"; do rmdir "$d" 2>/dev/null; done
-    rm -rf "$work"
+    if awk -v w="$work/" 'index($2, w) == 1 {found = 1} END {exit !found}' /proc/self/mounts; then
+        say "mounts remain under $work; not removing it" # never rm -rf across a mount
+    else
+        rm -rf "$work"
+    fi
 }
 trap cleanup EXIT
 

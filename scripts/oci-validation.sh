@@ -50,12 +50,14 @@ cleanup() {
         -newer "$work/.stamp" -prune 2>/dev/null | while read -r d; do
         find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
     done
-    # The crun namespace: the nsfs bind mount, then the private bind mount under it.
-    if mountpoint -q "$nsdir" 2>/dev/null; then
-        umount "$nsdir/mnt" 2>/dev/null || true
-        umount "$nsdir" 2>/dev/null || true
-    fi
-    if [ "${OCI_KEEP:-}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+    # Mounts under the work dir, deepest first: crun's namespace (its nsfs file, then the
+    # private bind mount) and any a container leaked into ours (the rootfs propagation
+    # programs' bundles, in $work/tmp). Never rm -rf across a mount.
+    awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/self/mounts | sort -r |
+        while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+    if awk -v w="$work/" 'index($2, w) == 1 {found = 1} END {exit !found}' /proc/self/mounts; then
+        echo "oci-validation: mounts remain under $work; not removing it" >&2
+    elif [ "${OCI_KEEP:-}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -85,7 +87,7 @@ src=$work/runtime-tools
 
 # A wrapper per runtime with its own --root (never the runtime's default one, which other
 # users of this host share); crun enters the namespace without the cgroup2 mount.
-mkdir -p "$work/bin"
+mkdir -p "$work/bin" "$work/tmp"
 for rt in "${runtimes[@]}"; do
     path=$(command -v "$rt" || true)
     [ -n "$path" ] || { echo "oci-validation: runtime not found: $rt" >&2; exit 1; }
@@ -136,7 +138,8 @@ for t in "${tests[@]}"; do
         out=$work/out.$t.${names[$i]}
         rc=0
         # The programs find runtimetest and rootfs-amd64.tar.gz in the source dir.
-        (cd "$src" && RUNTIME=${wrappers[$i]} timeout -k 5 "$timeout_s" \
+        # TMPDIR: the programs' bundles (ocitest*) land in our work dir, removed at exit.
+        (cd "$src" && TMPDIR=$work/tmp RUNTIME=${wrappers[$i]} timeout -k 5 "$timeout_s" \
             "validation/$t/$t.t" >"$out" 2>&1 </dev/null) || rc=$?
         result[$t,$i]=$(cell "$out" "$rc")
         case ${result[$t,$i]} in 0/0/*) ;; */0/*) clean[$i]=$((clean[$i] + 1)) ;; esac
