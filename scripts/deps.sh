@@ -24,6 +24,7 @@ packages=(
     util-linux       # unshare, nsenter, mount
     bsdutils         # script: a real pty for the exec -t tests
     tmux             # drives the exec -it test (keys, Ctrl-C, window size)
+    runc             # bocker-runtime's `spec` output must be accepted by `runc run`
 )
 missing=()
 for p in "${packages[@]}"; do
