@@ -1,36 +1,24 @@
-//! Thin, typed wrappers over the raw syscalls the runtime needs (libc only).
+//! Thin, typed wrappers over the raw syscalls only the runtime needs (clone, mount,
+//! pivot_root, capset, signalfd…). Calls other crates share are bocker-sys's `sys`,
+//! re-exported here under the same names.
 
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
-/// Turn a C-style `-1` return into an `io::Error`.
-pub fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
+// The generic wrappers are bocker-sys's: one syscall layer for the workspace.
+pub use bocker_sys::sys::{cvt, cvt_long, kill, symlinkat};
 
-/// Same as [`cvt`] for the `long` returned by `syscall(2)`.
-pub fn cvt_long(r: libc::c_long) -> io::Result<libc::c_long> {
-    if r == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
+/// A C string from a Rust string; a NUL inside is `InvalidInput`.
 pub fn cstr(s: &str) -> io::Result<CString> {
-    CString::new(s).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in string"))
+    bocker_sys::sys::cstr(s.as_bytes())
 }
 
+/// A C string from a path; a NUL inside is `InvalidInput`.
 pub fn cpath(p: &Path) -> io::Result<CString> {
     use std::os::unix::ffi::OsStrExt;
-    CString::new(p.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in path"))
+    bocker_sys::sys::cstr(p.as_os_str().as_bytes())
 }
 
 /// `mount(2)`; `None` arguments become NULL.
@@ -172,12 +160,6 @@ pub fn mknod_char(dir: RawFd, name: &CStr, major: u32, minor: u32) -> io::Result
     // mknod honours the umask; the nodes must be world-usable.
     // SAFETY: as above.
     cvt(unsafe { libc::fchmodat(dir, name.as_ptr(), 0o666, 0) }).map(drop)
-}
-
-/// `symlinkat(2)`: `dir/link` → `target`.
-pub fn symlinkat(target: &CStr, dir: RawFd, link: &CStr) -> io::Result<()> {
-    // SAFETY: valid fd and C strings.
-    cvt(unsafe { libc::symlinkat(target.as_ptr(), dir, link.as_ptr()) }).map(drop)
 }
 
 /// `setgroups(2)`.
@@ -338,12 +320,6 @@ pub fn clone_child(flags: u64, cgroup_dir: Option<RawFd>) -> io::Result<libc::pi
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.
     unsafe { libc::_exit(code) }
-}
-
-/// `kill(2)`.
-pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
-    // SAFETY: plain syscall with integer arguments.
-    cvt(unsafe { libc::kill(pid, sig) }).map(drop)
 }
 
 /// Wait for our child `pid` to exit (retrying on EINTR); its status is dropped.

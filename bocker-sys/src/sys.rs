@@ -276,3 +276,43 @@ pub fn mknodat(dir: RawFd, name: &CStr, mode: libc::mode_t, dev: libc::dev_t) ->
     // SAFETY: a NUL-terminated name in an open directory.
     cvt(unsafe { libc::mknodat(dir, name.as_ptr(), mode, dev) }).map(drop)
 }
+
+/// `linkat(2)`: a new name `name` in `new_dir` for `old` in `old_dir`. `flags` is
+/// `AT_EMPTY_PATH` (link the inode of the fd `old_dir` itself, `old` empty) or
+/// `AT_SYMLINK_FOLLOW`.
+pub fn linkat(
+    old_dir: RawFd,
+    old: &CStr,
+    new_dir: RawFd,
+    name: &CStr,
+    flags: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: NUL-terminated names; the kernel validates the fds and flags.
+    cvt(unsafe { libc::linkat(old_dir, old.as_ptr(), new_dir, name.as_ptr(), flags) }).map(drop)
+}
+
+/// `kill(2)`: send `sig` to `pid` (`ESRCH` when it is gone).
+pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: plain syscall with integer arguments; no memory is passed.
+    cvt(unsafe { libc::kill(pid, sig) }).map(drop)
+}
+
+/// `signal(sig, SIG_DFL)`: the default action for `sig`. Call it before any thread
+/// starts (the disposition is process-wide).
+pub fn default_signal_action(sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: SIG_DFL installs no handler, so no Rust code runs in signal context.
+    if unsafe { libc::signal(sig, libc::SIG_DFL) } == libc::SIG_ERR {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `statfs(2)`'s `f_type`: the magic number of the file system holding `path`.
+pub fn fs_type(path: &CStr) -> io::Result<i64> {
+    // SAFETY: statfs is plain data; all-zero is a valid value.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a struct we own for the kernel to fill.
+    cvt(unsafe { libc::statfs(path.as_ptr(), &mut st) })?;
+    #[allow(clippy::unnecessary_cast)] // f_type is i64 on x86_64, another width elsewhere
+    Ok(st.f_type as i64)
+}
