@@ -8,6 +8,18 @@ use std::path::PathBuf;
 
 pub use bocker_cgroups::{parse_memory, CgroupError};
 
+/// Why a container's group was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// The host cannot enforce the device policy (no v1 `devices` controller, no v2 eBPF
+    /// device program): without it the container could open any host device, so the
+    /// start is refused (runc and Docker refuse too).
+    #[error("refusing to start {container}: this host's cgroups cannot enforce the device policy (no devices controller), so the container could open any host device")]
+    NoDevicePolicy { container: String },
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+}
+
 /// The parent of this store's container groups: `<BOCKER_CGROUP_PARENT or bocker>/<store
 /// id>`. The store id makes it the store's alone; the environment only picks where on the
 /// host the store's subtree hangs.
@@ -26,22 +38,26 @@ pub struct ContainerCgroup {
 }
 
 impl ContainerCgroup {
-    /// Creates the group under `parent` (see [`store_parent`]) with `limits`.
-    pub fn create(parent: &str, name: &str, limits: &Limits) -> Result<Self, CgroupError> {
+    /// Creates the group under `parent` (see [`store_parent`]) with `limits`. A limit
+    /// whose controller the host lacks is warned about on stderr (one line each) and not
+    /// enforced, as Docker does; a missing device policy is refused
+    /// ([`CreateError::NoDevicePolicy`]).
+    pub fn create(parent: &str, name: &str, limits: &Limits) -> Result<Self, CreateError> {
         let h = Hierarchy::detect()?;
         let cg = Cgroup::create(&h, parent, name, limits)?;
         // A container without the device policy could open any host device: refuse.
         // A missing resource controller only loses that limit: warn, as Docker does.
         if cg.unenforced().contains(&"devices") {
+            // Nothing is in it yet; a failure to remove it is found by the next reclaim.
             let _ = cg.remove();
-            return Err(CgroupError::InvalidValue {
-                what: "device policy",
-                value: name.to_string(),
-                reason: "cannot be enforced on this host, refusing to start",
+            return Err(CreateError::NoDevicePolicy {
+                container: name.to_string(),
             });
         }
         for missing in cg.unenforced() {
-            eprintln!("bocker-run: warning: the host has no {missing} cgroup controller; that limit is not enforced");
+            bocker_cli::warn(&format!(
+                "warning: the host has no {missing} cgroup controller; that limit is not enforced"
+            ));
         }
         Ok(ContainerCgroup {
             cg,
@@ -117,4 +133,23 @@ pub fn join_self(tasks_files: &[PathBuf]) -> std::io::Result<()> {
             .map_err(|e| std::io::Error::new(e.kind(), format!("joining {}: {e}", f.display())))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_policy_refusal_says_what_was_refused_and_why() {
+        let e = CreateError::NoDevicePolicy {
+            container: "ps_0123456789ab".into(),
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with("refusing to start ps_0123456789ab: "),
+            "{text}"
+        );
+        assert!(text.contains("device policy"), "{text}");
+        assert!(!text.contains("invalid"), "reads as a bad value: {text}");
+    }
 }

@@ -138,7 +138,7 @@ pub fn setup_network(
     })();
     if let Err(e) = done {
         if let Err(r) = bocker_net::release(&cfg, &owner) {
-            eprintln!("bocker-run: releasing the network of {}: {r}", ctx.owner);
+            bocker_cli::warn(&format!("releasing the network of {}: {r}", ctx.owner));
         }
         return Err(e);
     }

@@ -17,7 +17,7 @@ use crate::container::{release, state};
 use bocker_store::{id, liveness, ContainerId, Status, Store, StoreError};
 
 /// Reclaims every container of this store whose supervisor is gone; returns the ids
-/// handled. Problems are printed (`bocker-run: reclaim: …`), never fatal.
+/// handled. Problems are printed (`bocker <verb>: reclaim: …`), never fatal.
 pub fn reclaim(store: &Store) -> Vec<String> {
     let mut r = Reclaim {
         store,
@@ -119,5 +119,5 @@ fn release_failed(id: &ContainerId, failed: Vec<String>) {
 }
 
 fn report(what: &str) {
-    eprintln!("bocker-run: reclaim: {what}");
+    bocker_cli::warn(&format!("reclaim: {what}"));
 }
