@@ -3,7 +3,8 @@
 //!
 //! Lifecycle modules: [`state`] (the one place a record's status changes), [`release`]
 //! (kill → cgroup destroy → network release, each through its owning crate),
-//! [`remove`] (`bocker rm`). Crash recovery is [`crate::reclaim`].
+//! [`remove`] (`bocker rm`), [`cgroups`] (the container's groups, through bocker-cgroups).
+//! Crash recovery is [`reclaim`].
 //!
 //! Before the start makes anything on the host it writes the container's live entry
 //! (`live/<ps_id>` in the store: supervisor pid and start time, cgroup parent, bridge),
@@ -14,15 +15,17 @@
 //! container's storage: if we die, the journal removes it.
 
 pub mod cgroups;
+pub mod reclaim;
 pub mod release;
 pub mod remove;
 pub mod state;
 
-use crate::cgroup_step::{self, ContainerCgroup};
+use self::cgroups::ContainerCgroup;
+use crate::exit_code;
+use crate::network::{self, etc_files};
 use crate::process::execve::StartFailure;
 use crate::process::{self, supervisor};
 use crate::spec::{resources, Bundle};
-use crate::{etc_files, exit_code, network};
 use bocker_store::lock::Lock;
 use bocker_store::log::LogWriter;
 use bocker_store::record::{MountSpec, NetworkState, Resources};
@@ -146,7 +149,7 @@ pub fn create(
         .map_err(io_step(format!("writing /etc files of {id}")))?;
     let rootfs = bocker_store::driver::rootfs_of(&dir);
     let cgroups_path = PathBuf::from(
-        cgroup_step::store_parent(store)
+        cgroups::store_parent(store)
             .map_err(store_step(format!("reading the store id for {id}")))?,
     )
     .join(&id.0);
@@ -280,8 +283,7 @@ pub fn run(store: &Store, ctr: &mut Created) -> i32 {
 /// What this start will make, for the live entry: our own pid and start time, the
 /// store's cgroup parent, the bridge (bridge mode).
 fn live_entry(store: &Store, ctr: &Created) -> Result<LiveEntry, ContainerError> {
-    let cgroup_parent =
-        cgroup_step::store_parent(store).map_err(store_step("reading the store id"))?;
+    let cgroup_parent = cgroups::store_parent(store).map_err(store_step("reading the store id"))?;
     let bridge = match ctr.bundle.extras.network {
         network::NetworkMode::Bridge => {
             Some(network::configured_bridge().map_err(io_step("network settings"))?)

@@ -7,7 +7,7 @@
 
 use bocker_store::{ContainerId, LiveEntry, Store};
 
-use crate::cgroup_step::ContainerCgroup;
+use super::cgroups::ContainerCgroup;
 
 /// Releases everything `entry` names for container `id`; returns what could not be
 /// released (one line each), empty when all is gone.

@@ -12,8 +12,8 @@
 //! Docker's and Podman's, are never seen. Everything that cannot be cleaned is reported
 //! on stderr, one line each, and stays recorded for the next try.
 
-use crate::cgroup_step::{self, ContainerCgroup};
-use crate::container::{release, state};
+use super::cgroups::{self, ContainerCgroup};
+use super::{release, state};
 use bocker_store::{id, liveness, ContainerId, Status, Store, StoreError};
 
 /// Reclaims every container of this store whose supervisor is gone; returns the ids
@@ -83,7 +83,7 @@ impl Reclaim<'_> {
     /// the group survived (an old version, a failed removal). Entries are written before
     /// groups are made, so no start in progress is ever among them.
     fn orphan_groups(&mut self) {
-        let parent = match cgroup_step::store_parent(self.store) {
+        let parent = match cgroups::store_parent(self.store) {
             Ok(p) => p,
             Err(e) => return report(&format!("reading the store id: {e}")),
         };
