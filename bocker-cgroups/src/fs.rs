@@ -160,11 +160,8 @@ pub(crate) fn child_dirs(dir: &Path) -> Result<Vec<String>> {
 pub(crate) fn sigkill_all(pids: &[i32]) {
     for &pid in pids {
         if pid > 0 {
-            // SAFETY: kill(2) has no memory-safety preconditions; the pid came
-            // from the group's own cgroup.procs, and ESRCH is harmless.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
+            // The pid came from the group's own cgroup.procs; ESRCH (gone) is harmless.
+            let _ = bocker_sys::sys::kill(pid, libc::SIGKILL);
         }
     }
 }

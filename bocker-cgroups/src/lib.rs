@@ -22,6 +22,7 @@ mod fs;
 mod limits;
 mod names;
 mod pause;
+mod sys;
 mod units;
 mod v1;
 mod v2;

@@ -4,7 +4,8 @@
 //! - [`parse`]: a usage error is `bocker <verb>: <what>` and `see 'bocker <verb> --help'`
 //!   on stderr, with Docker's status ([`usage`]); `--version` on every verb.
 //! - [`exit`] / [`report`]: any other error is one line `bocker <verb>: <cause: cause…>`;
-//!   a permission error of a non-root user says that bocker needs root.
+//!   a permission error of a non-root user says that bocker needs root. [`warn`]: the
+//!   same shape for what a verb reports without failing (library code prints through it).
 //! - [`status`]: the exit statuses (table in docs/CLI.md).
 //!
 //! Depends on clap and anyhow only: no store, no async, so every verb can link it.
@@ -156,6 +157,18 @@ fn is_permission_error(e: &anyhow::Error) -> bool {
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").map_or(true, |m| m.uid() == 0)
+}
+
+/// Prints one line on stderr that is not the verb's failure (something left behind, a
+/// limit not enforced): `bocker <verb>: <line>`, as [`report`] does, so library code
+/// never names the binary it runs in. Newlines in `line` become spaces.
+pub fn warn(line: &str) {
+    let line = line.replace('\n', " ");
+    let text = match verb() {
+        Some(v) => format!("bocker {v}: {line}"),
+        None => format!("bocker: {line}"),
+    };
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// Prints one line of a verb's report on stdout. A reader that went away must not abort

@@ -1,17 +1,14 @@
 //! The raw syscalls `exec` needs (pidfd, setns, fork, pipes, terminals, signals),
-//! each behind a small typed wrapper; every `unsafe` block says why it is sound.
+//! each behind a small typed wrapper; every `unsafe` block says why it is sound. The
+//! calls other crates share are bocker-sys's, re-exported here under the same names.
 
-use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
+use bocker_sys::sys::cvt;
+pub use bocker_sys::sys::{
+    chdir, dup2, exit_now, open, pipe, read, read_signal, setsid, sigprocmask, sigset, write_all,
+};
 
 fn cvt_long(r: libc::c_long) -> io::Result<libc::c_long> {
     if r == -1 {
@@ -73,64 +70,6 @@ pub fn fork() -> io::Result<Fork> {
     }
 }
 
-/// Leave without running destructors or atexit handlers (the parent's, in a child).
-pub fn exit_now(code: i32) -> ! {
-    // SAFETY: _exit never returns and touches no process state we rely on.
-    unsafe { libc::_exit(code) }
-}
-
-/// A pipe whose both ends are close-on-exec.
-pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: fds has room for two descriptors.
-    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
-    Ok((owned(fds[0].into()), owned(fds[1].into())))
-}
-
-/// `open(2)` with O_CLOEXEC added.
-pub fn open(path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
-    // SAFETY: a valid C string; the result is a new fd.
-    let fd = cvt(unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) })?;
-    Ok(owned(fd.into()))
-}
-
-pub fn dup2(old: RawFd, new: RawFd) -> io::Result<()> {
-    // SAFETY: plain fd syscall.
-    cvt(unsafe { libc::dup2(old, new) }).map(drop)
-}
-
-/// `read(2)`, retrying on EINTR.
-pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: buf is a valid, writable slice of the given length.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-/// Write all of `buf`, retrying on EINTR.
-pub fn write_all(fd: RawFd, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        // SAFETY: buf is a valid slice of the given length.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        buf = &buf[n as usize..];
-    }
-    Ok(())
-}
-
 /// Blocking `waitpid` for our own child; returns the raw wait status.
 pub fn wait(pid: libc::pid_t) -> io::Result<libc::c_int> {
     let mut status = 0;
@@ -160,16 +99,6 @@ pub fn kill(pid: libc::pid_t, sig: libc::c_int) {
     unsafe { libc::kill(pid, sig) };
 }
 
-pub fn setsid() -> io::Result<()> {
-    // SAFETY: plain syscall.
-    cvt(unsafe { libc::setsid() }).map(drop)
-}
-
-pub fn chdir(path: &CStr) -> io::Result<()> {
-    // SAFETY: a valid C string.
-    cvt(unsafe { libc::chdir(path.as_ptr()) }).map(drop)
-}
-
 /// Mark every fd from 3 up close-on-exec: nothing of the host reaches the command.
 pub fn cloexec_from_3() -> io::Result<()> {
     // SAFETY: integer arguments; only sets a flag on our own descriptors.
@@ -181,24 +110,6 @@ pub fn cloexec_from_3() -> io::Result<()> {
         )
     })
     .map(drop)
-}
-
-/// A signal set built from a list of signals.
-pub fn sigset(signals: &[libc::c_int]) -> libc::sigset_t {
-    // SAFETY: sigemptyset initialises the zeroed set; sigaddset with valid signals.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for &s in signals {
-            libc::sigaddset(&mut set, s);
-        }
-        set
-    }
-}
-
-pub fn sigprocmask(how: libc::c_int, set: &libc::sigset_t) -> io::Result<()> {
-    // SAFETY: a valid set; the old set is not requested.
-    cvt(unsafe { libc::sigprocmask(how, set, std::ptr::null_mut()) }).map(drop)
 }
 
 /// Give every signal its default action: the command never inherits what the caller
@@ -244,16 +155,6 @@ pub fn signalfd(signals: &[libc::c_int]) -> io::Result<OwnedFd> {
     // SAFETY: a valid set; the result is a new fd.
     let fd = cvt(unsafe { libc::signalfd(-1, &sigset(signals), libc::SFD_CLOEXEC) })?;
     Ok(owned(fd.into()))
-}
-
-/// The next signal number queued on a signalfd, if one was read.
-pub fn read_signal(fd: RawFd) -> Option<libc::c_int> {
-    // SAFETY: signalfd_siginfo is plain data; zero is valid for every field.
-    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-    let size = std::mem::size_of::<libc::signalfd_siginfo>();
-    // SAFETY: reading at most `size` bytes into the struct we own.
-    let n = unsafe { libc::read(fd, (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
-    (n == size as isize).then_some(info.ssi_signo as libc::c_int)
 }
 
 /// `poll(2)` retrying on EINTR; `timeout_ms` -1 waits forever.

@@ -417,8 +417,7 @@ mod tests {
     #[test]
     fn loopback_comes_up_and_the_host_namespace_is_refused() {
         use std::os::fd::AsFd;
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if !nix::unistd::geteuid().is_root() {
             assert!(
                 std::env::var_os("BOCKER_TEST_ALLOW_SKIP").is_some(),
                 "cannot run: needs root (set BOCKER_TEST_ALLOW_SKIP=1 to skip)"

@@ -1,8 +1,6 @@
 //! bocker-net: set up, tear down and inspect the bridge network; attach any
 //! process's network namespace to it.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result};
 use bocker_net::{NetConfig, PortMapping};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -65,10 +63,6 @@ enum Cmd {
     Detach {
         /// The PID given to attach (owner pid-PID), or the --owner given to it
         target: String,
-        /// TARGET is a container id of the store at BOCKER_ROOT; detaching one that
-        /// holds nothing is not an error
-        #[arg(long)]
-        container: bool,
     },
     /// Release leases, rules and veths of owners that are gone (pid-N owners whose process exited)
     Gc,
@@ -79,11 +73,6 @@ fn config(cli: &Cli) -> Result<NetConfig> {
         cli.bridge.as_deref(),
         cli.subnet.as_deref(),
     )?)
-}
-
-/// The store whose container ids `detach --container` names.
-fn store_root() -> PathBuf {
-    PathBuf::from(std::env::var_os("BOCKER_ROOT").unwrap_or_else(|| "/var/bocker".into()))
 }
 
 /// Owners the CLI made (`pid-N`) are alive while process N is; others belong
@@ -153,18 +142,7 @@ fn run(cli: &Cli) -> Result<()> {
                 Format::Text => println!("{}", att.ip),
             }
         }
-        Cmd::Detach {
-            target,
-            container: true,
-        } => {
-            let owner = bocker_net::container_owner(&store_root(), target);
-            bocker_net::detach_if_attached(&cfg, &owner)
-                .with_context(|| format!("detaching {target} from {}", cfg.bridge))?;
-        }
-        Cmd::Detach {
-            target,
-            container: false,
-        } => {
+        Cmd::Detach { target } => {
             let owner = if target.bytes().all(|b| b.is_ascii_digit()) {
                 format!("pid-{target}")
             } else {

@@ -67,8 +67,7 @@ fn new_netns() -> OwnedFd {
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    nix::unistd::geteuid().is_root()
 }
 
 fn veth_exists(name: &str) -> bool {

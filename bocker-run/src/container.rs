@@ -3,7 +3,8 @@
 //!
 //! Lifecycle modules: [`state`] (the one place a record's status changes), [`release`]
 //! (kill → cgroup destroy → network release, each through its owning crate),
-//! [`remove`] (`bocker rm`). Crash recovery is [`crate::reclaim`].
+//! [`remove`] (`bocker rm`), [`cgroups`] (the container's groups, through bocker-cgroups).
+//! Crash recovery is [`reclaim`].
 //!
 //! Before the start makes anything on the host it writes the container's live entry
 //! (`live/<ps_id>` in the store: supervisor pid and start time, cgroup parent, bridge),
@@ -14,25 +15,66 @@
 //! container's storage: if we die, the journal removes it.
 
 pub mod cgroups;
+pub mod reclaim;
 pub mod release;
 pub mod remove;
 pub mod state;
 
-use crate::cgroup_step::{self, ContainerCgroup};
+use self::cgroups::ContainerCgroup;
+use crate::exit_code;
+use crate::network::{self, etc_files};
 use crate::process::execve::StartFailure;
 use crate::process::{self, supervisor};
 use crate::spec::{resources, Bundle};
-use crate::{etc_files, exit_code, network};
-use anyhow::{Context, Result};
 use bocker_store::lock::Lock;
 use bocker_store::log::LogWriter;
 use bocker_store::record::{MountSpec, NetworkState, Resources};
 use bocker_store::{
     liveness, ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Journal,
-    LiveEntry, Store,
+    LiveEntry, Store, StoreError,
 };
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
+
+/// Why a container could not be created or removed: the step that failed and its cause.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    /// The store refused a step (`what`), e.g. writing the container's filesystem.
+    #[error("{what}: {source}")]
+    Store {
+        what: String,
+        #[source]
+        source: StoreError,
+    },
+    /// The store refused as such: a name already in use, no such container.
+    #[error(transparent)]
+    StoreRefused(#[from] StoreError),
+    /// A file beside the record or a setting could not be written or read (`what`).
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--rm` could not remove the container.
+    #[error("removing {id}: {source}")]
+    Remove {
+        id: ContainerId,
+        #[source]
+        source: remove::RemoveError,
+    },
+}
+
+/// `map_err` helpers naming the step that failed.
+fn store_step(what: impl Into<String>) -> impl FnOnce(StoreError) -> ContainerError {
+    let what = what.into();
+    move |source| ContainerError::Store { what, source }
+}
+
+fn io_step(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ContainerError {
+    let what = what.into();
+    move |source| ContainerError::Io { what, source }
+}
 
 /// A created container, ready to start.
 pub struct Created {
@@ -50,7 +92,11 @@ pub struct Created {
 impl Created {
     /// Apply `f` to the record and store it: the first time as a whole (closing the
     /// journal), then as an update under the record's lock.
-    fn record(&mut self, store: &Store, f: impl Fn(&mut ContainerRecord)) -> Result<()> {
+    fn record(
+        &mut self,
+        store: &Store,
+        f: impl Fn(&mut ContainerRecord),
+    ) -> bocker_store::Result<()> {
         match self.journal.take() {
             Some((journal, lock)) => {
                 f(&mut self.record);
@@ -75,12 +121,16 @@ pub fn create(
     image_ref: &str,
     name: Option<&str>,
     mut bundle: Bundle,
-) -> Result<Created> {
-    let lock = store.lock_shared().context("locking the store")?;
-    let mut p = store.begin().context("starting a store journal")?;
+) -> Result<Created, ContainerError> {
+    let lock = store
+        .lock_shared()
+        .map_err(store_step("locking the store"))?;
+    let mut p = store
+        .begin()
+        .map_err(store_step("starting a store journal"))?;
     let id = store
         .new_container_id(&mut p)
-        .context("reserving a container id")?;
+        .map_err(store_step("reserving a container id"))?;
     if let Some(n) = name {
         store.claim_name(n, &id, &mut p)?;
     }
@@ -88,7 +138,7 @@ pub fn create(
     store
         .driver()
         .create_container(&dir, &image.layers)
-        .with_context(|| format!("creating the filesystem of {id}"))?;
+        .map_err(store_step(format!("creating the filesystem of {id}")))?;
     let hostname = bundle
         .spec
         .hostname()
@@ -96,11 +146,11 @@ pub fn create(
         .unwrap_or_else(|| network::default_hostname(bundle.extras.network, &id.0));
     let x = &bundle.extras;
     let etc = etc_files::write(&dir, &hostname, x.network, &x.dns, &x.add_host)
-        .with_context(|| format!("writing /etc files of {id}"))?;
+        .map_err(io_step(format!("writing /etc files of {id}")))?;
     let rootfs = bocker_store::driver::rootfs_of(&dir);
     let cgroups_path = PathBuf::from(
-        cgroup_step::store_parent(store)
-            .with_context(|| format!("reading the store id for {id}"))?,
+        cgroups::store_parent(store)
+            .map_err(store_step(format!("reading the store id for {id}")))?,
     )
     .join(&id.0);
     bundle.finish(&hostname, &rootfs, etc, &cgroups_path);
@@ -187,7 +237,7 @@ fn limits_of(bundle: &Bundle) -> bocker_cgroups::Limits {
 pub fn run(store: &Store, ctr: &mut Created) -> i32 {
     let entry = match live_entry(store, ctr) {
         Ok(e) => e,
-        Err(e) => return fail(store, ctr, None, StartFailure::engine(format!("{e:#}"))),
+        Err(e) => return fail(store, ctr, None, StartFailure::engine(e.to_string())),
     };
     ctr.record.state.supervisor_start = entry.supervisor_start;
     // Recorded before anything is made: a kill from here on leaves nothing unfound.
@@ -207,7 +257,7 @@ pub fn run(store: &Store, ctr: &mut Created) -> i32 {
         Ok((started, mut log)) => match supervisor::supervise(started, log.as_mut()) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("bocker-run: supervising {}: {e}", ctr.id);
+                bocker_cli::warn(&format!("supervising {}: {e}", ctr.id));
                 exit_code::ENGINE
             }
         },
@@ -223,7 +273,7 @@ pub fn run(store: &Store, ctr: &mut Created) -> i32 {
     } else if let Err(e) = ctr.record(store, |r| state::exited(r, code, None)) {
         // Gone already: `rm -f` removed it while it ran.
         if store.container_dir(&ctr.id).exists() {
-            failed.push(format!("recording the exit: {e:#}"));
+            failed.push(format!("recording the exit: {e}"));
         }
     }
     release::report(&ctr.id, release::forget(store, &ctr.id, failed));
@@ -232,11 +282,11 @@ pub fn run(store: &Store, ctr: &mut Created) -> i32 {
 
 /// What this start will make, for the live entry: our own pid and start time, the
 /// store's cgroup parent, the bridge (bridge mode).
-fn live_entry(store: &Store, ctr: &Created) -> Result<LiveEntry> {
-    let cgroup_parent = cgroup_step::store_parent(store).context("reading the store id")?;
+fn live_entry(store: &Store, ctr: &Created) -> Result<LiveEntry, ContainerError> {
+    let cgroup_parent = cgroups::store_parent(store).map_err(store_step("reading the store id"))?;
     let bridge = match ctr.bundle.extras.network {
         network::NetworkMode::Bridge => {
-            Some(network::configured_bridge().context("network settings")?)
+            Some(network::configured_bridge().map_err(io_step("network settings"))?)
         }
         _ => None,
     };
@@ -317,7 +367,7 @@ fn fail(
     made: Option<(&LiveEntry, Option<&ContainerCgroup>)>,
     f: StartFailure,
 ) -> i32 {
-    eprintln!("bocker-run: {}", f.message);
+    bocker_cli::warn(&f.message);
     let failed = made
         .map(|(entry, cgroup)| release::release_with(store, &ctr.id, entry, cgroup))
         .unwrap_or_default();
@@ -332,9 +382,12 @@ fn fail(
 
 /// `--rm`: remove the container (killing it first if needed), record and storage. A
 /// container [`run`] removed already is fine.
-pub fn remove(store: &Store, id: &ContainerId) -> Result<()> {
+pub fn remove(store: &Store, id: &ContainerId) -> Result<(), ContainerError> {
     match remove::remove(store, id, true) {
-        Err(remove::RemoveError::Store(bocker_store::StoreError::NoSuchContainer(_))) => Ok(()),
-        other => other.with_context(|| format!("removing {id}")),
+        Err(remove::RemoveError::Store(StoreError::NoSuchContainer(_))) => Ok(()),
+        other => other.map_err(|source| ContainerError::Remove {
+            id: id.clone(),
+            source,
+        }),
     }
 }

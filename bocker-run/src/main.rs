@@ -2,7 +2,8 @@
 //! the foreground, as the seed's `bocker_run` did: snapshot, cgroup, namespaces, exec.
 
 use anyhow::{Context, Result};
-use bocker_run::{cli::Args, container, exit_code, reclaim, spec};
+use bocker_run::container::{self, reclaim};
+use bocker_run::{cli::Args, exit_code, spec};
 use bocker_store::Store;
 use std::process::ExitCode;
 

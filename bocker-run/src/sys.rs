@@ -1,36 +1,27 @@
-//! Thin, typed wrappers over the raw syscalls the runtime needs (libc only).
+//! Thin, typed wrappers over the raw syscalls only the runtime needs (clone, mount,
+//! pivot_root, capset, signalfd…). Calls other crates share are bocker-sys's `sys`,
+//! re-exported here under the same names.
 
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
-/// Turn a C-style `-1` return into an `io::Error`.
-pub fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
+// The generic wrappers are bocker-sys's: one syscall layer for the workspace.
+pub use bocker_sys::sys::{
+    chdir, cvt, cvt_long, dup2, exit_now, kill, open, pipe, read, read_signal, setsid, sigprocmask,
+    sigset, symlinkat, write_all,
+};
 
-/// Same as [`cvt`] for the `long` returned by `syscall(2)`.
-pub fn cvt_long(r: libc::c_long) -> io::Result<libc::c_long> {
-    if r == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
+/// A C string from a Rust string; a NUL inside is `InvalidInput`.
 pub fn cstr(s: &str) -> io::Result<CString> {
-    CString::new(s).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in string"))
+    bocker_sys::sys::cstr(s.as_bytes())
 }
 
+/// A C string from a path; a NUL inside is `InvalidInput`.
 pub fn cpath(p: &Path) -> io::Result<CString> {
     use std::os::unix::ffi::OsStrExt;
-    CString::new(p.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in path"))
+    bocker_sys::sys::cstr(p.as_os_str().as_bytes())
 }
 
 /// `mount(2)`; `None` arguments become NULL.
@@ -52,54 +43,6 @@ pub fn fd_path(fd: RawFd) -> CString {
     CString::new(format!("/proc/self/fd/{fd}")).expect("no NUL in fd path")
 }
 
-/// `open(2)` with O_CLOEXEC added.
-pub fn open(path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
-    // SAFETY: valid C string; the returned fd is owned by us.
-    let fd = cvt(unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, 0o666) })?;
-    // SAFETY: the syscall just returned this fd and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// A pipe whose both ends are close-on-exec.
-pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: fds has room for two descriptors.
-    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
-    // SAFETY: both fds were just created and are owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-pub fn write_all(fd: RawFd, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        // SAFETY: buf is a valid slice.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        buf = &buf[n as usize..];
-    }
-    Ok(())
-}
-
-/// `read(2)` retrying on EINTR.
-pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: buf is a valid mutable slice.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
 /// Read until EOF.
 pub fn read_to_end(fd: &OwnedFd) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
@@ -113,43 +56,14 @@ pub fn read_to_end(fd: &OwnedFd) -> io::Result<Vec<u8>> {
     }
 }
 
-pub fn dup2(old: RawFd, new: RawFd) -> io::Result<()> {
-    // SAFETY: plain fd syscall.
-    cvt(unsafe { libc::dup2(old, new) }).map(drop)
-}
-
 pub fn prctl(op: libc::c_int, a: libc::c_ulong, b: libc::c_ulong) -> io::Result<()> {
     // SAFETY: prctl with integer arguments only.
     cvt(unsafe { libc::prctl(op, a, b, 0 as libc::c_ulong, 0 as libc::c_ulong) }).map(drop)
 }
 
-/// A signal set built from a list of signals.
-pub fn sigset(signals: &[libc::c_int]) -> libc::sigset_t {
-    // SAFETY: sigemptyset initialises the zeroed set; sigaddset with valid signals.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for &s in signals {
-            libc::sigaddset(&mut set, s);
-        }
-        set
-    }
-}
-
-pub fn sigprocmask(how: libc::c_int, set: &libc::sigset_t) -> io::Result<()> {
-    // SAFETY: valid set pointer; old set not requested.
-    let r = unsafe { libc::sigprocmask(how, set, std::ptr::null_mut()) };
-    cvt(r).map(drop)
-}
-
 pub fn fchdir(fd: RawFd) -> io::Result<()> {
     // SAFETY: plain fd syscall.
     cvt(unsafe { libc::fchdir(fd) }).map(drop)
-}
-
-pub fn chdir(path: &CStr) -> io::Result<()> {
-    // SAFETY: a valid C string.
-    cvt(unsafe { libc::chdir(path.as_ptr()) }).map(drop)
 }
 
 /// `pivot_root(".", ".")`: the new root stacks over the old one at the cwd (runc's way).
@@ -172,12 +86,6 @@ pub fn mknod_char(dir: RawFd, name: &CStr, major: u32, minor: u32) -> io::Result
     // mknod honours the umask; the nodes must be world-usable.
     // SAFETY: as above.
     cvt(unsafe { libc::fchmodat(dir, name.as_ptr(), 0o666, 0) }).map(drop)
-}
-
-/// `symlinkat(2)`: `dir/link` → `target`.
-pub fn symlinkat(target: &CStr, dir: RawFd, link: &CStr) -> io::Result<()> {
-    // SAFETY: valid fd and C strings.
-    cvt(unsafe { libc::symlinkat(target.as_ptr(), dir, link.as_ptr()) }).map(drop)
 }
 
 /// `setgroups(2)`.
@@ -266,12 +174,6 @@ pub fn sethostname(name: &str) -> io::Result<()> {
     cvt(unsafe { libc::sethostname(b.as_ptr().cast(), b.len()) }).map(drop)
 }
 
-/// `setsid(2)`.
-pub fn setsid() -> io::Result<()> {
-    // SAFETY: plain syscall.
-    cvt(unsafe { libc::setsid() }).map(drop)
-}
-
 /// `unshare(2)`.
 pub fn unshare(flags: libc::c_int) -> io::Result<()> {
     // SAFETY: plain syscall with integer flags.
@@ -331,19 +233,6 @@ pub fn clone_child(flags: u64, cgroup_dir: Option<RawFd>) -> io::Result<libc::pi
         None => unsafe { libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as u64, 0, 0, 0, 0) },
     };
     cvt_long(pid).map(|p| p as libc::pid_t)
-}
-
-/// `_exit(2)`: leave without running destructors or atexit handlers (a forked child's
-/// copy of the parent's state must not be flushed or freed twice).
-pub fn exit_now(code: i32) -> ! {
-    // SAFETY: _exit never returns and touches no Rust state.
-    unsafe { libc::_exit(code) }
-}
-
-/// `kill(2)`.
-pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
-    // SAFETY: plain syscall with integer arguments.
-    cvt(unsafe { libc::kill(pid, sig) }).map(drop)
 }
 
 /// Wait for our child `pid` to exit (retrying on EINTR); its status is dropped.
@@ -419,16 +308,6 @@ pub fn signalfd(set: &libc::sigset_t) -> io::Result<OwnedFd> {
     let fd = cvt(unsafe { libc::signalfd(-1, set, libc::SFD_CLOEXEC) })?;
     // SAFETY: signalfd just returned this fd and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// Read one `signalfd_siginfo` from a signalfd: the signal number, `None` on a short read.
-pub fn read_signal(fd: RawFd) -> Option<libc::c_int> {
-    // SAFETY: signalfd_siginfo is plain data.
-    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-    let size = std::mem::size_of::<libc::signalfd_siginfo>();
-    // SAFETY: reading at most `size` bytes into the struct we own.
-    let n = unsafe { libc::read(fd, (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
-    (n == size as isize).then_some(info.ssi_signo as libc::c_int)
 }
 
 /// `poll(2)` without timeout, retried on EINTR; returns the number of ready fds.

@@ -59,10 +59,8 @@ pub fn print_json_line(value: &serde_json::Value) -> std::io::Result<()> {
 /// Restores the default SIGPIPE action for listing verbs, as Unix filters expect:
 /// `bocker images | head -1` ends quietly instead of reporting a broken pipe.
 pub fn quiet_sigpipe() {
-    // SAFETY: sets a signal disposition; called first thing in main, before any thread.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    // Called first thing in main, before any thread; SIG_DFL cannot fail for SIGPIPE.
+    let _ = bocker_sys::sys::default_signal_action(libc::SIGPIPE);
 }
 
 /// Runs `remove` on every target (reporting each failure and going on, as Docker does),

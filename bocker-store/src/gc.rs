@@ -50,6 +50,7 @@ impl Store {
         self.sweep_incomplete("images", Kind::Image, "image.json", &mut r)?;
         self.sweep_incomplete("containers", Kind::Container, "container.json", &mut r)?;
         self.sweep_dir_entries(&self.tmp_dir(), |_| true, &mut r)?;
+        r.removed.extend(self.sweep_live_temporaries()?);
         self.sweep_layers(&mut r)?;
         self.sweep_names(&mut r)?;
         Ok(r)

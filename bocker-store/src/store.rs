@@ -41,10 +41,6 @@ fn is_store_id(s: &str) -> bool {
     })
 }
 
-/// State other crates keep under the root, possibly before the store is first opened
-/// (`bocker net setup` on a fresh machine): a new store may be made beside it.
-pub const OTHER_STATE: &[&str] = &["net"];
-
 /// An opened store.
 pub struct Store {
     root: PathBuf,
@@ -439,7 +435,6 @@ fn refuse_foreign_content(root: &Path) -> Result<()> {
                 name.as_ref(),
                 "store.lock" | "driver" | "lost+found" | STORE_ID_FILE
             )
-            || OTHER_STATE.contains(&name.as_ref())
             || name.starts_with(".driver.");
         if !ours {
             return Err(StoreError::io(
@@ -592,7 +587,6 @@ mod tests {
         // An empty directory (or a fresh filesystem with lost+found) is fine.
         let e = tempfile::tempdir().unwrap();
         fs::create_dir(e.path().join("lost+found")).unwrap();
-        fs::create_dir(e.path().join("net")).unwrap(); // bocker net setup ran first
         Store::open_at(e.path(), Some("overlay")).unwrap();
         assert_eq!(
             fs::read_to_string(e.path().join("driver")).unwrap(),

@@ -276,3 +276,149 @@ pub fn mknodat(dir: RawFd, name: &CStr, mode: libc::mode_t, dev: libc::dev_t) ->
     // SAFETY: a NUL-terminated name in an open directory.
     cvt(unsafe { libc::mknodat(dir, name.as_ptr(), mode, dev) }).map(drop)
 }
+
+/// `linkat(2)`: a new name `name` in `new_dir` for `old` in `old_dir`. `flags` is
+/// `AT_EMPTY_PATH` (link the inode of the fd `old_dir` itself, `old` empty) or
+/// `AT_SYMLINK_FOLLOW`.
+pub fn linkat(
+    old_dir: RawFd,
+    old: &CStr,
+    new_dir: RawFd,
+    name: &CStr,
+    flags: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: NUL-terminated names; the kernel validates the fds and flags.
+    cvt(unsafe { libc::linkat(old_dir, old.as_ptr(), new_dir, name.as_ptr(), flags) }).map(drop)
+}
+
+/// `kill(2)`: send `sig` to `pid` (`ESRCH` when it is gone).
+pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: plain syscall with integer arguments; no memory is passed.
+    cvt(unsafe { libc::kill(pid, sig) }).map(drop)
+}
+
+/// `signal(sig, SIG_DFL)`: the default action for `sig`. Call it before any thread
+/// starts (the disposition is process-wide).
+pub fn default_signal_action(sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: SIG_DFL installs no handler, so no Rust code runs in signal context.
+    if unsafe { libc::signal(sig, libc::SIG_DFL) } == libc::SIG_ERR {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `statfs(2)`'s `f_type`: the magic number of the file system holding `path`.
+pub fn fs_type(path: &CStr) -> io::Result<i64> {
+    // SAFETY: statfs is plain data; all-zero is a valid value.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a struct we own for the kernel to fill.
+    cvt(unsafe { libc::statfs(path.as_ptr(), &mut st) })?;
+    #[allow(clippy::unnecessary_cast)] // f_type is i64 on x86_64, another width elsewhere
+    Ok(st.f_type as i64)
+}
+
+// Process and descriptor basics the runtime, the supervisor and exec share.
+
+/// A pipe whose both ends are close-on-exec.
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for two descriptors.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: both fds were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// `open(2)` with O_CLOEXEC added.
+pub fn open(path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: valid C string; the returned fd is owned by us.
+    let fd = cvt(unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, 0o666) })?;
+    // SAFETY: the syscall just returned this fd and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `dup2(2)`.
+pub fn dup2(old: RawFd, new: RawFd) -> io::Result<()> {
+    // SAFETY: plain fd syscall.
+    cvt(unsafe { libc::dup2(old, new) }).map(drop)
+}
+
+/// `read(2)` retrying on EINTR.
+pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: buf is a valid mutable slice.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Write all of `buf`, retrying on EINTR.
+pub fn write_all(fd: RawFd, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: buf is a valid slice.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        buf = &buf[n as usize..];
+    }
+    Ok(())
+}
+
+/// `setsid(2)`.
+pub fn setsid() -> io::Result<()> {
+    // SAFETY: plain syscall.
+    cvt(unsafe { libc::setsid() }).map(drop)
+}
+
+/// `chdir(2)`.
+pub fn chdir(path: &CStr) -> io::Result<()> {
+    // SAFETY: a valid C string.
+    cvt(unsafe { libc::chdir(path.as_ptr()) }).map(drop)
+}
+
+/// A signal set built from a list of signals.
+pub fn sigset(signals: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the zeroed set; sigaddset with valid signals.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in signals {
+            libc::sigaddset(&mut set, s);
+        }
+        set
+    }
+}
+
+/// `sigprocmask(2)`; the old mask is not returned.
+pub fn sigprocmask(how: libc::c_int, set: &libc::sigset_t) -> io::Result<()> {
+    // SAFETY: valid set pointer; old set not requested.
+    let r = unsafe { libc::sigprocmask(how, set, std::ptr::null_mut()) };
+    cvt(r).map(drop)
+}
+
+/// `_exit(2)`: leave without running destructors or atexit handlers (a forked child's
+/// copy of the parent's state must not be flushed or freed twice).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no Rust state.
+    unsafe { libc::_exit(code) }
+}
+
+/// Read one `signalfd_siginfo` from a signalfd: the signal number, `None` on a short read.
+pub fn read_signal(fd: RawFd) -> Option<libc::c_int> {
+    // SAFETY: signalfd_siginfo is plain data.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: reading at most `size` bytes into the struct we own.
+    let n = unsafe { libc::read(fd, (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+    (n == size as isize).then_some(info.ssi_signo as libc::c_int)
+}

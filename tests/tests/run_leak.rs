@@ -160,7 +160,9 @@ fn bocker_run_killed_at_random_instants_leaves_nothing_the_next_run_does_not_cle
     // The scenario: `bocker run IMG sleep 5` SIGKILLed 0–100 ms after it was
     // started, many times, bridged (on this test's own bridge); then one later command.
     // Before the live entry was written ahead of the cgroup and the network attachment,
-    // 2 runs in 50 left cgroups and leases that no command ever removed.
+    // 2 runs in 50 left cgroups and leases that no command ever removed. Run against the
+    // binaries of b87ae19 (`BOCKER_BIN_DIR`, 2026-11-29) this test fails: 11 of 40 killed
+    // runs left their groups after the later run.
     let t = TestRoot::overlay();
     let img = t.busybox_image();
     t.ok("run", &["--rm", &img, "true"]); // bridge, parent groups and store id exist
@@ -180,23 +182,45 @@ fn bocker_run_killed_at_random_instants_leaves_nothing_the_next_run_does_not_cle
     }
     let recorded = t.ok("ps", &["-q"]).lines().count();
     eprintln!("{recorded} of 40 killed runs had written their record");
-    // The one later command.
-    t.ok("run", &["--rm", &img, "true"]);
+    // The one later command; what it could not clean it says on stderr.
+    let later = t.run("run", &["--rm", &img, "true"]);
+    assert_eq!(code(&later), 0, "{}", stderr(&later));
     let after = census(&t);
-    let ctx = format!("kill delays (µs): {delays:?}");
+    let ctx = format!(
+        "kill delays (µs): {delays:?}; the later run said: {}",
+        stderr(&later)
+    );
     assert!(
         after.cgroups.is_empty(),
         "cgroups left: {:?}; {ctx}",
         after.cgroups
     );
     assert_eq!(after.mounts, before.mounts, "mounts left; {ctx}");
-    let net = t.root.join("net").join(&t.bridge);
+    // Leases and endpoints are host-wide, bocker-net's (`/run/bocker/net/<bridge>`),
+    // never under the store; this test's bridge is its own, so every one is a leak.
+    let net = bocker_e2e::net::state_dir(&t.bridge);
+    assert!(
+        net.join("leases").is_dir(),
+        "no lease table at {}",
+        net.display()
+    );
     assert_eq!(count_files(&net.join("leases")), 0, "leases left; {ctx}");
     assert_eq!(
-        count_files(&t.root.join("live")),
+        count_files(&net.join("endpoints")),
         0,
-        "live entries left; {ctx}"
+        "endpoints left; {ctx}"
     );
+    let live: Vec<String> = std::fs::read_dir(t.root.join("live"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| {
+                    let body = std::fs::read_to_string(e.path()).unwrap_or_default();
+                    format!("{} {body}", e.file_name().to_string_lossy())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(live.is_empty(), "live entries left: {live:?}; {ctx}");
     assert_eq!(
         count_files(&t.root.join("pending")),
         0,

@@ -117,11 +117,7 @@ pub(crate) fn is_cgroup2(dir: &Path) -> bool {
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
         return false;
     };
-    // SAFETY: statfs writes into the zeroed struct we own; c is a valid C string.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    let rc = unsafe { libc::statfs(c.as_ptr(), &mut st) };
-    rc == 0 && st.f_type as i64 == CGROUP2_SUPER_MAGIC
+    bocker_sys::sys::fs_type(&c).is_ok_and(|t| t == CGROUP2_SUPER_MAGIC)
 }
 
 /// bpf_attr as a zeroed, 8-byte aligned buffer we fill by offset.
@@ -139,20 +135,9 @@ impl Attr {
         self.0[at..at + 8].copy_from_slice(&v.to_ne_bytes());
     }
     fn call(&self, cmd: libc::c_long, what: &'static str, dir: &Path) -> Result<libc::c_long> {
-        // SAFETY: the buffer outlives the call and is at least as large as
-        // the fields the kernel reads for this command; the tail is zero.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_bpf,
-                cmd,
-                self.0.as_ptr(),
-                self.0.len() as libc::c_uint,
-            )
-        };
-        if rc < 0 {
-            return Err(CgroupError::io(what, dir, std::io::Error::last_os_error()));
-        }
-        Ok(rc)
+        // The buffer is at least as large as the fields the kernel reads for this
+        // command; the tail is zero.
+        crate::sys::bpf(cmd, &self.0).map_err(|e| CgroupError::io(what, dir, e))
     }
 }
 

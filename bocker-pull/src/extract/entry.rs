@@ -3,11 +3,13 @@
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use bocker_sys::sys;
 use std::os::unix::ffi::OsStrExt;
 
 use super::meta::{self, Meta};
-use super::root::{cstr, cvt, empty_dir, lstat_at, remove_all_at, RelPath, Root};
+use super::root::{cstr, empty_dir, lstat_at, remove_all_at, RelPath, Root};
 use super::{entry_meta, ExtractError, Layer, WhiteoutStyle};
 
 const WH_PREFIX: &[u8] = b".wh.";
@@ -98,8 +100,7 @@ impl Layer {
         } else {
             let (parent, name) = self.root.parent_of(path)?;
             if !self.clear(&parent, &name, true)? {
-                // SAFETY: plain name in an open directory.
-                cvt(unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o700) })?;
+                sys::mkdirat(parent.as_raw_fd(), &name, 0o700)?;
             }
             super::root::open_dir_at(parent.as_raw_fd(), &name)?
         };
@@ -124,17 +125,14 @@ impl Layer {
             self.parent_cache = None;
             self.clear(&parent, &name, false)?;
         }
-        // SAFETY: O_CREAT|O_EXCL|O_NOFOLLOW on a plain name: a fresh file, never a link.
-        let fd = cvt(unsafe {
-            libc::openat(
-                parent.as_raw_fd(),
-                name.as_ptr(),
-                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-                0o600,
-            )
-        })?;
-        // SAFETY: fd is freshly opened and owned by this File.
-        let mut f = unsafe { File::from_raw_fd(fd) };
+        // O_CREAT|O_EXCL|O_NOFOLLOW on a plain name: a fresh file, never a link.
+        let fd = sys::openat(
+            parent.as_raw_fd(),
+            &name,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+            0o600,
+        )?;
+        let mut f = File::from(fd);
         if let Some(layout) = sparse {
             self.file_bytes += super::sparse::write(&f, data, stored, layout, &mut self.buf)?;
             meta::apply_fd(&OwnedFd::from(f), m, true)?;
@@ -172,8 +170,7 @@ impl Layer {
         let (parent, name) = self.root.parent_of(path)?;
         self.clear(&parent, &name, false)?;
         let t = cstr(target)?;
-        // SAFETY: symlinkat stores the target text; nothing is resolved.
-        cvt(unsafe { libc::symlinkat(t.as_ptr(), parent.as_raw_fd(), name.as_ptr()) })?;
+        sys::symlinkat(&t, parent.as_raw_fd(), &name)?;
         meta::apply_nofollow(parent.as_raw_fd(), &name, m)
     }
 
@@ -209,19 +206,15 @@ impl Layer {
     fn fifo(&mut self, path: &RelPath, m: &Meta) -> io::Result<()> {
         let (parent, name) = self.root.parent_of(path)?;
         self.clear(&parent, &name, false)?;
-        // SAFETY: creates a fifo under a plain name.
-        cvt(unsafe { libc::mknodat(parent.as_raw_fd(), name.as_ptr(), libc::S_IFIFO | 0o600, 0) })?;
-        // A fifo opened O_PATH cannot be fchmod'ed; open it non-blocking instead.
-        // SAFETY: O_NOFOLLOW on the name we just created.
-        let fd = cvt(unsafe {
-            libc::openat(
-                parent.as_raw_fd(),
-                name.as_ptr(),
-                libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-            )
-        })?;
-        // SAFETY: fresh fd.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        sys::mknodat(parent.as_raw_fd(), &name, libc::S_IFIFO | 0o600, 0)?;
+        // A fifo opened O_PATH cannot be fchmod'ed; open it non-blocking instead, without
+        // following a link in place of the name we just created.
+        let fd = sys::openat(
+            parent.as_raw_fd(),
+            &name,
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW,
+            0,
+        )?;
         meta::apply_fd(&fd, m, true)
     }
 
@@ -256,9 +249,8 @@ impl Layer {
             }
             WhiteoutStyle::Overlay => self.root.mkdir_all(&dir).and_then(|parent| {
                 remove_all_at(parent.as_raw_fd(), &victim)?;
-                // SAFETY: a 0/0 character device is overlayfs' whiteout.
-                cvt(unsafe { libc::mknodat(parent.as_raw_fd(), victim.as_ptr(), libc::S_IFCHR, 0) })
-                    .map(drop)
+                // A 0/0 character device is overlayfs' whiteout.
+                sys::mknodat(parent.as_raw_fd(), &victim, libc::S_IFCHR, 0)
             }),
         };
         r.map_err(ExtractError::at(path))
@@ -280,10 +272,7 @@ impl Layer {
             WhiteoutStyle::Overlay => {
                 self.root.mkdir_all(dir)?;
                 let fd = self.root.open_in(dir, libc::O_RDONLY | libc::O_DIRECTORY)?;
-                let (k, v) = (c"trusted.overlay.opaque", b"y");
-                // SAFETY: valid name and value.
-                cvt(unsafe { libc::fsetxattr(fd.as_raw_fd(), k.as_ptr(), v.as_ptr().cast(), 1, 0) })
-                    .map(drop)
+                sys::fsetxattr(fd.as_raw_fd(), c"trusted.overlay.opaque", b"y")
             }
         }
     }
@@ -291,36 +280,18 @@ impl Layer {
 
 /// Hardlink the inode behind the O_PATH `src` as `name` in `dir`.
 pub(super) fn link_fd(src: &OwnedFd, dir: &OwnedFd, name: &CStr) -> io::Result<()> {
-    // SAFETY: AT_EMPTY_PATH links the fd's own inode (needs CAP_DAC_READ_SEARCH, root has it).
-    let r = unsafe {
-        libc::linkat(
-            src.as_raw_fd(),
-            c"".as_ptr(),
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            libc::AT_EMPTY_PATH,
-        )
-    };
-    if r == 0 {
-        return Ok(());
-    }
-    let e = io::Error::last_os_error();
-    if e.raw_os_error() != Some(libc::ENOENT) && e.raw_os_error() != Some(libc::EPERM) {
-        return Err(e);
+    // AT_EMPTY_PATH links the fd's own inode (needs CAP_DAC_READ_SEARCH, root has it).
+    let (src, dir) = (src.as_raw_fd(), dir.as_raw_fd());
+    match sys::linkat(src, c"", dir, name, libc::AT_EMPTY_PATH) {
+        Ok(()) => return Ok(()),
+        Err(e) if !matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::EPERM)) => {
+            return Err(e)
+        }
+        Err(_) => {}
     }
     // Without the capability: the fd's magic link in our own /proc names the same inode.
-    let p = cstr(format!("/proc/self/fd/{}", src.as_raw_fd()).as_bytes())?;
-    // SAFETY: as above.
-    cvt(unsafe {
-        libc::linkat(
-            libc::AT_FDCWD,
-            p.as_ptr(),
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            libc::AT_SYMLINK_FOLLOW,
-        )
-    })
-    .map(drop)
+    let p = cstr(format!("/proc/self/fd/{src}").as_bytes())?;
+    sys::linkat(libc::AT_FDCWD, &p, dir, name, libc::AT_SYMLINK_FOLLOW)
 }
 
 /// Set a directory's mtime after its contents were written; gone directories are skipped.

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use bocker_run::{container, reclaim};
+use bocker_run::container::{self, reclaim};
 use bocker_store::{cli, id, Store};
 use clap::Parser;
 

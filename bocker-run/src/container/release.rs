@@ -7,7 +7,7 @@
 
 use bocker_store::{ContainerId, LiveEntry, Store};
 
-use crate::cgroup_step::ContainerCgroup;
+use super::cgroups::ContainerCgroup;
 
 /// Releases everything `entry` names for container `id`; returns what could not be
 /// released (one line each), empty when all is gone.
@@ -57,6 +57,6 @@ pub fn forget(store: &Store, id: &ContainerId, mut failed: Vec<String>) -> Vec<S
 /// Prints what could not be released, one stderr line each.
 pub fn report(id: &ContainerId, failed: Vec<String>) {
     for f in failed {
-        eprintln!("bocker-run: {id}: {f}");
+        bocker_cli::warn(&format!("{id}: {f}"));
     }
 }

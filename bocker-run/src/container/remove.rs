@@ -4,7 +4,7 @@
 
 use bocker_store::{liveness, ContainerId, Status, Store, StoreError};
 
-use crate::cgroup_step::ContainerCgroup;
+use super::cgroups::ContainerCgroup;
 
 /// Why a removal was refused or failed.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,11 @@
 //! processes are gone (the veth dies with the namespace; nobody waits for it). Leases
 //! are owned by [`bocker_net::container_owner`] (store identity + container id), so
 //! two stores on one bridge never release each other's.
+//!
+//! [`etc_files`]: the container's generated hostname, hosts and resolv.conf, which are
+//! its network identity (made at create, bind-mounted in; `hosts` filled here).
+
+pub mod etc_files;
 
 use std::io;
 use std::path::Path;
@@ -138,7 +143,7 @@ pub fn setup_network(
     })();
     if let Err(e) = done {
         if let Err(r) = bocker_net::release(&cfg, &owner) {
-            eprintln!("bocker-run: releasing the network of {}: {r}", ctx.owner);
+            bocker_cli::warn(&format!("releasing the network of {}: {r}", ctx.owner));
         }
         return Err(e);
     }
@@ -167,7 +172,7 @@ fn extra_hosts(ctx: &NetContext) -> io::Result<String> {
     let seed = std::fs::read_to_string(ctx.hosts_file)?;
     let mut out = String::new();
     for line in seed.lines() {
-        match line.strip_prefix(crate::etc_files::HOST_GATEWAY) {
+        match line.strip_prefix(etc_files::HOST_GATEWAY) {
             Some(rest) => out += &format!("{}{rest}\n", NetConfig::from_env()?.gateway()),
             None => out += &format!("{line}\n"),
         }

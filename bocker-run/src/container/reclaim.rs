@@ -12,12 +12,12 @@
 //! Docker's and Podman's, are never seen. Everything that cannot be cleaned is reported
 //! on stderr, one line each, and stays recorded for the next try.
 
-use crate::cgroup_step::{self, ContainerCgroup};
-use crate::container::{release, state};
+use super::cgroups::{self, ContainerCgroup};
+use super::{release, state};
 use bocker_store::{id, liveness, ContainerId, Status, Store, StoreError};
 
 /// Reclaims every container of this store whose supervisor is gone; returns the ids
-/// handled. Problems are printed (`bocker-run: reclaim: …`), never fatal.
+/// handled. Problems are printed (`bocker <verb>: reclaim: …`), never fatal.
 pub fn reclaim(store: &Store) -> Vec<String> {
     let mut r = Reclaim {
         store,
@@ -83,7 +83,7 @@ impl Reclaim<'_> {
     /// the group survived (an old version, a failed removal). Entries are written before
     /// groups are made, so no start in progress is ever among them.
     fn orphan_groups(&mut self) {
-        let parent = match cgroup_step::store_parent(self.store) {
+        let parent = match cgroups::store_parent(self.store) {
             Ok(p) => p,
             Err(e) => return report(&format!("reading the store id: {e}")),
         };
@@ -119,5 +119,5 @@ fn release_failed(id: &ContainerId, failed: Vec<String>) {
 }
 
 fn report(what: &str) {
-    eprintln!("bocker-run: reclaim: {what}");
+    bocker_cli::warn(&format!("reclaim: {what}"));
 }
