@@ -40,7 +40,12 @@ pub fn build(
             Some(_) => e.clone(),
             None => match ours(e) {
                 Some(v) => format!("{e}={v}"),
-                None => continue,
+                // Docker 20.10 (`ReplaceOrAppendEnvValues`): a name we do not have
+                // unsets the container's value.
+                None => {
+                    env.retain(|kv| kv.split('=').next() != Some(e.as_str()));
+                    continue;
+                }
             },
         };
         set(&mut env, entry);
@@ -90,7 +95,7 @@ mod tests {
             "created": "2026-11-22T20:00:00Z", "driver": "overlay", "rootfs": "/x"
         }))
         .unwrap();
-        r.config.env = vec!["PATH=/bin".into(), "A=1".into()];
+        r.config.env = vec!["PATH=/bin".into(), "A=1".into(), "UNSET=img".into()];
         r.config.cwd = "/srv".into();
         r.config.user = Some("daemon".into());
         r
@@ -105,7 +110,7 @@ mod tests {
         let ours = |k: &str| (k == "MINE").then(|| "m".to_string());
         let s = build(&args(&["x", "env"]), &record(), ours).unwrap();
         assert_eq!((s.cwd.as_str(), s.user.as_str()), ("/srv", "daemon"));
-        assert_eq!(s.env, ["PATH=/bin", "A=1"]);
+        assert_eq!(s.env, ["PATH=/bin", "A=1", "UNSET=img"]);
         let s = build(
             &args(&[
                 "-t", "-e", "A=2", "-e", "MINE", "-e", "UNSET", "-w", "/tmp", "-u", "1000", "x",

@@ -445,3 +445,14 @@ pub fn poll(fds: &mut [libc::pollfd]) -> io::Result<usize> {
         }
     }
 }
+
+/// The number of CPUs this process may run on (`sched_getaffinity`), as Go's
+/// `runtime.NumCPU` counts them for Docker's `--cpus` check.
+pub fn online_cpus() -> io::Result<u32> {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a live cpu_set_t of the size passed; pid 0 is the caller.
+    cvt(unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) })?;
+    // SAFETY: `set` was filled in by the kernel above.
+    Ok(unsafe { libc::CPU_COUNT(&set) } as u32)
+}

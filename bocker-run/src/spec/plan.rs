@@ -43,6 +43,9 @@ pub enum PlanError {
     Volume(String, &'static str),
     #[error("--memory {0}: {1}")]
     Memory(String, CgroupError),
+    /// Docker 20.10's daemon message, word for word.
+    #[error("Range of CPUs is from 0.01 to {0}.00, as there are only {0} CPUs available")]
+    Cpus(u32),
     #[error("{var}={value} is not a number")]
     Knob { var: &'static str, value: String },
     #[error("building the runtime spec: {0}")]
@@ -164,7 +167,7 @@ fn user_env(args: &Args) -> Result<Vec<String>, PlanError> {
             path: f.clone(),
             source,
         })?;
-        out.extend(image_rules::parse_env_file(&text));
+        out.extend(image_rules::parse_env_file(&text)?);
     }
     out.extend(args.env.iter().cloned());
     Ok(out)
@@ -206,9 +209,22 @@ pub fn limits(args: &Args) -> Result<Limits, PlanError> {
     Ok(Limits {
         memory_bytes: Some(memory_bytes),
         cpu_shares: Some(cpu_shares),
-        cpus: args.cpus,
+        cpus: cpus(args.cpus)?,
         pids_max: args.pids_limit.filter(|&p| p > 0),
     })
+}
+
+/// `--cpus`: 0 means no limit; below 0, above the CPUs we may run on, or not a number
+/// is refused (Docker 20.10's `verifyContainerResources`).
+fn cpus(flag: Option<f64>) -> Result<Option<f64>, PlanError> {
+    let Some(cpus) = flag.filter(|&c| c != 0.0) else {
+        return Ok(None);
+    };
+    let n = crate::sys::online_cpus().unwrap_or(1);
+    if !(cpus > 0.0 && cpus <= f64::from(n)) {
+        return Err(PlanError::Cpus(n));
+    }
+    Ok(Some(cpus))
 }
 
 fn env_number(var: &'static str) -> Result<Option<u64>, PlanError> {
@@ -324,6 +340,12 @@ mod tests {
         ]);
         let e = plan(&args, &ImageConfig::default()).unwrap_err();
         assert!(matches!(e, PlanError::PortsNeedBridge(_)), "{e}");
+        let args = Args::parse_from(["bocker-run", "--cpus", "100000", "i", "true"]);
+        let e = plan(&args, &ImageConfig::default()).unwrap_err();
+        assert!(
+            e.to_string().starts_with("Range of CPUs is from 0.01 to "),
+            "{e}"
+        );
         let args = Args::parse_from(["bocker-run", "-m", "lots", "i", "true"]);
         let e = plan(&args, &ImageConfig::default()).unwrap_err();
         assert!(e.to_string().starts_with("--memory lots"), "{e}");
