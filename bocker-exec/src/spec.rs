@@ -18,6 +18,8 @@ pub struct ExecSpec {
     pub stdin: bool,
     pub tty: bool,
     pub detach: bool,
+    /// The container's `--security-opt no-new-privileges` (Docker's exec inherits it).
+    pub no_new_privileges: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -72,6 +74,7 @@ pub fn build(
         stdin: args.interactive,
         tty: args.tty,
         detach: args.detach,
+        no_new_privileges: crate::runtime::recorded_no_new_privileges(&rec.config),
     })
 }
 

@@ -186,3 +186,300 @@ fn rm_of_an_image_goes_even_with_stopped_containers_and_rmi_refuses() {
     t.ok("rm", &["from-a", "from-b"]);
     t.ok("rmi", &[&b]);
 }
+
+/// The lines of `/proc/<which>/status` starting with one of `fields`, as printed inside.
+fn status_fields(out: &str, fields: &[&str]) -> Vec<String> {
+    out.lines()
+        .filter(|l| fields.iter().any(|f| l.starts_with(f)))
+        .map(str::to_string)
+        .collect()
+}
+
+// Item 4: a non-root user gets Docker's view.
+#[test]
+fn a_non_root_user_gets_dockers_capabilities_and_groups() {
+    let t = TestRoot::overlay();
+    let img = image_with(&t, |d| {
+        use std::os::unix::fs::PermissionsExt;
+        let secret = d.join("bin/secret");
+        fs::write(&secret, "#!/bin/sh\necho ran\n").unwrap();
+        fs::set_permissions(&secret, fs::Permissions::from_mode(0o700)).unwrap();
+        fs::write(
+            d.join("etc/group"),
+            "root:x:0:\nwheel:x:10:app\napp:x:1000:\nextra:x:2000:app\n",
+        )
+        .unwrap();
+    });
+    let net = ["--rm", "--network", "none"];
+    // Docker 20.10: root runs a root-owned 0700 file; `-u 1000` gets 126 (its first
+    // execve holds no capability: moby's setCapabilities since 2018).
+    assert_eq!(
+        ok(&t, &[&net[..], &[&img, "/bin/secret"]].concat()),
+        "ran\n"
+    );
+    let o = t.run(
+        "run",
+        &[&net[..], &["-u", "1000", &img, "/bin/secret"]].concat(),
+    );
+    assert_eq!(code(&o), 126, "{}", stderr(&o));
+    // Docker 20.10 (busybox `id`): the primary group is a supplementary group too.
+    let id = |user: &str| ok(&t, &[&net[..], &["-u", user, &img, "id"]].concat());
+    assert_eq!(id("0"), "uid=0(root) gid=0(root) groups=0(root)\n");
+    assert_eq!(
+        id("app"),
+        "uid=1000(app) gid=1000(app) groups=10(wheel),1000(app),2000(extra)\n"
+    );
+    assert_eq!(
+        id("app:extra"),
+        "uid=1000(app) gid=2000(extra) groups=2000(extra)\n"
+    );
+    assert_eq!(id("4242"), "uid=4242 gid=0(root) groups=0(root)\n");
+    // Docker 20.10.14+: a non-root user holds nothing but the bounding set.
+    let caps = ok(
+        &t,
+        &[
+            &net[..],
+            &["-u", "1000", &img, "grep", "^Cap", "/proc/self/status"],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        caps,
+        "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n\
+         CapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\n"
+    );
+}
+
+// Item 5: ids out of range are refused, never root.
+#[test]
+fn ids_out_of_range_are_refused_never_root() {
+    let t = TestRoot::overlay();
+    let img = image_with(&t, |d| {
+        fs::write(
+            d.join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\nminus:x:4294967295:0::/:/bin/sh\nbig:x:5:2147483648::/:/bin/sh\n",
+        )
+        .unwrap();
+    });
+    // Docker 20.10 (runc's user.ErrRange), status 125.
+    for user in [
+        "4294967295",
+        "1000:4294967295",
+        "-1",
+        "minus",
+        "big",
+        "0:-1",
+    ] {
+        let flag = format!("--user={user}");
+        let o = t.run("run", &["--rm", "--network", "none", &flag, &img, "id"]);
+        assert_eq!((code(&o), stdout(&o).as_str()), (125, ""), "-u {user}");
+        assert!(
+            stderr(&o).contains("uids and gids must be in range 0-2147483647"),
+            "-u {user}: {}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(
+        ok(
+            &t,
+            &[
+                "--rm",
+                "--network",
+                "none",
+                "-u",
+                "2147483647",
+                &img,
+                "id",
+                "-u"
+            ]
+        ),
+        "2147483647\n"
+    );
+}
+
+/// An image whose `su` is a setuid-root busybox and whose root has an empty password
+/// (so busybox `su` asks for none).
+fn image_with_su(t: &TestRoot) -> String {
+    image_with(t, |d| {
+        use std::os::unix::fs::PermissionsExt;
+        let su = d.join("bin/su");
+        let _ = fs::remove_file(&su);
+        fs::copy(d.join("bin/busybox"), &su).unwrap();
+        fs::set_permissions(&su, fs::Permissions::from_mode(0o4755)).unwrap();
+        fs::write(
+            d.join("etc/passwd"),
+            "root::0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
+        )
+        .unwrap();
+    })
+}
+
+// Item 6: no_new_privs as Docker: off by default, `--security-opt` turns it on.
+#[test]
+fn no_new_privileges_is_off_by_default_and_setuid_tools_work() {
+    let t = TestRoot::overlay();
+    let img = image_with_su(&t);
+    let net = ["--rm", "--network", "none"];
+    let status = |extra: &[&str]| {
+        let args = [&net[..], extra, &[&img, "cat", "/proc/self/status"]].concat();
+        status_fields(&ok(&t, &args), &["NoNewPrivs:", "Seccomp:"])
+    };
+    // Docker 20.10: NoNewPrivs 0 by default, the filter on for root and non-root alike.
+    assert_eq!(status(&[]), ["NoNewPrivs:\t0", "Seccomp:\t2"]);
+    assert_eq!(status(&["-u", "1000"]), ["NoNewPrivs:\t0", "Seccomp:\t2"]);
+    for on in [
+        "no-new-privileges",
+        "no-new-privileges=true",
+        "no-new-privileges:true",
+    ] {
+        let s = status(&["-u", "1000", "--security-opt", on]);
+        assert_eq!(s, ["NoNewPrivs:\t1", "Seccomp:\t2"], "{on}");
+    }
+    let off = ["--security-opt", "no-new-privileges=false"];
+    assert_eq!(status(&off), ["NoNewPrivs:\t0", "Seccomp:\t2"]);
+    // setuid works by default (su to root from uid 1000), not with no-new-privileges.
+    let su = |extra: &[&str]| {
+        let args = [
+            &net[..],
+            extra,
+            &["-u", "1000", &img, "su", "-c", "id -u", "root"],
+        ]
+        .concat();
+        t.run("run", &args)
+    };
+    let o = su(&[]);
+    assert_eq!(
+        (code(&o), stdout(&o).as_str()),
+        (0, "0\n"),
+        "{}",
+        stderr(&o)
+    );
+    let o = su(&["--security-opt", "no-new-privileges"]);
+    assert_ne!(stdout(&o), "0\n", "setuid worked under no_new_privs");
+    // The filter still refuses what it refuses, for a non-root user without nnp too.
+    let o = t.run(
+        "run",
+        &[&net[..], &["-u", "1000", &img, "unshare", "-U", "true"]].concat(),
+    );
+    assert_ne!(code(&o), 0, "unshare -U passed the filter");
+    // Docker 20.10's refusal of an unknown value.
+    let o = t.run(
+        "run",
+        &[
+            "--rm",
+            "--security-opt",
+            "no-new-privileges=maybe",
+            &img,
+            "true",
+        ],
+    );
+    assert_eq!(code(&o), 125);
+    assert!(
+        stderr(&o).contains("invalid --security-opt 2: \"no-new-privileges=maybe\""),
+        "{}",
+        stderr(&o)
+    );
+}
+
+// Item 6: exec inherits the container's no_new_privs.
+#[test]
+fn exec_inherits_the_containers_no_new_privileges() {
+    use bocker_e2e::run::Running;
+    let t = TestRoot::overlay();
+    let img = image_with_su(&t);
+    let run = Running::start(
+        &t,
+        &[
+            "--name",
+            "nnp",
+            "--network",
+            "none",
+            "--security-opt",
+            "no-new-privileges",
+            &img,
+            "sleep",
+            "60",
+        ],
+    );
+    run.wait_running(&t);
+    let o = t.run("exec", &["nnp", "cat", "/proc/self/status"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        status_fields(&stdout(&o), &["NoNewPrivs:", "Seccomp:"]),
+        ["NoNewPrivs:\t1", "Seccomp:\t2"]
+    );
+    let o = t.run("exec", &["-u", "1000", "nnp", "su", "-c", "id -u", "root"]);
+    assert_ne!(
+        stdout(&o),
+        "0\n",
+        "exec escaped the container's no_new_privs"
+    );
+    let _ = t.run("rm", &["-f", "nnp"]);
+    drop(run);
+    // Without the option, exec's commands may use setuid tools, as Docker's.
+    let run = Running::start(
+        &t,
+        &["--name", "plain", "--network", "none", &img, "sleep", "60"],
+    );
+    run.wait_running(&t);
+    let o = t.run(
+        "exec",
+        &["-u", "1000", "plain", "su", "-c", "id -u", "root"],
+    );
+    assert_eq!(
+        (code(&o), stdout(&o).as_str()),
+        (0, "0\n"),
+        "{}",
+        stderr(&o)
+    );
+    let o = t.run("exec", &["-u", "4294967295", "plain", "id"]);
+    assert_eq!(code(&o), 125, "exec -u 4294967295: {}", stdout(&o));
+    let _ = t.run("rm", &["-f", "plain"]);
+}
+
+// runc resets signal dispositions and the mask before the container's execve.
+#[test]
+fn nothing_ignored_or_blocked_reaches_the_container() {
+    let (t, img) = setup();
+    // Rust ignores SIGPIPE in bocker itself; the caller here ignores SIGUSR1 and SIGINT.
+    let mut cmd = t.cmd("run");
+    cmd.args([
+        "--rm",
+        "--network",
+        "none",
+        &img,
+        "grep",
+        "^Sig[IB]",
+        "/proc/1/status",
+    ]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGUSR1, libc::SIG_IGN);
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Docker 20.10 (runc): `grep SigIgn /proc/1/status` is all zeros.
+    assert_eq!(
+        stdout(&o),
+        "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+    );
+    let o = ok(
+        &t,
+        &[
+            "--rm",
+            "--network",
+            "none",
+            "--init",
+            &img,
+            "grep",
+            "^SigIgn",
+            "/proc/self/status",
+        ],
+    );
+    assert_eq!(o, "SigIgn:\t0000000000000000\n");
+}

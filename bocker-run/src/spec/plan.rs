@@ -6,6 +6,8 @@ use super::image_rules::{self, ImageDefaults, RuleError};
 use super::{defaults, resources, Bundle, Extras};
 use crate::cli::Args;
 use crate::network::NetworkMode;
+use crate::security::capabilities;
+use crate::security::user::MAX_ID;
 use bocker_cgroups::{parse_memory, CgroupError, Limits};
 use bocker_net::PortMapping;
 use bocker_store::record::ImageConfig;
@@ -43,6 +45,9 @@ pub enum PlanError {
     Volume(String, &'static str),
     #[error("--memory {0}: {1}")]
     Memory(String, CgroupError),
+    /// Docker 20.10's `parseSecurityOpt` message (bocker knows `no-new-privileges` only).
+    #[error("invalid --security-opt 2: {0:?}")]
+    SecurityOpt(String),
     /// Docker 20.10's daemon message, word for word.
     #[error("Range of CPUs is from 0.01 to {0}.00, as there are only {0} CPUs available")]
     Cpus(u32),
@@ -106,6 +111,8 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
         .collect::<Result<Vec<_>, _>>()?;
     let limits = limits(args)?;
 
+    let no_new_privileges = no_new_privileges(&args.security_opt)?;
+
     let (uid, gid) = numeric_user(&user);
     let process = ProcessBuilder::default()
         .terminal(false)
@@ -113,9 +120,9 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
         .args(argv)
         .env(env)
         .cwd(cwd)
-        .capabilities(defaults::capabilities())
+        .capabilities(capabilities::for_user(&defaults::capabilities(), uid))
         .rlimits(defaults::rlimits()?)
-        .no_new_privileges(true)
+        .no_new_privileges(no_new_privileges)
         .build()?;
     let mut mounts = defaults::standard_mounts();
     mounts.extend(volumes.iter().map(Volume::mount));
@@ -186,14 +193,39 @@ fn ports(args: &Args, network: NetworkMode) -> Result<Vec<PortMapping>, PlanErro
     Ok(ports)
 }
 
-/// `uid` or `uid:gid` as numbers; anything else (names) is resolved inside the
-/// container at start, so the spec says root until then.
+/// `uid` or `uid:gid` as numbers; anything else (names, ids out of range, which the
+/// resolution at start refuses) is resolved inside the container at start, so the spec
+/// says root until then.
 fn numeric_user(user: &str) -> (u32, u32) {
     let (u, g) = user.split_once(':').unwrap_or((user, "0"));
-    match (u.parse(), g.parse()) {
-        (Ok(u), Ok(g)) => (u, g),
+    let id = |s: &str| s.parse::<u32>().ok().filter(|&v| i64::from(v) <= MAX_ID);
+    match (id(u), id(g)) {
+        (Some(u), Some(g)) => (u, g),
         _ => (0, 0),
     }
+}
+
+/// `--security-opt`: `no-new-privileges` (on), `no-new-privileges=BOOL` (or the old
+/// `:` form), Go's `strconv.ParseBool` spellings; the last one wins. Off by default, as
+/// in Docker 20.10, so setuid tools such as `su` and `sudo` work. Other options
+/// (`seccomp=`, `apparmor=`, `label=`) are refused: bocker does not implement them.
+fn no_new_privileges(opts: &[String]) -> Result<bool, PlanError> {
+    let mut on = false;
+    for opt in opts {
+        if opt == "no-new-privileges" {
+            on = true;
+            continue;
+        }
+        let value = opt
+            .strip_prefix("no-new-privileges=")
+            .or_else(|| opt.strip_prefix("no-new-privileges:"));
+        on = match value {
+            Some("1" | "t" | "T" | "true" | "TRUE" | "True") => true,
+            Some("0" | "f" | "F" | "false" | "FALSE" | "False") => false,
+            _ => return Err(PlanError::SecurityOpt(opt.clone())),
+        };
+    }
+    Ok(on)
 }
 
 /// Flags win over the seed's knobs, which win over the seed's defaults.
@@ -311,7 +343,17 @@ mod tests {
         let p = s.process().as_ref().unwrap();
         assert_eq!(p.args().as_ref().unwrap(), &["sleep", "1"]);
         assert_eq!((p.user().uid(), p.user().gid()), (1000, 100));
-        assert_eq!(p.no_new_privileges(), Some(true));
+        // Docker 20.10: off unless --security-opt no-new-privileges.
+        assert_eq!(p.no_new_privileges(), Some(false));
+        // A non-root user starts without capabilities but the bounding set (Docker).
+        assert!(p
+            .capabilities()
+            .as_ref()
+            .unwrap()
+            .effective()
+            .as_ref()
+            .unwrap()
+            .is_empty());
         let caps = p.capabilities().as_ref().unwrap();
         assert_eq!(caps.bounding().as_ref().unwrap().len(), 14);
         assert_eq!(s.root().as_ref().unwrap().readonly(), Some(true));
@@ -325,6 +367,22 @@ mod tests {
         assert!(masked.contains(&"/proc/kcore".to_string()));
         assert_eq!(b.extras.user.as_deref(), Some("1000:100"));
         assert!(s.hostname().is_none(), "the container id, set at create");
+    }
+
+    #[test]
+    fn security_opt_no_new_privileges() {
+        let nnp =
+            |v: &[&str]| no_new_privileges(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert!(!nnp(&[]).unwrap());
+        assert!(nnp(&["no-new-privileges"]).unwrap());
+        assert!(nnp(&["no-new-privileges=true"]).unwrap());
+        assert!(!nnp(&["no-new-privileges", "no-new-privileges=false"]).unwrap());
+        assert!(nnp(&["no-new-privileges:1"]).unwrap());
+        assert_eq!(
+            nnp(&["no-new-privileges=yes"]).unwrap_err().to_string(),
+            "invalid --security-opt 2: \"no-new-privileges=yes\""
+        );
+        assert!(nnp(&["seccomp=unconfined"]).is_err());
     }
 
     #[test]
