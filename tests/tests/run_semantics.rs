@@ -483,3 +483,113 @@ fn nothing_ignored_or_blocked_reaches_the_container() {
     );
     assert_eq!(o, "SigIgn:\t0000000000000000\n");
 }
+
+// Item 2: the generated /etc files against the user's volumes, every combination.
+#[test]
+fn user_volumes_win_over_the_generated_etc_files() {
+    let (t, img) = setup();
+    let dir = t.base.join("etc-vols");
+    fs::create_dir_all(dir.join("etc")).unwrap();
+    for (name, text) in [
+        ("hosts", "10.9.9.9 mine\n"),
+        ("resolv.conf", "nameserver 127.0.0.53\n"),
+        ("hostname", "from-host-file\n"),
+    ] {
+        fs::write(dir.join(name), text).unwrap();
+    }
+    fs::write(dir.join("etc/motd"), "hello\n").unwrap();
+    let vol =
+        |name: &str, opt: &str| format!("--volume={}:/etc/{name}{opt}", dir.join(name).display());
+    let run = |extra: &[String], script: &str| {
+        let mut args: Vec<&str> = vec!["--rm", "--network", "none"];
+        args.extend(extra.iter().map(String::as_str));
+        args.extend([img.as_str(), "sh", "-c", script]);
+        let o = t.run("run", &args);
+        assert_eq!(code(&o), 0, "{extra:?} {script}: {}", stderr(&o));
+        stdout(&o)
+    };
+    // Docker 20.10: `-v ./hosts:/etc/hosts` shows the user's file, and writes reach it.
+    let out = run(
+        &[vol("hosts", "")],
+        "cat /etc/hosts; echo 10.1.1.1 added >> /etc/hosts",
+    );
+    assert_eq!(out, "10.9.9.9 mine\n");
+    assert_eq!(
+        fs::read_to_string(dir.join("hosts")).unwrap(),
+        "10.9.9.9 mine\n10.1.1.1 added\n"
+    );
+    // `:ro` on resolv.conf and hostname is kept (Docker 20.10: "Read-only file system").
+    for name in ["resolv.conf", "hostname"] {
+        let script = format!("cat /etc/{name}; echo x >> /etc/{name} 2>/dev/null || echo refused");
+        let out = run(&[vol(name, ":ro")], &script);
+        let want = fs::read_to_string(dir.join(name)).unwrap() + "refused\n";
+        assert_eq!(out, want, "{name}:ro");
+    }
+    // The hostname itself stays the container's (Docker: only the file is the user's).
+    let out = run(
+        &[vol("hostname", ":ro"), "--hostname".into(), "web".into()],
+        "hostname",
+    );
+    assert_eq!(out, "web\n");
+    // All three at once, read-only.
+    let all = [
+        vol("hosts", ":ro"),
+        vol("resolv.conf", ":ro"),
+        vol("hostname", ":ro"),
+    ];
+    let out = run(&all, "cat /etc/hosts /etc/resolv.conf /etc/hostname");
+    assert_eq!(
+        out,
+        "10.9.9.9 mine\n10.1.1.1 added\nnameserver 127.0.0.53\nfrom-host-file\n"
+    );
+    // A volume at /etc: its files show, the generated ones lie on top (Docker's mounts
+    // are sorted by destination), writable as Docker's.
+    let etc = format!("--volume={}:/etc", dir.join("etc").display());
+    let out = run(
+        std::slice::from_ref(&etc),
+        "cat /etc/motd; grep -c localhost /etc/hosts; echo ok >> /etc/hosts && echo writable",
+    );
+    assert_eq!(out, "hello\n2\nwritable\n");
+    // A read-only volume at /etc: the generated files are still bound on top of it.
+    let out = run(
+        &[format!("{etc}:ro"), "--hostname".into(), "h2".into()],
+        "cat /etc/hostname /etc/motd",
+    );
+    assert_eq!(out, "h2\nhello\n");
+    // Without volumes the generated files are writable, also with --read-only (Docker).
+    let out = run(
+        &["--read-only".into()],
+        "echo 1.2.3.4 x >> /etc/hosts && tail -1 /etc/hosts",
+    );
+    assert_eq!(out, "1.2.3.4 x\n");
+}
+
+// Item 8: /dev as runc makes it; a dangling /etc/hostname symlink is created inside.
+#[test]
+fn dev_core_only_with_kcore_and_dangling_etc_links_are_created_inside() {
+    let t = TestRoot::overlay();
+    let img = image_with(&t, |d| {
+        std::os::unix::fs::symlink("/run/state/hostname", d.join("etc/hostname")).unwrap();
+        std::os::unix::fs::symlink("../run/resolv.conf", d.join("etc/resolv.conf")).unwrap();
+    });
+    let host_has_kcore = std::path::Path::new("/proc/kcore").exists();
+    let out = ok(
+        &t,
+        &[
+            "--rm",
+            "--network",
+            "none",
+            "--hostname",
+            "web",
+            &img,
+            "sh",
+            "-c",
+            "cat /etc/hostname; test -f /run/state/hostname && echo inside; \
+             test -f /run/resolv.conf && echo resolv; \
+             if test -L /dev/core; then echo core; else echo no-core; fi",
+        ],
+    );
+    // runc: /dev/core only where the host has /proc/kcore.
+    let core = if host_has_kcore { "core" } else { "no-core" };
+    assert_eq!(out, format!("web\ninside\nresolv\n{core}\n"));
+}

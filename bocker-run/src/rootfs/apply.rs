@@ -89,10 +89,54 @@ fn bind_at(r: RawFd, source: &Path, dest: &str, recursive: bool) -> io::Result<(
     let target = if safepath::file_type(src.as_raw_fd())? == libc::S_IFDIR {
         safepath::mkdir_all(r, dest, 0o755)
     } else {
-        safepath::touch(r, dest)
+        file_mount_point(r, dest)
     }
     .map_err(|e| err("creating mount point", dest, e))?;
     bind(src.as_raw_fd(), target.as_raw_fd(), recursive).map_err(|e| err("binding", dest, e))
+}
+
+/// The most symlinks followed to a file mount point (the kernel's `MAXSYMLINKS`).
+const MAX_LINKS: usize = 40;
+
+/// A file mount point at `dest`, created when missing. A dangling symlink there (an
+/// image whose /etc/hostname links to /run/hostname, say) is followed *inside* the root
+/// and its target created, parent directories included, as runc does (its `SecureJoin`
+/// resolves the link in the rootfs), instead of failing the start.
+fn file_mount_point(r: RawFd, dest: &str) -> io::Result<OwnedFd> {
+    let mut path = dest.to_string();
+    for _ in 0..MAX_LINKS {
+        match safepath::touch(r, &path) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => match dangling_link(r, &path)? {
+                Some(next) => path = next,
+                None => return Err(e),
+            },
+            other => return other,
+        }
+    }
+    Err(io::Error::from_raw_os_error(libc::ELOOP))
+}
+
+/// Where the symlink at `path` points, as a path inside the root (a relative target is
+/// taken from the link's directory; `RESOLVE_IN_ROOT` keeps `..` inside); `None` when
+/// `path` is no symlink.
+fn dangling_link(r: RawFd, path: &str) -> io::Result<Option<String>> {
+    let trimmed = path.trim_end_matches('/');
+    let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+    let dir = safepath::open(
+        r,
+        if parent.is_empty() { "/" } else { parent },
+        libc::O_PATH | libc::O_DIRECTORY,
+    )?;
+    let target = match bocker_sys::sys::readlinkat(&dir, std::ffi::OsStr::new(name)) {
+        Ok(t) => t.to_string_lossy().into_owned(),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOENT)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(Some(if target.starts_with('/') {
+        target
+    } else {
+        format!("{parent}/{target}")
+    }))
 }
 
 /// Remount the bind now at `dest` with `flags`. `dest` is resolved again inside the root:
@@ -118,7 +162,12 @@ fn device(r: RawFd, name: &str, major: u32, minor: u32) -> io::Result<()> {
     sys::mknod_char(dev.as_raw_fd(), &cstr(name)?, major, minor).map_err(|e| err("mknod", name, e))
 }
 
+/// A /dev symlink. `core` → /proc/kcore only where the host has /proc/kcore (runc's
+/// rule): elsewhere it would be a dangling link.
 fn symlink(r: RawFd, link: &str, target: &str) -> io::Result<()> {
+    if target == super::steps::KCORE && !Path::new(super::steps::KCORE).exists() {
+        return Ok(());
+    }
     let dev = dev_dir(r)?;
     sys::symlinkat(&cstr(target)?, dev.as_raw_fd(), &cstr(link)?)
         .map_err(|e| err("symlink", link, e))

@@ -20,15 +20,19 @@ pub const DEFAULT_DEVICES: &[(&str, u32, u32)] = &[
     ("tty", 5, 0),
 ];
 
+/// The target of /dev/core, made only where the host has it (see `apply`).
+pub const KCORE: &str = "/proc/kcore";
+
 /// The /dev symlinks (link under /dev, target) of OCI's "Dev symbolic links", plus
-/// `ptmx` to the devpts instance and Docker's `core`.
+/// `ptmx` to the devpts instance and runc's `core` (applied only where the host has
+/// [`KCORE`]).
 pub const DEV_SYMLINKS: &[(&str, &str)] = &[
     ("fd", "/proc/self/fd"),
     ("stdin", "/proc/self/fd/0"),
     ("stdout", "/proc/self/fd/1"),
     ("stderr", "/proc/self/fd/2"),
     ("ptmx", "pts/ptmx"),
-    ("core", "/proc/kcore"),
+    ("core", KCORE),
 ];
 
 /// One step of building the container's filesystem. Paths are inside the container
