@@ -593,3 +593,90 @@ fn dev_core_only_with_kcore_and_dangling_etc_links_are_created_inside() {
     let core = if host_has_kcore { "core" } else { "no-core" };
     assert_eq!(out, format!("web\ninside\nresolv\n{core}\n"));
 }
+
+// Item 7: the container's own cgroups, read-only, at /sys/fs/cgroup.
+#[test]
+fn cgroupfs_inside_shows_the_containers_own_limits_read_only() {
+    let (t, img) = setup();
+    let script = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; \
+                  cat /sys/fs/cgroup/memory/cgroup.procs | wc -l; \
+                  echo 1 > /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || echo ro; \
+                  mkdir /sys/fs/cgroup/memory/x 2>/dev/null || echo ro; \
+                  touch /sys/fs/cgroup/new 2>/dev/null || echo ro";
+    let out = ok(
+        &t,
+        &[
+            "--rm",
+            "--network",
+            "none",
+            "--memory",
+            "64m",
+            "--pids-limit",
+            "33",
+            &img,
+            "sh",
+            "-c",
+            script,
+        ],
+    );
+    // Docker 20.10 on cgroup v1: 64m → 67108864; only the container's processes (sh, cat
+    // and wc) are listed; nothing there is writable.
+    assert_eq!(out, "67108864\n33\n3\nro\nro\nro\n");
+    // The host's hierarchies under their names, combined names and symlinks as the host
+    // has them (`cpu` → `cpu,cpuacct` where the host combines them).
+    let mut want = Vec::new();
+    for e in fs::read_dir("/sys/fs/cgroup").unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.file_type().unwrap().is_symlink() {
+            let target = fs::read_link(e.path()).unwrap();
+            want.push(format!("{name} -> {}", target.display()));
+        } else if ["cpu", "cpuacct", "memory", "pids", "cpu,cpuacct"].contains(&name.as_str()) {
+            want.push(name);
+        }
+    }
+    want.sort();
+    let listing = ok(
+        &t,
+        &[
+            "--rm",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            "cd /sys/fs/cgroup && for f in *; do if [ -L $f ]; then echo \"$f -> $(readlink $f)\"; \
+             else echo $f; fi; done",
+        ],
+    );
+    for line in &want {
+        assert!(
+            listing.lines().any(|l| l == line),
+            "{line} missing from\n{listing}"
+        );
+    }
+}
+
+// Item 7 on cgroup v2: a cgroup namespace and a read-only cgroup2 mount.
+#[test]
+fn cgroupfs_inside_on_v2_is_the_namespaces_own_cgroup2() {
+    let (mut t, img) = setup();
+    // This host's cgroup2 hierarchy has no controllers: what shows is the group itself.
+    t.env("BOCKER_CGROUP_VERSION", "2");
+    let out = ok(
+        &t,
+        &[
+            "--rm",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            "cat /proc/self/cgroup | grep ^0::; cat /sys/fs/cgroup/cgroup.procs | wc -l; \
+             grep ' /sys/fs/cgroup ' /proc/self/mounts | cut -d' ' -f3,4 | cut -d, -f1; \
+             mkdir /sys/fs/cgroup/x 2>/dev/null || echo ro",
+        ],
+    );
+    // sh, cat and wc are the group's processes.
+    assert_eq!(out, "0::/\n3\ncgroup2 ro\nro\n");
+}

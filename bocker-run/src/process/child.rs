@@ -89,21 +89,27 @@ impl Child<'_> {
         // Its own session: the user's terminal signals (^C, ^Z) reach the supervisor,
         // which forwards them, not the container directly.
         sys::setsid().map_err(engine("setsid"))?;
+        // Into our cgroup (v1; on v2 we were born there) and our cgroup namespace first,
+        // before anything of the image runs and before the mounts: the cgroupfs mounted
+        // inside must show our group as its root.
+        crate::cgroup_step::join_self(self.cgroup_tasks).map_err(engine("cgroup"))?;
+        let cgroups = if super::has_namespace(spec, LinuxNamespaceType::Cgroup) {
+            // We are in our cgroup now, so it becomes the namespace's root.
+            sys::unshare(libc::CLONE_NEWCGROUP).map_err(engine("cgroup namespace"))?;
+            rootfs::CgroupView::of_host(self.cgroup_tasks).map_err(engine("cgroup view"))?
+        } else {
+            // Without one, the host's tree would show: no cgroupfs inside.
+            rootfs::CgroupView::None
+        };
         rootfs::make_private().map_err(engine("rootfs"))?;
         (self.mount_hook)().map_err(engine("mounting rootfs"))?;
-        let root = rootfs::prepare(spec, self.steps).map_err(engine("rootfs"))?;
+        let root = rootfs::prepare(spec, self.steps, &cgroups).map_err(engine("rootfs"))?;
         let who = self.user(root.as_raw_fd())?;
         let cwd = process.cwd().to_string_lossy().into_owned();
         rootfs::make_workdir(root.as_raw_fd(), &cwd)
             .map_err(|e| StartFailure::engine(e.to_string()))?;
         let confinement =
             Confinement::new(process).map_err(|e| StartFailure::engine(e.to_string()))?;
-        // Into our cgroup (v1; on v2 we were born there), before anything of the image runs.
-        crate::cgroup_step::join_self(self.cgroup_tasks).map_err(engine("cgroup"))?;
-        if super::has_namespace(spec, LinuxNamespaceType::Cgroup) {
-            // We are in our cgroup now, so it becomes the namespace's root.
-            sys::unshare(libc::CLONE_NEWCGROUP).map_err(engine("cgroup namespace"))?;
-        }
         wait_for(self.sync.as_raw_fd())?;
         rootfs::pivot(&root).map_err(engine("pivot_root"))?;
         drop(root);

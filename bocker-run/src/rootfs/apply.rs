@@ -2,6 +2,7 @@
 //! root with [`safepath`] (no symlink, `..` or magic link leads out) and every mount
 //! targets the `/proc/self/fd/N` of the fd so opened.
 
+use super::cgroupfs::CgroupView;
 use super::steps::MountStep;
 use crate::safepath;
 use crate::sys::{self, cpath, cstr, fd_path};
@@ -14,12 +15,20 @@ fn err(what: &str, path: &str, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{what} {path}: {e}"))
 }
 
-/// Apply every step in order; `root` is an fd on the root, `rootfs` its host path.
-pub fn apply(root: RawFd, rootfs: &CStr, steps: &[MountStep]) -> io::Result<()> {
-    steps.iter().try_for_each(|s| apply_one(root, rootfs, s))
+/// Apply every step in order; `root` is an fd on the root, `rootfs` its host path,
+/// `cgroups` what a [`MountStep::Cgroup`] mounts.
+pub fn apply(
+    root: RawFd,
+    rootfs: &CStr,
+    steps: &[MountStep],
+    cgroups: &CgroupView,
+) -> io::Result<()> {
+    steps
+        .iter()
+        .try_for_each(|s| apply_one(root, rootfs, s, cgroups))
 }
 
-fn apply_one(r: RawFd, rootfs: &CStr, step: &MountStep) -> io::Result<()> {
+fn apply_one(r: RawFd, rootfs: &CStr, step: &MountStep, cgroups: &CgroupView) -> io::Result<()> {
     match step {
         MountStep::Filesystem {
             fstype,
@@ -39,6 +48,7 @@ fn apply_one(r: RawFd, rootfs: &CStr, step: &MountStep) -> io::Result<()> {
         MountStep::Device { name, major, minor } => device(r, name, *major, *minor),
         MountStep::Symlink { link, target } => symlink(r, link, target),
         MountStep::Mask { path } => mask(r, path),
+        MountStep::Cgroup { dest, flags } => super::cgroupfs::mount(r, dest, *flags, cgroups),
         MountStep::ReadOnlyPath { path } => read_only(r, path),
         MountStep::ReadOnlyRoot => sys::mount(
             None,

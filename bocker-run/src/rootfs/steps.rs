@@ -69,6 +69,9 @@ pub enum MountStep {
     ReadOnlyPath { path: String },
     /// Remount the root read-only (`root.readonly`, `--read-only`).
     ReadOnlyRoot,
+    /// The container's own cgroups at `dest` (a spec mount of type `cgroup`), as
+    /// [`super::cgroupfs`] mounts them; `flags` from the mount's options.
+    Cgroup { dest: String, flags: libc::c_ulong },
 }
 
 /// A spec the steps cannot be computed from: what was refused and why.
@@ -148,6 +151,10 @@ fn mount_steps(m: &Mount, out: &mut Vec<MountStep>) -> Result<(), StepError> {
         return Ok(());
     }
     let fstype = m.typ().clone().ok_or(StepError::NoType(dest.clone()))?;
+    if fstype == "cgroup" {
+        out.push(MountStep::Cgroup { dest, flags });
+        return Ok(());
+    }
     let fresh_dev = dest == "/dev" && fstype == "tmpfs";
     out.push(MountStep::Filesystem {
         source: source.to_string_lossy().into_owned(),

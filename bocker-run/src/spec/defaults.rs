@@ -103,6 +103,13 @@ const STANDARD_MOUNTS: &[MountRow] = &[
         "sysfs",
         &["nosuid", "noexec", "nodev", "ro"],
     ),
+    // The container's own cgroups, read-only (Docker's default spec; rootfs::cgroupfs).
+    (
+        "/sys/fs/cgroup",
+        "cgroup",
+        "cgroup",
+        &["ro", "nosuid", "noexec", "nodev"],
+    ),
 ];
 
 /// A mount entry of the spec.
