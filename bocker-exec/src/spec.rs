@@ -27,6 +27,9 @@ pub enum SpecError {
     /// Docker: "the working directory 'x' is invalid, it needs to be an absolute path".
     #[error("the working directory '{0}' is invalid, it needs to be an absolute path")]
     RelativeWorkdir(String),
+    /// Docker 20.10's `opts.ValidateEnv`: a variable without a name.
+    #[error("invalid environment variable: {0}")]
+    BadEnv(String),
 }
 
 /// Merge the record and the options. `ours` looks up a variable of the caller (for
@@ -38,6 +41,9 @@ pub fn build(
 ) -> Result<ExecSpec, SpecError> {
     let mut env = rec.config.env.clone();
     for e in &args.env {
+        if e.split('=').next().is_none_or(str::is_empty) {
+            return Err(SpecError::BadEnv(e.clone()));
+        }
         let entry = match e.split_once('=') {
             Some(_) => e.clone(),
             None => match ours(e) {
@@ -129,6 +135,10 @@ mod tests {
         assert_eq!(
             build(&args(&["-w", "rel", "x", "true"]), &record(), ours),
             Err(SpecError::RelativeWorkdir("rel".into()))
+        );
+        assert_eq!(
+            build(&args(&["-e", "=x", "x", "true"]), &record(), ours),
+            Err(SpecError::BadEnv("=x".into()))
         );
     }
 }

@@ -419,9 +419,33 @@ fn exec_inherits_the_containers_no_new_privileges() {
     // Without the option, exec's commands may use setuid tools, as Docker's.
     let run = Running::start(
         &t,
-        &["--name", "plain", "--network", "none", &img, "sleep", "60"],
+        &[
+            "--name",
+            "plain",
+            "--network",
+            "none",
+            "-e",
+            "MY_VAR=from-run",
+            &img,
+            "sleep",
+            "60",
+        ],
     );
     run.wait_running(&t);
+    // Item 3 for exec: `-e MY_VAR` with MY_VAR unset here unsets the container's value
+    // (Docker 20.10 prints `unset`); a variable without a name is refused (125).
+    let show = ["plain", "sh", "-c", "echo ${MY_VAR-unset}"];
+    let o = t.run("exec", &show);
+    assert_eq!(stdout(&o), "from-run\n", "{}", stderr(&o));
+    let o = t.run("exec", &[&["-e", "MY_VAR"][..], &show].concat());
+    assert_eq!(stdout(&o), "unset\n", "{}", stderr(&o));
+    let o = t.run("exec", &["-e", "=x", "plain", "true"]);
+    assert_eq!(code(&o), 125);
+    assert!(
+        stderr(&o).contains("invalid environment variable: =x"),
+        "{}",
+        stderr(&o)
+    );
     let o = t.run(
         "exec",
         &["-u", "1000", "plain", "su", "-c", "id -u", "root"],
