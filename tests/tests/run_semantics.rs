@@ -149,6 +149,14 @@ fn cpus_above_the_host_count_are_refused_as_docker_does() {
     let want =
         format!("Range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available");
     assert!(stderr(&o).contains(&want), "{}", stderr(&o));
+    // Docker 20.10's sibling refusal: `--memory` below 6 MiB.
+    let o = t.run("run", &["--rm", "--memory", "4m", &img, "true"]);
+    assert_eq!(code(&o), 125);
+    assert!(
+        stderr(&o).contains("Minimum memory limit allowed is 6MB"),
+        "{}",
+        stderr(&o)
+    );
     let o = t.run("run", &["--rm", "--cpus", "-1", &img, "true"]);
     assert_eq!(code(&o), 125, "{}", stderr(&o));
     assert_eq!(
@@ -453,6 +461,25 @@ fn exec_inherits_the_containers_no_new_privileges() {
     assert_eq!(
         (code(&o), stdout(&o).as_str()),
         (0, "0\n"),
+        "{}",
+        stderr(&o)
+    );
+    // Item 4 for exec: a non-root user holds nothing but the bounding set, and its
+    // primary group is listed (Docker 20.10).
+    let o = t.run(
+        "exec",
+        &[
+            "-u",
+            "app",
+            "plain",
+            "sh",
+            "-c",
+            "id; grep ^CapEff /proc/self/status",
+        ],
+    );
+    assert_eq!(
+        stdout(&o),
+        "uid=1000(app) gid=1000(app) groups=1000(app),2000(extra)\nCapEff:\t0000000000000000\n",
         "{}",
         stderr(&o)
     );

@@ -69,7 +69,7 @@ fn mount_fs(
     flags: libc::c_ulong,
     data: &str,
 ) -> io::Result<()> {
-    let target = safepath::mkdir_all(root, dest, 0o755).map_err(|e| err("creating", dest, e))?;
+    let target = mount_point(root, dest, true).map_err(|e| err("creating", dest, e))?;
     let data = (!data.is_empty()).then(|| cstr(data)).transpose()?;
     sys::mount(
         Some(&cstr(source)?),
@@ -96,26 +96,26 @@ fn bind(src: RawFd, target: RawFd, recursive: bool) -> io::Result<()> {
 fn bind_at(r: RawFd, source: &Path, dest: &str, recursive: bool) -> io::Result<()> {
     let host = source.display().to_string();
     let src = sys::open(&cpath(source)?, libc::O_PATH).map_err(|e| err("opening", &host, e))?;
-    let target = if safepath::file_type(src.as_raw_fd())? == libc::S_IFDIR {
-        safepath::mkdir_all(r, dest, 0o755)
-    } else {
-        file_mount_point(r, dest)
-    }
-    .map_err(|e| err("creating mount point", dest, e))?;
+    let is_dir = safepath::file_type(src.as_raw_fd())? == libc::S_IFDIR;
+    let target = mount_point(r, dest, is_dir).map_err(|e| err("creating mount point", dest, e))?;
     bind(src.as_raw_fd(), target.as_raw_fd(), recursive).map_err(|e| err("binding", dest, e))
 }
 
 /// The most symlinks followed to a file mount point (the kernel's `MAXSYMLINKS`).
 const MAX_LINKS: usize = 40;
 
-/// A file mount point at `dest`, created when missing. A dangling symlink there (an
-/// image whose /etc/hostname links to /run/hostname, say) is followed *inside* the root
-/// and its target created, parent directories included, as runc does (its `SecureJoin`
-/// resolves the link in the rootfs), instead of failing the start.
-fn file_mount_point(r: RawFd, dest: &str) -> io::Result<OwnedFd> {
+/// A mount point at `dest` (a directory or a file), created when missing. A dangling
+/// symlink there (an image whose /etc/hostname links to /run/hostname, say) is followed
+/// *inside* the root and its target created, parent directories included, as runc does
+/// (its `SecureJoin` resolves the link in the rootfs), instead of failing the start.
+fn mount_point(r: RawFd, dest: &str, dir: bool) -> io::Result<OwnedFd> {
     let mut path = dest.to_string();
     for _ in 0..MAX_LINKS {
-        match safepath::touch(r, &path) {
+        let made = match dir {
+            true => safepath::mkdir_all(r, &path, 0o755),
+            false => safepath::touch(r, &path),
+        };
+        match made {
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => match dangling_link(r, &path)? {
                 Some(next) => path = next,
                 None => return Err(e),

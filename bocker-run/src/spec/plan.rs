@@ -20,6 +20,8 @@ use thiserror::Error;
 
 /// Seed default for `BOCKER_MEM_LIMIT` (MB).
 pub const DEFAULT_MEM_MB: u64 = 512;
+/// The smallest `--memory` Docker 20.10 accepts (`linuxMinMemory`, 6 MiB).
+pub const MIN_MEMORY: u64 = 6 * 1024 * 1024;
 /// Seed default for `BOCKER_CPU_SHARE`.
 pub const DEFAULT_CPU_SHARES: u64 = 512;
 /// The OCI runtime spec version the bundle follows.
@@ -48,6 +50,9 @@ pub enum PlanError {
     /// Docker 20.10's `parseSecurityOpt` message (bocker knows `no-new-privileges` only).
     #[error("invalid --security-opt 2: {0:?}")]
     SecurityOpt(String),
+    /// Docker 20.10's daemon message, word for word (`linuxMinMemory`).
+    #[error("Minimum memory limit allowed is 6MB")]
+    MemoryTooLow,
     /// Docker 20.10's daemon message, word for word.
     #[error("Range of CPUs is from 0.01 to {0}.00, as there are only {0} CPUs available")]
     Cpus(u32),
@@ -231,15 +236,20 @@ fn no_new_privileges(opts: &[String]) -> Result<bool, PlanError> {
 /// Flags win over the seed's knobs, which win over the seed's defaults.
 pub fn limits(args: &Args) -> Result<Limits, PlanError> {
     let memory_bytes = match &args.memory {
-        Some(m) => parse_memory(m).map_err(|e| PlanError::Memory(m.clone(), e))?,
-        None => env_number("BOCKER_MEM_LIMIT")?.unwrap_or(DEFAULT_MEM_MB) * 1_000_000,
+        Some(m) => match parse_memory(m).map_err(|e| PlanError::Memory(m.clone(), e))? {
+            // Docker: `--memory 0` is no limit; below 6 MiB is refused.
+            0 => None,
+            b if b < MIN_MEMORY => return Err(PlanError::MemoryTooLow),
+            b => Some(b),
+        },
+        None => Some(env_number("BOCKER_MEM_LIMIT")?.unwrap_or(DEFAULT_MEM_MB) * 1_000_000),
     };
     let cpu_shares = match args.cpu_shares {
         Some(s) => s,
         None => env_number("BOCKER_CPU_SHARE")?.unwrap_or(DEFAULT_CPU_SHARES),
     };
     Ok(Limits {
-        memory_bytes: Some(memory_bytes),
+        memory_bytes,
         cpu_shares: Some(cpu_shares),
         cpus: cpus(args.cpus)?,
         pids_max: args.pids_limit.filter(|&p| p > 0),
@@ -404,6 +414,9 @@ mod tests {
             e.to_string().starts_with("Range of CPUs is from 0.01 to "),
             "{e}"
         );
+        let args = Args::parse_from(["bocker-run", "-m", "4m", "i", "true"]);
+        let e = plan(&args, &ImageConfig::default()).unwrap_err();
+        assert_eq!(e.to_string(), "Minimum memory limit allowed is 6MB");
         let args = Args::parse_from(["bocker-run", "-m", "lots", "i", "true"]);
         let e = plan(&args, &ImageConfig::default()).unwrap_err();
         assert!(e.to_string().starts_with("--memory lots"), "{e}");
