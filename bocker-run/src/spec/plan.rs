@@ -50,6 +50,9 @@ pub enum PlanError {
     /// Docker 20.10's `parseSecurityOpt` message (bocker knows `no-new-privileges` only).
     #[error("invalid --security-opt 2: {0:?}")]
     SecurityOpt(String),
+    /// An option Docker knows that bocker does not implement.
+    #[error("--security-opt {0}: not supported by bocker (only no-new-privileges)")]
+    SecurityOptUnsupported(String),
     /// Docker 20.10's daemon message, word for word (`linuxMinMemory`).
     #[error("Minimum memory limit allowed is 6MB")]
     MemoryTooLow,
@@ -227,6 +230,14 @@ fn no_new_privileges(opts: &[String]) -> Result<bool, PlanError> {
         on = match value {
             Some("1" | "t" | "T" | "true" | "TRUE" | "True") => true,
             Some("0" | "f" | "F" | "false" | "FALSE" | "False") => false,
+            None if ["seccomp", "apparmor", "label", "systempaths"]
+                .iter()
+                .any(|k| {
+                    opt.starts_with(&format!("{k}=")) || opt.starts_with(&format!("{k}:"))
+                }) =>
+            {
+                return Err(PlanError::SecurityOptUnsupported(opt.clone()))
+            }
             _ => return Err(PlanError::SecurityOpt(opt.clone())),
         };
     }
@@ -392,7 +403,11 @@ mod tests {
             nnp(&["no-new-privileges=yes"]).unwrap_err().to_string(),
             "invalid --security-opt 2: \"no-new-privileges=yes\""
         );
-        assert!(nnp(&["seccomp=unconfined"]).is_err());
+        assert!(matches!(
+            nnp(&["seccomp=unconfined"]),
+            Err(PlanError::SecurityOptUnsupported(_))
+        ));
+        assert!(matches!(nnp(&["bogus"]), Err(PlanError::SecurityOpt(_))));
     }
 
     #[test]
