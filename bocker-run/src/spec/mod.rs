@@ -99,7 +99,8 @@ pub struct Bundle {
 
 impl Bundle {
     /// Bind a planned bundle to its container: the root path, the hostname (default: the
-    /// container id, also `HOSTNAME` in the environment unless the image or `-e` set it),
+    /// container id, or the host's name with `--network host`; also `HOSTNAME` in the
+    /// environment unless the image or `-e` set it),
     /// the generated /etc files, and the cgroup path. A user volume at one of the /etc
     /// files' destinations wins over the generated file (Docker's behaviour).
     pub fn finish(&mut self, id: &str, rootfs: &Path, etc: EtcFiles, cgroups_path: &Path) {
@@ -107,14 +108,16 @@ impl Bundle {
         root.set_path(rootfs.to_path_buf());
         self.spec.set_root(Some(root));
         if self.spec.hostname().is_none() {
-            self.spec.set_hostname(Some(id.to_string()));
+            // The id, or the host's own name with --network host (Docker 20.10).
+            let name = crate::network::default_hostname(self.extras.network, id);
+            self.spec.set_hostname(Some(name.clone()));
             if let Some(p) = self.spec.process_mut() {
                 let env = p.env_mut().get_or_insert_with(Vec::new);
                 if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
                     // Where Docker's order puts it: right after the default PATH.
                     let default_path = format!("PATH={}", image_rules::DEFAULT_PATH);
                     let at = usize::from(env.first() == Some(&default_path));
-                    env.insert(at, format!("HOSTNAME={id}"));
+                    env.insert(at, format!("HOSTNAME={name}"));
                 }
             }
         }
