@@ -148,22 +148,20 @@ fn child(spec: &ExecSpec, user: &ExecUser, io: ChildIo) -> Result<Infallible, St
     );
     let cwd = CString::new(spec.cwd.as_str())
         .map_err(|_| StartFailure::engine("NUL byte in the working directory"))?;
-    let filters =
-        runtime::compile_seccomp().map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
-    runtime::set_rlimits().map_err(engine("rlimits"))?;
-    runtime::drop_bounding_set().map_err(engine("capability bounding set"))?;
-    runtime::switch_user(user).map_err(engine("switching user"))?;
-    runtime::set_caps().map_err(engine("capabilities"))?;
+    // run's confinement, in run's (runc's) order.
+    let confinement = runtime::confinement(spec.no_new_privileges)?;
+    confinement
+        .drop_privileges(user)
+        .map_err(|e| StartFailure::engine(e.to_string()))?;
     // As the user, like runc: Docker reports a bad -w as an exec failure (126).
     sys::chdir(&cwd).map_err(|e| StartFailure {
         code: exit_code::CANNOT_INVOKE,
         message: format!("chdir to {}: {e}", spec.cwd),
     })?;
-    runtime::set_no_new_privs().map_err(engine("no_new_privs"))?;
     sys::cloexec_from_3().map_err(engine("close_range"))?;
-    runtime::install_seccomp(&filters)
-        .map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
-    sys::default_signal_actions();
+    confinement
+        .seal()
+        .map_err(|e| StartFailure::engine(e.to_string()))?;
     sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])).map_err(engine("signal mask"))?;
     Err(runtime::execve(&path, &argv, &envp))
 }

@@ -1,29 +1,23 @@
 //! Everything `exec` takes from the runtime crate (bocker-run), in one place, so that a
 //! change of its module layout is fixed here only. Nothing of it is copied: the command
-//! gets exactly the privileges, filter and lookup rules `run` gives a container's first
-//! process (the defaults `bocker run` plans into every container's OCI spec).
+//! gets exactly the privileges, filter, signal dispositions and lookup rules `run` gives
+//! a container's first process (the defaults `bocker run` plans into every container's
+//! OCI spec), in the same order ([`Confinement`]), with the container's own
+//! `no_new_privs` setting (Docker's exec inherits it).
 
-use std::io;
+use bocker_run::spec::defaults;
 
 pub use bocker_run::exit_code;
 pub use bocker_run::process::execve::{execve, lookup, to_cstrings, StartFailure};
-pub use bocker_run::security::seccomp::{compile as compile_seccomp, install as install_seccomp};
 pub use bocker_run::security::user::{resolve as resolve_user, ExecUser};
-use bocker_run::security::{capabilities, rlimits};
-pub use bocker_run::security::{set_no_new_privs, switch_user};
-use bocker_run::spec::defaults;
+pub use bocker_run::security::{ConfineError, Confinement};
+pub use bocker_run::spec::recorded_no_new_privileges;
 
-/// The container's rlimits (Docker's defaults, as `run` sets them).
-pub fn set_rlimits() -> io::Result<()> {
-    rlimits::set(&defaults::rlimits().map_err(io::Error::other)?)
-}
-
-/// Drops every capability outside the container's set from the bounding set.
-pub fn drop_bounding_set() -> io::Result<()> {
-    capabilities::drop_bounding_set(&defaults::capabilities())
-}
-
-/// The container's capability sets (Docker's default set, as `run` gives PID 1).
-pub fn set_caps() -> io::Result<()> {
-    capabilities::set(&defaults::capabilities())
+/// The confinement of a command exec'd in a container: Docker's default capabilities and
+/// rlimits (as `run` plans them), the built-in seccomp profile, and `no_new_privs` as the
+/// container was started with ([`recorded_no_new_privileges`]).
+pub fn confinement(no_new_privileges: bool) -> Result<Confinement, StartFailure> {
+    let process = defaults::process_settings(no_new_privileges)
+        .map_err(|e| StartFailure::engine(e.to_string()))?;
+    Confinement::new(&process).map_err(|e| StartFailure::engine(e.to_string()))
 }

@@ -18,6 +18,8 @@ pub struct ExecSpec {
     pub stdin: bool,
     pub tty: bool,
     pub detach: bool,
+    /// The container's `--security-opt no-new-privileges` (Docker's exec inherits it).
+    pub no_new_privileges: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -25,6 +27,9 @@ pub enum SpecError {
     /// Docker: "the working directory 'x' is invalid, it needs to be an absolute path".
     #[error("the working directory '{0}' is invalid, it needs to be an absolute path")]
     RelativeWorkdir(String),
+    /// Docker 20.10's `opts.ValidateEnv`: a variable without a name.
+    #[error("invalid environment variable: {0}")]
+    BadEnv(String),
 }
 
 /// Merge the record and the options. `ours` looks up a variable of the caller (for
@@ -36,11 +41,19 @@ pub fn build(
 ) -> Result<ExecSpec, SpecError> {
     let mut env = rec.config.env.clone();
     for e in &args.env {
+        if e.split('=').next().is_none_or(str::is_empty) {
+            return Err(SpecError::BadEnv(e.clone()));
+        }
         let entry = match e.split_once('=') {
             Some(_) => e.clone(),
             None => match ours(e) {
                 Some(v) => format!("{e}={v}"),
-                None => continue,
+                // Docker 20.10 (`ReplaceOrAppendEnvValues`): a name we do not have
+                // unsets the container's value.
+                None => {
+                    env.retain(|kv| kv.split('=').next() != Some(e.as_str()));
+                    continue;
+                }
             },
         };
         set(&mut env, entry);
@@ -67,6 +80,7 @@ pub fn build(
         stdin: args.interactive,
         tty: args.tty,
         detach: args.detach,
+        no_new_privileges: crate::runtime::recorded_no_new_privileges(&rec.config),
     })
 }
 
@@ -90,7 +104,7 @@ mod tests {
             "created": "2026-11-22T20:00:00Z", "driver": "overlay", "rootfs": "/x"
         }))
         .unwrap();
-        r.config.env = vec!["PATH=/bin".into(), "A=1".into()];
+        r.config.env = vec!["PATH=/bin".into(), "A=1".into(), "UNSET=img".into()];
         r.config.cwd = "/srv".into();
         r.config.user = Some("daemon".into());
         r
@@ -105,7 +119,7 @@ mod tests {
         let ours = |k: &str| (k == "MINE").then(|| "m".to_string());
         let s = build(&args(&["x", "env"]), &record(), ours).unwrap();
         assert_eq!((s.cwd.as_str(), s.user.as_str()), ("/srv", "daemon"));
-        assert_eq!(s.env, ["PATH=/bin", "A=1"]);
+        assert_eq!(s.env, ["PATH=/bin", "A=1", "UNSET=img"]);
         let s = build(
             &args(&[
                 "-t", "-e", "A=2", "-e", "MINE", "-e", "UNSET", "-w", "/tmp", "-u", "1000", "x",
@@ -121,6 +135,10 @@ mod tests {
         assert_eq!(
             build(&args(&["-w", "rel", "x", "true"]), &record(), ours),
             Err(SpecError::RelativeWorkdir("rel".into()))
+        );
+        assert_eq!(
+            build(&args(&["-e", "=x", "x", "true"]), &record(), ours),
+            Err(SpecError::BadEnv("=x".into()))
         );
     }
 }

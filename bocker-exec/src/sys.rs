@@ -112,44 +112,6 @@ pub fn cloexec_from_3() -> io::Result<()> {
     .map(drop)
 }
 
-/// Give every signal its default action: the command never inherits what the caller
-/// of `bocker exec` ignored (Docker's exec'd process is started by the daemon, so it
-/// never does either), nor Rust's ignored SIGPIPE.
-///
-/// The raw `rt_sigaction`, because libc's wrapper refuses the two real-time signals it
-/// reserves for itself (32, 33), which a caller may still have ignored.
-pub fn default_signal_actions() {
-    /// The kernel's `struct sigaction` (x86_64 and aarch64 layout).
-    #[repr(C)]
-    struct KernelSigaction {
-        handler: libc::sighandler_t,
-        flags: libc::c_ulong,
-        restorer: usize,
-        mask: u64,
-    }
-    let dfl = KernelSigaction {
-        handler: libc::SIG_DFL,
-        flags: 0,
-        restorer: 0,
-        mask: 0,
-    };
-    for sig in 1..=64 {
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-            // SAFETY: a valid kernel sigaction of the size passed; the old action is not
-            // requested; numbers the kernel refuses leave nothing changed.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_rt_sigaction,
-                    sig,
-                    &dfl as *const KernelSigaction,
-                    std::ptr::null::<KernelSigaction>(),
-                    8usize,
-                )
-            };
-        }
-    }
-}
-
 /// A signalfd for `signals` (which must be blocked).
 pub fn signalfd(signals: &[libc::c_int]) -> io::Result<OwnedFd> {
     // SAFETY: a valid set; the result is a new fd.

@@ -75,6 +75,9 @@ pub struct Args {
     /// Add a line to /etc/hosts: NAME:IP or NAME:host-gateway
     #[arg(long = "add-host", value_name = "NAME:IP")]
     pub add_host: Vec<String>,
+    /// Security options: no-new-privileges[=true|false]
+    #[arg(long = "security-opt", value_name = "OPT")]
+    pub security_opt: Vec<String>,
     /// Image id, unique id prefix or name:tag
     pub image: String,
     /// Command and arguments (replace the image's Cmd)

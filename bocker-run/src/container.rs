@@ -217,6 +217,7 @@ fn record_of(
             init: x.init,
             interactive: x.stdin,
             auto_remove: x.auto_remove,
+            extra: bundle.record_extra(),
             ..Default::default()
         },
         state: ContainerState {

@@ -324,3 +324,72 @@ pub fn poll(fds: &mut [libc::pollfd]) -> io::Result<usize> {
         }
     }
 }
+
+/// The number of CPUs this process may run on (`sched_getaffinity`), as Go's
+/// `runtime.NumCPU` counts them for Docker's `--cpus` check.
+pub fn online_cpus() -> io::Result<u32> {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a live cpu_set_t of the size passed; pid 0 is the caller.
+    cvt(unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) })?;
+    // SAFETY: `set` was filled in by the kernel above.
+    Ok(unsafe { libc::CPU_COUNT(&set) } as u32)
+}
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, 0, prog)`: install a BPF program on the calling
+/// thread *without* setting `no_new_privs` (seccompiler's `apply_filter` always sets
+/// it). The kernel then requires CAP_SYS_ADMIN, unless `no_new_privs` is already set.
+pub fn seccomp_set_filter(program: &[libc::sock_filter]) -> io::Result<()> {
+    let len = u16::try_from(program.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "BPF program too long"))?;
+    let prog = libc::sock_fprog {
+        len,
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: `prog` points at `program`, alive for the call; the kernel copies it.
+    cvt_long(unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &prog as *const libc::sock_fprog,
+        )
+    })
+    .map(drop)
+}
+
+/// Give every signal its default action, as runc does before the container's execve:
+/// the container never inherits what bocker (Rust ignores SIGPIPE) or its caller
+/// ignored. The raw `rt_sigaction`, because libc's wrapper refuses the two real-time
+/// signals it reserves for itself (32, 33), which a caller may still have ignored.
+pub fn default_signal_actions() {
+    /// The kernel's `struct sigaction` (x86_64 and aarch64 layout).
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: libc::sighandler_t,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let dfl = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            // SAFETY: a valid kernel sigaction of the size passed; the old action is not
+            // requested; numbers the kernel refuses leave nothing changed.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    &dfl as *const KernelSigaction,
+                    std::ptr::null::<KernelSigaction>(),
+                    8usize,
+                )
+            };
+        }
+    }
+}

@@ -320,7 +320,8 @@ fn user_workdir_env_and_entrypoint() {
     );
     assert_eq!(
         stdout(&o),
-        "uid=1000(app) gid=1000(app) groups=2000(extra)\n/new/dir\n1 /home/app\n",
+        // Docker 20.10: the primary group is listed too.
+        "uid=1000(app) gid=1000(app) groups=1000(app),2000(extra)\n/new/dir\n1 /home/app\n",
         "{}",
         stderr(&o)
     );

@@ -271,7 +271,8 @@ fn users_come_from_the_images_files_not_its_libraries() {
     let o = t.run("run", &["-u", "web", &img, "id"]);
     assert_eq!(
         stdout(&o),
-        "uid=4242(web) gid=4343(web) groups=5000(ops)\n",
+        // Docker 20.10: the primary group is listed too.
+        "uid=4242(web) gid=4343(web) groups=4343(web),5000(ops)\n",
         "{}",
         stderr(&o)
     );
@@ -318,7 +319,8 @@ fn capabilities_are_dockers_default_set() {
             "/proc/self/status",
         ],
     );
-    assert_eq!(stdout(&o), "NoNewPrivs:\t1\nSeccomp:\t2\n");
+    // Docker 20.10: no_new_privs off by default (SPEC §4), the filter on all the same.
+    assert_eq!(stdout(&o), "NoNewPrivs:\t0\nSeccomp:\t2\n");
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! `bocker rm <id…>`: remove containers (and, as in the seed, images given as `img_` ids).
 //! A container's processes, cgroup and network are released through the runtime's
-//! lifecycle code; images are the store's alone.
+//! lifecycle code; images are the store's alone. An image goes even when containers were
+//! made from it, as the seed's `rm img_…` did: each container keeps its own layer list,
+//! so nothing of theirs breaks (`rmi` keeps Docker's refusal).
 
 use std::process::ExitCode;
 
@@ -16,7 +18,7 @@ struct Args {
     /// Containers (id, prefix or name) or images (img_ id)
     #[arg(required = true)]
     ids: Vec<String>,
-    /// Kill running containers first; remove images in use
+    /// Kill running containers first
     #[arg(short, long)]
     force: bool,
 }
@@ -32,7 +34,7 @@ fn main() -> ExitCode {
 fn remove(store: &Store, q: &str, force: bool, reclaimed: &std::cell::Cell<bool>) -> Result<()> {
     if q.starts_with(id::Kind::Image.prefix()) {
         let img = store.resolve_image(q)?;
-        store.remove_image(&img, force)?;
+        store.remove_image(&img, true)?;
         cli::say(&format!("Removed: {img}"));
         return Ok(());
     }

@@ -1,12 +1,14 @@
 //! The child's side of [`super::spawn`]: everything between clone and execve, read from
 //! the spec: stdio, session, the rootfs (mount steps), the user, the cgroup, the network
-//! wait, `pivot_root`, hostname, rlimits, capabilities, working directory,
-//! `noNewPrivileges`, seccomp, then execve (or the `--init` reaper).
+//! wait, `pivot_root`, hostname, then the [`Confinement`] in runc's order (seccomp while
+//! still privileged unless `noNewPrivileges`, rlimits, capabilities, user, working
+//! directory, `noNewPrivileges` and a late seccomp, default signal actions), then execve
+//! (or the `--init` reaper).
 
 use super::execve::{self, StartFailure};
 use super::reaper;
 use crate::rootfs::{self, MountStep};
-use crate::security::{self, capabilities, rlimits, seccomp, user};
+use crate::security::{user, Confinement};
 use crate::spec::Bundle;
 use crate::{exit_code, safepath, sys};
 use oci_spec::runtime::{LinuxNamespaceType, Process};
@@ -64,12 +66,12 @@ impl Child<'_> {
     fn user(&self, root: RawFd) -> Result<user::ExecUser, StartFailure> {
         let Some(docker_user) = &self.bundle.extras.user else {
             let u = self.process.user();
-            return Ok(user::ExecUser {
-                uid: u.uid(),
-                gid: u.gid(),
-                groups: u.additional_gids().clone().unwrap_or_default(),
-                home: "/".into(),
-            });
+            // The spec's ids as numbers, through the same rules (range included).
+            let groups = u.additional_gids().clone().unwrap_or_default();
+            let mut who = user::resolve(&format!("{}:{}", u.uid(), u.gid()), "", "")
+                .map_err(|e| StartFailure::engine(e.to_string()))?;
+            who.groups = groups;
+            return Ok(who);
         };
         let passwd = read_image_file(root, "/etc/passwd")?;
         let group = read_image_file(root, "/etc/group")?;
@@ -87,21 +89,27 @@ impl Child<'_> {
         // Its own session: the user's terminal signals (^C, ^Z) reach the supervisor,
         // which forwards them, not the container directly.
         sys::setsid().map_err(engine("setsid"))?;
+        // Into our cgroup (v1; on v2 we were born there) and our cgroup namespace first,
+        // before anything of the image runs and before the mounts: the cgroupfs mounted
+        // inside must show our group as its root.
+        crate::cgroup_step::join_self(self.cgroup_tasks).map_err(engine("cgroup"))?;
+        let cgroups = if super::has_namespace(spec, LinuxNamespaceType::Cgroup) {
+            // We are in our cgroup now, so it becomes the namespace's root.
+            sys::unshare(libc::CLONE_NEWCGROUP).map_err(engine("cgroup namespace"))?;
+            rootfs::CgroupView::of_host(self.cgroup_tasks).map_err(engine("cgroup view"))?
+        } else {
+            // Without one, the host's tree would show: no cgroupfs inside.
+            rootfs::CgroupView::None
+        };
         rootfs::make_private().map_err(engine("rootfs"))?;
         (self.mount_hook)().map_err(engine("mounting rootfs"))?;
-        let root = rootfs::prepare(spec, self.steps).map_err(engine("rootfs"))?;
+        let root = rootfs::prepare(spec, self.steps, &cgroups).map_err(engine("rootfs"))?;
         let who = self.user(root.as_raw_fd())?;
         let cwd = process.cwd().to_string_lossy().into_owned();
         rootfs::make_workdir(root.as_raw_fd(), &cwd)
             .map_err(|e| StartFailure::engine(e.to_string()))?;
-        let filters =
-            seccomp::compile().map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
-        // Into our cgroup (v1; on v2 we were born there), before anything of the image runs.
-        crate::cgroup_step::join_self(self.cgroup_tasks).map_err(engine("cgroup"))?;
-        if super::has_namespace(spec, LinuxNamespaceType::Cgroup) {
-            // We are in our cgroup now, so it becomes the namespace's root.
-            sys::unshare(libc::CLONE_NEWCGROUP).map_err(engine("cgroup namespace"))?;
-        }
+        let confinement =
+            Confinement::new(process).map_err(|e| StartFailure::engine(e.to_string()))?;
         wait_for(self.sync.as_raw_fd())?;
         rootfs::pivot(&root).map_err(engine("pivot_root"))?;
         drop(root);
@@ -128,26 +136,21 @@ impl Child<'_> {
         };
         let (argv, envp) = (execve::to_cstrings(args)?, execve::to_cstrings(&env)?);
 
-        let limits = process.rlimits().as_deref().unwrap_or_default();
-        rlimits::set(limits).map_err(engine("rlimits"))?;
-        if let Some(caps) = process.capabilities() {
-            capabilities::drop_bounding_set(caps).map_err(engine("capability bounding set"))?;
-        }
-        security::switch_user(&who).map_err(engine("switching user"))?;
-        if let Some(caps) = process.capabilities() {
-            capabilities::set(caps).map_err(engine("capabilities"))?;
-        }
+        // runc's order (see `Confinement`): filter (when no_new_privs is off), rlimits,
+        // bounding set, user, capabilities for that user.
+        confinement
+            .drop_privileges(&who)
+            .map_err(|e| StartFailure::engine(e.to_string()))?;
         rootfs::enter_workdir(&cwd).map_err(|e| StartFailure {
             code: exit_code::CANNOT_INVOKE,
             message: e.to_string(),
         })?;
-        if process.no_new_privileges() == Some(true) {
-            security::set_no_new_privs().map_err(engine("no_new_privs"))?;
-        }
         // The error pipe stays usable until exec.
         sys::close_fds_above_stdio(libc::CLOSE_RANGE_CLOEXEC as libc::c_int)
             .map_err(engine("close_range"))?;
-        seccomp::install(&filters).map_err(|e| StartFailure::engine(format!("seccomp: {e}")))?;
+        confinement
+            .seal()
+            .map_err(|e| StartFailure::engine(e.to_string()))?;
         if extras.init {
             // Signals stay blocked: the init waits for them with sigwaitinfo, so none
             // forwarded meanwhile is lost. Close everything above stdio (it never execs);

@@ -2,6 +2,7 @@
 //! root with [`safepath`] (no symlink, `..` or magic link leads out) and every mount
 //! targets the `/proc/self/fd/N` of the fd so opened.
 
+use super::cgroupfs::CgroupView;
 use super::steps::MountStep;
 use crate::safepath;
 use crate::sys::{self, cpath, cstr, fd_path};
@@ -14,12 +15,20 @@ fn err(what: &str, path: &str, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{what} {path}: {e}"))
 }
 
-/// Apply every step in order; `root` is an fd on the root, `rootfs` its host path.
-pub fn apply(root: RawFd, rootfs: &CStr, steps: &[MountStep]) -> io::Result<()> {
-    steps.iter().try_for_each(|s| apply_one(root, rootfs, s))
+/// Apply every step in order; `root` is an fd on the root, `rootfs` its host path,
+/// `cgroups` what a [`MountStep::Cgroup`] mounts.
+pub fn apply(
+    root: RawFd,
+    rootfs: &CStr,
+    steps: &[MountStep],
+    cgroups: &CgroupView,
+) -> io::Result<()> {
+    steps
+        .iter()
+        .try_for_each(|s| apply_one(root, rootfs, s, cgroups))
 }
 
-fn apply_one(r: RawFd, rootfs: &CStr, step: &MountStep) -> io::Result<()> {
+fn apply_one(r: RawFd, rootfs: &CStr, step: &MountStep, cgroups: &CgroupView) -> io::Result<()> {
     match step {
         MountStep::Filesystem {
             fstype,
@@ -39,6 +48,7 @@ fn apply_one(r: RawFd, rootfs: &CStr, step: &MountStep) -> io::Result<()> {
         MountStep::Device { name, major, minor } => device(r, name, *major, *minor),
         MountStep::Symlink { link, target } => symlink(r, link, target),
         MountStep::Mask { path } => mask(r, path),
+        MountStep::Cgroup { dest, flags } => super::cgroupfs::mount(r, dest, *flags, cgroups),
         MountStep::ReadOnlyPath { path } => read_only(r, path),
         MountStep::ReadOnlyRoot => sys::mount(
             None,
@@ -59,7 +69,7 @@ fn mount_fs(
     flags: libc::c_ulong,
     data: &str,
 ) -> io::Result<()> {
-    let target = safepath::mkdir_all(root, dest, 0o755).map_err(|e| err("creating", dest, e))?;
+    let target = mount_point(root, dest, true).map_err(|e| err("creating", dest, e))?;
     let data = (!data.is_empty()).then(|| cstr(data)).transpose()?;
     sys::mount(
         Some(&cstr(source)?),
@@ -86,13 +96,57 @@ fn bind(src: RawFd, target: RawFd, recursive: bool) -> io::Result<()> {
 fn bind_at(r: RawFd, source: &Path, dest: &str, recursive: bool) -> io::Result<()> {
     let host = source.display().to_string();
     let src = sys::open(&cpath(source)?, libc::O_PATH).map_err(|e| err("opening", &host, e))?;
-    let target = if safepath::file_type(src.as_raw_fd())? == libc::S_IFDIR {
-        safepath::mkdir_all(r, dest, 0o755)
-    } else {
-        safepath::touch(r, dest)
-    }
-    .map_err(|e| err("creating mount point", dest, e))?;
+    let is_dir = safepath::file_type(src.as_raw_fd())? == libc::S_IFDIR;
+    let target = mount_point(r, dest, is_dir).map_err(|e| err("creating mount point", dest, e))?;
     bind(src.as_raw_fd(), target.as_raw_fd(), recursive).map_err(|e| err("binding", dest, e))
+}
+
+/// The most symlinks followed to a file mount point (the kernel's `MAXSYMLINKS`).
+const MAX_LINKS: usize = 40;
+
+/// A mount point at `dest` (a directory or a file), created when missing. A dangling
+/// symlink there (an image whose /etc/hostname links to /run/hostname, say) is followed
+/// *inside* the root and its target created, parent directories included, as runc does
+/// (its `SecureJoin` resolves the link in the rootfs), instead of failing the start.
+fn mount_point(r: RawFd, dest: &str, dir: bool) -> io::Result<OwnedFd> {
+    let mut path = dest.to_string();
+    for _ in 0..MAX_LINKS {
+        let made = match dir {
+            true => safepath::mkdir_all(r, &path, 0o755),
+            false => safepath::touch(r, &path),
+        };
+        match made {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => match dangling_link(r, &path)? {
+                Some(next) => path = next,
+                None => return Err(e),
+            },
+            other => return other,
+        }
+    }
+    Err(io::Error::from_raw_os_error(libc::ELOOP))
+}
+
+/// Where the symlink at `path` points, as a path inside the root (a relative target is
+/// taken from the link's directory; `RESOLVE_IN_ROOT` keeps `..` inside); `None` when
+/// `path` is no symlink.
+fn dangling_link(r: RawFd, path: &str) -> io::Result<Option<String>> {
+    let trimmed = path.trim_end_matches('/');
+    let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+    let dir = safepath::open(
+        r,
+        if parent.is_empty() { "/" } else { parent },
+        libc::O_PATH | libc::O_DIRECTORY,
+    )?;
+    let target = match bocker_sys::sys::readlinkat(&dir, std::ffi::OsStr::new(name)) {
+        Ok(t) => t.to_string_lossy().into_owned(),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOENT)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(Some(if target.starts_with('/') {
+        target
+    } else {
+        format!("{parent}/{target}")
+    }))
 }
 
 /// Remount the bind now at `dest` with `flags`. `dest` is resolved again inside the root:
@@ -118,7 +172,12 @@ fn device(r: RawFd, name: &str, major: u32, minor: u32) -> io::Result<()> {
     sys::mknod_char(dev.as_raw_fd(), &cstr(name)?, major, minor).map_err(|e| err("mknod", name, e))
 }
 
+/// A /dev symlink. `core` → /proc/kcore only where the host has /proc/kcore (runc's
+/// rule): elsewhere it would be a dangling link.
 fn symlink(r: RawFd, link: &str, target: &str) -> io::Result<()> {
+    if target == super::steps::KCORE && !Path::new(super::steps::KCORE).exists() {
+        return Ok(());
+    }
     let dev = dev_dir(r)?;
     sys::symlinkat(&cstr(target)?, dev.as_raw_fd(), &cstr(link)?)
         .map_err(|e| err("symlink", link, e))

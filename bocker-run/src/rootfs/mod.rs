@@ -1,8 +1,10 @@
 //! The container's filesystem, built inside its new mount namespace from the OCI spec:
 //! the rootfs bind, then the [`steps`] computed from `mounts`, `linux.maskedPaths`,
-//! `linux.readonlyPaths` and `root.readonly`, [`apply`]'d in order; then [`pivot`].
+//! `linux.readonlyPaths` and `root.readonly`, [`apply`]'d in order (the container's
+//! cgroups by [`cgroupfs`]); then [`pivot`].
 
 pub mod apply;
+pub mod cgroupfs;
 pub mod pivot;
 pub mod steps;
 
@@ -11,6 +13,7 @@ use oci_spec::runtime::Spec;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
+pub use cgroupfs::CgroupView;
 pub use pivot::{enter_workdir, make_workdir, pivot};
 pub use steps::{MountStep, StepError};
 
@@ -21,9 +24,10 @@ pub fn make_private() -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("making / private: {e}")))
 }
 
-/// Bind `root.path` onto itself and build the filesystem of `steps` under it; returns an
-/// fd of the root for [`pivot`]. Call [`make_private`] first.
-pub fn prepare(spec: &Spec, steps: &[MountStep]) -> io::Result<OwnedFd> {
+/// Bind `root.path` onto itself and build the filesystem of `steps` under it (`cgroups`:
+/// what the spec's `cgroup` mount shows); returns an fd of the root for [`pivot`]. Call
+/// [`make_private`] first.
+pub fn prepare(spec: &Spec, steps: &[MountStep], cgroups: &CgroupView) -> io::Result<OwnedFd> {
     let path = spec
         .root()
         .as_ref()
@@ -39,6 +43,6 @@ pub fn prepare(spec: &Spec, steps: &[MountStep]) -> io::Result<OwnedFd> {
     )
     .map_err(|e| io::Error::new(e.kind(), format!("binding rootfs {}: {e}", path.display())))?;
     let root = sys::open(&rootfs, libc::O_PATH | libc::O_DIRECTORY)?;
-    apply::apply(root.as_raw_fd(), &rootfs, steps)?;
+    apply::apply(root.as_raw_fd(), &rootfs, steps, cgroups)?;
     Ok(root)
 }

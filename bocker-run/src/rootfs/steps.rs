@@ -20,15 +20,19 @@ pub const DEFAULT_DEVICES: &[(&str, u32, u32)] = &[
     ("tty", 5, 0),
 ];
 
+/// The target of /dev/core, made only where the host has it (see `apply`).
+pub const KCORE: &str = "/proc/kcore";
+
 /// The /dev symlinks (link under /dev, target) of OCI's "Dev symbolic links", plus
-/// `ptmx` to the devpts instance and Docker's `core`.
+/// `ptmx` to the devpts instance and runc's `core` (applied only where the host has
+/// [`KCORE`]).
 pub const DEV_SYMLINKS: &[(&str, &str)] = &[
     ("fd", "/proc/self/fd"),
     ("stdin", "/proc/self/fd/0"),
     ("stdout", "/proc/self/fd/1"),
     ("stderr", "/proc/self/fd/2"),
     ("ptmx", "pts/ptmx"),
-    ("core", "/proc/kcore"),
+    ("core", KCORE),
 ];
 
 /// One step of building the container's filesystem. Paths are inside the container
@@ -65,6 +69,9 @@ pub enum MountStep {
     ReadOnlyPath { path: String },
     /// Remount the root read-only (`root.readonly`, `--read-only`).
     ReadOnlyRoot,
+    /// The container's own cgroups at `dest` (a spec mount of type `cgroup`), as
+    /// [`super::cgroupfs`] mounts them; `flags` from the mount's options.
+    Cgroup { dest: String, flags: libc::c_ulong },
 }
 
 /// A spec the steps cannot be computed from: what was refused and why.
@@ -144,6 +151,10 @@ fn mount_steps(m: &Mount, out: &mut Vec<MountStep>) -> Result<(), StepError> {
         return Ok(());
     }
     let fstype = m.typ().clone().ok_or(StepError::NoType(dest.clone()))?;
+    if fstype == "cgroup" {
+        out.push(MountStep::Cgroup { dest, flags });
+        return Ok(());
+    }
     let fresh_dev = dest == "/dev" && fstype == "tmpfs";
     out.push(MountStep::Filesystem {
         source: source.to_string_lossy().into_owned(),

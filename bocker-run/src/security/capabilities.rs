@@ -61,6 +61,22 @@ pub fn mask(set: Option<&Capabilities>) -> u64 {
         .fold(0, |m, &c| m | (1u64 << number(c)))
 }
 
+/// The sets a process running as `uid` gets, as Docker 20.10 puts them in the spec
+/// (moby's `setCapabilities`, 2018): root keeps the spec's; any other uid gets an empty
+/// effective, permitted and inheritable set (the bounding set kept), "to match what
+/// execve does". So a non-root user's *first* execve already lacks CAP_DAC_OVERRIDE: it
+/// cannot execute a root-owned mode-0700 file (126), as with Docker.
+pub fn for_user(caps: &LinuxCapabilities, uid: u32) -> LinuxCapabilities {
+    let mut c = caps.clone();
+    if uid != 0 {
+        c.set_effective(Some(Capabilities::new()));
+        c.set_permitted(Some(Capabilities::new()));
+        c.set_inheritable(Some(Capabilities::new()));
+        c.set_ambient(Some(Capabilities::new()));
+    }
+    c
+}
+
 /// Drop every capability outside `bounding` from the bounding set.
 pub fn drop_bounding_set(caps: &LinuxCapabilities) -> io::Result<()> {
     let keep = mask(caps.bounding().as_ref());
@@ -113,5 +129,11 @@ mod tests {
         assert_eq!(super::mask(caps.bounding().as_ref()), 0xa80425fb);
         assert_eq!(super::mask(caps.effective().as_ref()), 0xa80425fb);
         assert_eq!(super::mask(caps.ambient().as_ref()), 0);
+        // Docker 20.10: a non-root user starts with no capability but the bounding set.
+        let user = super::for_user(&caps, 1000);
+        assert_eq!(super::mask(user.effective().as_ref()), 0);
+        assert_eq!(super::mask(user.permitted().as_ref()), 0);
+        assert_eq!(super::mask(user.bounding().as_ref()), 0xa80425fb);
+        assert_eq!(super::for_user(&caps, 0), caps);
     }
 }

@@ -1,6 +1,6 @@
-//! Privilege set-up of the container's first process, from the spec's `process`:
-//! [`capabilities`], [`rlimits`], the [`user`] and its groups, `noNewPrivileges`, and
-//! the [`seccomp`] filter.
+//! Privilege set-up of the container's first process (and of `exec`'d commands), from the
+//! spec's `process`: [`capabilities`], [`rlimits`], the [`user`] and its groups,
+//! `noNewPrivileges`, and the [`seccomp`] filter, in runc's order ([`Confinement`]).
 
 pub mod capabilities;
 pub mod rlimits;
@@ -8,11 +8,100 @@ pub mod seccomp;
 pub mod user;
 
 use crate::sys;
+use oci_spec::runtime::{LinuxCapabilities, PosixRlimit, Process};
+use seccompiler::BpfProgram;
 use std::io;
+use thiserror::Error;
 use user::ExecUser;
 
+/// A step of [`Confinement`] that failed.
+#[derive(Debug, Error)]
+pub enum ConfineError {
+    #[error("seccomp: compiling the profile: {0}")]
+    Compile(#[from] seccomp::BackendError),
+    #[error("{step}: {source}")]
+    Step {
+        step: &'static str,
+        source: io::Error,
+    },
+}
+
+fn step(step: &'static str) -> impl FnOnce(io::Error) -> ConfineError {
+    move |source| ConfineError::Step { step, source }
+}
+
+/// What confines a container process, and the order it is applied in (runc's
+/// `standard_init_linux.go`):
+///
+/// 1. [`Confinement::drop_privileges`]: when `noNewPrivileges` is off (Docker's default,
+///    so setuid tools such as `su` and `sudo` work), the seccomp filter first, while the
+///    process still holds CAP_SYS_ADMIN, which installing a filter without
+///    `no_new_privs` needs; then rlimits, the bounding set, the user (groups, gid, uid)
+///    and the capability sets for that user ([`capabilities::for_user`]);
+/// 2. the caller's last unprivileged steps (working directory, fds);
+/// 3. [`Confinement::seal`]: with `noNewPrivileges` on, `no_new_privs` and then the
+///    filter, as late as possible so the fewest syscalls pass through it; every signal
+///    back to its default action. The caller empties the signal mask right before
+///    execve (the `--init` reaper keeps everything blocked instead).
+///
+/// Every container process gets the filter, root or not, with or without
+/// `no_new_privs`.
+pub struct Confinement {
+    filters: Vec<BpfProgram>,
+    capabilities: Option<LinuxCapabilities>,
+    rlimits: Vec<PosixRlimit>,
+    no_new_privileges: bool,
+}
+
+impl Confinement {
+    /// The confinement `process` asks for, with the built-in seccomp profile compiled
+    /// (before anything is dropped: compiling allocates).
+    pub fn new(process: &Process) -> Result<Self, ConfineError> {
+        Ok(Confinement {
+            filters: seccomp::compile()?,
+            capabilities: process.capabilities().clone(),
+            rlimits: process.rlimits().clone().unwrap_or_default(),
+            no_new_privileges: process.no_new_privileges() == Some(true),
+        })
+    }
+
+    /// Whether `no_new_privs` will be set.
+    pub fn no_new_privileges(&self) -> bool {
+        self.no_new_privileges
+    }
+
+    /// Step 1: from the privileged runtime to the container user.
+    pub fn drop_privileges(&self, who: &ExecUser) -> Result<(), ConfineError> {
+        if !self.no_new_privileges {
+            seccomp::install(&self.filters).map_err(step("seccomp"))?;
+        }
+        rlimits::set(&self.rlimits).map_err(step("rlimits"))?;
+        if let Some(caps) = &self.capabilities {
+            capabilities::drop_bounding_set(caps).map_err(step("capability bounding set"))?;
+        }
+        switch_user(who).map_err(step("switching user"))?;
+        if let Some(caps) = &self.capabilities {
+            capabilities::set(&capabilities::for_user(caps, who.uid))
+                .map_err(step("capabilities"))?;
+        }
+        Ok(())
+    }
+
+    /// Step 3, right before execve: `no_new_privs` and the late filter when asked for,
+    /// then every signal's default action (as runc: bocker itself ignores SIGPIPE, and
+    /// its caller may have ignored more, which execve would pass on).
+    pub fn seal(&self) -> Result<(), ConfineError> {
+        if self.no_new_privileges {
+            set_no_new_privs().map_err(step("no_new_privs"))?;
+            seccomp::install(&self.filters).map_err(step("seccomp"))?;
+        }
+        sys::default_signal_actions();
+        Ok(())
+    }
+}
+
 /// Switch to the container user, keeping the permitted set across setuid so that
-/// [`capabilities::set`] can then install exactly the spec's sets.
+/// [`capabilities::set`] can then install exactly the user's sets.
 pub fn switch_user(user: &ExecUser) -> io::Result<()> {
     sys::prctl(libc::PR_SET_KEEPCAPS, 1, 0)?;
     sys::setgroups(&user.groups)?;

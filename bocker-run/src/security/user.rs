@@ -1,5 +1,11 @@
 //! `-u`/`User` resolution by parsing the image's /etc/passwd and /etc/group in Rust.
 //! The image's own libraries (NSS) are never loaded (CVE-2019-14271 class).
+//!
+//! Rules of Docker 20.10 (runc's `user.GetExecUser`, moby's `getUser`): the supplementary
+//! groups are the primary group followed by every group listing the user by name (none
+//! of those when a group is given explicitly); every id, from `-u`, the image's `User`,
+//! its passwd or its group file, must be in 0..=2147483647, else the start is refused
+//! (`(uid_t)-1` would mean "leave unchanged" to setresuid: root).
 
 use thiserror::Error;
 
@@ -17,12 +23,26 @@ pub enum UserError {
     NoUser(String),
     #[error("unable to find group {0}: no matching entries in group file")]
     NoGroup(String),
+    /// runc's `user.ErrRange`, word for word.
+    #[error("uids and gids must be in range 0-{MAX_ID}")]
+    Range,
+}
+
+/// The largest uid or gid Docker accepts (runc: `1<<31 - 1`).
+pub const MAX_ID: i64 = (1 << 31) - 1;
+
+/// An id from a file or a flag: a number within 0..=[`MAX_ID`].
+fn in_range(id: i64) -> Result<u32, UserError> {
+    match u32::try_from(id) {
+        Ok(v) if id <= MAX_ID => Ok(v),
+        _ => Err(UserError::Range),
+    }
 }
 
 struct PasswdEntry<'a> {
     name: &'a str,
-    uid: u32,
-    gid: u32,
+    uid: i64,
+    gid: i64,
     home: &'a str,
 }
 
@@ -42,7 +62,7 @@ fn passwd_entries(passwd: &str) -> impl Iterator<Item = PasswdEntry<'_>> {
 }
 
 /// (name, gid, members) of each well-formed line of a group file.
-fn group_entries(group: &str) -> impl Iterator<Item = (&str, u32, Vec<&str>)> {
+fn group_entries(group: &str) -> impl Iterator<Item = (&str, i64, Vec<&str>)> {
     group.lines().filter_map(|line| {
         let f: Vec<&str> = line.split(':').collect();
         if f.len() < 3 || line.starts_with('#') {
@@ -63,32 +83,44 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, UserEr
         None => (spec, None),
     };
     let user_part = if user_part.is_empty() { "0" } else { user_part };
-    let entry =
-        passwd_entries(passwd).find(|e| e.name == user_part || e.uid.to_string() == user_part);
-    let (uid, mut gid, home, name) = match (&entry, user_part.parse::<u32>()) {
+    let numeric = user_part.parse::<i64>().ok();
+    let entry = passwd_entries(passwd).find(|e| match numeric {
+        Some(n) => e.uid == n,
+        None => e.name == user_part,
+    });
+    let (uid, mut gid, home, name) = match (&entry, numeric) {
         (Some(e), _) => (e.uid, e.gid, e.home.to_string(), Some(e.name)),
-        (None, Ok(uid)) => (uid, 0, "/".to_string(), None),
-        (None, Err(_)) => return Err(UserError::NoUser(user_part.to_string())),
+        (None, Some(uid)) => (uid, 0, "/".to_string(), None),
+        (None, None) => return Err(UserError::NoUser(user_part.to_string())),
     };
-    let mut groups = Vec::new();
+    let mut member_of = Vec::new();
     match group_part {
         Some(g) if !g.is_empty() => {
-            gid = match group_entries(group).find(|(n, id, _)| *n == g || id.to_string() == g) {
+            let numeric = g.parse::<i64>().ok();
+            gid = match group_entries(group).find(|(n, id, _)| match numeric {
+                Some(want) => *id == want,
+                None => *n == g,
+            }) {
                 Some((_, id, _)) => id,
-                None => g.parse().map_err(|_| UserError::NoGroup(g.to_string()))?,
+                None => numeric.ok_or_else(|| UserError::NoGroup(g.to_string()))?,
             };
         }
         _ => {
             if let Some(name) = name {
-                groups = group_entries(group)
-                    .filter(|(_, id, members)| *id != gid && members.contains(&name))
+                member_of = group_entries(group)
+                    .filter(|(_, _, members)| members.contains(&name))
                     .map(|(_, id, _)| id)
                     .collect();
             }
         }
     }
+    let gid = in_range(gid)?;
+    let mut groups = vec![gid];
+    for id in member_of {
+        groups.push(in_range(id)?);
+    }
     Ok(ExecUser {
-        uid,
+        uid: in_range(uid)?,
         gid,
         groups,
         home,
@@ -109,7 +141,7 @@ mod tests {
             ExecUser {
                 uid: 1000,
                 gid: 100,
-                groups: vec![10],
+                groups: vec![100, 10],
                 home: "/home/alice".into()
             }
         );
@@ -125,5 +157,31 @@ mod tests {
             resolve("alice:nogroup", PASSWD, GROUP),
             Err(UserError::NoGroup("nogroup".into()))
         );
+        // Docker 20.10: the primary group is a supplementary group too.
+        assert_eq!(resolve("", PASSWD, GROUP).unwrap().groups, vec![0]);
+        assert_eq!(
+            resolve("1000:wheel", PASSWD, GROUP).unwrap().groups,
+            vec![10]
+        );
+    }
+
+    #[test]
+    fn ids_out_of_range_are_refused_never_root() {
+        for spec in ["4294967295", "1000:4294967295", "-1", "0:-1", "2147483648"] {
+            assert_eq!(
+                resolve(spec, PASSWD, GROUP),
+                Err(UserError::Range),
+                "{spec}"
+            );
+        }
+        assert_eq!(
+            resolve("2147483647", PASSWD, GROUP).unwrap().uid,
+            2147483647
+        );
+        let passwd = "evil:x:4294967295:0::/:/bin/sh\nbadgid:x:5:4294967295::/:/bin/sh\n";
+        assert_eq!(resolve("evil", passwd, ""), Err(UserError::Range));
+        assert_eq!(resolve("badgid", passwd, ""), Err(UserError::Range));
+        let group = "neg:x:-1:alice\n";
+        assert_eq!(resolve("alice", PASSWD, group), Err(UserError::Range));
     }
 }

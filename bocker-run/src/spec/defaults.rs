@@ -5,7 +5,7 @@
 
 use oci_spec::runtime::{
     Capabilities, Capability, LinuxCapabilities, LinuxNamespace, LinuxNamespaceType, Mount,
-    PosixRlimit, PosixRlimitBuilder, PosixRlimitType,
+    PosixRlimit, PosixRlimitBuilder, PosixRlimitType, Process, ProcessBuilder,
 };
 use oci_spec::OciSpecError;
 use std::path::PathBuf;
@@ -103,6 +103,13 @@ const STANDARD_MOUNTS: &[MountRow] = &[
         "sysfs",
         &["nosuid", "noexec", "nodev", "ro"],
     ),
+    // The container's own cgroups, read-only (Docker's default spec; rootfs::cgroupfs).
+    (
+        "/sys/fs/cgroup",
+        "cgroup",
+        "cgroup",
+        &["ro", "nosuid", "noexec", "nodev"],
+    ),
 ];
 
 /// A mount entry of the spec.
@@ -143,6 +150,16 @@ pub fn rlimits() -> Result<Vec<PosixRlimit>, OciSpecError> {
         .soft(NOFILE)
         .hard(NOFILE)
         .build()?])
+}
+
+/// The privilege settings `run` plans into every container's `process` (capabilities,
+/// rlimits, `noNewPrivileges`), for a command `exec` starts in a running container.
+pub fn process_settings(no_new_privileges: bool) -> Result<Process, OciSpecError> {
+    ProcessBuilder::default()
+        .capabilities(capabilities())
+        .rlimits(rlimits()?)
+        .no_new_privileges(no_new_privileges)
+        .build()
 }
 
 /// mount, uts, ipc, pid and cgroup namespaces, and network unless `own_netns` is false

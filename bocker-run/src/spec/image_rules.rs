@@ -23,12 +23,19 @@ pub enum RuleError {
     NoCommand,
     #[error("the working directory '{0}' is invalid, it needs to be an absolute path")]
     RelativeWorkdir(String),
-    #[error("invalid environment variable: {0:?}")]
+    /// Docker 20.10's `opts.ValidateEnv`: an empty name (or a NUL byte, which execve cannot carry).
+    #[error("invalid environment variable: {0}")]
     BadEnv(String),
+    /// Docker 20.10's `opts.ParseEnvFile`: a name with blanks (`export X=1`) or no name.
+    #[error("poorly formatted environment: {0}")]
+    EnvFileLine(String),
 }
 
 /// The command: `--entrypoint` replaces the image's (and drops its Cmd); arguments replace
-/// Cmd; a single argument containing whitespace is the seed's form, run by `/bin/sh -c`.
+/// Cmd. A single argument containing whitespace is the seed's form, run by `/bin/sh -c`,
+/// but only when neither the image nor `--entrypoint` gives an entrypoint: with one, the
+/// argument is passed to it unchanged (Docker 20.10: `Entrypoint ["/bin/echo"]` and the
+/// argument `'a | b'` print `a | b`).
 pub fn argv(
     image: &ImageDefaults,
     entrypoint: Option<&str>,
@@ -44,7 +51,7 @@ pub fn argv(
     };
     let cmd = match args {
         [] => default_cmd.unwrap_or_default(),
-        [one] if one.contains(char::is_whitespace) => {
+        [one] if entry.is_empty() && one.contains(char::is_whitespace) => {
             vec!["/bin/sh".into(), "-c".into(), one.clone()]
         }
         many => many.to_vec(),
@@ -62,7 +69,9 @@ fn key(kv: &str) -> &str {
 
 /// Environment: PATH default, HOSTNAME (when known: else the container id is added at
 /// create), the image's Env, then the user's (later wins). A user entry without `=`
-/// takes the value from our own environment, or is dropped.
+/// takes the value from our own environment; when we have none it *unsets* the name,
+/// image value included, and so does an image entry without `=` (Docker 20.10's
+/// `ReplaceOrAppendEnvValues`: `-e MY_VAR` with MY_VAR unset leaves it unset).
 pub fn env(
     image: &ImageDefaults,
     hostname: Option<&str>,
@@ -85,22 +94,49 @@ pub fn env(
         if key(kv).is_empty() || kv.contains('\0') {
             return Err(RuleError::BadEnv(kv.clone()));
         }
-        if kv.contains('=') {
-            set(kv.clone(), &mut out);
-        } else if let Ok(v) = std::env::var(kv) {
-            set(format!("{kv}={v}"), &mut out);
+        match (kv.contains('='), std::env::var(kv)) {
+            (false, Ok(v)) => set(format!("{kv}={v}"), &mut out),
+            _ => set(kv.clone(), &mut out),
         }
     }
+    // The names to unset are gone now, with the values they replaced.
+    out.retain(|e| e.contains('='));
     Ok(out)
 }
 
-/// Lines of an `--env-file`: KEY=VALUE or KEY, `#` comments and blank lines skipped.
-pub fn parse_env_file(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| l.trim_start())
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| l.trim_end_matches('\r').to_string())
-        .collect()
+/// Lines of an `--env-file`, as Docker 20.10's `opts.ParseEnvFile`: a UTF-8 byte-order
+/// mark before the first line is dropped (Notepad writes one), leading blanks trimmed,
+/// blank and `#` lines skipped; `KEY=VALUE` (the value kept exactly) or `KEY`. A name
+/// holding a blank or tab (`export X=1`) or an empty name is refused.
+pub fn parse_env_file(text: &str) -> Result<Vec<String>, RuleError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name, value) = match line.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (line, None),
+        };
+        let name = name.trim_start_matches([' ', '\t']);
+        if name.contains([' ', '\t']) {
+            return Err(RuleError::EnvFileLine(format!(
+                "variable '{name}' contains whitespaces"
+            )));
+        }
+        if name.is_empty() {
+            return Err(RuleError::EnvFileLine(format!(
+                "no variable name on line '{line}'"
+            )));
+        }
+        out.push(match value {
+            Some(v) => format!("{name}={v}"),
+            None => name.to_string(),
+        });
+    }
+    Ok(out)
 }
 
 /// The working directory: `-w`, else the image's WorkingDir, else `/`; absolute.
@@ -149,6 +185,19 @@ mod tests {
             s(&["/bin/sh", "-c", "sleep 5 && ps"])
         );
         assert_eq!(argv(&plain, None, &[]), Err(RuleError::NoCommand));
+        // An entrypoint (the image's or --entrypoint) gets the argument as it is.
+        assert_eq!(
+            argv(&img(), None, &s(&[".a | keys"])).unwrap(),
+            s(&["/entry", ".a | keys"])
+        );
+        assert_eq!(
+            argv(&plain, Some("/bin/echo"), &s(&["hello world"])).unwrap(),
+            s(&["/bin/echo", "hello world"])
+        );
+        assert_eq!(
+            argv(&img(), Some(""), &s(&["echo a b"])).unwrap(),
+            s(&["/bin/sh", "-c", "echo a b"])
+        );
     }
 
     #[test]
@@ -156,7 +205,22 @@ mod tests {
         let e = env(&img(), Some("h"), &["A=2".into(), "B=x=y".into()]).unwrap();
         assert_eq!(e, vec!["HOSTNAME=h", "PATH=/img/bin", "A=2", "B=x=y"]);
         assert!(env(&img(), Some("h"), &["=x".into()]).is_err());
-        assert_eq!(parse_env_file("# c\n\nA=1\nB\n"), vec!["A=1", "B"]);
+        assert_eq!(parse_env_file("# c\n\nA=1\nB\n").unwrap(), vec!["A=1", "B"]);
+        // Docker 20.10: a BOM is not part of the first name; blanks in a name are refused.
+        assert_eq!(
+            parse_env_file("\u{feff}FOO=bar\n").unwrap(),
+            vec!["FOO=bar"]
+        );
+        assert_eq!(
+            parse_env_file("export X=1\n").unwrap_err().to_string(),
+            "poorly formatted environment: variable 'export X' contains whitespaces"
+        );
+        assert!(parse_env_file("=1\n").is_err());
+        // A name without a value that we do not have unsets the image's value.
+        let mut image = img();
+        image.env.push("BOCKER_TEST_SURELY_UNSET=image".into());
+        let e = env(&image, None, &["BOCKER_TEST_SURELY_UNSET".into()]).unwrap();
+        assert_eq!(e, vec!["PATH=/img/bin", "A=1"]);
     }
 
     #[test]

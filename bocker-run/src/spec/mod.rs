@@ -18,6 +18,7 @@ pub mod resources;
 
 use crate::network::NetworkMode;
 use oci_spec::runtime::{Mount, Spec};
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -149,10 +150,37 @@ impl Bundle {
             })
     }
 
+    /// Whether the container's processes run with `no_new_privs` (`--security-opt
+    /// no-new-privileges`; Docker's default: no).
+    pub fn no_new_privileges(&self) -> bool {
+        let process = self.spec.process().as_ref();
+        process.and_then(|p| p.no_new_privileges()) == Some(true)
+    }
+
+    /// What the container record keeps of the bundle beyond its typed fields (in
+    /// `ContainerConfig::extra`): `no_new_privileges`, so that `exec` gives its commands
+    /// the container's setting, as Docker does.
+    pub fn record_extra(&self) -> BTreeMap<String, serde_json::Value> {
+        BTreeMap::from([(
+            RECORD_NO_NEW_PRIVILEGES.to_string(),
+            self.no_new_privileges().into(),
+        )])
+    }
+
     /// The hostname the container gets ("" when unset).
     pub fn hostname(&self) -> &str {
         self.spec.hostname().as_deref().unwrap_or("")
     }
+}
+
+/// The key of [`Bundle::no_new_privileges`] in a container record's `config`.
+pub const RECORD_NO_NEW_PRIVILEGES: &str = "no_new_privileges";
+
+/// The `no_new_privs` setting a container was started with, from its record (false for
+/// records written before it was kept: Docker's default).
+pub fn recorded_no_new_privileges(config: &bocker_store::ContainerConfig) -> bool {
+    let value = config.extra.get(RECORD_NO_NEW_PRIVILEGES);
+    value.and_then(serde_json::Value::as_bool).unwrap_or(false)
 }
 
 /// Bind mounts of the generated /etc files whose destination no user mount takes
@@ -221,7 +249,7 @@ mod tests {
         assert_eq!(loaded, b.spec);
         for field in [
             "\"ociVersion\":\"1.2.0\"",
-            "\"noNewPrivileges\":true",
+            "\"noNewPrivileges\":false",
             "\"CAP_NET_BIND_SERVICE\"",
             "\"maskedPaths\"",
             "\"readonlyPaths\"",

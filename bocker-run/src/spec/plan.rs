@@ -6,6 +6,8 @@ use super::image_rules::{self, ImageDefaults, RuleError};
 use super::{defaults, resources, Bundle, Extras};
 use crate::cli::Args;
 use crate::network::NetworkMode;
+use crate::security::capabilities;
+use crate::security::user::MAX_ID;
 use bocker_cgroups::{parse_memory, CgroupError, Limits};
 use bocker_net::PortMapping;
 use bocker_store::record::ImageConfig;
@@ -18,6 +20,8 @@ use thiserror::Error;
 
 /// Seed default for `BOCKER_MEM_LIMIT` (MB).
 pub const DEFAULT_MEM_MB: u64 = 512;
+/// The smallest `--memory` Docker 20.10 accepts (`linuxMinMemory`, 6 MiB).
+pub const MIN_MEMORY: u64 = 6 * 1024 * 1024;
 /// Seed default for `BOCKER_CPU_SHARE`.
 pub const DEFAULT_CPU_SHARES: u64 = 512;
 /// The OCI runtime spec version the bundle follows.
@@ -43,6 +47,18 @@ pub enum PlanError {
     Volume(String, &'static str),
     #[error("--memory {0}: {1}")]
     Memory(String, CgroupError),
+    /// Docker 20.10's `parseSecurityOpt` message (bocker knows `no-new-privileges` only).
+    #[error("invalid --security-opt 2: {0:?}")]
+    SecurityOpt(String),
+    /// An option Docker knows that bocker does not implement.
+    #[error("--security-opt {0}: not supported by bocker (only no-new-privileges)")]
+    SecurityOptUnsupported(String),
+    /// Docker 20.10's daemon message, word for word (`linuxMinMemory`).
+    #[error("Minimum memory limit allowed is 6MB")]
+    MemoryTooLow,
+    /// Docker 20.10's daemon message, word for word.
+    #[error("Range of CPUs is from 0.01 to {0}.00, as there are only {0} CPUs available")]
+    Cpus(u32),
     #[error("{var}={value} is not a number")]
     Knob { var: &'static str, value: String },
     #[error("building the runtime spec: {0}")]
@@ -103,6 +119,8 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
         .collect::<Result<Vec<_>, _>>()?;
     let limits = limits(args)?;
 
+    let no_new_privileges = no_new_privileges(&args.security_opt)?;
+
     let (uid, gid) = numeric_user(&user);
     let process = ProcessBuilder::default()
         .terminal(false)
@@ -110,9 +128,9 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
         .args(argv)
         .env(env)
         .cwd(cwd)
-        .capabilities(defaults::capabilities())
+        .capabilities(capabilities::for_user(&defaults::capabilities(), uid))
         .rlimits(defaults::rlimits()?)
-        .no_new_privileges(true)
+        .no_new_privileges(no_new_privileges)
         .build()?;
     let mut mounts = defaults::standard_mounts();
     mounts.extend(volumes.iter().map(Volume::mount));
@@ -164,7 +182,7 @@ fn user_env(args: &Args) -> Result<Vec<String>, PlanError> {
             path: f.clone(),
             source,
         })?;
-        out.extend(image_rules::parse_env_file(&text));
+        out.extend(image_rules::parse_env_file(&text)?);
     }
     out.extend(args.env.iter().cloned());
     Ok(out)
@@ -183,32 +201,83 @@ fn ports(args: &Args, network: NetworkMode) -> Result<Vec<PortMapping>, PlanErro
     Ok(ports)
 }
 
-/// `uid` or `uid:gid` as numbers; anything else (names) is resolved inside the
-/// container at start, so the spec says root until then.
+/// `uid` or `uid:gid` as numbers; anything else (names, ids out of range, which the
+/// resolution at start refuses) is resolved inside the container at start, so the spec
+/// says root until then.
 fn numeric_user(user: &str) -> (u32, u32) {
     let (u, g) = user.split_once(':').unwrap_or((user, "0"));
-    match (u.parse(), g.parse()) {
-        (Ok(u), Ok(g)) => (u, g),
+    let id = |s: &str| s.parse::<u32>().ok().filter(|&v| i64::from(v) <= MAX_ID);
+    match (id(u), id(g)) {
+        (Some(u), Some(g)) => (u, g),
         _ => (0, 0),
     }
+}
+
+/// `--security-opt`: `no-new-privileges` (on), `no-new-privileges=BOOL` (or the old
+/// `:` form), Go's `strconv.ParseBool` spellings; the last one wins. Off by default, as
+/// in Docker 20.10, so setuid tools such as `su` and `sudo` work. Other options
+/// (`seccomp=`, `apparmor=`, `label=`) are refused: bocker does not implement them.
+fn no_new_privileges(opts: &[String]) -> Result<bool, PlanError> {
+    let mut on = false;
+    for opt in opts {
+        if opt == "no-new-privileges" {
+            on = true;
+            continue;
+        }
+        let value = opt
+            .strip_prefix("no-new-privileges=")
+            .or_else(|| opt.strip_prefix("no-new-privileges:"));
+        on = match value {
+            Some("1" | "t" | "T" | "true" | "TRUE" | "True") => true,
+            Some("0" | "f" | "F" | "false" | "FALSE" | "False") => false,
+            None if ["seccomp", "apparmor", "label", "systempaths"]
+                .iter()
+                .any(|k| {
+                    opt.starts_with(&format!("{k}=")) || opt.starts_with(&format!("{k}:"))
+                }) =>
+            {
+                return Err(PlanError::SecurityOptUnsupported(opt.clone()))
+            }
+            _ => return Err(PlanError::SecurityOpt(opt.clone())),
+        };
+    }
+    Ok(on)
 }
 
 /// Flags win over the seed's knobs, which win over the seed's defaults.
 pub fn limits(args: &Args) -> Result<Limits, PlanError> {
     let memory_bytes = match &args.memory {
-        Some(m) => parse_memory(m).map_err(|e| PlanError::Memory(m.clone(), e))?,
-        None => env_number("BOCKER_MEM_LIMIT")?.unwrap_or(DEFAULT_MEM_MB) * 1_000_000,
+        Some(m) => match parse_memory(m).map_err(|e| PlanError::Memory(m.clone(), e))? {
+            // Docker: `--memory 0` is no limit; below 6 MiB is refused.
+            0 => None,
+            b if b < MIN_MEMORY => return Err(PlanError::MemoryTooLow),
+            b => Some(b),
+        },
+        None => Some(env_number("BOCKER_MEM_LIMIT")?.unwrap_or(DEFAULT_MEM_MB) * 1_000_000),
     };
     let cpu_shares = match args.cpu_shares {
         Some(s) => s,
         None => env_number("BOCKER_CPU_SHARE")?.unwrap_or(DEFAULT_CPU_SHARES),
     };
     Ok(Limits {
-        memory_bytes: Some(memory_bytes),
+        memory_bytes,
         cpu_shares: Some(cpu_shares),
-        cpus: args.cpus,
+        cpus: cpus(args.cpus)?,
         pids_max: args.pids_limit.filter(|&p| p > 0),
     })
+}
+
+/// `--cpus`: 0 means no limit; below 0, above the CPUs we may run on, or not a number
+/// is refused (Docker 20.10's `verifyContainerResources`).
+fn cpus(flag: Option<f64>) -> Result<Option<f64>, PlanError> {
+    let Some(cpus) = flag.filter(|&c| c != 0.0) else {
+        return Ok(None);
+    };
+    let n = crate::sys::online_cpus().unwrap_or(1);
+    if !(cpus > 0.0 && cpus <= f64::from(n)) {
+        return Err(PlanError::Cpus(n));
+    }
+    Ok(Some(cpus))
 }
 
 fn env_number(var: &'static str) -> Result<Option<u64>, PlanError> {
@@ -295,7 +364,17 @@ mod tests {
         let p = s.process().as_ref().unwrap();
         assert_eq!(p.args().as_ref().unwrap(), &["sleep", "1"]);
         assert_eq!((p.user().uid(), p.user().gid()), (1000, 100));
-        assert_eq!(p.no_new_privileges(), Some(true));
+        // Docker 20.10: off unless --security-opt no-new-privileges.
+        assert_eq!(p.no_new_privileges(), Some(false));
+        // A non-root user starts without capabilities but the bounding set (Docker).
+        assert!(p
+            .capabilities()
+            .as_ref()
+            .unwrap()
+            .effective()
+            .as_ref()
+            .unwrap()
+            .is_empty());
         let caps = p.capabilities().as_ref().unwrap();
         assert_eq!(caps.bounding().as_ref().unwrap().len(), 14);
         assert_eq!(s.root().as_ref().unwrap().readonly(), Some(true));
@@ -312,6 +391,26 @@ mod tests {
     }
 
     #[test]
+    fn security_opt_no_new_privileges() {
+        let nnp =
+            |v: &[&str]| no_new_privileges(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert!(!nnp(&[]).unwrap());
+        assert!(nnp(&["no-new-privileges"]).unwrap());
+        assert!(nnp(&["no-new-privileges=true"]).unwrap());
+        assert!(!nnp(&["no-new-privileges", "no-new-privileges=false"]).unwrap());
+        assert!(nnp(&["no-new-privileges:1"]).unwrap());
+        assert_eq!(
+            nnp(&["no-new-privileges=yes"]).unwrap_err().to_string(),
+            "invalid --security-opt 2: \"no-new-privileges=yes\""
+        );
+        assert!(matches!(
+            nnp(&["seccomp=unconfined"]),
+            Err(PlanError::SecurityOptUnsupported(_))
+        ));
+        assert!(matches!(nnp(&["bogus"]), Err(PlanError::SecurityOpt(_))));
+    }
+
+    #[test]
     fn refusals_name_the_input() {
         let args = Args::parse_from([
             "bocker-run",
@@ -324,6 +423,15 @@ mod tests {
         ]);
         let e = plan(&args, &ImageConfig::default()).unwrap_err();
         assert!(matches!(e, PlanError::PortsNeedBridge(_)), "{e}");
+        let args = Args::parse_from(["bocker-run", "--cpus", "100000", "i", "true"]);
+        let e = plan(&args, &ImageConfig::default()).unwrap_err();
+        assert!(
+            e.to_string().starts_with("Range of CPUs is from 0.01 to "),
+            "{e}"
+        );
+        let args = Args::parse_from(["bocker-run", "-m", "4m", "i", "true"]);
+        let e = plan(&args, &ImageConfig::default()).unwrap_err();
+        assert_eq!(e.to_string(), "Minimum memory limit allowed is 6MB");
         let args = Args::parse_from(["bocker-run", "-m", "lots", "i", "true"]);
         let e = plan(&args, &ImageConfig::default()).unwrap_err();
         assert!(e.to_string().starts_with("--memory lots"), "{e}");

@@ -87,11 +87,23 @@ pub fn compile() -> Result<Vec<BpfProgram>, BackendError> {
     ])
 }
 
-/// Install the programs on the calling thread (needs `no_new_privs` or CAP_SYS_ADMIN).
-pub fn install(programs: &[BpfProgram]) -> Result<(), Error> {
-    programs
-        .iter()
-        .try_for_each(|p| seccompiler::apply_filter(p))
+/// Install the programs on the calling thread. Needs `no_new_privs` or CAP_SYS_ADMIN;
+/// never sets `no_new_privs` itself (that is the spec's `process.noNewPrivileges`, off
+/// by default as in Docker, so setuid tools work), which is why it does not use
+/// seccompiler's `apply_filter`.
+pub fn install(programs: &[BpfProgram]) -> std::io::Result<()> {
+    programs.iter().try_for_each(|p| {
+        let raw: Vec<libc::sock_filter> = p
+            .iter()
+            .map(|i| libc::sock_filter {
+                code: i.code,
+                jt: i.jt,
+                jf: i.jf,
+                k: i.k,
+            })
+            .collect();
+        crate::sys::seccomp_set_filter(&raw)
+    })
 }
 
 #[cfg(test)]
