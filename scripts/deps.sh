@@ -23,6 +23,7 @@ packages=(
     util-linux       # unshare, nsenter, mount
     bsdutils         # script: a real pty for the exec -t tests
     tmux             # drives the exec -it test (keys, Ctrl-C, window size)
+    procps           # ps: `bocker top` passes its options to the host's ps
 )
 missing=()
 for p in "${packages[@]}"; do

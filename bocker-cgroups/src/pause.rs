@@ -19,6 +19,14 @@ pub struct Frozen {
     thawed: &'static str,
 }
 
+impl Frozen {
+    /// Leaves the group frozen for good (`bocker pause`): nothing thaws it until
+    /// [`thaw`] is called, by this process or a later one.
+    pub fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
 impl Drop for Frozen {
     fn drop(&mut self) {
         let _ = fs::write(&self.file, self.thawed);
@@ -58,6 +66,25 @@ pub fn freeze(paths: &[&Path]) -> Result<Option<Frozen>> {
         }
     }
     Ok(None)
+}
+
+/// Thaws the container group among `paths` (`bocker unpause`): v1 `freezer.state` =
+/// THAWED or v2 `cgroup.freeze` = 0. `Ok(false)` when none of the paths offers a freezer.
+/// Errors: the state file cannot be written.
+pub fn thaw(paths: &[&Path]) -> Result<bool> {
+    for dir in paths {
+        let v1 = dir.join("freezer.state");
+        if v1.is_file() {
+            fs::write(&v1, "THAWED")?;
+            return Ok(true);
+        }
+        let v2 = dir.join("cgroup.freeze");
+        if v2.is_file() {
+            fs::write(&v2, "0")?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn settle(dir: &Path, frozen: impl Fn() -> Result<bool>) -> Result<()> {

@@ -3,7 +3,9 @@
 //!
 //! Lifecycle modules: [`state`] (the one place a record's status changes), [`release`]
 //! (kill → cgroup destroy → network release, each through its owning crate),
-//! [`remove`] (`bocker rm`). Crash recovery is [`crate::reclaim`].
+//! [`remove`] (`bocker rm`); the verbs on a running container, one module each:
+//! [`kill`], [`stop`], [`wait`], [`pause`], [`top`], [`stats`] ([`signal`]: Docker's
+//! signal names, [`each`]: one verb over many containers). Crash recovery is [`crate::reclaim`].
 //!
 //! Before the start makes anything on the host it writes the container's live entry
 //! (`live/<ps_id>` in the store: supervisor pid and start time, cgroup parent, bridge),
@@ -14,9 +16,17 @@
 //! container's storage: if we die, the journal removes it.
 
 pub mod cgroups;
+pub mod each;
+pub mod kill;
+pub mod pause;
 pub mod release;
 pub mod remove;
+pub mod signal;
 pub mod state;
+pub mod stats;
+pub mod stop;
+pub mod top;
+pub mod wait;
 
 use crate::cgroup_step::{self, ContainerCgroup};
 use crate::process::execve::StartFailure;
@@ -167,6 +177,7 @@ fn record_of(
             init: x.init,
             interactive: x.stdin,
             auto_remove: x.auto_remove,
+            stop_signal: image.config.stop_signal.clone(),
             ..Default::default()
         },
         state: ContainerState {
