@@ -17,6 +17,9 @@ pub fn flags(verb: &str) -> &'static [(Option<char>, &'static str)] {
         "rm" => RM,
         "rmi" => RMI,
         "pull" => PULL,
+        "stop" | "restart" => STOP,
+        "kill" => KILL,
+        "stats" => STATS,
         _ => &[],
     }
 }
@@ -203,6 +206,17 @@ const PULL: &[(Option<char>, &str)] = &[
     (None, "disable-content-trust"),
     (None, "platform"),
     (Some('q'), "quiet"),
+];
+
+const STOP: &[(Option<char>, &str)] = &[(Some('s'), "signal"), (Some('t'), "timeout")];
+
+const KILL: &[(Option<char>, &str)] = &[(Some('s'), "signal")];
+
+const STATS: &[(Option<char>, &str)] = &[
+    (Some('a'), "all"),
+    (None, "format"),
+    (None, "no-stream"),
+    (None, "no-trunc"),
 ];
 
 #[cfg(test)]
