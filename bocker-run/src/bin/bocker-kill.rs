@@ -11,8 +11,8 @@ use clap::Parser;
 #[command(name = "bocker kill", bin_name = "bocker kill", version)]
 struct Args {
     /// Signal to send to the container (name or number)
-    #[arg(short, long, default_value = "KILL", value_parser = signal::parse)]
-    signal: libc::c_int,
+    #[arg(short, long, default_value = "KILL")]
+    signal: String,
     /// Containers (id, prefix or name)
     #[arg(required = true)]
     containers: Vec<String>,
@@ -21,7 +21,8 @@ struct Args {
 fn main() -> ExitCode {
     let args = bocker_cli::parse::<Args>();
     each::each(&args.containers, |store, id, typed| {
-        kill::kill(store, id, args.signal)?;
+        // Docker checks the signal per container (status 1), not as a usage error.
+        kill::kill(store, id, signal::parse(&args.signal)?)?;
         bocker_cli::say(typed);
         Ok(())
     })

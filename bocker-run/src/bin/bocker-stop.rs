@@ -11,8 +11,8 @@ use clap::Parser;
 #[command(name = "bocker stop", bin_name = "bocker stop", version)]
 struct Args {
     /// Signal to send to the container (default: the image's StopSignal, else SIGTERM)
-    #[arg(short, long, value_parser = signal::parse)]
-    signal: Option<libc::c_int>,
+    #[arg(short, long)]
+    signal: Option<String>,
     /// Seconds to wait before killing the container (negative: wait for ever)
     #[arg(short = 't', long = "timeout", visible_alias = "time", default_value_t = stop::DEFAULT_TIMEOUT, allow_negative_numbers = true)]
     timeout: i64,
@@ -24,7 +24,9 @@ struct Args {
 fn main() -> ExitCode {
     let args = bocker_cli::parse::<Args>();
     each::each(&args.containers, |store, id, typed| {
-        stop::stop(store, id, args.signal, args.timeout)?;
+        // Docker checks the signal per container (status 1), not as a usage error.
+        let sig = args.signal.as_deref().map(signal::parse).transpose()?;
+        stop::stop(store, id, sig, args.timeout)?;
         bocker_cli::say(typed);
         Ok(())
     })
