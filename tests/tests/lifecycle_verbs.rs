@@ -309,3 +309,25 @@ fn rm_f_of_a_running_container_stops_and_removes_it() {
     assert_eq!(c.ok("ps", &["-q"]), "");
     assert_eq!(c.run_status(), 137);
 }
+
+#[test]
+fn commit_of_a_paused_container_leaves_it_paused() {
+    let c = Ctr::start(
+        &[],
+        &[
+            "sh",
+            "-c",
+            "i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.02; done",
+        ],
+    );
+    let count = || c.file("/count").and_then(|s| s.trim().parse::<u64>().ok());
+    c.until("the counter moves", || count().is_some_and(|n| n > 2));
+    c.ok("pause", &["x"]);
+    let frozen = count();
+    // commit pauses (Docker's default) and lets go after: a paused container stays so.
+    c.ok("commit", &["x", "snap:1"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(count(), frozen, "commit thawed a paused container");
+    c.ok("unpause", &["x"]);
+    c.until("the counter moves again", || count() > frozen);
+}
