@@ -25,6 +25,7 @@ packages=(
     bsdutils         # script: a real pty for the exec -t tests
     tmux             # drives the exec -it test (keys, Ctrl-C, window size)
     runc             # bocker-runtime's `spec` output must be accepted by `runc run`
+    procps           # ps: `bocker top` passes its options to the host's ps
 )
 missing=()
 for p in "${packages[@]}"; do

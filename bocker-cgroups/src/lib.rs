@@ -22,6 +22,7 @@ mod fs;
 mod limits;
 mod names;
 mod pause;
+mod stats;
 mod sys;
 mod units;
 mod v1;
@@ -33,7 +34,8 @@ pub use device_rules::{DeviceRule, DEFAULT_DEVICE_RULES};
 pub use error::{CgroupError, Result};
 pub use limits::{Limits, CPU_PERIOD_US};
 pub use names::default_parent;
-pub use pause::{freeze, Frozen};
+pub use pause::{freeze, thaw, Frozen};
+pub use stats::{sample, Sample};
 pub use units::parse_memory;
 pub use v2::cpu::shares_to_weight;
 

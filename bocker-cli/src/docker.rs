@@ -20,6 +20,9 @@ pub fn flags(verb: &str) -> &'static [(Option<char>, &'static str)] {
         "history" => HISTORY,
         "save" => SAVE,
         "load" => LOAD,
+        "stop" | "restart" => STOP,
+        "kill" => KILL,
+        "stats" => STATS,
         _ => &[],
     }
 }
@@ -222,6 +225,17 @@ const LOAD: &[(Option<char>, &str)] = &[
     (Some('i'), "input"),
     (None, "platform"),
     (Some('q'), "quiet"),
+];
+
+const STOP: &[(Option<char>, &str)] = &[(Some('s'), "signal"), (Some('t'), "timeout")];
+
+const KILL: &[(Option<char>, &str)] = &[(Some('s'), "signal")];
+
+const STATS: &[(Option<char>, &str)] = &[
+    (Some('a'), "all"),
+    (None, "format"),
+    (None, "no-stream"),
+    (None, "no-trunc"),
 ];
 
 #[cfg(test)]

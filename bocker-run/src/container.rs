@@ -3,8 +3,10 @@
 //!
 //! Lifecycle modules: [`state`] (the one place a record's status changes), [`release`]
 //! (kill → cgroup destroy → network release, each through its owning crate),
-//! [`remove`] (`bocker rm`), [`cgroups`] (the container's groups, through bocker-cgroups).
-//! Crash recovery is [`reclaim`].
+//! [`remove`] (`bocker rm`), [`cgroups`] (the container's groups, through bocker-cgroups);
+//! the verbs on a running container, one module each: [`kill`], [`stop`], [`wait`],
+//! [`pause`], [`top`], [`stats`] ([`signal`]: Docker's signal names, [`each`]: one verb
+//! over many containers). Crash recovery is [`reclaim`].
 //!
 //! Before the start makes anything on the host it writes the container's live entry
 //! (`live/<ps_id>` in the store: supervisor pid and start time, cgroup parent, bridge),
@@ -15,10 +17,18 @@
 //! container's storage: if we die, the journal removes it.
 
 pub mod cgroups;
+pub mod each;
+pub mod kill;
+pub mod pause;
 pub mod reclaim;
 pub mod release;
 pub mod remove;
+pub mod signal;
 pub mod state;
+pub mod stats;
+pub mod stop;
+pub mod top;
+pub mod wait;
 
 use self::cgroups::ContainerCgroup;
 use crate::exit_code;
@@ -218,6 +228,7 @@ fn record_of(
             interactive: x.stdin,
             auto_remove: x.auto_remove,
             extra: bundle.record_extra(),
+            stop_signal: image.config.stop_signal.clone(),
             ..Default::default()
         },
         state: ContainerState {

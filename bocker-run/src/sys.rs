@@ -358,6 +358,30 @@ pub fn seccomp_set_filter(program: &[libc::sock_filter]) -> io::Result<()> {
     .map(drop)
 }
 
+/// `pidfd_open(2)`: a handle on process `pid` that never comes to mean another one.
+pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments; the returned fd is ours alone.
+    let fd = cvt_long(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    // SAFETY: the kernel returned a new, open file descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// `pidfd_send_signal(2)`: signal `sig` to the process behind `pidfd` (ESRCH once it
+/// has exited).
+pub fn pidfd_send_signal(pidfd: &OwnedFd, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: a valid pidfd, no siginfo, no flags.
+    cvt_long(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
 /// Give every signal its default action, as runc does before the container's execve:
 /// the container never inherits what bocker (Rust ignores SIGPIPE) or its caller
 /// ignored. The raw `rt_sigaction`, because libc's wrapper refuses the two real-time

@@ -99,6 +99,9 @@ pub struct ContainerState {
     pub finished_at: Option<String>,
     /// Set when the engine itself failed (what went wrong).
     pub error: Option<String>,
+    /// True while `bocker pause` holds the container frozen (Docker's `State.Paused`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 /// A bind mount requested with `-v`.
@@ -151,6 +154,10 @@ pub struct ContainerConfig {
     pub tty: bool,
     pub interactive: bool,
     pub auto_remove: bool,
+    /// The signal `stop` sends first (the image's `StopSignal`, recorded at create);
+    /// `None`: SIGTERM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
     /// Anything a newer runtime stores that this version does not know about.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -183,10 +190,11 @@ pub struct ContainerRecord {
 }
 
 impl ContainerRecord {
-    /// `created`, `running` or `exited (N)`, as `ps` shows it.
+    /// `created`, `running`, `paused` or `exited (N)`, as `ps` shows it.
     pub fn status_text(&self) -> String {
         match self.state.status {
             Status::Created => "created".into(),
+            Status::Running if self.state.paused => "paused".into(),
             Status::Running => "running".into(),
             Status::Exited => match self.state.exit_code {
                 Some(c) => format!("exited ({c})"),

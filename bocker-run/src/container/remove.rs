@@ -17,9 +17,23 @@ pub enum RemoveError {
     Store(#[from] StoreError),
 }
 
+/// How long `rm -f` lets a killed container's supervisor finish before it releases
+/// what the container holds itself.
+const FORCE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Removes container `id`: refuses a running one unless `force`, which kills it.
 pub fn remove(store: &Store, id: &ContainerId, force: bool) -> Result<(), RemoveError> {
-    let rec = store.read_container(id)?;
+    let mut rec = store.read_container(id)?;
+    if force && liveness::is_running(&rec) {
+        // Killed first, so its supervisor releases what it holds and records the end
+        // (a `--rm` one removes itself: then there is nothing left to do).
+        if let Ok(Some(_)) = super::stop::kill_and_wait(store, id, Some(FORCE_WAIT)) {
+            match store.read_container(id) {
+                Err(StoreError::NoSuchContainer(_)) => return Ok(()),
+                r => rec = r?,
+            }
+        }
+    }
     let entry = store.read_live(id)?;
     if !force && rec.state.status == Status::Running {
         // Running: its supervisor lives, or (supervisor killed) processes are left in
@@ -42,7 +56,11 @@ pub fn remove(store: &Store, id: &ContainerId, force: bool) -> Result<(), Remove
             });
         }
     }
-    store.remove_container_record(id)?;
+    match store.remove_container_record(id) {
+        // A `--rm` container's supervisor removed it meanwhile: removed all the same.
+        Err(StoreError::NoSuchContainer(_)) if force => return Ok(()),
+        r => r?,
+    }
     if entry.is_some() {
         let failed = super::release::forget(store, id, Vec::new());
         if !failed.is_empty() {

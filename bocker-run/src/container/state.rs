@@ -22,6 +22,7 @@ pub fn exited(r: &mut ContainerRecord, code: i32, error: Option<String>) {
     }
     r.state.finished_at = Some(bocker_store::time::now());
     r.state.pid = None;
+    r.state.paused = false;
     r.state.supervisor_pid = None;
     r.state.supervisor_start = None;
     r.config.cgroup_paths.clear();

@@ -1,0 +1,33 @@
+//! `bocker stop [-t N] [-s SIG] <ctr…>`: the stop signal, then SIGKILL after N seconds,
+//! as `docker stop`; prints each container as named once it has stopped.
+
+use std::process::ExitCode;
+
+use bocker_run::container::{each, signal, stop};
+use clap::Parser;
+
+/// Stop one or more running containers
+#[derive(Parser)]
+#[command(name = "bocker stop", bin_name = "bocker stop", version)]
+struct Args {
+    /// Signal to send to the container (default: the image's StopSignal, else SIGTERM)
+    #[arg(short, long)]
+    signal: Option<String>,
+    /// Seconds to wait before killing the container (negative: wait for ever)
+    #[arg(short = 't', long = "timeout", visible_alias = "time", default_value_t = stop::DEFAULT_TIMEOUT, allow_negative_numbers = true)]
+    timeout: i64,
+    /// Containers (id, prefix or name)
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let args = bocker_cli::parse::<Args>();
+    each::each(&args.containers, |store, id, typed| {
+        // Docker checks the signal per container (status 1), not as a usage error.
+        let sig = args.signal.as_deref().map(signal::parse).transpose()?;
+        stop::stop(store, id, sig, args.timeout)?;
+        bocker_cli::say(typed);
+        Ok(())
+    })
+}
