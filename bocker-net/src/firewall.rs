@@ -452,7 +452,7 @@ mod tests {
     fn port_rule_shape() {
         let c = Chains::of(&cfg());
         let p = PortMapping {
-            host_ip: Some(Ipv4Addr::LOCALHOST),
+            host_ip: Some(Ipv4Addr::LOCALHOST.into()),
             host_port: 18080,
             container_port: 80,
             proto: Proto::Tcp,
