@@ -653,10 +653,10 @@ fn a_replacement_container_gets_the_udp_traffic_of_its_published_port() {
 }
 
 /// Issue 10.6 (the parsing half): every form of `-p` Docker accepts is recognised:
-/// ranges publish every port of the range; a bracketed IPv6 host address and `/sctp`
+/// ranges publish every port of the range; a malformed bracketed IPv6 host and `/sctp`
 /// are refused with what is wrong (not "too many ':'"), status 125.
 #[test]
-fn publish_accepts_dockers_forms_and_refuses_ipv6_and_sctp_clearly() {
+fn publish_accepts_dockers_forms_and_refuses_bad_ipv6_and_sctp_clearly() {
     let t = TestRoot::overlay();
     let img = t.busybox_image();
     let base = {
@@ -679,7 +679,8 @@ fn publish_accepts_dockers_forms_and_refuses_ipv6_and_sctp_clearly() {
     );
 
     for (flag, want) in [
-        ("[::1]:8080:80", "IPv6 host addresses are not supported"),
+        ("[::1:8080:80", "unclosed '['"),
+        ("[10.0.0.1]:8080:80", "not an IPv6 address"),
         ("8080:80/sctp", "sctp is not supported"),
     ] {
         let out = t.run("run", &["--rm", "-p", flag, &img, "true"]);
@@ -687,4 +688,219 @@ fn publish_accepts_dockers_forms_and_refuses_ipv6_and_sctp_clearly() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(want), "-p {flag}: {err}");
     }
+}
+
+/// A port free on every address of both families (a dual-stack bind of `[::]:0`).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("[::]:0").unwrap();
+    let u = std::net::UdpSocket::bind(("::", l.local_addr().unwrap().port()));
+    match u {
+        Ok(_) => l.local_addr().unwrap().port(),
+        Err(_) => free_port(),
+    }
+}
+
+/// `curl -g` of `url`: its body, or None when it fails (refused, timed out).
+fn curl(url: &str) -> Option<String> {
+    let o = std::process::Command::new("curl")
+        .args(["-g", "-s", "-m", "2", url])
+        .output()
+        .unwrap();
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// `curl` until the body has `want` (the container's httpd may still be starting).
+fn curl_until(url: &str, want: &str) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = curl(url);
+        if body.as_deref().is_some_and(|b| b.contains(want)) || Instant::now() > deadline {
+            return body;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A directory with an index page, as a `-v` argument for `/www`.
+fn www(t: &TestRoot, page: &str) -> String {
+    let www = t.base.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), page).unwrap();
+    format!("{}:/www:ro", www.display())
+}
+
+/// Waits for a `bocker run` to end; kills it and fails if it does not within 30 s.
+fn exits(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: bocker run did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Issue 10.6: a plain `-p P:80` answers on the host's IPv6 loopback too, and
+/// `-p [::1]:Q:80` only there (Docker 20.10: docker-proxy listens on `[::]:P` beside
+/// `0.0.0.0:P`, and on `[::1]:Q` alone). UDP alike. Everything held goes away with the
+/// container: the ports can be bound again after `rm`.
+#[test]
+fn a_published_port_answers_on_ipv6_loopback_and_a_bracketed_one_only_there() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let vol = www(&t, "served-over-ipv6\n");
+    let (p, q, pu, qu) = (free_port(), free_port(), free_port(), free_port());
+    let ports = [
+        format!("{p}:80"),
+        format!("[::1]:{q}:80"),
+        format!("{pu}:80/udp"),
+        format!("[::1]:{qu}:81/udp"),
+    ];
+    let mut args = vec!["--name", "six", "-v", &vol];
+    for port in &ports {
+        args.extend(["-p", port.as_str()]);
+    }
+    args.extend([img.as_str(), "sh", "-c", "httpd -p 80 -h /www; sleep 60"]);
+    let mut run = spawn_run(&t, &args);
+    address_of(&t, "six");
+
+    let plain6 = curl_until(&format!("http://[::1]:{p}/"), "served-over-ipv6");
+    let plain4 = curl(&format!("http://127.0.0.1:{p}/"));
+    let only6 = curl_until(&format!("http://[::1]:{q}/"), "served-over-ipv6");
+    let only6_on_v4 = curl(&format!("http://127.0.0.1:{q}/"));
+    // `[::1]:Q` holds no IPv4 port: a host process may bind 127.0.0.1:Q meanwhile.
+    let v4_free = std::net::TcpListener::bind(("127.0.0.1", q)).is_ok()
+        && std::net::UdpSocket::bind(("127.0.0.1", qu)).is_ok();
+    let inspect = t.ok("inspect", &["six"]);
+
+    // UDP: datagrams sent to [::1] reach the container's namespace.
+    let pid = pid_of(&t, "six");
+    let client = std::net::UdpSocket::bind("[::1]:0").unwrap();
+    let mut udp = Vec::new();
+    for port in [pu, qu] {
+        let seen = udp_seen(&pid);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut arrived = false;
+        while !arrived && Instant::now() < deadline {
+            let _ = client.send_to(b"ping", ("::1", port));
+            arrived = udp_arrives_within(&pid, seen, Duration::from_millis(200));
+        }
+        udp.push(arrived);
+    }
+
+    t.ok("rm", &["-f", "six"]);
+    exits(&mut run, "rm -f");
+    let freed: Vec<bool> = vec![
+        std::net::TcpListener::bind(("::1", p)).is_ok(),
+        std::net::TcpListener::bind(("::1", q)).is_ok(),
+        std::net::UdpSocket::bind(("::1", pu)).is_ok(),
+        std::net::UdpSocket::bind(("::1", qu)).is_ok(),
+    ];
+
+    assert!(
+        plain6
+            .as_deref()
+            .is_some_and(|b| b.contains("served-over-ipv6")),
+        "-p {p}:80 does not answer on [::1]: {plain6:?}"
+    );
+    assert!(
+        plain4
+            .as_deref()
+            .is_some_and(|b| b.contains("served-over-ipv6")),
+        "-p {p}:80 no longer answers on 127.0.0.1: {plain4:?}"
+    );
+    assert!(
+        only6
+            .as_deref()
+            .is_some_and(|b| b.contains("served-over-ipv6")),
+        "-p [::1]:{q}:80 does not answer on [::1]: {only6:?}"
+    );
+    assert_eq!(only6_on_v4, None, "-p [::1]:{q}:80 answers on 127.0.0.1");
+    assert!(v4_free, "-p [::1]:... holds an IPv4 port");
+    assert!(inspect.contains(&format!("[::1]:{q}:80/tcp")), "{inspect}");
+    assert_eq!(udp, [true, true], "UDP over [::1] (plain, bracketed)");
+    assert_eq!(
+        freed, [true; 4],
+        "ports still held after rm (tcp p, tcp q, udp p, udp q)"
+    );
+    assert_eq!(leases(&t), 0);
+}
+
+/// Waits up to `within` until `pid`'s namespace has seen more than `than` UDP datagrams.
+fn udp_arrives_within(pid: &str, than: u64, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if udp_seen(pid) > than {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Issue 10.6: IPv6 clients are relayed by the supervisor's process, so they must not
+/// be able to keep it alive or steal its signals. Connections to `[::1]:P` that stall
+/// (idle, half a request, a large page never read) are open when SIGTERM reaches
+/// `bocker run`: it is forwarded to the container, whose status comes back (7, from its
+/// trap; a relay thread that took the signal would kill the supervisor instead), the
+/// stalled clients are disconnected and the port is free.
+#[test]
+fn stalled_ipv6_clients_keep_neither_the_supervisor_nor_its_port() {
+    use std::io::{Read, Write};
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let vol = www(&t, "relay-up\n");
+    std::fs::write(t.base.join("www/big"), vec![b'x'; 8 << 20]).unwrap();
+    let p = free_port();
+    let publish = format!("{p}:80");
+    let script = "trap 'exit 7' TERM; httpd -p 80 -h /www; while true; do sleep 0.2; done";
+    let mut run = spawn_run(
+        &t,
+        &[
+            "--rm", "--name", "slow", "-p", &publish, "-v", &vol, &img, "sh", "-c", script,
+        ],
+    );
+    address_of(&t, "slow");
+    let up = curl_until(&format!("http://[::1]:{p}/"), "relay-up");
+    assert!(
+        up.as_deref().is_some_and(|b| b.contains("relay-up")),
+        "[::1]:{p}: {up:?}"
+    );
+    let connect = || std::net::TcpStream::connect(("::1", p)).unwrap();
+    let idle = connect();
+    let mut half = connect();
+    half.write_all(b"GET / HTTP/1.0\r\n").unwrap();
+    let mut unread = connect();
+    unread.write_all(b"GET /big HTTP/1.0\r\n\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // SAFETY: kill(2) on our own child, which has not been waited for.
+    unsafe { libc::kill(run.id() as i32, libc::SIGTERM) };
+    let status = exits(&mut run, "SIGTERM with stalled IPv6 clients");
+    let closed = |mut s: std::net::TcpStream| {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut sink = Vec::new();
+        match s.read_to_end(&mut sink) {
+            Ok(_) => true,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        }
+    };
+    let all_closed = closed(idle) && closed(half) && closed(unread);
+    let free = std::net::TcpListener::bind(("::1", p)).is_ok();
+    assert_eq!(status.code(), Some(7), "bocker run ended with {status}");
+    assert!(all_closed, "a stalled client was never disconnected");
+    assert!(free, "[::1]:{p} still held after the container exited");
+    assert_eq!(leases(&t), 0);
 }
