@@ -436,13 +436,10 @@ fn gateway(t: &TestRoot) -> String {
     format!("{}.1", prefix(t))
 }
 
-/// Issue 10.10: resolv.conf as Docker 20.10 writes it. `--dns`, `--dns-search` and
-/// `--dns-option` replace the host's parts; host mode copies the host's file; a host
-/// whose resolv.conf names only systemd-resolved's stub gives the container the real
-/// upstreams from /run/systemd/resolve/resolv.conf (shown in a private mount namespace
-/// whose /etc/resolv.conf and /run/systemd are the test's own).
+/// Issue 10.10: resolv.conf as Docker 20.10 writes it: `--dns`, `--dns-search` and
+/// `--dns-option` replace the host's parts.
 #[test]
-fn resolv_conf_is_written_as_docker_writes_it() {
+fn resolv_conf_flags_replace_the_hosts_parts() {
     let t = TestRoot::overlay();
     let img = t.busybox_image();
     let got = t.ok(
@@ -466,7 +463,17 @@ fn resolv_conf_is_written_as_docker_writes_it() {
     );
     let err = t.fails("run", &["--rm", "--dns", "banana", &img, "true"]);
     assert!(err.contains("not an IP address"), "{err}");
+}
 
+/// Issue 10.10 without flags: host mode copies the host's resolv.conf, and a host whose
+/// resolv.conf names only systemd-resolved's stub gives the container the real upstreams
+/// (loopback and IPv6 ones dropped; `search` and `options` kept), as Docker 20.10:
+/// shown in a private mount namespace whose /etc/resolv.conf and /run/systemd are the
+/// test's own.
+#[test]
+fn resolv_conf_in_host_mode_and_behind_systemd_resolved() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
     let host = t.ok(
         "run",
         &["--rm", "--network", "host", &img, "cat", "/etc/resolv.conf"],
@@ -515,10 +522,9 @@ fn resolv_conf_is_written_as_docker_writes_it() {
 
 /// Issue 10.11: /etc/hosts as Docker 20.10 writes it: `--hostname web.example` also
 /// gets the short alias `web`; `--add-host NAME:IP` and `NAME:host-gateway` (the bridge's
-/// gateway) are appended; in host mode the container sees the host's own /etc/hosts
-/// and hostname.
+/// gateway) are appended.
 #[test]
-fn hosts_file_has_aliases_added_hosts_and_the_hosts_own_in_host_mode() {
+fn hosts_file_has_the_short_alias_and_added_hosts() {
     let t = TestRoot::overlay();
     let img = t.busybox_image();
     let hosts = t.ok(
@@ -550,7 +556,14 @@ fn hosts_file_has_aliases_added_hosts_and_the_hosts_own_in_host_mode() {
     );
     let err = t.fails("run", &["--rm", "--add-host", "nocolon", &img, "true"]);
     assert!(err.contains("--add-host"), "{err}");
+}
 
+/// Issue 10.11 without flags: in host mode the container sees the host's own
+/// /etc/hosts and hostname (Docker 20.10).
+#[test]
+fn host_mode_sees_the_hosts_own_hosts_file_and_hostname() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
     let host = t.ok(
         "run",
         &["--rm", "--network", "host", &img, "cat", "/etc/hosts"],
