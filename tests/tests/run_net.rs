@@ -792,6 +792,9 @@ fn a_published_port_answers_on_ipv6_loopback_and_a_bracketed_one_only_there() {
     let v4_free = std::net::TcpListener::bind(("127.0.0.1", q)).is_ok()
         && std::net::UdpSocket::bind(("127.0.0.1", qu)).is_ok();
     let inspect = t.ok("inspect", &["six"]);
+    // `bocker-net status` shows bocker's rules (issue 10: "status shows them") and the
+    // lease's ports; the IPv6-only mapping has no DNAT rule.
+    let status = t.ok("net", &["status"]);
 
     // UDP: datagrams sent to [::1] reach the container's namespace.
     let pid = pid_of(&t, "six");
@@ -838,6 +841,19 @@ fn a_published_port_answers_on_ipv6_loopback_and_a_bracketed_one_only_there() {
     assert_eq!(only6_on_v4, None, "-p [::1]:{q}:80 answers on 127.0.0.1");
     assert!(v4_free, "-p [::1]:... holds an IPv4 port");
     assert!(inspect.contains(&format!("[::1]:{q}:80/tcp")), "{inspect}");
+    let dnat = |port: u16| {
+        status
+            .lines()
+            .any(|l| l.contains("-j DNAT") && l.contains(&format!("--dport {port} ")))
+    };
+    assert!(
+        status.contains(&format!("-d 127.0.0.0/8 -i {} -j DROP", t.bridge))
+            && status.contains(&format!("-o {} -j DROP", t.bridge))
+            && dnat(p)
+            && !dnat(q)
+            && status.contains(&format!("[::1]:{q}:80/tcp")),
+        "{status}"
+    );
     assert_eq!(udp, [true, true], "UDP over [::1] (plain, bracketed)");
     assert_eq!(
         freed, [true; 4],
