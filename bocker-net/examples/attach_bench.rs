@@ -121,7 +121,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     summary("release", release);
     summary("attach + release", total);
     summary("publish 1 port + its release", publish);
-    summary("publish [::1] port (relay) + release", relay);
+    summary("publish [::1] (relay) + release", relay);
     summary("detach (sync veth delete, ref.)", detach);
     bocker_net::teardown(&cfg, true)?;
     Ok(())

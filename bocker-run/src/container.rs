@@ -103,7 +103,8 @@ pub fn create(
             .with_context(|| format!("reading the store id for {id}"))?,
     )
     .join(&id.0);
-    bundle.finish(&id.0, &rootfs, etc, &cgroups_path);
+    // The default hostname (the id; in host mode the host's own, as Docker 20.10).
+    bundle.finish(&hostname, &rootfs, etc, &cgroups_path);
     let record = record_of(store, &id, name, image, image_ref, &bundle);
     Ok(Created {
         id,
