@@ -179,6 +179,12 @@ fn extra_hosts(ctx: &NetContext) -> io::Result<String> {
 /// store at `root` on `bridge` (the one recorded). Call it once the container's
 /// processes are gone. Holding nothing is not an error; every other failure is returned.
 pub fn release_network(root: &Path, bridge: &str, id: &str) -> io::Result<()> {
+    // In the supervisor: close the held ports (and stop the IPv6 relay) before their
+    // claims go, so a next container never finds them still bound. Elsewhere: empty.
+    HELD_PORTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clear();
     let cfg = NetConfig::from_env_with(Some(bridge), None)?;
     bocker_net::release(&cfg, &bocker_net::container_owner(root, id))?;
     Ok(())
