@@ -21,7 +21,9 @@ root=$(mktemp -d /tmp/bocker-net-bench.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 
 here=$PWD
+this_rev=$(git rev-parse --short HEAD)
 if [[ -n ${BENCH_AGAINST:-} ]]; then
+    base_rev=$(git -C "$BENCH_AGAINST" rev-parse --short HEAD)
     (cd "$BENCH_AGAINST" && CARGO_TARGET_DIR=$here/target cargo build --quiet --release -p bocker-net --example attach_bench)
     cp target/release/examples/attach_bench "$root/attach_bench.base"
 fi
@@ -31,8 +33,8 @@ echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -r), $(nproc) cpus, load $(cut -d' '
 for pause in ${PAUSE_MS:-0 100}; do
     for which in ${BENCH_AGAINST:+base} this; do
         case $which in
-            base) label=" [base $(git -C "$BENCH_AGAINST" rev-parse --short HEAD)]" ;;
-            this) label=" [this $(git rev-parse --short HEAD)]" ;;
+            base) label=" [base $base_rev]" ;;
+            this) label=" [this $this_rev]" ;;
         esac
         echo "## PAUSE_MS=$pause, $n rounds, load $(cut -d' ' -f1 /proc/loadavg)$label"
         mkdir -p "$root/$which"
