@@ -933,3 +933,62 @@ fn stalled_ipv6_clients_keep_neither_the_supervisor_nor_its_port() {
     assert!(free, "[::1]:{p} still held after the container exited");
     assert_eq!(leases(&t), 0);
 }
+
+/// Issue 10.5 (the sibling half): a container reaches a sibling's published port
+/// through a host address (the gateway), as in Docker 20.10; the answer must come back
+/// through the host to be un-DNATed.
+#[test]
+fn a_container_reaches_a_siblings_published_port_through_the_host() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let vol = www(&t, "sibling-served\n");
+    let p = free_port();
+    let publish = format!("{p}:80");
+    let mut server = spawn_run(
+        &t,
+        &[
+            "--name",
+            "server",
+            "-p",
+            &publish,
+            "-v",
+            &vol,
+            &img,
+            "sh",
+            "-c",
+            "httpd -p 80 -h /www; sleep 60",
+        ],
+    );
+    address_of(&t, "server");
+    let ready = curl_until(&format!("http://127.0.0.1:{p}/"), "sibling-served");
+    // busybox `nc` (this Debian busybox's `wget` crashes on any URL).
+    let gw = gateway(&t);
+    let port = p.to_string();
+    let got = t.run(
+        "run",
+        &[
+            "--rm",
+            &img,
+            "sh",
+            "-c",
+            "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 \"$1\" \"$2\"",
+            "sh",
+            &gw,
+            &port,
+        ],
+    );
+    t.ok("rm", &["-f", "server"]);
+    exits(&mut server, "rm -f");
+    assert!(
+        ready
+            .as_deref()
+            .is_some_and(|b| b.contains("sibling-served")),
+        "{ready:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&got.stdout).ends_with("\r\n\r\nsibling-served\n"),
+        "container -> sibling's published port via {gw}:{p} ({}): {}",
+        got.status,
+        String::from_utf8_lossy(&got.stderr)
+    );
+}
