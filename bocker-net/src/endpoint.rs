@@ -168,8 +168,16 @@ pub fn loopback_up<'a>(netns: impl Into<Netns<'a>>) -> Result<()> {
 /// Dropping closes them all and stops the relay; so does the process exiting.
 #[derive(Debug, Default)]
 pub struct PortHolds {
+    ports: Vec<PortMapping>,
     _sockets: Vec<std::os::fd::OwnedFd>,
     _relay: Option<Relay>,
+}
+
+impl PortHolds {
+    /// The mappings as published: a host port 0 (`-p 80`) replaced by the one picked.
+    pub fn ports(&self) -> &[PortMapping] {
+        &self.ports
+    }
 }
 
 /// Publish host ports to `owner`'s address `ip`. A host port already taken by
@@ -204,39 +212,35 @@ pub fn publish_held(
         }
     };
     for m in ports {
-        let claim = PortClaim {
-            owner: owner.into(),
-            bridge: cfg.bridge.clone(),
-            ip,
-            mapping: *m,
+        // Host port 0 (`-p 80`): a port the kernel says is free, claimed and held as any
+        // other; another taker between the pick and the hold means another pick.
+        let mut tries = 0;
+        let (m, fd, route) = loop {
+            let picked = match m.host_port {
+                0 => free_port(m)?,
+                _ => *m,
+            };
+            match claim_and_hold(cfg, owner, ip, &picked) {
+                Ok((fd, route)) => break (picked, fd, route),
+                Err(NetError::PortTaken { .. } | NetError::PortBusy { .. })
+                    if m.host_port == 0 && tries < 16 =>
+                {
+                    tries += 1
+                }
+                Err(e) => {
+                    undo(&claimed);
+                    return Err(e);
+                }
+            }
         };
-        if !record::create_new(&record::claim_path(cfg, m), &claim)? {
-            let holder = record::read::<PortClaim>(&record::claim_path(cfg, m))?
-                .map(|c| c.owner)
-                .unwrap_or_else(|| "another container".into());
-            undo(&claimed);
-            return Err(NetError::PortTaken {
-                port: m.host_port,
-                proto: m.proto.to_string(),
-                owner: holder,
-            });
-        }
-        claimed.push(*m);
-        let held = hold_port(m).and_then(|fd| {
-            holds.extend(fd);
-            let to = std::net::SocketAddrV4::new(ip, m.container_port);
-            routes.extend(hold_port_v6(m, to)?);
-            Ok(())
-        });
-        if let Err(e) = held {
-            undo(&claimed);
-            return Err(e);
-        }
+        claimed.push(m);
+        holds.extend(fd);
+        routes.extend(route);
     }
     // Record first, so a crash after the rules leaves something to reclaim them by.
-    ep.ports.extend_from_slice(ports);
+    ep.ports.extend_from_slice(&claimed);
     record::write(&ep_path, &ep)?;
-    let v4 = on_ipv4(ports);
+    let v4 = on_ipv4(&claimed);
     let relayed = firewall::add_ports(cfg, ip, &v4).and_then(|()| {
         let relay = (!routes.is_empty())
             .then(|| Relay::start(routes))
@@ -248,16 +252,72 @@ pub fn publish_held(
     });
     match relayed {
         Ok(relay) => Ok(PortHolds {
+            ports: claimed,
             _sockets: holds,
             _relay: relay,
         }),
         Err(e) => {
-            ep.ports.truncate(ep.ports.len() - ports.len());
+            ep.ports.truncate(ep.ports.len() - claimed.len());
             let _ = record::write(&ep_path, &ep);
             undo(&claimed);
             Err(e)
         }
     }
+}
+
+/// Claim `m`'s host port for `owner` and bind it (IPv4 and/or IPv6); on failure
+/// nothing is left claimed or bound.
+fn claim_and_hold(
+    cfg: &NetConfig,
+    owner: &str,
+    ip: Ipv4Addr,
+    m: &PortMapping,
+) -> Result<(Option<std::os::fd::OwnedFd>, Option<Route>)> {
+    let claim = PortClaim {
+        owner: owner.into(),
+        bridge: cfg.bridge.clone(),
+        ip,
+        mapping: *m,
+    };
+    let path = record::claim_path(cfg, m);
+    if !record::create_new(&path, &claim)? {
+        let holder = record::read::<PortClaim>(&path)?
+            .map(|c| c.owner)
+            .unwrap_or_else(|| "another container".into());
+        return Err(NetError::PortTaken {
+            port: m.host_port,
+            proto: m.proto.to_string(),
+            owner: holder,
+        });
+    }
+    let held = hold_port(m).and_then(|fd| {
+        let to = std::net::SocketAddrV4::new(ip, m.container_port);
+        Ok((fd, hold_port_v6(m, to)?))
+    });
+    if held.is_err() {
+        let _ = remove_if_present(&path);
+    }
+    held
+}
+
+/// `m` with a host port the kernel reports free for its protocol (on IPv4 when the
+/// mapping has an IPv4 side, else on its IPv6 address), as Docker picks one for `-p 80`.
+fn free_port(m: &PortMapping) -> Result<PortMapping> {
+    let addr: std::net::SocketAddr = match (m.ipv4_host(), m.ipv6_host()) {
+        (Some(v4), _) => (v4, 0).into(),
+        (None, Some(v6)) => (v6, 0).into(),
+        (None, None) => unreachable!("a mapping has a host address of one family"),
+    };
+    let port = match m.proto {
+        Proto::Tcp => std::net::TcpListener::bind(addr).and_then(|l| l.local_addr()),
+        Proto::Udp => std::net::UdpSocket::bind(addr).and_then(|s| s.local_addr()),
+    }
+    .map_err(|e| port_busy(m, addr, e))?
+    .port();
+    Ok(PortMapping {
+        host_port: port,
+        ..*m
+    })
 }
 
 /// The mappings that have an IPv4 host address (and so a DNAT rule).

@@ -29,6 +29,8 @@ impl fmt::Display for Proto {
 
 /// One published port. `host_ip` None means every host address, IPv4 and IPv6
 /// (Docker 20.10: `-p 8080:80` listens on `0.0.0.0:8080` and `[::]:8080`).
+/// `host_port` 0 means a free port picked when it is published (`-p 80`, `-p IP::80`);
+/// [`crate::PortHolds::ports`] says which.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PortMapping {
     pub host_ip: Option<IpAddr>,
@@ -66,11 +68,11 @@ impl fmt::Display for PortMapping {
             Some(ip) => write!(f, "{ip}:")?,
             None => {}
         }
-        write!(
-            f,
-            "{}:{}/{}",
-            self.host_port, self.container_port, self.proto
-        )
+        match self.host_port {
+            0 if self.host_ip.is_none() => write!(f, "{}/{}", self.container_port, self.proto),
+            0 => write!(f, ":{}/{}", self.container_port, self.proto),
+            p => write!(f, "{p}:{}/{}", self.container_port, self.proto),
+        }
     }
 }
 
@@ -146,20 +148,28 @@ impl PortMapping {
                     *ctr,
                 )
             }
-            (_, [_]) => return Err(bad("a host port is required")),
+            // `-p 80`: the container port alone, a free host port picked at publish.
+            (None, [ctr]) => (None, "", *ctr),
             _ => return Err(bad("too many ':' (an IPv6 host address goes in brackets)")),
         };
-        let (h0, h1) = range(host, s)?;
         let (c0, c1) = range(ctr, s)?;
-        if h1 - h0 != c1 - c0 {
-            return Err(bad(
-                "the host and container ranges must have the same length",
-            ));
-        }
-        Ok((0..=h1 - h0)
+        // An empty host port (`80`, `IP::80`, `[::1]::80`): 0, "any free port", for each.
+        let (h0, step) = match host {
+            "" => (0, 0),
+            _ => {
+                let (h0, h1) = range(host, s)?;
+                if h1 - h0 != c1 - c0 {
+                    return Err(bad(
+                        "the host and container ranges must have the same length",
+                    ));
+                }
+                (h0, 1)
+            }
+        };
+        Ok((0..=c1 - c0)
             .map(|i| PortMapping {
                 host_ip,
-                host_port: h0 + i,
+                host_port: h0 + i * step,
                 container_port: c0 + i,
                 proto,
             })
@@ -241,9 +251,33 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_host_port_is_any_free_port() {
+        for (s, ip, ctr) in [
+            ("80", None, 80),
+            ("127.0.0.1::80/udp", Some(Ipv4Addr::LOCALHOST.into()), 80),
+            ("[::1]::81", Some(Ipv6Addr::LOCALHOST.into()), 81),
+        ] {
+            let p: PortMapping = s.parse().unwrap();
+            assert_eq!(
+                (p.host_ip, p.host_port, p.container_port),
+                (ip, 0, ctr),
+                "{s}"
+            );
+            assert_eq!(p.to_string().parse::<PortMapping>().unwrap(), p, "{s}");
+        }
+        let all = PortMapping::parse_all("8000-8002").unwrap();
+        assert_eq!(all.len(), 3);
+        assert!(all.iter().all(|m| m.host_port == 0));
+        assert_eq!(all[2].container_port, 8002);
+        assert!(PortMapping::parse_all("1-2:8000-8002").is_err());
+        // Docker accepts an empty host port before the ':' too.
+        assert_eq!(":80".parse::<PortMapping>().unwrap().host_port, 0);
+    }
+
+    #[test]
     fn rejects_garbage() {
         for s in [
-            "80",
+            "80-",
             "a:80",
             "0:80",
             "80:70000",

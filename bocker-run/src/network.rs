@@ -127,27 +127,33 @@ pub fn setup_network(
     let owner = bocker_net::container_owner(ctx.root, ctx.owner);
     bocker_net::ensure_setup(&cfg)?;
     let att = bocker_net::attach(&cfg, &owner, child_pid, "eth0")?;
-    let done = (|| -> io::Result<()> {
+    let done = (|| -> io::Result<Vec<String>> {
         let holds = bocker_net::publish_held(&cfg, &owner, att.ip, ctx.ports)?;
+        // As published: `-p 80` got a host port only now.
+        let ports = holds.ports().iter().map(|p| p.to_string()).collect();
         // Held for the life of this process, the container's supervisor.
         HELD_PORTS
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(holds);
-        write_hosts(ctx, Some(att.ip))
+        write_hosts(ctx, Some(att.ip))?;
+        Ok(ports)
     })();
-    if let Err(e) = done {
-        if let Err(r) = bocker_net::release(&cfg, &owner) {
-            eprintln!("bocker-run: releasing the network of {}: {r}", ctx.owner);
+    let ports = match done {
+        Ok(ports) => ports,
+        Err(e) => {
+            if let Err(r) = bocker_net::release(&cfg, &owner) {
+                eprintln!("bocker-run: releasing the network of {}: {r}", ctx.owner);
+            }
+            return Err(e);
         }
-        return Err(e);
-    }
+    };
     Ok(Attachment {
         bridge: Some(cfg.bridge.clone()),
         ip: Some(att.ip.to_string()),
         gateway: Some(att.gateway.to_string()),
         mac: Some(att.mac_string()),
-        ports: ctx.ports.iter().map(|p| p.to_string()).collect(),
+        ports,
     })
 }
 

@@ -358,7 +358,7 @@ fn bad_input_is_refused_with_one_line() {
             vec!["--bridge", "this-name-is-too-long", "status"],
             "bridge name",
         ),
-        (vec!["attach", "1", "-p", "80"], "host port"),
+        (vec!["attach", "1", "-p", "80:"], "ports are numbers"),
         (
             vec!["attach", "1", "-p", "1:2/sctp"],
             "sctp is not supported",

@@ -992,3 +992,66 @@ fn a_container_reaches_a_siblings_published_port_through_the_host() {
         String::from_utf8_lossy(&got.stderr)
     );
 }
+
+/// Issue 10.6 (the rest of Docker's `-p` forms): an empty host port (`-p 80`,
+/// `-p 127.0.0.1::80`, `-p [::1]::80`) publishes on a free host port picked at start,
+/// which `inspect` shows (Docker 20.10 picks one from its ephemeral range the same way).
+#[test]
+fn an_empty_host_port_publishes_on_a_free_one() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let vol = www(&t, "any-port\n");
+    let mut run = spawn_run(
+        &t,
+        &[
+            "--name",
+            "any",
+            "-v",
+            &vol,
+            "-p",
+            "80",
+            "-p",
+            "127.0.0.1::80",
+            "-p",
+            "[::1]::80",
+            &img,
+            "sh",
+            "-c",
+            "httpd -p 80 -h /www; sleep 60",
+        ],
+    );
+    address_of(&t, "any");
+    let o = t.run("inspect", &["any"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    let ports: Vec<String> = v["config"]["network"]["ports"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    // "P:80/tcp", "127.0.0.1:P:80/tcp", "[::1]:P:80/tcp": P is the next-to-last field.
+    let host_port = |p: &str| -> u16 {
+        let fields: Vec<&str> = p.trim_end_matches("/tcp").rsplit(':').collect();
+        fields.get(1).and_then(|f| f.parse().ok()).unwrap_or(0)
+    };
+    let urls: Vec<String> = ports
+        .iter()
+        .map(|p| match p.split_once("]:") {
+            Some(_) => format!("http://[::1]:{}/", host_port(p)),
+            None => format!("http://127.0.0.1:{}/", host_port(p)),
+        })
+        .collect();
+    let bodies: Vec<Option<String>> = urls.iter().map(|u| curl_until(u, "any-port")).collect();
+    t.ok("rm", &["-f", "any"]);
+    exits(&mut run, "rm -f");
+    assert_eq!(ports.len(), 3, "{ports:?}");
+    assert!(ports.iter().all(|p| host_port(p) > 0), "{ports:?}");
+    for (url, body) in urls.iter().zip(&bodies) {
+        assert!(
+            body.as_deref().is_some_and(|b| b.contains("any-port")),
+            "{url}: {body:?} ({ports:?})"
+        );
+    }
+}
