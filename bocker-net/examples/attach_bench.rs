@@ -90,6 +90,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         bocker_net::release(&cfg, &owner)?;
         publish.push(t.elapsed());
     }
+    // Publishing on [::1] only: no iptables fork, the relay thread and its socket.
+    let mut relay = vec![];
+    for i in 0..n.min(50) {
+        let owner = format!("bench-r{i}");
+        let ns = new_netns();
+        let att = bocker_net::attach(&cfg, &owner, ns.as_fd(), "eth0")?;
+        let ports = [format!("[::1]:{}:80", 29100 + i).parse()?];
+        let t = Instant::now();
+        drop(bocker_net::publish_held(&cfg, &owner, att.ip, &ports)?);
+        bocker_net::release(&cfg, &owner)?;
+        relay.push(t.elapsed());
+    }
     // For reference: tearing the veth down synchronously (what release avoids).
     for i in 0..n.min(20) {
         let owner = format!("bench-d{i}");
@@ -109,6 +121,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     summary("release", release);
     summary("attach + release", total);
     summary("publish 1 port + its release", publish);
+    summary("publish [::1] (relay) + release", relay);
     summary("detach (sync veth delete, ref.)", detach);
     bocker_net::teardown(&cfg, true)?;
     Ok(())

@@ -10,8 +10,9 @@ use crate::firewall;
 use crate::ipam::{check_owner, mac_for, remove_if_present, Ipam};
 use crate::netlink::{self, Rtnl, VethSpec};
 use crate::netns::{in_netns, Netns};
-use crate::ports::PortMapping;
+use crate::ports::{PortMapping, Proto};
 use crate::record::{self, Endpoint, PortClaim};
+use crate::relay::{Relay, Route};
 
 /// What a container got from [`attach`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -162,10 +163,21 @@ pub fn loopback_up<'a>(netns: impl Into<Netns<'a>>) -> Result<()> {
 }
 
 /// Sockets bound to published host ports: while they are open no other process can
-/// bind those ports (as Docker's docker-proxy holds them). Dropping closes them.
+/// bind those ports (as Docker's docker-proxy holds them). The IPv6 ones are served by a
+/// relay thread of this process (`relay.rs`: every signal blocked, no async runtime).
+/// Dropping closes them all and stops the relay; so does the process exiting.
 #[derive(Debug, Default)]
 pub struct PortHolds {
+    ports: Vec<PortMapping>,
     _sockets: Vec<std::os::fd::OwnedFd>,
+    _relay: Option<Relay>,
+}
+
+impl PortHolds {
+    /// The mappings as published: a host port 0 (`-p 80`) replaced by the one picked.
+    pub fn ports(&self) -> &[PortMapping] {
+        &self.ports
+    }
 }
 
 /// Publish host ports to `owner`'s address `ip`. A host port already taken by
@@ -189,6 +201,7 @@ pub fn publish_held(
         return Ok(PortHolds::default());
     }
     let mut holds = Vec::new();
+    let mut routes = Vec::new();
     let ep_path = record::endpoint_path(cfg, owner);
     let mut ep =
         record::read::<Endpoint>(&ep_path)?.ok_or_else(|| NetError::NotAttached(owner.into()))?;
@@ -199,42 +212,121 @@ pub fn publish_held(
         }
     };
     for m in ports {
-        let claim = PortClaim {
-            owner: owner.into(),
-            bridge: cfg.bridge.clone(),
-            ip,
-            mapping: *m,
-        };
-        if !record::create_new(&record::claim_path(cfg, m), &claim)? {
-            let holder = record::read::<PortClaim>(&record::claim_path(cfg, m))?
-                .map(|c| c.owner)
-                .unwrap_or_else(|| "another container".into());
-            undo(&claimed);
-            return Err(NetError::PortTaken {
-                port: m.host_port,
-                proto: m.proto.to_string(),
-                owner: holder,
-            });
-        }
-        claimed.push(*m);
-        match hold_port(m) {
-            Ok(fd) => holds.push(fd),
-            Err(e) => {
-                undo(&claimed);
-                return Err(e);
+        // Host port 0 (`-p 80`): a port the kernel says is free, claimed and held as any
+        // other; another taker between the pick and the hold means another pick.
+        let mut tries = 0;
+        let (m, fd, route) = loop {
+            let picked = match m.host_port {
+                0 => free_port(m)?,
+                _ => *m,
+            };
+            match claim_and_hold(cfg, owner, ip, &picked) {
+                Ok((fd, route)) => break (picked, fd, route),
+                Err(NetError::PortTaken { .. } | NetError::PortBusy { .. })
+                    if m.host_port == 0 && tries < 16 =>
+                {
+                    tries += 1
+                }
+                Err(e) => {
+                    undo(&claimed);
+                    return Err(e);
+                }
             }
-        }
+        };
+        claimed.push(m);
+        holds.extend(fd);
+        routes.extend(route);
     }
     // Record first, so a crash after the rules leaves something to reclaim them by.
-    ep.ports.extend_from_slice(ports);
+    ep.ports.extend_from_slice(&claimed);
     record::write(&ep_path, &ep)?;
-    if let Err(e) = firewall::add_ports(cfg, ip, ports) {
-        ep.ports.truncate(ep.ports.len() - ports.len());
-        let _ = record::write(&ep_path, &ep);
-        undo(&claimed);
-        return Err(e);
+    let v4 = on_ipv4(&claimed);
+    let relayed = firewall::add_ports(cfg, ip, &v4).and_then(|()| {
+        let relay = (!routes.is_empty())
+            .then(|| Relay::start(routes))
+            .transpose();
+        relay.map_err(|e| {
+            let _ = firewall::remove_ports(cfg, ip, &v4);
+            NetError::io("starting the IPv6 port relay", e)
+        })
+    });
+    match relayed {
+        Ok(relay) => Ok(PortHolds {
+            ports: claimed,
+            _sockets: holds,
+            _relay: relay,
+        }),
+        Err(e) => {
+            ep.ports.truncate(ep.ports.len() - claimed.len());
+            let _ = record::write(&ep_path, &ep);
+            undo(&claimed);
+            Err(e)
+        }
     }
-    Ok(PortHolds { _sockets: holds })
+}
+
+/// Claim `m`'s host port for `owner` and bind it (IPv4 and/or IPv6); on failure
+/// nothing is left claimed or bound.
+fn claim_and_hold(
+    cfg: &NetConfig,
+    owner: &str,
+    ip: Ipv4Addr,
+    m: &PortMapping,
+) -> Result<(Option<std::os::fd::OwnedFd>, Option<Route>)> {
+    let claim = PortClaim {
+        owner: owner.into(),
+        bridge: cfg.bridge.clone(),
+        ip,
+        mapping: *m,
+    };
+    let path = record::claim_path(cfg, m);
+    if !record::create_new(&path, &claim)? {
+        let holder = record::read::<PortClaim>(&path)?
+            .map(|c| c.owner)
+            .unwrap_or_else(|| "another container".into());
+        return Err(NetError::PortTaken {
+            port: m.host_port,
+            proto: m.proto.to_string(),
+            owner: holder,
+        });
+    }
+    let held = hold_port(m).and_then(|fd| {
+        let to = std::net::SocketAddrV4::new(ip, m.container_port);
+        Ok((fd, hold_port_v6(m, to)?))
+    });
+    if held.is_err() {
+        let _ = remove_if_present(&path);
+    }
+    held
+}
+
+/// `m` with a host port the kernel reports free for its protocol (on IPv4 when the
+/// mapping has an IPv4 side, else on its IPv6 address), as Docker picks one for `-p 80`.
+fn free_port(m: &PortMapping) -> Result<PortMapping> {
+    let addr: std::net::SocketAddr = match (m.ipv4_host(), m.ipv6_host()) {
+        (Some(v4), _) => (v4, 0).into(),
+        (None, Some(v6)) => (v6, 0).into(),
+        (None, None) => unreachable!("a mapping has a host address of one family"),
+    };
+    let port = match m.proto {
+        Proto::Tcp => std::net::TcpListener::bind(addr).and_then(|l| l.local_addr()),
+        Proto::Udp => std::net::UdpSocket::bind(addr).and_then(|s| s.local_addr()),
+    }
+    .map_err(|e| port_busy(m, addr, e))?
+    .port();
+    Ok(PortMapping {
+        host_port: port,
+        ..*m
+    })
+}
+
+/// The mappings that have an IPv4 host address (and so a DNAT rule).
+fn on_ipv4(ports: &[PortMapping]) -> Vec<PortMapping> {
+    ports
+        .iter()
+        .filter(|m| m.ipv4_host().is_some())
+        .copied()
+        .collect()
 }
 
 /// Give back everything `owner` holds: port rules, host ports, the address.
@@ -260,29 +352,79 @@ pub fn release(cfg: &NetConfig, owner: &str) -> Result<()> {
     Ok(())
 }
 
-/// Bind a published host port: a port some process (a host service, Docker's
-/// docker-proxy) already listens on or has bound is refused, as Docker refuses it,
-/// instead of silently taking its traffic through DNAT. (TCP with SO_REUSEADDR, as std
-/// does: only a listener blocks it. Connections never reach the socket: the DNAT rule
-/// takes them first.)
-fn hold_port(m: &PortMapping) -> Result<std::os::fd::OwnedFd> {
-    let ip = m.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+/// Bind a published host port on IPv4 (none for an IPv6-only mapping): a port some
+/// process (a host service, Docker's docker-proxy) already listens on or has bound is
+/// refused, as Docker refuses it, instead of silently taking its traffic through DNAT.
+/// (TCP with SO_REUSEADDR, as std does: only a listener blocks it. Connections never
+/// reach the socket: the DNAT rule takes them first.)
+fn hold_port(m: &PortMapping) -> Result<Option<std::os::fd::OwnedFd>> {
+    let Some(ip) = m.ipv4_host() else {
+        return Ok(None);
+    };
     let addr = std::net::SocketAddr::from((ip, m.host_port));
     let bound = match m.proto {
-        crate::ports::Proto::Tcp => std::net::TcpListener::bind(addr).map(Into::into),
-        crate::ports::Proto::Udp => std::net::UdpSocket::bind(addr).map(Into::into),
+        Proto::Tcp => std::net::TcpListener::bind(addr).map(Into::into),
+        Proto::Udp => std::net::UdpSocket::bind(addr).map(Into::into),
     };
-    bound.map_err(|e| NetError::PortBusy {
-        addr: format!("{ip}:{}/{}", m.host_port, m.proto),
+    bound.map(Some).map_err(|e| port_busy(m, addr, e))
+}
+
+/// Bind a published host port on IPv6 (`[::]` for a plain `-p P:C`, as Docker 20.10's
+/// docker-proxy listens there too), IPv6-only so that it stands beside the IPv4 hold,
+/// for the relay to serve by forwarding to `to`. A host without IPv6 gets no IPv6
+/// listener for a plain publish; an explicit IPv6 address it cannot bind is an error.
+fn hold_port_v6(m: &PortMapping, to: std::net::SocketAddrV4) -> Result<Option<Route>> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let Some(ip) = m.ipv6_host() else {
+        return Ok(None);
+    };
+    let addr = std::net::SocketAddr::from((ip, m.host_port));
+    let bound = (|| -> std::io::Result<Route> {
+        let (ty, proto) = match m.proto {
+            Proto::Tcp => (Type::STREAM, Protocol::TCP),
+            Proto::Udp => (Type::DGRAM, Protocol::UDP),
+        };
+        let s = Socket::new(Domain::IPV6, ty, Some(proto))?;
+        s.set_only_v6(true)?;
+        if m.proto == Proto::Tcp {
+            s.set_reuse_address(true)?;
+        }
+        s.bind(&addr.into())?;
+        Ok(match m.proto {
+            Proto::Tcp => {
+                s.listen(128)?;
+                Route::Tcp(s.into(), to)
+            }
+            Proto::Udp => Route::Udp(s.into(), to),
+        })
+    })();
+    match bound {
+        Ok(route) => Ok(Some(route)),
+        Err(e)
+            if m.host_ip.is_none()
+                && matches!(
+                    e.raw_os_error(),
+                    Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL)
+                ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(port_busy(m, addr, e)),
+    }
+}
+
+fn port_busy(m: &PortMapping, addr: std::net::SocketAddr, e: std::io::Error) -> NetError {
+    NetError::PortBusy {
+        addr: format!("{addr}/{}", m.proto),
         why: match e.kind() {
             std::io::ErrorKind::AddrInUse => "address already in use".into(),
             _ => e.to_string(),
         },
-    })
+    }
 }
 
 fn unpublish(cfg: &NetConfig, ports: &[PortMapping], ip: Ipv4Addr) -> Result<()> {
-    firewall::remove_ports(cfg, ip, ports)?;
+    firewall::remove_ports(cfg, ip, &on_ipv4(ports))?;
     for m in ports {
         remove_claim(cfg, m, ip)?;
     }

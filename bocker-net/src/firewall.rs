@@ -418,10 +418,7 @@ pub fn rules(cfg: &NetConfig) -> Result<Vec<String>> {
         ("filter", vec![c.fwd.as_str(), ISOLATION]),
     ] {
         for line in save(table)? {
-            let ours = chains
-                .iter()
-                .any(|ch| line.split_whitespace().any(|w| w == *ch) && !line.starts_with(':'));
-            if ours {
+            if is_ours(&line, &chains) {
                 out.push(format!("{table} {line}"));
             }
         }
@@ -429,9 +426,36 @@ pub fn rules(cfg: &NetConfig) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// An `iptables-save` line is ours if it is appended to one of `chains`, or is a hook
+/// from a built-in chain into one of them. (Another bridge's `BOCKER-FWD-*` jumps to
+/// the shared isolation chain too: that line is the other bridge's.)
+fn is_ours(line: &str, chains: &[&str]) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some(["-A", chain]) = words.get(..2) else {
+        return false;
+    };
+    let target = words.windows(2).find(|w| w[0] == "-j").map_or("", |w| w[1]);
+    chains.contains(chain) || (!chain.starts_with("BOCKER-") && chains.contains(&target))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_lists_our_chains_and_hooks_but_not_other_bridges_jumps() {
+        let ours = ["BOCKER-FWD-b1", ISOLATION];
+        for (line, want) in [
+            ("-A FORWARD -j BOCKER-FWD-b1", true),
+            ("-A BOCKER-FWD-b1 -o b1 -j DROP", true),
+            ("-A BOCKER-ISOLATION -o b2 -j DROP", true),
+            ("-A BOCKER-FWD-b2 -i b2 -j BOCKER-ISOLATION", false),
+            ("-A FORWARD -j BOCKER-FWD-b2", false),
+            (":BOCKER-FWD-b1 - [0:0]", false),
+        ] {
+            assert_eq!(is_ours(line, &ours), want, "{line}");
+        }
+    }
     use crate::ports::Proto;
     use std::path::Path;
 
@@ -452,7 +476,7 @@ mod tests {
     fn port_rule_shape() {
         let c = Chains::of(&cfg());
         let p = PortMapping {
-            host_ip: Some(Ipv4Addr::LOCALHOST),
+            host_ip: Some(Ipv4Addr::LOCALHOST.into()),
             host_port: 18080,
             container_port: 80,
             proto: Proto::Tcp,

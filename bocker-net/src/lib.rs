@@ -26,6 +26,7 @@ pub mod netlink;
 mod netns;
 mod ports;
 mod record;
+mod relay;
 mod status;
 
 pub use bridge::{ensure_setup, setup, teardown};

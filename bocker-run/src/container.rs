@@ -163,6 +163,7 @@ pub fn create(
             .map_err(store_step(format!("reading the store id for {id}")))?,
     )
     .join(&id.0);
+    // The default hostname (the id; in host mode the host's own, as Docker 20.10).
     bundle.finish(&hostname, &rootfs, etc, &cgroups_path);
     let record = record_of(store, &id, name, image, image_ref, &bundle);
     Ok(Created {

@@ -358,7 +358,7 @@ fn bad_input_is_refused_with_one_line() {
             vec!["--bridge", "this-name-is-too-long", "status"],
             "bridge name",
         ),
-        (vec!["attach", "1", "-p", "80"], "host port"),
+        (vec!["attach", "1", "-p", "80:"], "ports are numbers"),
         (
             vec!["attach", "1", "-p", "1:2/sctp"],
             "sctp is not supported",
@@ -813,5 +813,38 @@ fn a_container_reaches_its_own_published_port_through_the_host() {
         text(&got.stdout),
         "hairpin\n",
         "container -> own published port"
+    );
+}
+
+/// Issue 10.5 (the sibling half): a container reaches a *sibling's* published port
+/// through a host address (the gateway), as in Docker 20.10, also on a host where
+/// br_netfilter does not run bridged frames through iptables (set so in a "host"
+/// namespace of the test's own: the sysctl is per namespace; this machine has it on,
+/// which un-DNATs the bridged answer by itself). The answer must come back through
+/// the host to be un-DNATed.
+#[test]
+fn a_container_reaches_a_siblings_published_port_without_br_netfilter() {
+    let net = TestNet::new();
+    let host = Sandbox::new();
+    must(
+        &host,
+        &["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0"],
+    );
+    let mut ctr = Sandbox::new();
+    let sib = Sandbox::new();
+    let (port, _) = net.host_ports();
+    net.ok_in(
+        &host,
+        &["attach", &ctr.pid_arg(), "-p", &format!("{port}:80")],
+    );
+    net.ok_in(&host, &["attach", &sib.pid_arg()]);
+    serve(&mut ctr, &net.root.join("www"), "sibling\n");
+    let url = format!("http://{}:{port}/", net.gateway());
+    let got = sib.exec(&["curl", "-s", "-m", "5", &url]);
+    assert_eq!(
+        text(&got.stdout),
+        "sibling\n",
+        "container -> sibling's published port {url}: {}",
+        text(&got.stderr)
     );
 }

@@ -436,13 +436,10 @@ fn gateway(t: &TestRoot) -> String {
     format!("{}.1", prefix(t))
 }
 
-/// Issue 10.10: resolv.conf as Docker 20.10 writes it. `--dns`, `--dns-search` and
-/// `--dns-option` replace the host's parts; host mode copies the host's file; a host
-/// whose resolv.conf names only systemd-resolved's stub gives the container the real
-/// upstreams from /run/systemd/resolve/resolv.conf (shown in a private mount namespace
-/// whose /etc/resolv.conf and /run/systemd are the test's own).
+/// Issue 10.10: resolv.conf as Docker 20.10 writes it: `--dns`, `--dns-search` and
+/// `--dns-option` replace the host's parts.
 #[test]
-fn resolv_conf_is_written_as_docker_writes_it() {
+fn resolv_conf_flags_replace_the_hosts_parts() {
     let t = TestRoot::overlay();
     let img = t.busybox_image();
     let got = t.ok(
@@ -466,7 +463,17 @@ fn resolv_conf_is_written_as_docker_writes_it() {
     );
     let err = t.fails("run", &["--rm", "--dns", "banana", &img, "true"]);
     assert!(err.contains("not an IP address"), "{err}");
+}
 
+/// Issue 10.10 without flags: host mode copies the host's resolv.conf, and a host whose
+/// resolv.conf names only systemd-resolved's stub gives the container the real upstreams
+/// (loopback and IPv6 ones dropped; `search` and `options` kept), as Docker 20.10:
+/// shown in a private mount namespace whose /etc/resolv.conf and /run/systemd are the
+/// test's own.
+#[test]
+fn resolv_conf_in_host_mode_and_behind_systemd_resolved() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
     let host = t.ok(
         "run",
         &["--rm", "--network", "host", &img, "cat", "/etc/resolv.conf"],
@@ -515,10 +522,9 @@ fn resolv_conf_is_written_as_docker_writes_it() {
 
 /// Issue 10.11: /etc/hosts as Docker 20.10 writes it: `--hostname web.example` also
 /// gets the short alias `web`; `--add-host NAME:IP` and `NAME:host-gateway` (the bridge's
-/// gateway) are appended; in host mode the container sees the host's own /etc/hosts
-/// and hostname.
+/// gateway) are appended.
 #[test]
-fn hosts_file_has_aliases_added_hosts_and_the_hosts_own_in_host_mode() {
+fn hosts_file_has_the_short_alias_and_added_hosts() {
     let t = TestRoot::overlay();
     let img = t.busybox_image();
     let hosts = t.ok(
@@ -550,7 +556,14 @@ fn hosts_file_has_aliases_added_hosts_and_the_hosts_own_in_host_mode() {
     );
     let err = t.fails("run", &["--rm", "--add-host", "nocolon", &img, "true"]);
     assert!(err.contains("--add-host"), "{err}");
+}
 
+/// Issue 10.11 without flags: in host mode the container sees the host's own
+/// /etc/hosts and hostname (Docker 20.10).
+#[test]
+fn host_mode_sees_the_hosts_own_hosts_file_and_hostname() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
     let host = t.ok(
         "run",
         &["--rm", "--network", "host", &img, "cat", "/etc/hosts"],
@@ -653,10 +666,10 @@ fn a_replacement_container_gets_the_udp_traffic_of_its_published_port() {
 }
 
 /// Issue 10.6 (the parsing half): every form of `-p` Docker accepts is recognised:
-/// ranges publish every port of the range; a bracketed IPv6 host address and `/sctp`
+/// ranges publish every port of the range; a malformed bracketed IPv6 host and `/sctp`
 /// are refused with what is wrong (not "too many ':'"), status 125.
 #[test]
-fn publish_accepts_dockers_forms_and_refuses_ipv6_and_sctp_clearly() {
+fn publish_accepts_dockers_forms_and_refuses_bad_ipv6_and_sctp_clearly() {
     let t = TestRoot::overlay();
     let img = t.busybox_image();
     let base = {
@@ -679,12 +692,366 @@ fn publish_accepts_dockers_forms_and_refuses_ipv6_and_sctp_clearly() {
     );
 
     for (flag, want) in [
-        ("[::1]:8080:80", "IPv6 host addresses are not supported"),
+        ("[::1:8080:80", "unclosed '['"),
+        ("[10.0.0.1]:8080:80", "not an IPv6 address"),
         ("8080:80/sctp", "sctp is not supported"),
     ] {
         let out = t.run("run", &["--rm", "-p", flag, &img, "true"]);
         assert_eq!(out.status.code(), Some(125), "-p {flag}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(want), "-p {flag}: {err}");
+    }
+}
+
+/// A port free on every address of both families (a dual-stack bind of `[::]:0`).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("[::]:0").unwrap();
+    let u = std::net::UdpSocket::bind(("::", l.local_addr().unwrap().port()));
+    match u {
+        Ok(_) => l.local_addr().unwrap().port(),
+        Err(_) => free_port(),
+    }
+}
+
+/// `curl -g` of `url`: its body, or None when it fails (refused, timed out).
+fn curl(url: &str) -> Option<String> {
+    let o = std::process::Command::new("curl")
+        .args(["-g", "-s", "-m", "2", url])
+        .output()
+        .unwrap();
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// `curl` until the body has `want` (the container's httpd may still be starting).
+fn curl_until(url: &str, want: &str) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = curl(url);
+        if body.as_deref().is_some_and(|b| b.contains(want)) || Instant::now() > deadline {
+            return body;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A directory with an index page, as a `-v` argument for `/www`.
+fn www(t: &TestRoot, page: &str) -> String {
+    let www = t.base.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), page).unwrap();
+    format!("{}:/www:ro", www.display())
+}
+
+/// Waits for a `bocker run` to end; kills it and fails if it does not within 30 s.
+fn exits(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: bocker run did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Issue 10.6: a plain `-p P:80` answers on the host's IPv6 loopback too, and
+/// `-p [::1]:Q:80` only there (Docker 20.10: docker-proxy listens on `[::]:P` beside
+/// `0.0.0.0:P`, and on `[::1]:Q` alone). UDP alike. Everything held goes away with the
+/// container: the ports can be bound again after `rm`.
+#[test]
+fn a_published_port_answers_on_ipv6_loopback_and_a_bracketed_one_only_there() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let vol = www(&t, "served-over-ipv6\n");
+    let (p, q, pu, qu) = (free_port(), free_port(), free_port(), free_port());
+    let ports = [
+        format!("{p}:80"),
+        format!("[::1]:{q}:80"),
+        format!("{pu}:80/udp"),
+        format!("[::1]:{qu}:81/udp"),
+    ];
+    let mut args = vec!["--name", "six", "-v", &vol];
+    for port in &ports {
+        args.extend(["-p", port.as_str()]);
+    }
+    args.extend([img.as_str(), "sh", "-c", "httpd -p 80 -h /www; sleep 60"]);
+    let mut run = spawn_run(&t, &args);
+    address_of(&t, "six");
+
+    let plain6 = curl_until(&format!("http://[::1]:{p}/"), "served-over-ipv6");
+    let plain4 = curl(&format!("http://127.0.0.1:{p}/"));
+    let only6 = curl_until(&format!("http://[::1]:{q}/"), "served-over-ipv6");
+    let only6_on_v4 = curl(&format!("http://127.0.0.1:{q}/"));
+    // `[::1]:Q` holds no IPv4 port: a host process may bind 127.0.0.1:Q meanwhile.
+    let v4_free = std::net::TcpListener::bind(("127.0.0.1", q)).is_ok()
+        && std::net::UdpSocket::bind(("127.0.0.1", qu)).is_ok();
+    let inspect = t.ok("inspect", &["six"]);
+    // `bocker-net status` shows bocker's rules (issue 10: "status shows them") and the
+    // lease's ports; the IPv6-only mapping has no DNAT rule.
+    let status = t.ok("net", &["status"]);
+
+    // UDP: datagrams sent to [::1] reach the container's namespace.
+    let pid = pid_of(&t, "six");
+    let client = std::net::UdpSocket::bind("[::1]:0").unwrap();
+    let mut udp = Vec::new();
+    for port in [pu, qu] {
+        let seen = udp_seen(&pid);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut arrived = false;
+        while !arrived && Instant::now() < deadline {
+            let _ = client.send_to(b"ping", ("::1", port));
+            arrived = udp_arrives_within(&pid, seen, Duration::from_millis(200));
+        }
+        udp.push(arrived);
+    }
+
+    t.ok("rm", &["-f", "six"]);
+    exits(&mut run, "rm -f");
+    let freed: Vec<bool> = vec![
+        std::net::TcpListener::bind(("::1", p)).is_ok(),
+        std::net::TcpListener::bind(("::1", q)).is_ok(),
+        std::net::UdpSocket::bind(("::1", pu)).is_ok(),
+        std::net::UdpSocket::bind(("::1", qu)).is_ok(),
+    ];
+
+    assert!(
+        plain6
+            .as_deref()
+            .is_some_and(|b| b.contains("served-over-ipv6")),
+        "-p {p}:80 does not answer on [::1]: {plain6:?}"
+    );
+    assert!(
+        plain4
+            .as_deref()
+            .is_some_and(|b| b.contains("served-over-ipv6")),
+        "-p {p}:80 no longer answers on 127.0.0.1: {plain4:?}"
+    );
+    assert!(
+        only6
+            .as_deref()
+            .is_some_and(|b| b.contains("served-over-ipv6")),
+        "-p [::1]:{q}:80 does not answer on [::1]: {only6:?}"
+    );
+    assert_eq!(only6_on_v4, None, "-p [::1]:{q}:80 answers on 127.0.0.1");
+    assert!(v4_free, "-p [::1]:... holds an IPv4 port");
+    assert!(inspect.contains(&format!("[::1]:{q}:80/tcp")), "{inspect}");
+    let dnat = |port: u16| {
+        status
+            .lines()
+            .any(|l| l.contains("-j DNAT") && l.contains(&format!("--dport {port} ")))
+    };
+    assert!(
+        status.contains(&format!("-d 127.0.0.0/8 -i {} -j DROP", t.bridge))
+            && status.contains(&format!("-o {} -j DROP", t.bridge))
+            && dnat(p)
+            && !dnat(q)
+            && status.contains(&format!("[::1]:{q}:80/tcp")),
+        "{status}"
+    );
+    assert_eq!(udp, [true, true], "UDP over [::1] (plain, bracketed)");
+    assert_eq!(
+        freed, [true; 4],
+        "ports still held after rm (tcp p, tcp q, udp p, udp q)"
+    );
+    assert_eq!(leases(&t), 0);
+}
+
+/// Waits up to `within` until `pid`'s namespace has seen more than `than` UDP datagrams.
+fn udp_arrives_within(pid: &str, than: u64, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if udp_seen(pid) > than {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Issue 10.6: IPv6 clients are relayed by the supervisor's process, so they must not
+/// be able to keep it alive or steal its signals. Connections to `[::1]:P` that stall
+/// (idle, half a request, a large page never read) are open when SIGTERM reaches
+/// `bocker run`: it is forwarded to the container, whose status comes back (7, from its
+/// trap; a relay thread that took the signal would kill the supervisor instead), the
+/// stalled clients are disconnected and the port is free.
+#[test]
+fn stalled_ipv6_clients_keep_neither_the_supervisor_nor_its_port() {
+    use std::io::{Read, Write};
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let vol = www(&t, "relay-up\n");
+    std::fs::write(t.base.join("www/big"), vec![b'x'; 8 << 20]).unwrap();
+    let p = free_port();
+    let publish = format!("{p}:80");
+    let script = "trap 'exit 7' TERM; httpd -p 80 -h /www; while true; do sleep 0.2; done";
+    let mut run = spawn_run(
+        &t,
+        &[
+            "--rm", "--name", "slow", "-p", &publish, "-v", &vol, &img, "sh", "-c", script,
+        ],
+    );
+    address_of(&t, "slow");
+    let up = curl_until(&format!("http://[::1]:{p}/"), "relay-up");
+    assert!(
+        up.as_deref().is_some_and(|b| b.contains("relay-up")),
+        "[::1]:{p}: {up:?}"
+    );
+    let connect = || std::net::TcpStream::connect(("::1", p)).unwrap();
+    let idle = connect();
+    let mut half = connect();
+    half.write_all(b"GET / HTTP/1.0\r\n").unwrap();
+    let mut unread = connect();
+    unread.write_all(b"GET /big HTTP/1.0\r\n\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // SAFETY: kill(2) on our own child, which has not been waited for.
+    unsafe { libc::kill(run.id() as i32, libc::SIGTERM) };
+    let status = exits(&mut run, "SIGTERM with stalled IPv6 clients");
+    let closed = |mut s: std::net::TcpStream| {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut sink = Vec::new();
+        match s.read_to_end(&mut sink) {
+            Ok(_) => true,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        }
+    };
+    let all_closed = closed(idle) && closed(half) && closed(unread);
+    let free = std::net::TcpListener::bind(("::1", p)).is_ok();
+    assert_eq!(status.code(), Some(7), "bocker run ended with {status}");
+    assert!(all_closed, "a stalled client was never disconnected");
+    assert!(free, "[::1]:{p} still held after the container exited");
+    assert_eq!(leases(&t), 0);
+}
+
+/// Issue 10.5 (the sibling half): a container reaches a sibling's published port
+/// through a host address (the gateway), as in Docker 20.10; the answer must come back
+/// through the host to be un-DNATed.
+#[test]
+fn a_container_reaches_a_siblings_published_port_through_the_host() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let vol = www(&t, "sibling-served\n");
+    let p = free_port();
+    let publish = format!("{p}:80");
+    let mut server = spawn_run(
+        &t,
+        &[
+            "--name",
+            "server",
+            "-p",
+            &publish,
+            "-v",
+            &vol,
+            &img,
+            "sh",
+            "-c",
+            "httpd -p 80 -h /www; sleep 60",
+        ],
+    );
+    address_of(&t, "server");
+    let ready = curl_until(&format!("http://127.0.0.1:{p}/"), "sibling-served");
+    // busybox `nc` (this Debian busybox's `wget` crashes on any URL).
+    let gw = gateway(&t);
+    let port = p.to_string();
+    let got = t.run(
+        "run",
+        &[
+            "--rm",
+            &img,
+            "sh",
+            "-c",
+            "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 \"$1\" \"$2\"",
+            "sh",
+            &gw,
+            &port,
+        ],
+    );
+    t.ok("rm", &["-f", "server"]);
+    exits(&mut server, "rm -f");
+    assert!(
+        ready
+            .as_deref()
+            .is_some_and(|b| b.contains("sibling-served")),
+        "{ready:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&got.stdout).ends_with("\r\n\r\nsibling-served\n"),
+        "container -> sibling's published port via {gw}:{p} ({}): {}",
+        got.status,
+        String::from_utf8_lossy(&got.stderr)
+    );
+}
+
+/// Issue 10.6 (the rest of Docker's `-p` forms): an empty host port (`-p 80`,
+/// `-p 127.0.0.1::80`, `-p [::1]::80`) publishes on a free host port picked at start,
+/// which `inspect` shows (Docker 20.10 picks one from its ephemeral range the same way).
+#[test]
+fn an_empty_host_port_publishes_on_a_free_one() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let vol = www(&t, "any-port\n");
+    let mut run = spawn_run(
+        &t,
+        &[
+            "--name",
+            "any",
+            "-v",
+            &vol,
+            "-p",
+            "80",
+            "-p",
+            "127.0.0.1::80",
+            "-p",
+            "[::1]::80",
+            &img,
+            "sh",
+            "-c",
+            "httpd -p 80 -h /www; sleep 60",
+        ],
+    );
+    address_of(&t, "any");
+    let o = t.run("inspect", &["any"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    let ports: Vec<String> = v["config"]["network"]["ports"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    // "P:80/tcp", "127.0.0.1:P:80/tcp", "[::1]:P:80/tcp": P is the next-to-last field.
+    let host_port = |p: &str| -> u16 {
+        let fields: Vec<&str> = p.trim_end_matches("/tcp").rsplit(':').collect();
+        fields.get(1).and_then(|f| f.parse().ok()).unwrap_or(0)
+    };
+    let urls: Vec<String> = ports
+        .iter()
+        .map(|p| match p.split_once("]:") {
+            Some(_) => format!("http://[::1]:{}/", host_port(p)),
+            None => format!("http://127.0.0.1:{}/", host_port(p)),
+        })
+        .collect();
+    let bodies: Vec<Option<String>> = urls.iter().map(|u| curl_until(u, "any-port")).collect();
+    t.ok("rm", &["-f", "any"]);
+    exits(&mut run, "rm -f");
+    assert_eq!(ports.len(), 3, "{ports:?}");
+    assert!(ports.iter().all(|p| host_port(p) > 0), "{ports:?}");
+    for (url, body) in urls.iter().zip(&bodies) {
+        assert!(
+            body.as_deref().is_some_and(|b| b.contains("any-port")),
+            "{url}: {body:?} ({ports:?})"
+        );
     }
 }

@@ -132,27 +132,33 @@ pub fn setup_network(
     let owner = bocker_net::container_owner(ctx.root, ctx.owner);
     bocker_net::ensure_setup(&cfg)?;
     let att = bocker_net::attach(&cfg, &owner, child_pid, "eth0")?;
-    let done = (|| -> io::Result<()> {
+    let done = (|| -> io::Result<Vec<String>> {
         let holds = bocker_net::publish_held(&cfg, &owner, att.ip, ctx.ports)?;
+        // As published: `-p 80` got a host port only now.
+        let ports = holds.ports().iter().map(|p| p.to_string()).collect();
         // Held for the life of this process, the container's supervisor.
         HELD_PORTS
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(holds);
-        write_hosts(ctx, Some(att.ip))
+        write_hosts(ctx, Some(att.ip))?;
+        Ok(ports)
     })();
-    if let Err(e) = done {
-        if let Err(r) = bocker_net::release(&cfg, &owner) {
-            bocker_cli::warn(&format!("releasing the network of {}: {r}", ctx.owner));
+    let ports = match done {
+        Ok(ports) => ports,
+        Err(e) => {
+            if let Err(r) = bocker_net::release(&cfg, &owner) {
+                bocker_cli::warn(&format!("releasing the network of {}: {r}", ctx.owner));
+            }
+            return Err(e);
         }
-        return Err(e);
-    }
+    };
     Ok(Attachment {
         bridge: Some(cfg.bridge.clone()),
         ip: Some(att.ip.to_string()),
         gateway: Some(att.gateway.to_string()),
         mac: Some(att.mac_string()),
-        ports: ctx.ports.iter().map(|p| p.to_string()).collect(),
+        ports,
     })
 }
 
@@ -184,6 +190,12 @@ fn extra_hosts(ctx: &NetContext) -> io::Result<String> {
 /// store at `root` on `bridge` (the one recorded). Call it once the container's
 /// processes are gone. Holding nothing is not an error; every other failure is returned.
 pub fn release_network(root: &Path, bridge: &str, id: &str) -> io::Result<()> {
+    // In the supervisor: close the held ports (and stop the IPv6 relay) before their
+    // claims go, so a next container never finds them still bound. Elsewhere: empty.
+    HELD_PORTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clear();
     let cfg = NetConfig::from_env_with(Some(bridge), None)?;
     bocker_net::release(&cfg, &bocker_net::container_owner(root, id))?;
     Ok(())
