@@ -297,7 +297,7 @@ fn format_templates_on_ps_and_inspect() {
         ),
         "web is down\n"
     );
-    // `inspect -f` as scripts use it, over the record inspect prints.
+    // `inspect -f` as scripts use it, over Docker's shape (tests/tests/docker_shape.rs).
     assert_eq!(
         t.ok("inspect", &["-f", "{{.State.Status}}", "web"]),
         "exited\n"
@@ -305,20 +305,20 @@ fn format_templates_on_ps_and_inspect() {
     assert_eq!(
         t.ok(
             "inspect",
-            &["-f", "{{.State.ExitCode}} {{json .command}}", "web"]
+            &["-f", "{{.State.ExitCode}} {{json .Config.Cmd}}", "web"]
         ),
         "0 [\"true\"]\n"
     );
     assert_eq!(
         t.ok(
             "inspect",
-            &["--format", "{{range .command}}<{{.}}>{{end}}", &id]
+            &["--format", "{{range .Bocker.command}}<{{.}}>{{end}}", &id]
         ),
         "<true>\n"
     );
     let v: serde_json::Value =
         serde_json::from_str(&t.ok("inspect", &["--format", "json", "web"])).unwrap();
-    assert_eq!(v["id"], id.as_str());
+    assert_eq!(v[0]["Id"], id.as_str());
     let line = t.ok("ps", &["--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
     assert_eq!(v["name"], "web");

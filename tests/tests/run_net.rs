@@ -34,7 +34,10 @@ fn address_of(t: &TestRoot, name: &str) -> String {
     loop {
         let o = t.run("inspect", &[name]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
-        if let Some(ip) = v["config"]["network"]["ip"].as_str() {
+        if let Some(ip) = v[0]["NetworkSettings"]["IPAddress"]
+            .as_str()
+            .filter(|ip| !ip.is_empty())
+        {
             return ip.to_string();
         }
         assert!(
@@ -583,7 +586,7 @@ fn udp_seen(pid: &str) -> u64 {
 fn pid_of(t: &TestRoot, name: &str) -> String {
     let o = t.run("inspect", &[name]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
-    v["state"]["pid"].to_string()
+    v[0]["State"]["Pid"].to_string()
 }
 
 /// Waits (bounded) until `pid`'s namespace has seen more than `than` UDP datagrams.
@@ -668,7 +671,7 @@ fn publish_accepts_dockers_forms_and_refuses_ipv6_and_sctp_clearly() {
     address_of(&t, "ranged");
     let o = t.run("inspect", &["ranged"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
-    let ports = v["config"]["network"]["ports"].to_string();
+    let ports = v[0]["Bocker"]["config"]["network"]["ports"].to_string();
     run.kill().unwrap();
     run.wait().unwrap();
     t.ok("rm", &["-f", "ranged"]);
