@@ -162,10 +162,10 @@ fn docker_flags_bocker_lacks_are_not_supported_never_a_guess() {
         assert!(!stderr(&o).contains("--init"), "no guess at --init");
         assert_eq!(o.status.code(), Some(125));
     }
-    let o = verb("ps", &["--no-trunc"]);
+    let o = verb("images", &["--no-trunc"]);
     assert_eq!(
         stderr(&o).lines().next().unwrap(),
-        "bocker ps: --no-trunc is not supported"
+        "bocker images: --no-trunc is not supported"
     );
 }
 

@@ -334,3 +334,233 @@ fn inspect_of_an_image_and_of_many_names_is_dockers() {
         "/c1\n"
     );
 }
+
+/// Docker's three containers of tests/data/docker_ps.txt, oldest first: `web` (`echo
+/// hi`, exited 0, from an image labelled k=v), `up` (`sleep 600`, running) and `withvol`
+/// (`-v DIR:/data:ro … sh -c 'echo x'`; Docker's was only created, bocker's ran and
+/// exited: bocker has no `create` yet). All `--network none`.
+struct Three {
+    t: TestRoot,
+    img: String,
+    _up: Running,
+    _vol: tempfile::TempDir,
+}
+
+fn three() -> Three {
+    let t = TestRoot::overlay();
+    let base = t.busybox_image();
+    // `web`'s image carries the label (bocker's `run` has no `-l` yet).
+    t.ok(
+        "run",
+        &["--name", "base", "--network", "none", &base, "true"],
+    );
+    t.ok("commit", &["-c", "LABEL k=v", "base", "bb:1"]);
+    t.ok("rm", &["base"]);
+    t.ok(
+        "run",
+        &["--name", "web", "--network", "none", "bb:1", "echo", "hi"],
+    );
+    let up = Running::start(
+        &t,
+        &["--name", "up", "--network", "none", &base, "sleep", "600"],
+    );
+    up.wait_running(&t);
+    let vol = tempfile::tempdir().unwrap();
+    let bind = format!("{}:/data:ro", vol.path().display());
+    t.ok(
+        "run",
+        &[
+            "--name",
+            "withvol",
+            "-v",
+            &bind,
+            "--network",
+            "none",
+            &base,
+            "sh",
+            "-c",
+            "echo x",
+        ],
+    );
+    Three {
+        t,
+        img: base,
+        _up: up,
+        _vol: vol,
+    }
+}
+
+/// The NAMES column (the last) of each row of a `ps` table.
+fn names(table: &str) -> Vec<String> {
+    table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().last().unwrap().to_string())
+        .collect()
+}
+
+/// Cells of the row of container `name`: two spaces or more separate them.
+fn row(table: &str, name: &str) -> Vec<String> {
+    let line = table
+        .lines()
+        .find(|l| l.split_whitespace().last() == Some(name))
+        .unwrap_or_else(|| panic!("no {name} in {table}"));
+    line.split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `ps`, `-a`, `-n`, `-l`, `-s`, `--no-trunc`, `--format`: Docker's columns, durations,
+/// quoting and order (Docker 20.10 in tests/data/docker_ps.txt).
+#[test]
+fn ps_lists_as_docker() {
+    let all = three();
+    let t = &all.t;
+    let ps = t.ok("ps", &[]);
+    let header: Vec<&str> = ps.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "CONTAINER_ID",
+            "COMMAND",
+            "STATUS",
+            "IMAGE",
+            "PORTS",
+            "IP",
+            "NAMES"
+        ],
+        "the seed's first two columns, then Docker's"
+    );
+    // Newest first, as `docker ps -a`; without -a every container still (the seed's).
+    assert_eq!(names(&ps), ["withvol", "up", "web"]);
+    assert_eq!(t.ok("ps", &["-a"]), ps);
+    let (up, web, vol) = (row(&ps, "up"), row(&ps, "web"), row(&ps, "withvol"));
+    assert_eq!(up[1], "\"sleep 600\"");
+    assert!(up[2].starts_with("Up "), "{up:?}");
+    assert_eq!(web[1], "\"echo hi\"");
+    assert!(
+        web[2].starts_with("Exited (0) ") && web[2].ends_with(" ago"),
+        "{web:?}"
+    );
+    assert_eq!(web[3], "bb:1");
+    // Docker's `"/bin/sh -c 'echo x'"` (its argv began with the entrypoint /bin/sh).
+    assert_eq!(vol[1], "\"sh -c 'echo x'\"");
+    let ids: Vec<String> = t.ok("ps", &["-q"]).lines().map(str::to_string).collect();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(ids[0], vol[0], "-q in the same order");
+
+    // -n N, -l: the last created (Docker: withvol for both).
+    assert_eq!(names(&t.ok("ps", &["-n", "1"])), ["withvol"]);
+    assert_eq!(names(&t.ok("ps", &["-l"])), ["withvol"]);
+    assert_eq!(names(&t.ok("ps", &["-n", "2"])), ["withvol", "up"]);
+
+    // -s: SIZE last, Docker's "0B (virtual 1.98MB)" form.
+    let sized = t.ok("ps", &["-s"]);
+    let words: Vec<&str> = sized.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(words[words.len() - 2..], ["NAMES", "SIZE"], "{sized}");
+    let s = sized.lines().nth(1).unwrap();
+    assert!(s.contains(" 0B (virtual ") && s.ends_with("MB)"), "{sized}");
+
+    // Docker cuts a command at 20 characters (`…` last) unless --no-trunc.
+    t.ok(
+        "run",
+        &[
+            "--name",
+            "long",
+            "--network",
+            "none",
+            "bb:1",
+            "echo",
+            "a",
+            "long",
+            "line",
+            "here",
+        ],
+    );
+    assert_eq!(row(&t.ok("ps", &[]), "long")[1], "\"echo a long line he…\"");
+    assert_eq!(
+        row(&t.ok("ps", &["--no-trunc"]), "long")[1],
+        "\"echo a long line here\""
+    );
+
+    // Docker: `Exited (0) 9 seconds ago|exited|"echo hi"`, `Up 9 seconds|running|"sleep 600"`.
+    let f = t.ok(
+        "ps",
+        &[
+            "--filter",
+            "name=web",
+            "--format",
+            "{{.Status}}|{{.State}}|{{.Command}}",
+        ],
+    );
+    assert!(
+        f.starts_with("Exited (0) ") && f.ends_with(" ago|exited|\"echo hi\"\n"),
+        "{f}"
+    );
+    let f = t.ok(
+        "ps",
+        &["--filter", "name=up", "--format", "{{.Status}}|{{.State}}"],
+    );
+    assert!(f.starts_with("Up ") && f.ends_with("|running\n"), "{f}");
+}
+
+/// Docker's `--filter` keys over the same containers; values of one key are
+/// alternatives; an unknown key or value is an error with Docker's words, never an
+/// empty list.
+#[test]
+fn ps_filters_as_docker() {
+    let all = three();
+    let (t, img) = (&all.t, &all.img);
+    let by = |filters: &[&str]| -> Vec<String> {
+        let mut args = vec![];
+        for f in filters {
+            args.extend(["--filter", f]);
+        }
+        names(&t.ok("ps", &args))
+    };
+    // Docker 20.10's answers (withvol differs only where Docker's was never started).
+    assert_eq!(by(&["name=e"]), ["web"], "a substring of the name");
+    assert_eq!(by(&["name=nosuch"]), Vec::<String>::new());
+    assert_eq!(by(&["ancestor=bb:1"]), ["web"]);
+    assert_eq!(by(&[&format!("ancestor={img}")]), ["withvol", "up"]);
+    assert_eq!(by(&["label=k=v"]), ["web"]);
+    assert_eq!(by(&["label=k"]), ["web"]);
+    assert_eq!(by(&["label=k=w"]), Vec::<String>::new());
+    assert_eq!(by(&["volume=/data"]), ["withvol"]);
+    assert_eq!(by(&["network=none"]), ["withvol", "up", "web"]);
+    assert_eq!(by(&["before=up"]), ["web"]);
+    assert_eq!(by(&["since=web"]), ["withvol", "up"]);
+    assert_eq!(by(&["publish=80"]), Vec::<String>::new());
+    assert_eq!(by(&["status=running"]), ["up"]);
+    assert_eq!(by(&["status=exited"]), ["withvol", "web"]);
+    assert_eq!(by(&["exited=0"]), ["withvol", "web"]);
+    assert_eq!(by(&["exited=1"]), Vec::<String>::new());
+    assert_eq!(
+        by(&["status=running", "status=exited"]),
+        ["withvol", "up", "web"]
+    );
+    assert_eq!(by(&["status=exited", "name=web"]), ["web"]);
+    let id = row(&t.ok("ps", &[]), "up")[0].clone();
+    assert_eq!(by(&[&format!("id={}", &id[..7])]), ["up"]);
+
+    // Docker: `Invalid filter 'status=bogus'`, `Invalid filter 'bogus'`,
+    // `strconv.Atoi: parsing "abc"`, `no such container nosuch`; all status 1.
+    for (filter, says) in [
+        ("status=bogus", "invalid filter 'status=bogus'"),
+        ("bogus=1", "invalid filter 'bogus'"),
+        ("exited=abc", "invalid filter 'exited=abc'"),
+        ("before=nosuch", "no such container nosuch"),
+        ("since=nosuch", "no such container nosuch"),
+    ] {
+        let o = t.run("ps", &["--filter", filter]);
+        assert_eq!(code(&o), 1, "{filter}");
+        assert!(o.stdout.is_empty(), "{filter}: no list");
+        assert!(
+            stderr(&o).starts_with(&format!("bocker ps: {says}")),
+            "{filter}: {}",
+            stderr(&o)
+        );
+    }
+}

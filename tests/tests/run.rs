@@ -25,7 +25,7 @@ fn seed_echo_foo_is_printed_and_logged() {
     );
     assert_eq!(t.ok("logs", &["seed"]), "foo\n");
     let ps = t.ok("ps", &[]);
-    assert!(ps.contains("echo foo") && ps.contains("exited (0)"), "{ps}");
+    assert!(ps.contains("echo foo") && ps.contains("Exited (0)"), "{ps}");
 }
 
 #[test]

@@ -319,19 +319,17 @@ fn ps_shows_status_image_command_and_start_and_finish_times() {
             "COMMAND",
             "STATUS",
             "IMAGE",
+            "PORTS",
             "IP",
-            "NAME",
-            "CREATED",
-            "STARTED",
-            "FINISHED"
+            "NAMES"
         ]
     );
     let row = ps
         .lines()
-        .find(|l| l.contains(" done "))
+        .find(|l| l.ends_with(" done"))
         .unwrap_or_else(|| panic!("{ps}"));
     assert!(
-        row.contains("sh -c exit 3") && row.contains("exited (3)") && row.contains(&img),
+        row.contains("sh -c 'exit 3'") && row.contains("Exited (3)") && row.contains(&img),
         "{row}"
     );
     assert_eq!(

@@ -351,7 +351,7 @@ fn rmi_refuses_an_image_in_use_unless_forced() {
     let ps = t.ok("ps", &[]);
     let header: Vec<&str> = ps.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(header[..3], ["CONTAINER_ID", "COMMAND", "STATUS"], "{ps}");
-    assert!(ps.contains(&ctr) && ps.contains("exited (0)"), "{ps}");
+    assert!(ps.contains(&ctr) && ps.contains("Exited (0)"), "{ps}");
     assert_eq!(t.ok("ps", &["-q", "--filter", "status=exited"]).trim(), ctr);
     assert_eq!(t.ok("ps", &["-q", "--filter", "status=running"]).trim(), "");
 
