@@ -12,15 +12,18 @@
 //! - [`rootfs`]: mount steps computed from the spec, applied, `pivot_root`, working
 //!   directory;
 //! - [`security`]: capabilities, seccomp, `no_new_privs`, rlimits, the user;
-//! - network: [`network`], [`etc_files`]; syscalls and paths: [`sys`], [`safepath`].
+//! - network: [`network`], [`etc_files`]; syscalls and paths: [`sys`], [`safepath`];
+//! - verbs over the whole store: [`prune`] (container, image, system prune; system df), [`info`].
 
 pub mod cgroup_step;
 pub mod cli;
 pub mod container;
 pub mod etc_files;
 pub mod exit_code;
+pub mod info;
 pub mod network;
 pub mod process;
+pub mod prune;
 pub mod reclaim;
 pub mod rootfs;
 /// Image- and user-supplied paths resolved inside a rootfs: the one safe-path layer, `bocker-sys`.

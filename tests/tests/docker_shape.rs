@@ -564,3 +564,132 @@ fn ps_filters_as_docker() {
         );
     }
 }
+
+/// `system df`, `container prune`, `image prune [-a]`, `system prune -a`: Docker's
+/// tables, reports (`Deleted Containers:`, `Deleted Images:`, `untagged:`/`deleted:`,
+/// `Total reclaimed space:`) and rules: a running container and the images containers
+/// use stay; without `-f` and without a terminal nothing is removed.
+#[test]
+fn prunes_and_df_as_docker() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let dangling = t.busybox_image();
+    t.ok("run", &["--name", "web", "--network", "none", &img, "true"]);
+    t.ok("commit", &["web", "keep:1"]);
+    let keep = inspect(&t, &["keep:1"])[0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let up = Running::start(
+        &t,
+        &["--name", "up", "--network", "none", &img, "sleep", "600"],
+    );
+    up.wait_running(&t);
+    let web = t
+        .ok("ps", &["-q", "--filter", "name=web"])
+        .trim()
+        .to_string();
+
+    // Docker: `Images 1 1 1.982MB 0B (0%)`, `Containers 3 0 0B 0B`, then volumes, cache.
+    let df = t.ok("system", &["df"]);
+    let rows: Vec<Vec<&str>> = df.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(
+        rows[0],
+        ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
+        "{df}"
+    );
+    assert_eq!(rows[1][..3], ["Images", "3", "1"], "{df}");
+    assert_eq!(rows[2][..3], ["Containers", "2", "1"], "{df}");
+    assert_eq!(rows[3][..4], ["Local", "Volumes", "0", "0"], "{df}");
+    assert_eq!(
+        t.ok("system", &["df", "--format", "{{.Type}}:{{.TotalCount}}"]),
+        "Images:3\nContainers:2\nLocal Volumes:0\nBuild Cache:0\n"
+    );
+
+    // No terminal to ask on, no -f: nothing goes.
+    let o = t.run("container", &["prune"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("use -f"), "{}", stderr(&o));
+    assert_eq!(t.ok("ps", &["-q"]).lines().count(), 2);
+
+    let out = t.ok("container", &["prune", "-f"]);
+    assert!(
+        out.starts_with(&format!(
+            "Deleted Containers:\n{web}\n\nTotal reclaimed space: "
+        )),
+        "{out}"
+    );
+    assert_eq!(names(&t.ok("ps", &[])), ["up"], "the running one stays");
+
+    // Dangling (untagged, unused) only; then every unused one.
+    let size = reclaimed_of(&t, &dangling);
+    assert_eq!(
+        t.ok("image", &["prune", "-f"]),
+        format!("Deleted Images:\ndeleted: {dangling}\n\nTotal reclaimed space: {size}\n")
+    );
+    let out = t.ok("image", &["prune", "-a", "-f"]);
+    assert!(
+        out.starts_with("Deleted Images:\nuntagged: ")
+            && out.contains(&format!(
+                "keep:1\ndeleted: {keep}\n\nTotal reclaimed space: "
+            )),
+        "{out}"
+    );
+    let left: Vec<String> = t
+        .ok("images", &["-q"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(left, [img.as_str()], "the image a container uses stays");
+
+    assert_eq!(
+        t.ok(
+            "info",
+            &[
+                "-f",
+                "{{.Containers}} {{.ContainersRunning}} {{.Images}} {{.Driver}}"
+            ]
+        ),
+        "1 1 1 overlay\n"
+    );
+    assert_eq!(
+        t.ok("system", &["info", "-f", "{{.CgroupVersion}}"])
+            .trim()
+            .len(),
+        1
+    );
+
+    drop(up);
+    let out = t.ok("system", &["prune", "-a", "-f"]);
+    assert!(
+        out.starts_with("Deleted Containers:\n")
+            && out.contains(&format!(
+                "\n\nDeleted Images:\ndeleted: {img}\n\nTotal reclaimed space: "
+            )),
+        "{out}"
+    );
+    assert_eq!(t.ok("ps", &["-q"]), "");
+    assert_eq!(t.ok("images", &["-q"]), "");
+}
+
+/// The human size of image `id` (what pruning it reclaims).
+fn reclaimed_of(t: &TestRoot, id: &str) -> String {
+    let size = inspect(t, &[id])[0]["Size"].as_u64().unwrap();
+    let v = size as f64 / 1e6;
+    if v < 10.0 {
+        format!("{v:.2}MB")
+    } else {
+        format!("{v:.1}MB")
+    }
+}
+
+/// `version --format` reads Docker's `{{.Server.Version}}`/`{{.Client.Version}}`.
+#[test]
+fn version_reads_as_dockers() {
+    let t = TestRoot::overlay();
+    let v = t.ok(
+        "version",
+        &["--format", "{{.Server.Version}} {{.Client.Os}}"],
+    );
+    assert!(v.ends_with(" linux\n") && v.starts_with("0."), "{v}");
+}
