@@ -693,3 +693,52 @@ fn version_reads_as_dockers() {
     );
     assert!(v.ends_with(" linux\n") && v.starts_with("0."), "{v}");
 }
+
+/// `bocker completion bash`, generated from the verbs' clap definitions: sourced into a
+/// real bash, it completes `bocker ru` to `run` and `bocker run --na` to `--name`; the
+/// other shells' scripts are made too, and each verb has a man page (`man bocker-run`).
+#[test]
+fn completions_and_man_pages_come_from_the_definitions() {
+    let dispatcher = bocker_e2e::bin("");
+    let script = Command::new(&dispatcher)
+        .args(["completion", "bash"])
+        .output()
+        .unwrap();
+    assert!(script.status.success(), "{}", stderr(&script));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bocker.bash");
+    std::fs::write(&file, &script.stdout).unwrap();
+    let complete = |words: &[&str]| -> String {
+        let line = words.join(" ");
+        let prog = format!(
+            "source {file}; COMP_WORDS=({line}); COMP_CWORD={cword}; COMP_LINE='{line}'; \
+             COMP_POINT={point}; _bocker bocker '{cur}' '{prev}'; echo \"${{COMPREPLY[*]}}\"",
+            file = file.display(),
+            cword = words.len() - 1,
+            point = line.len(),
+            cur = words[words.len() - 1],
+            prev = words[words.len() - 2],
+        );
+        let o = Command::new("bash").args(["-c", &prog]).output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(complete(&["bocker", "ru"]), "run");
+    assert_eq!(complete(&["bocker", "run", "--na"]), "--name");
+    assert_eq!(complete(&["bocker", "ps", "--no-t"]), "--no-trunc");
+    assert!(complete(&["bocker", "image", "pr"]).contains("prune"));
+    for shell in ["zsh", "fish"] {
+        let o = Command::new(&dispatcher)
+            .args(["completion", shell])
+            .output()
+            .unwrap();
+        assert!(o.status.success() && !o.stdout.is_empty(), "{shell}");
+    }
+    let man = Command::new(bocker_e2e::bin("run"))
+        .arg("--bocker-man")
+        .output()
+        .unwrap();
+    let man = String::from_utf8_lossy(&man.stdout);
+    assert!(man.contains(".TH bocker-run 1"), "{man}");
+    assert!(man.contains("\\-\\-memory"), "{man}");
+}
