@@ -12,7 +12,22 @@ use bocker_e2e::{bin, TestRoot};
 
 /// Every verb binary the workspace builds.
 const VERBS: &[&str] = &[
-    "init", "images", "ps", "inspect", "logs", "rm", "rmi", "pull", "net", "run",
+    "init",
+    "images",
+    "ps",
+    "inspect",
+    "logs",
+    "rm",
+    "rmi",
+    "pull",
+    "net",
+    "run",
+    "version",
+    "info",
+    "system",
+    "container",
+    "image",
+    "completion",
 ];
 
 /// Runs `bocker-<verb> args` against a store root that does not exist (usage errors

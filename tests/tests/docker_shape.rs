@@ -212,8 +212,12 @@ fn inspect_shows_mounts_limits_and_user_as_docker() {
             "true",
         ],
     );
-    let ours = &inspect(&t, &["withvol"])[0];
+    let ours = &inspect(&t, &["withvol", "-s"])[0];
     let d = &docker()["created"][0];
+    // Docker's `inspect -s`: SizeRw, SizeRootFs (bytes).
+    let image_size = inspect(&t, &[&img])[0]["Size"].as_u64().unwrap();
+    assert_eq!(ours["SizeRw"], 0);
+    assert_eq!(ours["SizeRootFs"], image_size);
     same_shape(ours, d, CONTAINER_FIELDS);
     let mut want_mount = d["Mounts"][0].clone();
     want_mount["Source"] = vol.path().to_str().unwrap().into();

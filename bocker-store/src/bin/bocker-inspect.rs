@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use bocker_store::{cli, docker_inspect, id, Store, StoreError};
+use bocker_store::{cli, docker_inspect, docker_ps, id, Store, StoreError};
 use clap::{Parser, ValueEnum};
 
 /// Return low-level information on containers and images
@@ -18,6 +18,9 @@ struct Args {
     /// Print each object through a Go template ('{{.State.Pid}}', '{{json .Config}}'); json: as without
     #[arg(short, long)]
     format: Option<String>,
+    /// Add each container's sizes: SizeRw (its own files) and SizeRootFs (with its image's)
+    #[arg(short, long)]
+    size: bool,
     /// Look only among containers or only among images
     #[arg(long = "type", value_name = "TYPE")]
     kind: Option<Kind>,
@@ -41,7 +44,7 @@ fn main() -> ExitCode {
     let mut found = Vec::new();
     let mut failed = false;
     for t in &args.targets {
-        match object(&store, t, args.kind) {
+        match object(&store, t, args.kind, args.size) {
             Ok(v) => found.push(v),
             Err(e) => {
                 cli::report(&e);
@@ -68,7 +71,7 @@ fn print(found: &[serde_json::Value], format: Option<&str>) -> Result<()> {
 }
 
 /// The container or image `q` names, in Docker's shape; a container wins over an image.
-fn object(store: &Store, q: &str, kind: Option<Kind>) -> Result<serde_json::Value> {
+fn object(store: &Store, q: &str, kind: Option<Kind>, size: bool) -> Result<serde_json::Value> {
     if kind == Some(Kind::Image) || (kind.is_none() && q.starts_with(id::Kind::Image.prefix())) {
         return image(store, q);
     }
@@ -79,7 +82,14 @@ fn object(store: &Store, q: &str, kind: Option<Kind>) -> Result<serde_json::Valu
                 .resolve_image(&rec.image)
                 .and_then(|i| store.read_image(&i))
                 .ok();
-            Ok(docker_inspect::container(store, &rec, img.as_ref()))
+            let mut v = docker_inspect::container(store, &rec, img.as_ref());
+            if size {
+                let image_size = img.as_ref().map_or(0, |i| i.size);
+                let (rw, _) = docker_ps::size(store, &rec, image_size);
+                v["SizeRw"] = rw.into();
+                v["SizeRootFs"] = (rw + image_size).into();
+            }
+            Ok(v)
         }
         Err(StoreError::NoSuchContainer(_)) if kind.is_none() => image(store, q),
         Err(e) => Err(e.into()),
