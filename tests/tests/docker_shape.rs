@@ -731,6 +731,38 @@ fn completions_and_man_pages_come_from_the_definitions() {
     assert_eq!(complete(&["bocker", "run", "--na"]), "--name");
     assert_eq!(complete(&["bocker", "ps", "--no-t"]), "--no-trunc");
     assert!(complete(&["bocker", "image", "pr"]).contains("prune"));
+
+    // Container names from the store the user's `bocker` sees.
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    t.ok(
+        "run",
+        &["--name", "webby", "--network", "none", &img, "true"],
+    );
+    let env = t.cmd("ps");
+    let mut bash = Command::new("bash");
+    for (k, v) in env.get_envs() {
+        if let Some(v) = v {
+            bash.env(k, v);
+        }
+    }
+    let path = format!(
+        "{}:{}",
+        bocker_e2e::bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let prog = format!(
+        "source {}; COMP_WORDS=(bocker rm we); COMP_CWORD=2; COMP_LINE='bocker rm we'; \
+         COMP_POINT=12; _bocker_names bocker we rm; echo \"${{COMPREPLY[*]}}\"",
+        file.display()
+    );
+    let o = bash.env("PATH", path).args(["-c", &prog]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "webby",
+        "{}",
+        stderr(&o)
+    );
     for shell in ["zsh", "fish"] {
         let o = Command::new(&dispatcher)
             .args(["completion", shell])

@@ -45,8 +45,36 @@ fn run(args: Args) -> Result<()> {
         cmd = cmd.subcommand(describe::command(verb, about.trim(), &spec));
     }
     clap_complete::generate(args.shell, &mut cmd, "bocker", &mut std::io::stdout());
+    if args.shell == Shell::Bash {
+        print!("{BASH_NAMES}");
+    }
     Ok(())
 }
+
+/// Bash only: container names and image references for the verbs that take them, from
+/// the store the user's `bocker` sees (`ps`/`images --format`), then clap's completion.
+const BASH_NAMES: &str = r#"
+# bocker: container names and image references, from `bocker ps` / `bocker images`.
+_bocker_names() {
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} words=""
+    if [[ $COMP_CWORD -ge 2 && $cur != -* ]]; then
+        case ${COMP_WORDS[1]} in
+            rm|inspect|logs|exec|commit|stop|kill|wait|pause|unpause|top|stats|start|restart|port|attach)
+                words="$(bocker ps --format '{{.Names}}' 2>/dev/null) $(bocker ps -q 2>/dev/null)" ;;
+            rmi)
+                words="$(bocker images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -v '<none>') $(bocker images -q 2>/dev/null)" ;;
+            run)
+                [[ $prev != -* ]] && words="$(bocker images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -v '<none>') $(bocker images -q 2>/dev/null)" ;;
+        esac
+    fi
+    if [[ -n ${words// /} ]]; then
+        COMPREPLY=($(compgen -W "$words" -- "$cur"))
+        [[ ${#COMPREPLY[@]} -gt 0 ]] && return 0
+    fi
+    _bocker "$@"
+}
+complete -F _bocker_names -o bashdefault -o default bocker
+"#;
 
 /// The `bocker` dispatcher beside this binary, else the one on `PATH`.
 fn dispatcher() -> PathBuf {
