@@ -13,6 +13,7 @@ packages=(
     iptables         # NAT and published ports
     conntrack        # bocker-net forgets stale UDP flows when a port is published
     iproute2         # tests inspect interfaces with `ip`
+    jq               # a test drives a jq pipeline over `bocker inspect`
     iputils-ping     # reachability tests (bridge and container addresses only)
     docker-registry  # the CNCF Distribution registry, served on 127.0.0.1
     skopeo umoci     # independent image tools the pull tests compare against

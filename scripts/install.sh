@@ -11,5 +11,20 @@ for b in target/release/bocker target/release/bocker-*; do
     [ -f "$b" ] && [ -x "$b" ] || continue
     install -m 0755 "$b" "$prefix/bin/"
 done
+# Man pages and shell completions, generated from the verbs' own clap definitions.
+mandir="$prefix/share/man/man1"
+mkdir -p "$mandir"
+for b in "$prefix"/bin/bocker-*; do
+    verb=${b##*/bocker-}
+    "$b" --bocker-man >"$mandir/bocker-$verb.1" 2>/dev/null || rm -f "$mandir/bocker-$verb.1"
+done
+for shell_dir in "bash:/usr/share/bash-completion/completions/bocker" \
+        "zsh:$prefix/share/zsh/site-functions/_bocker" \
+        "fish:/usr/share/fish/vendor_completions.d/bocker.fish"; do
+    shell=${shell_dir%%:*} file=${shell_dir#*:}
+    mkdir -p "$(dirname "$file")"
+    "$prefix/bin/bocker" completion "$shell" >"$file"
+done
 echo "installed: $(ls "$prefix"/bin/bocker* | xargs -n1 basename | tr '\n' ' ')"
+echo "man pages: man bocker-run (and every verb); completions: bash, zsh, fish"
 exec scripts/demo.sh

@@ -8,8 +8,12 @@
 //!   same shape for what a verb reports without failing (library code prints through it).
 //! - [`status`]: the exit statuses (table in docs/CLI.md).
 //!
-//! Depends on clap and anyhow only: no store, no async, so every verb can link it.
+//! - [`describe`]: man pages and the flags shell completions are generated from.
+//!
+//! Depends on clap (with clap_complete, clap_mangen) and anyhow only: no store, no
+//! async, so every verb can link it.
 
+pub mod describe;
 pub mod docker;
 pub mod status;
 pub mod usage;
@@ -46,6 +50,14 @@ pub fn verb_of(command_name: &str) -> &str {
 /// named `bocker <verb>` in help, `--version` prints `bocker <verb> <version>`, and a
 /// usage error prints two lines (see [`usage`]) and exits with Docker's status.
 pub fn parse<T: clap::Parser>() -> T {
+    let this = verb_of(T::command().get_name()).to_string();
+    let name: &'static str = Box::leak(format!("bocker {this}").into_boxed_str());
+    describe::intercept(
+        &T::command()
+            .name(name)
+            .bin_name(name)
+            .version(env!("CARGO_PKG_VERSION")),
+    );
     match try_parse_from::<T, _>(std::env::args_os()) {
         Ok(args) => args,
         Err(e) => {

@@ -17,12 +17,15 @@
 //! - [`network`]: the network step (through bocker-net) and the generated /etc files;
 //! - the verb's own: [`cli`] (flags), [`exit_code`] (Docker's statuses); syscalls and
 //!   paths: [`sys`] (the runtime's own wrappers over bocker-sys's), [`safepath`].
+//! - verbs over the whole store: [`prune`] (container, image, system prune; system df), [`info`].
 
 pub mod cli;
 pub mod container;
 pub mod exit_code;
+pub mod info;
 pub mod network;
 pub mod process;
+pub mod prune;
 pub mod rootfs;
 /// Image- and user-supplied paths resolved inside a rootfs: the one safe-path layer, `bocker-sys`.
 pub use bocker_sys::path as safepath;

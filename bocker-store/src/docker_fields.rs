@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::{liveness, time, ContainerRecord};
+use crate::{docker_ps, liveness, time, ContainerRecord};
 
 /// Column titles of `ps` fields, for `table` templates.
 pub fn container_headers() -> Value {
@@ -17,29 +17,63 @@ pub fn container_headers() -> Value {
     })
 }
 
-/// One container as Docker's `ps` template sees it. `.Command` is quoted as Docker
-/// quotes it; `.IP` is bocker's own (the bridge address while it runs).
-pub fn container(c: &ContainerRecord) -> Value {
-    let running = liveness::is_running(c);
+/// One container as Docker's `ps` template sees it: `.Command` quoted (and cut to 20
+/// characters unless `no_trunc`), `.Status` with durations, `.Size` as `-s` shows it
+/// (empty without `-s`); `.IP` is bocker's own (the bridge address while it runs).
+pub fn container(c: &ContainerRecord, no_trunc: bool, size: &str) -> Value {
     let status = liveness::status_text(c);
     let state = status.split(' ').next().unwrap_or_default().to_string();
     let net = &c.config.network;
+    let labels = docker_ps::labels(c)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
     json!({
         "ID": c.id,
-        "Image": if c.image_ref.is_empty() { &c.image } else { &c.image_ref },
-        "Command": format!("{:?}", c.command.join(" ")),
-        "CreatedAt": c.created,
-        "RunningFor": time::ago(&c.created),
-        "Ports": net.ports.join(", "),
+        "Image": image_of(c),
+        "Command": docker_ps::command_column(c, no_trunc),
+        "CreatedAt": created_at(&c.created),
+        "RunningFor": docker_ps::created_ago(c),
+        "Ports": docker_ps::ports(c),
         "State": state,
-        "Status": status,
-        "Size": "",
+        "Status": docker_ps::status(c),
+        "Size": size,
         "Names": c.name.clone().unwrap_or_default(),
-        "Labels": "",
+        "Labels": labels,
         "Mounts": c.config.mounts.iter().map(|m| m.destination.as_str()).collect::<Vec<_>>().join(","),
         "Networks": net.mode,
-        "IP": if running { net.ip.clone().unwrap_or_default() } else { String::new() },
+        "IP": ip(c),
     })
+}
+
+/// The image as the user named it (its id when they named none).
+pub fn image_of(c: &ContainerRecord) -> &str {
+    if c.image_ref.is_empty() {
+        &c.image
+    } else {
+        &c.image_ref
+    }
+}
+
+/// The container's bridge address while it runs (it is leased only then).
+pub fn ip(c: &ContainerRecord) -> String {
+    if liveness::is_running(c) {
+        c.config.network.ip.clone().unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+/// Docker's `.CreatedAt` (Go's `time.Time.String()`: `2026-11-29 10:47:17 +0000 UTC`).
+fn created_at(rfc3339: &str) -> String {
+    match humantime::parse_rfc3339_weak(rfc3339) {
+        Ok(t) => {
+            let s = humantime::format_rfc3339_seconds(t).to_string();
+            format!("{} +0000 UTC", s.trim_end_matches('Z').replace('T', " "))
+        }
+        Err(_) => rfc3339.to_string(),
+    }
 }
 
 /// Column titles of `images` fields, for `table` templates.

@@ -8,6 +8,8 @@
 pub mod atomic;
 pub mod cli;
 pub mod docker_fields;
+pub mod docker_inspect;
+pub mod docker_ps;
 pub mod driver;
 pub mod error;
 pub mod format;

@@ -24,6 +24,10 @@ fn main() -> ExitCode {
     };
     let rest: Vec<OsString> = args.collect();
     match first.to_str() {
+        // `bocker version [--format]` is the verb binary when installed beside us.
+        Some("version") if verbs::find(&verbs::search_path(), "version").is_some() => {
+            dispatch(&first, rest)
+        }
         Some("--version" | "-V" | "version") => {
             println!("bocker {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

@@ -78,7 +78,7 @@ for mb in $SIZES_MB; do
         "$BIN/bocker-run" --name c --network none "$img" sh -c 'echo changed >/etc/motd'
         bench "bocker commit, $driver, $mb MB image" "$BIN/bocker-commit" c
         if [ "$driver" = btrfs ]; then
-            ctr=$("$BIN/bocker-inspect" c | python3 -c 'import json,sys; print(json.load(sys.stdin)["rootfs"])')
+            ctr=$("$BIN/bocker-inspect" c | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Bocker"]["rootfs"])')
             n=0
             # The command removes nothing: each run snapshots to a fresh name.
             cat >"$WORK/snap.sh" <<EOF

@@ -51,7 +51,7 @@ for _ in $(seq 200); do
     "$BIN/bocker-ps" | grep -q 'running' && break
     sleep 0.05
 done
-PID=$("$BIN/bocker-inspect" bench | python3 -c 'import json,sys; v=json.load(sys.stdin); v=v[0] if isinstance(v,list) else v; print(v["state"]["pid"])')
+PID=$("$BIN/bocker-inspect" bench | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v[0]["State"]["Pid"])')
 
 CMDS=(
     "nsenter -t $PID -a true"

@@ -92,7 +92,7 @@ impl Running {
                 let o = t.run("inspect", &[id]);
                 if o.status.success() {
                     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-                    let rec = if v.is_array() { v[0].clone() } else { v };
+                    let rec = v[0]["Bocker"].clone();
                     if rec["state"]["status"] == "running" {
                         return rec;
                     }

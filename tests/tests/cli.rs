@@ -12,7 +12,24 @@ use bocker_e2e::{bin, TestRoot};
 
 /// Every verb binary the workspace builds.
 const VERBS: &[&str] = &[
-    "init", "images", "ps", "inspect", "logs", "rm", "rmi", "pull", "net", "run", "tag", "history",
+    "init",
+    "images",
+    "ps",
+    "inspect",
+    "logs",
+    "rm",
+    "rmi",
+    "pull",
+    "net",
+    "run",
+    "tag",
+    "history",
+    "version",
+    "info",
+    "system",
+    "container",
+    "image",
+    "completion",
 ];
 
 /// Runs `bocker-<verb> args` against a store root that does not exist (usage errors
@@ -162,10 +179,10 @@ fn docker_flags_bocker_lacks_are_not_supported_never_a_guess() {
         assert!(!stderr(&o).contains("--init"), "no guess at --init");
         assert_eq!(o.status.code(), Some(125));
     }
-    let o = verb("ps", &["--no-trunc"]);
+    let o = verb("images", &["--no-trunc"]);
     assert_eq!(
         stderr(&o).lines().next().unwrap(),
-        "bocker ps: --no-trunc is not supported"
+        "bocker images: --no-trunc is not supported"
     );
 }
 
@@ -297,7 +314,7 @@ fn format_templates_on_ps_and_inspect() {
         ),
         "web is down\n"
     );
-    // `inspect -f` as scripts use it, over the record inspect prints.
+    // `inspect -f` as scripts use it, over Docker's shape (tests/tests/docker_shape.rs).
     assert_eq!(
         t.ok("inspect", &["-f", "{{.State.Status}}", "web"]),
         "exited\n"
@@ -305,20 +322,20 @@ fn format_templates_on_ps_and_inspect() {
     assert_eq!(
         t.ok(
             "inspect",
-            &["-f", "{{.State.ExitCode}} {{json .command}}", "web"]
+            &["-f", "{{.State.ExitCode}} {{json .Config.Cmd}}", "web"]
         ),
         "0 [\"true\"]\n"
     );
     assert_eq!(
         t.ok(
             "inspect",
-            &["--format", "{{range .command}}<{{.}}>{{end}}", &id]
+            &["--format", "{{range .Bocker.command}}<{{.}}>{{end}}", &id]
         ),
         "<true>\n"
     );
     let v: serde_json::Value =
         serde_json::from_str(&t.ok("inspect", &["--format", "json", "web"])).unwrap();
-    assert_eq!(v["id"], id.as_str());
+    assert_eq!(v[0]["Id"], id.as_str());
     let line = t.ok("ps", &["--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
     assert_eq!(v["name"], "web");

@@ -14,7 +14,8 @@ use bocker_e2e::{random_hex, Driver, TestRoot};
 const DRIVERS: [Driver; 2] = [Driver::Overlay, Driver::Btrfs];
 
 fn inspect(t: &TestRoot, what: &str) -> serde_json::Value {
-    serde_json::from_str(&t.ok("inspect", &[what])).unwrap()
+    let v: serde_json::Value = serde_json::from_str(&t.ok("inspect", &[what])).unwrap();
+    v[0]["Bocker"].clone()
 }
 
 fn created_id(out: &str) -> String {

@@ -89,7 +89,7 @@ fn verbs_beside_the_dispatcher_win_over_path() {
 
 #[test]
 fn a_mistyped_verb_suggests_the_nearest() {
-    let o = Command::new(bin("")).arg("imagse").output().unwrap();
+    let o = Command::new(bin("")).arg("imagess").output().unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8(o.stderr).unwrap();
     assert!(err.contains("Did you mean 'images'?"), "{err}");

@@ -25,7 +25,7 @@ fn seed_echo_foo_is_printed_and_logged() {
     );
     assert_eq!(t.ok("logs", &["seed"]), "foo\n");
     let ps = t.ok("ps", &[]);
-    assert!(ps.contains("echo foo") && ps.contains("exited (0)"), "{ps}");
+    assert!(ps.contains("echo foo") && ps.contains("Exited (0)"), "{ps}");
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn hostname_is_the_container_id_and_etc_files_are_generated() {
     assert_eq!(out, format!("{id}\n{id}\n2\n"), "{}", stderr(&o));
     // Generated beside the record, never written into the container's filesystem.
     let rec: serde_json::Value = serde_json::from_str(&t.ok("inspect", &[&id])).unwrap();
-    let rootfs = std::path::PathBuf::from(rec["rootfs"].as_str().unwrap());
+    let rootfs = std::path::PathBuf::from(rec[0]["Bocker"]["rootfs"].as_str().unwrap());
     assert!(rootfs.parent().unwrap().join("hostname").is_file());
     // At most an empty mount point exists in the container's own layer.
     let upper = rootfs.parent().unwrap().join("upper/etc/hostname");

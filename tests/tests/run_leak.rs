@@ -56,11 +56,11 @@ fn killed_supervisor_is_cleaned_by_the_next_command() {
     );
     // `ps` tells from the record alone (supervisor pid + start time) that it is dead.
     let ps = t.ok("ps", &[]);
-    assert!(ps.contains("dead"), "{ps}");
+    assert!(ps.contains("Dead"), "{ps}");
     // The next run reclaims: the victim is marked exited, its cgroup removed.
     t.ok("run", &["--rm", &img, "true"]);
     let ps = t.ok("ps", &[]);
-    assert!(ps.contains("exited (137)"), "{ps}");
+    assert!(ps.contains("Exited (137)"), "{ps}");
     let after = census(&t);
     assert!(after.cgroups.is_empty(), "cgroup left: {:?}", after.cgroups);
     assert_eq!(after.mounts, before.mounts);

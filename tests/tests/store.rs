@@ -17,7 +17,7 @@ fn init_dir(t: &TestRoot, dir: &Path) -> String {
 
 fn layer_paths(t: &TestRoot, id: &str) -> Vec<PathBuf> {
     let v: serde_json::Value = serde_json::from_str(&t.ok("inspect", &[id])).unwrap();
-    v["layer_paths"]
+    v[0]["Bocker"]["layer_paths"]
         .as_array()
         .unwrap()
         .iter()
@@ -317,9 +317,9 @@ fn prefixes_resolve_and_ambiguity_is_reported() {
     let a = t.busybox_image();
     let b = t.busybox_image();
     let v: serde_json::Value = serde_json::from_str(&t.ok("inspect", &[&a[..9]])).unwrap();
-    assert_eq!(v["id"], a.as_str());
+    assert_eq!(v[0]["Id"], a.as_str());
     let v: serde_json::Value = serde_json::from_str(&t.ok("inspect", &[&b[4..]])).unwrap();
-    assert_eq!(v["id"], b.as_str());
+    assert_eq!(v[0]["Id"], b.as_str());
     // `img_` begins every id: it names none (issue 13), instead of being ambiguous or,
     // with one image, picking it. Ambiguity itself: bocker-store's resolve unit tests.
     let err = t.fails("rmi", &["img_"]);
@@ -339,8 +339,8 @@ fn rmi_refuses_an_image_in_use_unless_forced() {
     let ctr = format!("ps_{}", random_hex(12));
     let dir = t.root.join("containers").join(&ctr);
     fs::create_dir_all(&dir).unwrap();
-    let layers = serde_json::from_str::<serde_json::Value>(&t.ok("inspect", &[&img])).unwrap()
-        ["layers"]
+    let layers = serde_json::from_str::<serde_json::Value>(&t.ok("inspect", &[&img])).unwrap()[0]
+        ["Bocker"]["layers"]
         .clone();
     let rec = serde_json::json!({
         "id": ctr, "image": img, "image_ref": img, "command": ["true"],
@@ -351,7 +351,7 @@ fn rmi_refuses_an_image_in_use_unless_forced() {
     let ps = t.ok("ps", &[]);
     let header: Vec<&str> = ps.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(header[..3], ["CONTAINER_ID", "COMMAND", "STATUS"], "{ps}");
-    assert!(ps.contains(&ctr) && ps.contains("exited (0)"), "{ps}");
+    assert!(ps.contains(&ctr) && ps.contains("Exited (0)"), "{ps}");
     assert_eq!(t.ok("ps", &["-q", "--filter", "status=exited"]).trim(), ctr);
     assert_eq!(t.ok("ps", &["-q", "--filter", "status=running"]).trim(), "");
 
@@ -400,8 +400,8 @@ fn fake_container(t: &TestRoot, img: &str, name: Option<&str>) -> String {
     let ctr = format!("ps_{}", random_hex(12));
     let dir = t.root.join("containers").join(&ctr);
     fs::create_dir_all(&dir).unwrap();
-    let layers = serde_json::from_str::<serde_json::Value>(&t.ok("inspect", &[img])).unwrap()
-        ["layers"]
+    let layers = serde_json::from_str::<serde_json::Value>(&t.ok("inspect", &[img])).unwrap()[0]
+        ["Bocker"]["layers"]
         .clone();
     let rec = serde_json::json!({
         "id": ctr, "name": name, "image": img, "image_ref": img, "command": ["true"],
@@ -552,7 +552,7 @@ fn assert_store_is_clean(t: &TestRoot) {
     let mut referenced = std::collections::BTreeSet::new();
     for id in images.iter().chain(&containers) {
         let v: serde_json::Value = serde_json::from_str(&t.ok("inspect", &[id])).unwrap();
-        for l in v["layers"].as_array().unwrap() {
+        for l in v[0]["Bocker"]["layers"].as_array().unwrap() {
             let l = l.as_str().unwrap().to_string();
             assert!(
                 t.root.join("layers").join(&l).is_dir(),
@@ -722,7 +722,7 @@ fn a_relative_root_is_recorded_as_an_absolute_path() {
     };
     let id = run("init", &["-q", src.to_str().unwrap()]);
     let v: serde_json::Value = serde_json::from_str(&run("inspect", &[id.trim()])).unwrap();
-    let layer = PathBuf::from(v["layer_paths"][0].as_str().unwrap());
+    let layer = PathBuf::from(v[0]["Bocker"]["layer_paths"][0].as_str().unwrap());
     assert!(layer.is_absolute(), "{layer:?}");
     assert!(layer.starts_with(&t.root), "{layer:?}");
 }

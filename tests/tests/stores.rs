@@ -24,11 +24,11 @@ fn a_run_in_another_store_never_reclaims_a_running_container() {
     b.ok("run", &["--rm", &img_b, "true"]);
     b.ok("ps", &[]);
     assert!(alive(pid), "store B killed A's container");
-    assert!(a.ok("ps", &[]).contains("running"));
+    assert!(a.ok("ps", &[]).contains("Up "));
     let o = long.wait();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let ps = a.ok("ps", &["--filter", "name=long"]);
-    assert!(ps.contains("exited (0)"), "{ps}");
+    assert!(ps.contains("Exited (0)"), "{ps}");
     // Each store's groups hang under its own id below the shared parent.
     assert_ne!(store_cgroup_parent(&a), store_cgroup_parent(&b));
 }

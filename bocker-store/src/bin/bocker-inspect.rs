@@ -1,61 +1,103 @@
-//! `bocker inspect <id>`: the JSON record of a container or an image.
+//! `bocker inspect <name>...`: containers and images as Docker prints them (a JSON
+//! array; bocker's own record under the key `Bocker`), or through a Go template, one
+//! line per object.
 
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use bocker_store::{cli, id, liveness, Store, StoreError};
-use clap::Parser;
+use bocker_store::{cli, docker_inspect, docker_ps, id, Store, StoreError};
+use clap::{Parser, ValueEnum};
 
-/// Show the JSON record of a container or image
+/// Return low-level information on containers and images
 #[derive(Parser)]
 #[command(name = "bocker inspect", bin_name = "bocker inspect", version)]
 struct Args {
-    /// Container (id, prefix, name) or image (id, prefix, name:tag)
-    target: String,
-    /// Print through a Go template ('{{.state.status}}', '{{json .config}}'); json: as without
+    /// Containers (id, prefix, name) or images (id, prefix, name:tag)
+    #[arg(required = true)]
+    targets: Vec<String>,
+    /// Print each object through a Go template ('{{.State.Pid}}', '{{json .Config}}'); json: as without
     #[arg(short, long)]
     format: Option<String>,
+    /// Add each container's sizes: SizeRw (its own files) and SizeRootFs (with its image's)
+    #[arg(short, long)]
+    size: bool,
+    /// Look only among containers or only among images
+    #[arg(long = "type", value_name = "TYPE")]
+    kind: Option<Kind>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Kind {
+    Container,
+    Image,
 }
 
 fn main() -> ExitCode {
     cli::quiet_sigpipe();
-    cli::exit(run(cli::parse::<Args>()))
+    let args = cli::parse::<Args>();
+    let store = match Store::open().context("opening the store") {
+        Ok(s) => s,
+        Err(e) => return cli::exit(Err(e)),
+    };
+    // As Docker: every object found is printed, each one not found is reported, and
+    // the status says whether any was missing.
+    let mut found = Vec::new();
+    let mut failed = false;
+    for t in &args.targets {
+        match object(&store, t, args.kind, args.size) {
+            Ok(v) => found.push(v),
+            Err(e) => {
+                cli::report(&e);
+                failed = true;
+            }
+        }
+    }
+    if let Err(e) = print(&found, args.format.as_deref()) {
+        return cli::exit(Err(e));
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
-fn run(args: Args) -> Result<()> {
-    let store = Store::open().context("opening the store")?;
-    let q = args.target.as_str();
-    let value = if q.starts_with(id::Kind::Image.prefix()) {
-        image(&store, q)?
-    } else {
-        match store.resolve_container(q) {
-            Ok(c) => {
-                let rec = store.read_container(&c)?;
-                let mut v = serde_json::to_value(&rec)?;
-                v["status"] = serde_json::json!(liveness::status_text(&rec));
-                v["dir"] = serde_json::json!(store.container_dir(&c));
-                v
-            }
-            Err(StoreError::NoSuchContainer(_)) => image(&store, q)?,
-            Err(e) => return Err(e.into()),
-        }
-    };
-    match args.format.as_deref() {
-        None | Some("json") => println!("{}", serde_json::to_string_pretty(&value)?),
-        Some(t) => cli::print_template(t, &serde_json::Value::Null, &[value])?,
+fn print(found: &[serde_json::Value], format: Option<&str>) -> Result<()> {
+    match format {
+        None | Some("json") => println!("{}", serde_json::to_string_pretty(found)?),
+        Some(t) => cli::print_template(t, &serde_json::Value::Null, found)?,
     }
     Ok(())
+}
+
+/// The container or image `q` names, in Docker's shape; a container wins over an image.
+fn object(store: &Store, q: &str, kind: Option<Kind>, size: bool) -> Result<serde_json::Value> {
+    if kind == Some(Kind::Image) || (kind.is_none() && q.starts_with(id::Kind::Image.prefix())) {
+        return image(store, q);
+    }
+    match store.resolve_container(q) {
+        Ok(c) => {
+            let rec = store.read_container(&c)?;
+            let img = store
+                .resolve_image(&rec.image)
+                .and_then(|i| store.read_image(&i))
+                .ok();
+            let mut v = docker_inspect::container(store, &rec, img.as_ref());
+            if size {
+                let image_size = img.as_ref().map_or(0, |i| i.size);
+                let (rw, _) = docker_ps::size(store, &rec, image_size);
+                v["SizeRw"] = rw.into();
+                v["SizeRootFs"] = (rw + image_size).into();
+            }
+            Ok(v)
+        }
+        Err(StoreError::NoSuchContainer(_)) if kind.is_none() => image(store, q),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn image(store: &Store, q: &str) -> Result<serde_json::Value> {
     let id = store.resolve_image(q)?;
     let rec = store.read_image(&id)?;
-    let mut v = serde_json::to_value(&rec)?;
-    v["tags"] = serde_json::json!(store.tags_of(&id)?);
-    v["layer_paths"] = serde_json::json!(rec
-        .layers
-        .iter()
-        .map(|k| store.driver().layer_path(k))
-        .collect::<Vec<_>>());
-    Ok(v)
+    Ok(docker_inspect::image(store, &rec, &store.tags_of(&id)?))
 }

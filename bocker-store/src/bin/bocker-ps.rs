@@ -1,11 +1,14 @@
-//! `bocker ps`: list containers.
+//! `bocker ps`: list containers, newest first, as Docker does (the seed's
+//! `CONTAINER_ID  COMMAND` first). Without `-a` every container is listed still, as the
+//! seed listed them (`-a` is accepted).
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use bocker_store::cli::{self, Format};
+use bocker_store::docker_ps::{self, Filters};
 use bocker_store::format::write_table;
-use bocker_store::{docker_fields, liveness, time, ContainerRecord, Store};
+use bocker_store::{docker_fields, liveness, ContainerRecord, Store};
 use clap::Parser;
 
 /// List containers
@@ -18,12 +21,25 @@ struct Args {
     /// Output format: table, json, or a Go template ('{{.ID}}', 'table {{.ID}}\t{{.Names}}')
     #[arg(long, default_value = "table")]
     format: Format,
-    /// Keep only matching containers: status=created|running|exited|dead, name=N, image=ID
-    #[arg(long, value_name = "KEY=VALUE")]
+    /// Keep only matching containers: status, name (substring), id, ancestor, label,
+    /// exited, before, since, publish, volume, network (KEY=VALUE; Docker's keys)
+    #[arg(short, long, value_name = "KEY=VALUE")]
     filter: Vec<String>,
     /// Accepted for Docker compatibility: bocker ps always lists every container
     #[arg(short, long)]
     all: bool,
+    /// Show the N last created containers
+    #[arg(short = 'n', long, value_name = "N")]
+    last: Option<usize>,
+    /// Show the last created container
+    #[arg(short, long)]
+    latest: bool,
+    /// Show the size of each container's own files (and its image's: virtual)
+    #[arg(short, long)]
+    size: bool,
+    /// Do not cut the command
+    #[arg(long)]
+    no_trunc: bool,
 }
 
 fn main() -> ExitCode {
@@ -32,17 +48,16 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<()> {
-    let filters = args
-        .filter
-        .iter()
-        .map(|f| parse_filter(f))
-        .collect::<Result<Vec<_>>>()?;
+    let filters = Filters::parse(&args.filter)?;
     let store = Store::open().context("opening the store")?;
-    let containers: Vec<ContainerRecord> = store
-        .list_containers()
-        .context("listing containers")?
-        .into_iter()
-        .filter(|c| filters.iter().all(|(k, v)| matches(c, k, v)))
+    let mut all = store.list_containers().context("listing containers")?;
+    docker_ps::newest_first(&store, &mut all);
+    let keep = filters.matcher(&store, &all)?;
+    let last = if args.latest { Some(1) } else { args.last };
+    let containers: Vec<&ContainerRecord> = all
+        .iter()
+        .filter(|c| keep(c))
+        .take(last.unwrap_or(usize::MAX))
         .collect();
     if args.quiet {
         for c in &containers {
@@ -58,74 +73,61 @@ fn run(args: Args) -> Result<()> {
         }
         return Ok(());
     }
+    let sizes: Vec<String> = if args.size {
+        containers
+            .iter()
+            .map(|c| docker_ps::size(&store, c, image_size(&store, c)).1)
+            .collect()
+    } else {
+        vec![String::new(); containers.len()]
+    };
     if let Format::Template(t) = &args.format {
-        let rows: Vec<_> = containers.iter().map(docker_fields::container).collect();
+        let rows: Vec<_> = containers
+            .iter()
+            .zip(&sizes)
+            .map(|(c, size)| docker_fields::container(c, args.no_trunc, size))
+            .collect();
         return cli::print_template(t, &docker_fields::container_headers(), &rows);
+    }
+    let mut header = vec![
+        "CONTAINER_ID",
+        "COMMAND",
+        "STATUS",
+        "IMAGE",
+        "PORTS",
+        "IP",
+        "NAMES",
+    ];
+    if args.size {
+        header.push("SIZE");
     }
     let rows: Vec<Vec<String>> = containers
         .iter()
-        .map(|c| {
-            vec![
+        .zip(sizes)
+        .map(|(c, size)| {
+            let mut row = vec![
                 c.id.clone(),
-                c.command.join(" "),
-                liveness::status_text(c),
-                if c.image_ref.is_empty() {
-                    c.image.clone()
-                } else {
-                    c.image_ref.clone()
-                },
-                // The address is leased only while the container runs.
-                if liveness::is_running(c) {
-                    c.config.network.ip.clone().unwrap_or_default()
-                } else {
-                    String::new()
-                },
+                docker_ps::command_column(c, args.no_trunc),
+                docker_ps::status(c),
+                docker_fields::image_of(c).to_string(),
+                docker_ps::ports(c),
+                docker_fields::ip(c),
                 c.name.clone().unwrap_or_default(),
-                time::ago(&c.created),
-                c.state
-                    .started_at
-                    .as_deref()
-                    .map(time::ago)
-                    .unwrap_or_else(|| "-".into()),
-                c.state
-                    .finished_at
-                    .as_deref()
-                    .map(time::ago)
-                    .unwrap_or_else(|| "-".into()),
-            ]
+            ];
+            if args.size {
+                row.push(size);
+            }
+            row
         })
         .collect();
-    write_table(
-        &mut std::io::stdout().lock(),
-        &[
-            "CONTAINER_ID",
-            "COMMAND",
-            "STATUS",
-            "IMAGE",
-            "IP",
-            "NAME",
-            "CREATED",
-            "STARTED",
-            "FINISHED",
-        ],
-        &rows,
-    )?;
+    write_table(&mut std::io::stdout().lock(), &header, &rows)?;
     Ok(())
 }
 
-fn parse_filter(f: &str) -> Result<(String, String)> {
-    match f.split_once('=') {
-        Some((k @ ("status" | "name" | "image" | "id"), v)) => Ok((k.to_string(), v.to_string())),
-        _ => bail!("invalid filter '{f}': use status=…, name=…, image=… or id=…"),
-    }
-}
-
-fn matches(c: &ContainerRecord, key: &str, value: &str) -> bool {
-    match key {
-        "status" => liveness::status_text(c).split(' ').next() == Some(value),
-        "name" => c.name.as_deref() == Some(value),
-        "image" => c.image == value || c.image_ref == value,
-        "id" => c.id.starts_with(value),
-        _ => false,
-    }
+/// The size of `c`'s image, 0 when it is gone.
+fn image_size(store: &Store, c: &ContainerRecord) -> u64 {
+    store
+        .resolve_image(&c.image)
+        .and_then(|i| store.read_image(&i))
+        .map_or(0, |i| i.size)
 }
