@@ -20,6 +20,8 @@ pub fn flags(verb: &str) -> &'static [(Option<char>, &'static str)] {
         "history" => HISTORY,
         "save" => SAVE,
         "load" => LOAD,
+        "push" => PUSH,
+        "login" => LOGIN,
         _ => &[],
     }
 }
@@ -222,6 +224,19 @@ const LOAD: &[(Option<char>, &str)] = &[
     (Some('i'), "input"),
     (None, "platform"),
     (Some('q'), "quiet"),
+];
+
+const PUSH: &[(Option<char>, &str)] = &[
+    (Some('a'), "all-tags"),
+    (None, "disable-content-trust"),
+    (None, "platform"),
+    (Some('q'), "quiet"),
+];
+
+const LOGIN: &[(Option<char>, &str)] = &[
+    (Some('p'), "password"),
+    (None, "password-stdin"),
+    (Some('u'), "username"),
 ];
 
 #[cfg(test)]
