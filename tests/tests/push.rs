@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use bocker_e2e::pull::fault::{Action, Fault};
 use bocker_e2e::pull::oci::{self, Comp, Flavor};
 use bocker_e2e::pull::tar::{dir, file, symlink, Tar};
+use bocker_e2e::pull::token::{self, TokenServer};
 use bocker_e2e::pull::{self as h, Auth, Registry};
 use bocker_e2e::run::{code, stderr, stdout};
 use bocker_e2e::{random_hex, Driver, TestRoot};
@@ -207,7 +208,8 @@ fn an_init_image_pushed_and_pulled_back_runs_in_a_fresh_store_also_after_a_kille
         &init,
         "head -c 40000000 /dev/urandom > /big && touch -d @1000000000 /big",
     );
-    let target = format!("{}/me/init:1", reg.addr);
+    let front = Fault::start(&reg.addr, |_, _| Action::Forward);
+    let target = format!("{}/me/init:1", front.addr);
 
     // A push killed with SIGKILL while it uploads: running it again works.
     let mut child = t
@@ -223,6 +225,16 @@ fn an_init_image_pushed_and_pulled_back_runs_in_a_fresh_store_also_after_a_kille
     let _ = child.wait();
     let o = t.run("push", &[&id, &target, "--format", "oci"]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let patches = front
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .count();
+    assert!(
+        patches >= 3,
+        "40 MB goes up in 16 MiB chunks: {patches} PATCHes"
+    );
+    let target = target.replace(&front.addr, &reg.addr);
     let info = skopeo_inspect(&target);
     assert!(!info["Layers"].as_array().unwrap().is_empty());
 
@@ -311,4 +323,42 @@ fn login_and_logout_keep_dockers_config_shape() {
     assert!(v["auths"].get(&reg.addr).is_none());
     assert_eq!(v["auths"]["other.example"]["auth"], "eDp5");
     drop(reg);
+}
+
+#[test]
+fn login_and_push_with_bearer_tokens() {
+    let ts = TokenServer::start("bob", "hunter2");
+    let reg = Registry::start(Auth::Token {
+        realm: ts.realm(),
+        service: token::SERVICE.into(),
+        issuer: token::ISSUER.into(),
+        bundle: ts.bundle(),
+    });
+    let scratch = Scratch::new();
+    let cfg_dir = scratch.0.join("docker");
+    let mut t = TestRoot::new(Driver::Overlay);
+    t.env("DOCKER_CONFIG", cfg_dir.to_str().unwrap());
+    let id = t.busybox_image();
+    let target = format!("{}/tok/pushed:1", reg.addr);
+
+    // Without credentials the token service refuses, and says there were none.
+    let o = t.run("push", &[&id, &target]);
+    assert_ne!(code(&o), 0);
+    assert!(stderr(&o).contains("no credentials for"), "{}", stderr(&o));
+
+    let o = t.run("login", &["-u", "bob", "-p", "hunter2", &reg.addr]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), "Login Succeeded\n");
+    let o = t.run("push", &[&id, &target]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+
+    let mut u = TestRoot::new(Driver::Btrfs);
+    u.env("DOCKER_CONFIG", cfg_dir.to_str().unwrap());
+    h::pull_ok(&u, &target);
+    let o = u.run(
+        "run",
+        &["--rm", "--network", "none", &target, "sh", "-c", "echo tok"],
+    );
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), "tok\n");
 }
