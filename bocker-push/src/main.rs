@@ -48,14 +48,22 @@ fn run(args: Args) -> Result<()> {
         FormatArg::Docker => Format::Docker,
         FormatArg::Oci => Format::Oci,
     };
+    let store = Store::open().context("opening the store")?;
+    let (rec, names) = export::select(&store, &args.image)?;
+    // An id names no repository: never guess one (it would be Docker Hub's).
+    if args.reference.is_none() && names.is_empty() {
+        bail!(
+            "'{}' is not a name of the image: give where to push it (bocker push {} HOST/REPO[:TAG])",
+            args.image,
+            args.image
+        );
+    }
     let target = args.reference.as_deref().unwrap_or(&args.image);
     let mut reference = Reference::parse(target)?;
     if reference.digest.is_some() {
         bail!("cannot push to a digest reference '{target}': name a tag");
     }
     reference.tag.get_or_insert_with(|| "latest".into());
-    let store = Store::open().context("opening the store")?;
-    let (rec, _) = export::select(&store, &args.image)?;
     let _reading = store.lock_shared()?;
     let known = export::known_blobs(&store)?;
     let exported = export::export(&store, &rec, &known, Compression::Gzip)

@@ -145,6 +145,29 @@ fn pull_commit_push_is_read_by_skopeo_and_umoci_and_a_second_push_sends_nothing(
     h::pull_ok(&t, &base);
     let id = committed(&t, &base, "rm /etc/base && echo pushed > /etc/pushed");
     let target = format!("{}/me/pushed:v2", front.addr);
+    // An id is no repository: refused, nothing contacted (Docker Hub least of all).
+    let o = t.run("push", &[&id]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not a name of the image"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Tagged with the registry's name, the image pushes under it.
+    let byname = format!("{}/me/byname:v3", reg.addr);
+    t.ok("tag", &[&id, &byname]);
+    let o = t.run("push", &[&byname, "-q"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).starts_with("v3: digest: sha256:"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        skopeo_inspect(&byname)["Layers"].as_array().unwrap().len(),
+        2
+    );
 
     let o = t.run("push", &[&id, &target]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
