@@ -127,6 +127,19 @@ pub fn manifest(format: Format, config: &PushBlob, layers: &[PushBlob]) -> Vec<u
     serde_json::to_vec_pretty(&m).unwrap_or_default()
 }
 
+/// An upload `Location` made absolute against `origin` (`scheme://host[:port]`);
+/// None when it points at another server (our credentials would follow it there).
+fn resolve(origin: &str, loc: &str) -> Option<String> {
+    let abs = if loc.starts_with('/') && !loc.starts_with("//") {
+        format!("{origin}{loc}")
+    } else {
+        loc.to_string()
+    };
+    abs.strip_prefix(origin)
+        .is_some_and(|rest| rest.starts_with('/'))
+        .then_some(abs)
+}
+
 impl Registry {
     /// Does the registry hold `digest` in this repository?
     pub fn blob_exists(&self, digest: &Digest) -> Result<bool, RegistryError> {
@@ -149,19 +162,12 @@ impl Registry {
             .ok_or_else(|| {
                 RegistryError::Other(format!("{}: upload answer without a Location", self.name))
             })?;
-        let abs = if loc.starts_with('/') {
-            format!("{}{loc}", self.origin())
-        } else {
-            loc.to_string()
-        };
-        let origin = self.origin();
-        if !(abs.starts_with(origin) && abs[origin.len()..].starts_with('/')) {
-            return Err(RegistryError::Other(format!(
+        resolve(self.origin(), loc).ok_or_else(|| {
+            RegistryError::Other(format!(
                 "{}: the registry sent the upload to another server ({loc}); refused",
                 self.name
-            )));
-        }
-        Ok(abs)
+            ))
+        })
     }
 
     /// Start an upload session, or mount `digest` from `from`: Ok(None) when mounted.
@@ -341,4 +347,75 @@ pub fn push(
     let tag = reference.tag.as_deref().unwrap_or("latest");
     let digest = reg.put_manifest(tag, format.manifest_type(), &body)?;
     Ok((digest, body.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(mt: &str, data: &[u8]) -> PushBlob {
+        PushBlob {
+            digest: Digest::of(data),
+            size: data.len() as u64,
+            media_type: mt.into(),
+            content: Content::Bytes(data.to_vec()),
+            mount_from: None,
+        }
+    }
+
+    #[test]
+    fn manifests_carry_the_formats_media_types() {
+        let f = Format::Docker;
+        let gz = "application/vnd.oci.image.layer.v1.tar+gzip";
+        let config = blob(f.config_type(), b"{}");
+        let layer = blob(f.layer_type(gz).unwrap(), b"layer");
+        let m: serde_json::Value = serde_json::from_slice(&manifest(f, &config, &[layer])).unwrap();
+        assert_eq!(m["schemaVersion"], 2);
+        assert_eq!(m["mediaType"], DOCKER_MANIFEST);
+        assert_eq!(
+            m["config"]["mediaType"],
+            "application/vnd.docker.container.image.v1+json"
+        );
+        assert_eq!(m["config"]["size"], 2);
+        assert_eq!(
+            m["layers"][0]["mediaType"],
+            "application/vnd.docker.image.rootfs.diff.tar.gzip"
+        );
+        assert_eq!(m["layers"][0]["digest"], Digest::of(b"layer").to_string());
+        // Docker schema 2 has no zstd layer type; OCI has.
+        let zst = "application/vnd.oci.image.layer.v1.tar+zstd";
+        assert_eq!(Format::Docker.layer_type(zst), None);
+        assert_eq!(Format::Oci.layer_type(zst), Some(zst));
+    }
+
+    #[test]
+    fn upload_locations_stay_on_the_registry() {
+        let o = "http://127.0.0.1:5000";
+        assert_eq!(
+            resolve(o, "/v2/a/blobs/uploads/u?_state=s").as_deref(),
+            Some("http://127.0.0.1:5000/v2/a/blobs/uploads/u?_state=s")
+        );
+        assert!(resolve(o, "http://127.0.0.1:5000/v2/a/blobs/uploads/u").is_some());
+        for evil in [
+            "http://evil.example/v2/a/blobs/uploads/u",
+            "http://127.0.0.1:50001/v2/x",
+            "http://127.0.0.1:5000.evil.example/v2/x",
+            "//evil.example/v2/x",
+            "https://127.0.0.1:5000/v2/x",
+        ] {
+            assert_eq!(resolve(o, evil), None, "{evil}");
+        }
+    }
+
+    #[test]
+    fn digests_join_the_upload_query() {
+        assert_eq!(
+            Registry::with_query("http://r/v2/a/blobs/uploads/x?_state=s", "digest=d"),
+            "http://r/v2/a/blobs/uploads/x?_state=s&digest=d"
+        );
+        assert_eq!(
+            Registry::with_query("http://r/v2/a/blobs/uploads/x", "digest=d"),
+            "http://r/v2/a/blobs/uploads/x?digest=d"
+        );
+    }
 }
