@@ -23,6 +23,8 @@ pub fn flags(verb: &str) -> &'static [(Option<char>, &'static str)] {
         "stop" | "restart" => STOP,
         "kill" => KILL,
         "stats" => STATS,
+        "push" => PUSH,
+        "login" => LOGIN,
         _ => &[],
     }
 }
@@ -236,6 +238,19 @@ const STATS: &[(Option<char>, &str)] = &[
     (None, "format"),
     (None, "no-stream"),
     (None, "no-trunc"),
+];
+
+const PUSH: &[(Option<char>, &str)] = &[
+    (Some('a'), "all-tags"),
+    (None, "disable-content-trust"),
+    (None, "platform"),
+    (Some('q'), "quiet"),
+];
+
+const LOGIN: &[(Option<char>, &str)] = &[
+    (Some('p'), "password"),
+    (None, "password-stdin"),
+    (Some('u'), "username"),
 ];
 
 #[cfg(test)]

@@ -17,28 +17,42 @@ pub trait Progress: Send + Sync {
 
 /// Pick bars when stderr is a terminal and `quiet` is off, plain lines otherwise.
 pub fn for_stderr(layers: usize, quiet: bool) -> Box<dyn Progress> {
+    with_word(layers, quiet, "Downloading")
+}
+
+/// As [`for_stderr`], for a push: plain lines say `Pushing`.
+pub fn for_push(layers: usize, quiet: bool) -> Box<dyn Progress> {
+    with_word(layers, quiet, "Pushing")
+}
+
+fn with_word(layers: usize, quiet: bool, word: &'static str) -> Box<dyn Progress> {
     if std::io::stderr().is_terminal() && !quiet {
         Box::new(Bars::new(layers))
     } else {
-        Box::new(Lines { quiet })
+        Box::new(Lines { quiet, word })
     }
 }
 
 pub struct Lines {
     quiet: bool,
+    /// What a layer's first line says it is doing (`Downloading`, `Pushing`).
+    word: &'static str,
 }
 
 impl Lines {
     /// Says nothing (for passes whose progress was already shown).
     pub fn silent() -> Lines {
-        Lines { quiet: true }
+        Lines {
+            quiet: true,
+            word: "",
+        }
     }
 }
 
 impl Progress for Lines {
     fn start(&self, _: usize, id: &str, total: u64) {
         if !self.quiet {
-            eprintln!("{id}: Downloading {:.1} MB", total as f64 / 1e6);
+            eprintln!("{id}: {} {:.1} MB", self.word, total as f64 / 1e6);
         }
     }
     fn advance(&self, _: usize, _: u64) {}

@@ -112,15 +112,19 @@ fn api_message(body: &str) -> Option<String> {
 
 /// One repository on one registry, with the auth state of this pull.
 pub struct Registry {
-    http: Client,
-    base: String,
+    pub(crate) http: Client,
+    /// `scheme://host/v2/repository`.
+    pub(crate) base: String,
     /// `registry/repository`, as errors name the image.
-    name: String,
+    pub(crate) name: String,
     host: String,
     repo: String,
     creds: Option<Credentials>,
     /// The Authorization header that worked last (token cached for the whole pull).
     auth: Mutex<Option<String>>,
+    /// What a token is asked for when the challenge names no scope: `pull`, or
+    /// `pull,push` for a push ([`Registry::for_push`]).
+    actions: &'static str,
 }
 
 /// Attempts for a transient failure (timeouts, resets, 5xx, 429) before giving up.
@@ -149,16 +153,35 @@ impl Registry {
             repo: r.repository.clone(),
             creds,
             auth: Mutex::new(None),
+            actions: "pull",
         })
+    }
+
+    /// The same client asking for `pull,push` tokens (a push).
+    pub fn for_push(mut self) -> Registry {
+        self.actions = "pull,push";
+        self
+    }
+
+    /// `scheme://host` of the registry (upload locations must stay on it).
+    pub(crate) fn origin(&self) -> &str {
+        self.base.split("/v2/").next().unwrap_or(&self.base)
+    }
+
+    fn verb(&self) -> &'static str {
+        if self.actions == "pull" {
+            "pull"
+        } else {
+            "push"
+        }
     }
 
     fn cached_auth(&self) -> Option<String> {
         self.auth.lock().ok().and_then(|g| g.clone())
     }
 
-    /// GET with auth and retries: transient failures (timeouts, resets, 5xx, 429, 408)
-    /// back off and retry up to [`ATTEMPTS`] times; a refused connection fails at once;
-    /// a 401 answers the challenge once. `what` names the object in errors.
+    /// GET with auth and retries (see [`Registry::send`]); a non-success answer is an
+    /// error naming `what`.
     fn get(
         &self,
         url: &str,
@@ -166,10 +189,7 @@ impl Registry {
         range: Option<u64>,
         what: &str,
     ) -> Result<Response, RegistryError> {
-        let mut answered_challenge = false;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let resp = self.send(what, || {
             let mut req: RequestBuilder = self.http.get(url);
             if let Some(a) = accept {
                 req = req.header(ACCEPT, a);
@@ -177,6 +197,26 @@ impl Registry {
             if let Some(from) = range {
                 req = req.header(RANGE, format!("bytes={from}-"));
             }
+            Ok(req)
+        })?;
+        success(resp, what)
+    }
+
+    /// One request with auth and retries: `make` builds it afresh for each attempt
+    /// (so a body is re-read). Transient failures (timeouts, resets, 5xx, 429, 408)
+    /// back off and retry up to [`ATTEMPTS`] times; a refused connection fails at once;
+    /// a 401 answers the challenge once. The answer is returned whatever its status
+    /// (but 401); `what` names the object in errors.
+    pub(crate) fn send(
+        &self,
+        what: &str,
+        make: impl Fn() -> Result<RequestBuilder, RegistryError>,
+    ) -> Result<Response, RegistryError> {
+        let mut answered_challenge = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = make()?;
             if let Some(a) = self.cached_auth() {
                 req = req.header(AUTHORIZATION, a);
             }
@@ -194,7 +234,7 @@ impl Registry {
                 }
                 Err(e) => {
                     return Err(RegistryError::Http {
-                        url: url.into(),
+                        url: e.url().map_or_else(|| what.to_string(), |u| u.to_string()),
                         err: e,
                     })
                 }
@@ -221,26 +261,6 @@ impl Registry {
                 backoff(attempt);
                 continue;
             }
-            if !status.is_success() {
-                let text = read_text(resp);
-                if let Some(message) = api_message(&text) {
-                    return Err(RegistryError::Api {
-                        what: what.into(),
-                        message,
-                    });
-                }
-                let t = text.trim().chars().take(200).collect::<String>();
-                let detail = if t.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {t}")
-                };
-                return Err(RegistryError::Status {
-                    url: url.into(),
-                    status,
-                    detail,
-                });
-            }
             return Ok(resp);
         }
     }
@@ -250,12 +270,12 @@ impl Registry {
     fn unauthorized(&self, what: &str, said: String, header: Option<&str>) -> RegistryError {
         let hint = match (&self.creds, header.and_then(Challenge::parse)) {
             (None, _) => format!(
-                " (pull access denied: the repository does not exist or needs credentials; none for {} in the docker config)",
-                self.host
+                " ({} access denied: the repository does not exist or needs credentials; none for {} in the docker config)",
+                self.verb(), self.host
             ),
             (Some(c), _) => format!(
-                " (pull access denied for user '{}' from the docker config: wrong credentials, or the repository does not exist or is not theirs to read)",
-                c.username
+                " ({} access denied for user '{}' from the docker config: wrong credentials, or the repository does not exist or is not theirs to {})",
+                self.verb(), c.username, if self.actions == "pull" { "read" } else { "write" }
             ),
         };
         RegistryError::Unauthorized {
@@ -277,7 +297,13 @@ impl Registry {
                 service,
                 scope,
             }) => {
-                let scope = scope.unwrap_or_else(|| format!("repository:{}:pull", self.repo));
+                let scope = scope.unwrap_or_else(|| {
+                    if self.repo.is_empty() {
+                        String::new()
+                    } else {
+                        format!("repository:{}:{}", self.repo, self.actions)
+                    }
+                });
                 format!("Bearer {}", self.token(&realm, service.as_deref(), &scope)?)
             }
             None => {
@@ -320,7 +346,10 @@ impl Registry {
                 self.http.post(realm).form(&form)
             }
             None => {
-                let mut query = vec![("scope", scope)];
+                let mut query = Vec::new();
+                if !scope.is_empty() {
+                    query.push(("scope", scope));
+                }
                 if let Some(s) = service {
                     query.push(("service", s));
                 }
@@ -600,6 +629,34 @@ fn is_gzip(resp: &Response) -> bool {
         .get(CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"))
+}
+
+/// `resp` if it is a success, else the registry's error (its JSON message when it
+/// sends one) naming `what`.
+pub(crate) fn success(resp: Response, what: &str) -> Result<Response, RegistryError> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let url = resp.url().to_string();
+    let text = read_text(resp);
+    if let Some(message) = api_message(&text) {
+        return Err(RegistryError::Api {
+            what: what.into(),
+            message,
+        });
+    }
+    let t = text.trim().chars().take(200).collect::<String>();
+    let detail = if t.is_empty() {
+        String::new()
+    } else {
+        format!(": {t}")
+    };
+    Err(RegistryError::Status {
+        url,
+        status,
+        detail,
+    })
 }
 
 /// The body of an error answer, bounded, as text.

@@ -16,7 +16,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(feature = "registry")]
 use reqwest::blocking::Client;
+#[cfg(feature = "registry")]
 use reqwest::{NoProxy, Proxy};
 
 /// The host of `host[:port]` (brackets of an IPv6 literal removed).
@@ -110,6 +112,7 @@ pub fn stall_timeout() -> Duration {
     Duration::from_secs(secs)
 }
 
+#[cfg(feature = "registry")]
 fn env(names: &[&str]) -> Option<String> {
     names
         .iter()
@@ -118,6 +121,7 @@ fn env(names: &[&str]) -> Option<String> {
 }
 
 /// Hosts never proxied: loopback and localhost, plus the user's `NO_PROXY`.
+#[cfg(feature = "registry")]
 fn no_proxy() -> Option<NoProxy> {
     let user = env(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
     NoProxy::from_string(&format!("127.0.0.0/8,::1,localhost,{user}"))
@@ -125,6 +129,7 @@ fn no_proxy() -> Option<NoProxy> {
 
 /// The HTTP client of one pull: proxies from the environment except for loopback,
 /// connect and stall timeouts, redirects that drop credentials across hosts (reqwest's).
+#[cfg(feature = "registry")]
 pub fn client() -> Result<Client, String> {
     let mut b = Client::builder()
         .user_agent(concat!("bocker/", env!("CARGO_PKG_VERSION")))

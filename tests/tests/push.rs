@@ -1,0 +1,387 @@
+//! End-to-end tests of `bocker push`, `login` and `logout` against the harness's
+//! registry on 127.0.0.1: skopeo and umoci read what bocker pushed, a second push
+//! sends no blob, an `init` image travels through the registry to a fresh store, a push
+//! killed with SIGKILL can be run again, and login/logout keep Docker's config shape.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use bocker_e2e::pull::fault::{Action, Fault};
+use bocker_e2e::pull::oci::{self, Comp, Flavor};
+use bocker_e2e::pull::tar::{dir, file, symlink, Tar};
+use bocker_e2e::pull::token::{self, TokenServer};
+use bocker_e2e::pull::{self as h, Auth, Registry};
+use bocker_e2e::run::{code, stderr, stdout};
+use bocker_e2e::{random_hex, Driver, TestRoot};
+
+const BUSYBOX: &str = "/bin/busybox";
+
+/// A busybox image on `reg` as `base/bb:v1`; returns its reference.
+fn registry_image(reg: &Registry) -> String {
+    let bb = fs::read(BUSYBOX).unwrap();
+    let l1 = Tar::with(vec![
+        dir("bin"),
+        file("bin/busybox", &bb).mode(0o755),
+        symlink("bin/sh", "busybox"),
+        symlink("bin/cat", "busybox"),
+        dir("etc"),
+        file("etc/base", b"base\n"),
+        dir("proc"),
+        dir("sys"),
+        dir("dev"),
+    ]);
+    let img = oci::image(
+        vec![oci::layer(&l1, Comp::Gzip, Flavor::Oci)],
+        Flavor::Oci,
+        "amd64",
+        serde_json::json!({"Cmd": ["sh"]}),
+    );
+    reg.pusher().image("base/bb", "v1", &img);
+    format!("{}/base/bb:v1", reg.addr)
+}
+
+/// Runs `sh -c change` in `base` and commits it; returns the new image's id.
+fn committed(t: &TestRoot, base: &str, change: &str) -> String {
+    let name = format!("c{}", random_hex(8));
+    let o = t.run(
+        "run",
+        &[
+            "--name",
+            &name,
+            "--network",
+            "none",
+            base,
+            "sh",
+            "-c",
+            change,
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let out = t.ok("commit", &[&name]);
+    t.ok("rm", &[&name]);
+    out.lines()
+        .last()
+        .unwrap()
+        .trim_start_matches("Created: ")
+        .to_string()
+}
+
+fn skopeo_inspect(reference: &str) -> serde_json::Value {
+    let o = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("skopeo (apt package skopeo) must be installed");
+    assert!(
+        o.status.success(),
+        "skopeo inspect: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// A scratch directory under /tmp, removed on drop (also when a test fails).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        let d = PathBuf::from(format!("/tmp/bocker-pushtest-{}", random_hex(10)));
+        fs::create_dir_all(&d).unwrap();
+        Scratch(d)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `skopeo copy` of `reference` into an OCI layout, unpacked by umoci.
+fn umoci_rootfs(reference: &str) -> Scratch {
+    let s = Scratch::new();
+    let d = s.0.clone();
+    let o = Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false"])
+        .arg(format!("docker://{reference}"))
+        .arg(format!("oci:{}:t", d.join("layout").display()))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "skopeo copy: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = Command::new("umoci")
+        .args(["unpack", "--image"])
+        .arg(format!("{}:t", d.join("layout").display()))
+        .arg(d.join("bundle"))
+        .output()
+        .expect("umoci (apt package umoci) must be installed");
+    assert!(
+        o.status.success(),
+        "umoci unpack: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    s
+}
+
+/// Requests that send blob content (upload sessions and their PATCH/PUT).
+fn uploads(f: &Fault) -> usize {
+    f.requests()
+        .iter()
+        .filter(|r| r.target.contains("/blobs/uploads") && r.method != "GET" && r.method != "HEAD")
+        .count()
+}
+
+#[test]
+fn pull_commit_push_is_read_by_skopeo_and_umoci_and_a_second_push_sends_nothing() {
+    let reg = Registry::start(Auth::None);
+    let front = Fault::start(&reg.addr, |_, _| Action::Forward);
+    let base = registry_image(&reg).replace(&reg.addr, &front.addr);
+    let t = TestRoot::new(Driver::Overlay);
+    h::pull_ok(&t, &base);
+    let id = committed(&t, &base, "rm /etc/base && echo pushed > /etc/pushed");
+    let target = format!("{}/me/pushed:v2", front.addr);
+    // An id is no repository: refused, nothing contacted (Docker Hub least of all).
+    let o = t.run("push", &[&id]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not a name of the image"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Tagged with the registry's name, the image pushes under it.
+    let byname = format!("{}/me/byname:v3", reg.addr);
+    t.ok("tag", &[&id, &byname]);
+    let o = t.run("push", &[&byname, "-q"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).starts_with("v3: digest: sha256:"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        skopeo_inspect(&byname)["Layers"].as_array().unwrap().len(),
+        2
+    );
+
+    let o = t.run("push", &[&id, &target]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    // Docker 20.10's last line of a push.
+    let last = stdout(&o);
+    assert!(
+        last.starts_with("v2: digest: sha256:") && last.contains(" size: "),
+        "{last}"
+    );
+    assert_eq!(stderr(&o).matches(": Pushed").count(), 2, "{}", stderr(&o));
+    assert!(uploads(&front) > 0);
+
+    let info = skopeo_inspect(&target);
+    assert_eq!(info["Layers"].as_array().unwrap().len(), 2, "{info}");
+    let d = umoci_rootfs(&target);
+    let rootfs = d.0.join("bundle/rootfs");
+    assert_eq!(
+        fs::read_to_string(rootfs.join("etc/pushed")).unwrap(),
+        "pushed\n"
+    );
+    assert!(!rootfs.join("etc/base").exists(), "the whiteout applied");
+    drop(d);
+
+    // The second push: every blob is already there; nothing is uploaded.
+    let before = uploads(&front);
+    let o = t.run("push", &[&id, &target]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(uploads(&front), before, "a second push uploads no blob");
+    assert_eq!(
+        stderr(&o).matches("Layer already exists").count(),
+        2,
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stdout(&o), last, "the same manifest");
+
+    // The pulled base layer, pushed to another repository of the same registry, is
+    // mounted rather than sent (OCI distribution-spec cross-repository mount).
+    let o = t.run("push", &[&base, &format!("{}/base/other:v1", front.addr)]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("Mounted from base/bb"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        uploads(&front),
+        before + 2,
+        "one mount POST each for the layer and the config"
+    );
+}
+
+#[test]
+fn an_init_image_pushed_and_pulled_back_runs_in_a_fresh_store_also_after_a_killed_push() {
+    let reg = Registry::start(Auth::None);
+    let t = TestRoot::new(Driver::Btrfs);
+    let init = t.busybox_image();
+    // 40 MB that gzip cannot shrink: the layer goes up in chunks (PATCH).
+    let id = committed(
+        &t,
+        &init,
+        "head -c 40000000 /dev/urandom > /big && touch -d @1000000000 /big",
+    );
+    let front = Fault::start(&reg.addr, |_, _| Action::Forward);
+    let target = format!("{}/me/init:1", front.addr);
+
+    // A push killed with SIGKILL while it uploads: running it again works.
+    let mut child = t
+        .cmd("push")
+        .args([&id, &target])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: signalling our own child by its pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    let o = t.run("push", &[&id, &target, "--format", "oci"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let patches = front
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .count();
+    assert!(
+        patches >= 3,
+        "40 MB goes up in 16 MiB chunks: {patches} PATCHes"
+    );
+    let target = target.replace(&front.addr, &reg.addr);
+    let info = skopeo_inspect(&target);
+    assert!(!info["Layers"].as_array().unwrap().is_empty());
+
+    let u = TestRoot::new(Driver::Overlay);
+    h::pull_ok(&u, &target);
+    let o = u.run(
+        "run",
+        &[
+            "--rm",
+            "--network",
+            "none",
+            &target,
+            "sh",
+            "-c",
+            "wc -c < /big",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o).trim(), "40000000");
+}
+
+#[test]
+fn login_and_logout_keep_dockers_config_shape() {
+    let scratch = Scratch::new();
+    let dir = scratch.0.clone();
+    let htpasswd = dir.join("htpasswd");
+    let o = Command::new("htpasswd")
+        .args(["-Bbn", "alice", "s3cret"])
+        .output()
+        .expect("htpasswd (apt package apache2-utils) must be installed");
+    fs::write(&htpasswd, &o.stdout).unwrap();
+    let reg = Registry::start(Auth::Htpasswd(htpasswd));
+    let cfg_dir = dir.join("docker");
+    fs::create_dir_all(&cfg_dir).unwrap();
+    let cfg = cfg_dir.join("config.json");
+    fs::write(
+        &cfg,
+        r#"{"auths":{"other.example":{"auth":"eDp5"}},"psFormat":"table {{.ID}}"}"#,
+    )
+    .unwrap();
+    let mut t = TestRoot::new(Driver::Overlay);
+    t.env("DOCKER_CONFIG", cfg_dir.to_str().unwrap());
+
+    let bad = t.run("login", &["-u", "alice", "-p", "wrong", &reg.addr]);
+    assert_ne!(code(&bad), 0);
+    assert!(
+        !fs::read_to_string(&cfg).unwrap().contains(&reg.addr),
+        "nothing saved on failure"
+    );
+
+    let mut child = t
+        .cmd("login")
+        .args(["-u", "alice", "--password-stdin", &reg.addr])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"s3cret\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), "Login Succeeded\n");
+    let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&cfg).unwrap()).unwrap();
+    // Docker 20.10: base64("alice:s3cret"), other keys and entries kept.
+    assert_eq!(v["auths"][&reg.addr]["auth"], "YWxpY2U6czNjcmV0");
+    assert_eq!(v["auths"]["other.example"]["auth"], "eDp5");
+    assert_eq!(v["psFormat"], "table {{.ID}}");
+    assert_eq!(
+        fs::metadata(&cfg).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // The saved credentials push.
+    let id = t.busybox_image();
+    let o = t.run("push", &[&id, &format!("{}/me/authed:1", reg.addr)]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+
+    let o = t.run("logout", &[&reg.addr]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("Removing login credentials for {}\n", reg.addr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&cfg).unwrap()).unwrap();
+    assert!(v["auths"].get(&reg.addr).is_none());
+    assert_eq!(v["auths"]["other.example"]["auth"], "eDp5");
+    drop(reg);
+}
+
+#[test]
+fn login_and_push_with_bearer_tokens() {
+    let ts = TokenServer::start("bob", "hunter2");
+    let reg = Registry::start(Auth::Token {
+        realm: ts.realm(),
+        service: token::SERVICE.into(),
+        issuer: token::ISSUER.into(),
+        bundle: ts.bundle(),
+    });
+    let scratch = Scratch::new();
+    let cfg_dir = scratch.0.join("docker");
+    let mut t = TestRoot::new(Driver::Overlay);
+    t.env("DOCKER_CONFIG", cfg_dir.to_str().unwrap());
+    let id = t.busybox_image();
+    let target = format!("{}/tok/pushed:1", reg.addr);
+
+    // Without credentials the token service refuses, and says there were none.
+    let o = t.run("push", &[&id, &target]);
+    assert_ne!(code(&o), 0);
+    assert!(stderr(&o).contains("no credentials for"), "{}", stderr(&o));
+
+    let o = t.run("login", &["-u", "bob", "-p", "hunter2", &reg.addr]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), "Login Succeeded\n");
+    let o = t.run("push", &[&id, &target]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+
+    let mut u = TestRoot::new(Driver::Btrfs);
+    u.env("DOCKER_CONFIG", cfg_dir.to_str().unwrap());
+    h::pull_ok(&u, &target);
+    let o = u.run(
+        "run",
+        &["--rm", "--network", "none", &target, "sh", "-c", "echo tok"],
+    );
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), "tok\n");
+}
