@@ -6,9 +6,12 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "bocker-run",
-    about = "Create a container from an image and run a command in it (foreground)"
+    about = "Create a container from an image and run a command in it"
 )]
 pub struct Args {
+    /// Run in the background: print the container id and return at once
+    #[arg(short = 'd', long)]
+    pub detach: bool,
     /// Remove the container (record, storage, cgroup) when it exits
     #[arg(long)]
     pub rm: bool,

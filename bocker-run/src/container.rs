@@ -18,6 +18,7 @@ pub mod release;
 pub mod remove;
 pub mod state;
 
+use crate::attach::Link;
 use crate::cgroup_step::{self, ContainerCgroup};
 use crate::process::execve::StartFailure;
 use crate::process::{self, supervisor};
@@ -182,9 +183,16 @@ fn limits_of(bundle: &Bundle) -> bocker_cgroups::Limits {
     resources::from_spec(linux.and_then(|l| l.resources().as_ref()))
 }
 
-/// Start the container and supervise it in this process until it exits; returns its
-/// exit status (125/126/127 when it could not start). The record follows each step.
+/// Start the container and supervise it in this process until it exits, its output on
+/// our stdout/stderr; returns its exit status (125/126/127 when it could not start).
 pub fn run(store: &Store, ctr: &mut Created) -> i32 {
+    run_attached(store, ctr, &mut Link::none())
+}
+
+/// [`run`] in the supervisor of [`crate::attach`]: the output goes to `link`'s caller
+/// (while there is one) and `link` hears when the container runs. The record follows
+/// each step.
+pub fn run_attached(store: &Store, ctr: &mut Created, link: &mut Link) -> i32 {
     let entry = match live_entry(store, ctr) {
         Ok(e) => e,
         Err(e) => return fail(store, ctr, None, StartFailure::engine(format!("{e:#}"))),
@@ -204,13 +212,16 @@ pub fn run(store: &Store, ctr: &mut Created) -> i32 {
         }
     };
     let code = match start(store, ctr, &cgroup) {
-        Ok((started, mut log)) => match supervisor::supervise(started, log.as_mut()) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("bocker-run: supervising {}: {e}", ctr.id);
-                exit_code::ENGINE
+        Ok((started, mut log)) => {
+            link.started(&ctr.id.0);
+            match supervisor::supervise(started, log.as_mut(), link) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("bocker-run: supervising {}: {e}", ctr.id);
+                    exit_code::ENGINE
+                }
             }
-        },
+        }
         Err(f) => return fail(store, ctr, Some((&entry, Some(&cgroup))), f),
     };
     // Every process is gone with the cgroup: the namespace (and its veth) goes with them.

@@ -14,6 +14,7 @@
 //! - [`security`]: capabilities, seccomp, `no_new_privs`, rlimits, the user;
 //! - network: [`network`], [`etc_files`]; syscalls and paths: [`sys`], [`safepath`].
 
+pub mod attach;
 pub mod cgroup_step;
 pub mod cli;
 pub mod container;

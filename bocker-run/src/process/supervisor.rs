@@ -1,9 +1,11 @@
 //! The supervisor: holds the container's stdout/stderr pipes, copies each chunk to its
-//! own stdout/stderr and to the container log, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT,
-//! and waits for the container's first process. Foreground `run` runs it in the
-//! caller's process; a detached run would run the same thing in a small daemon.
+//! attached caller (or, without one, to its own stdout/stderr) and to the container log,
+//! forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT, and waits for the container's first process.
+//! It runs in the supervisor process of [`crate::attach`], foreground or `-d` alike; when
+//! the caller goes away it detaches and goes on logging.
 
 use super::Started;
+use crate::attach::Link;
 use crate::exit_code;
 use crate::sys;
 use bocker_store::log::{LogWriter, Stream};
@@ -27,7 +29,11 @@ fn handled_set() -> libc::sigset_t {
 
 /// Copy output and forward signals until the container's first process has exited and
 /// both pipes are closed; returns its exit status (128+N after signal N).
-pub fn supervise(child: Started, mut log: Option<&mut LogWriter>) -> io::Result<i32> {
+pub fn supervise(
+    child: Started,
+    mut log: Option<&mut LogWriter>,
+    link: &mut Link,
+) -> io::Result<i32> {
     let sig = sys::signalfd(&handled_set())?;
     let mut status: Option<i32> = None;
     let mut fds = [
@@ -46,6 +52,11 @@ pub fn supervise(child: Started, mut log: Option<&mut LogWriter>) -> io::Result<
             events: libc::POLLIN,
             revents: 0,
         },
+        libc::pollfd {
+            fd: link.hold.as_ref().map_or(-1, |h| h.as_raw_fd()),
+            events: libc::POLLIN,
+            revents: 0,
+        },
     ];
     let mut buf = vec![0u8; 64 * 1024];
     // SIGCHLD may have been queued before the signalfd existed: check once up front.
@@ -61,11 +72,26 @@ pub fn supervise(child: Started, mut log: Option<&mut LogWriter>) -> io::Result<
                 fds[i].fd = -1;
                 continue;
             }
-            // Our own stdout may be a closed pipe: the log still gets everything.
-            let _ = sys::write_all(out_fd, &buf[..n]);
+            // The caller may be gone: the log still gets everything.
+            let to = match (link.has_caller(), i) {
+                (false, _) => Some(out_fd),
+                (true, 0) => link.out.as_ref().map(|f| f.as_raw_fd()),
+                (true, _) => link.err.as_ref().map(|f| f.as_raw_fd()),
+            };
+            if let Some(to) = to {
+                if sys::write_all(to, &buf[..n]).is_err() && link.has_caller() {
+                    link.detach_stdio();
+                    fds[3].fd = -1;
+                }
+            }
             if let Some(log) = log.as_deref_mut() {
                 log.write(stream, &buf[..n])?;
             }
+        }
+        if fds[3].revents != 0 {
+            // The caller hung up: detached from now on.
+            link.detach_stdio();
+            fds[3].fd = -1;
         }
         if fds[2].revents != 0 {
             handle_signal(sig.as_raw_fd(), child.pid, &mut status)?;

@@ -1,0 +1,187 @@
+//! End-to-end tests of a container's life under its own supervisor: `run -d`, the
+//! supervisor outside the caller's session, a foreground caller that goes away, a
+//! supervisor killed with SIGKILL, many detached containers removed with `rm -f`.
+
+use std::fs;
+use std::process::Stdio;
+
+use bocker_e2e::run::{
+    alive, bocker_run_pids, census, code, eventually, stderr, stdout, supervisor_pid,
+};
+use bocker_e2e::TestRoot;
+
+/// The record of container `id` (from `inspect`).
+fn record(t: &TestRoot, id: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(&t.ok("inspect", &[id])).unwrap();
+    if v.is_array() {
+        v[0].clone()
+    } else {
+        v
+    }
+}
+
+/// `(ppid, session id)` of `pid` from /proc/<pid>/stat.
+fn parent_and_session(pid: i32) -> (i32, i32) {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    (rest[1].parse().unwrap(), rest[3].parse().unwrap())
+}
+
+#[test]
+fn run_d_prints_the_id_returns_and_the_supervisor_records_the_exit() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    // Docker 20.10: `run -d` prints the full id and returns while the container runs.
+    let id = t.ok(
+        "run",
+        &[
+            "-d",
+            &img,
+            "sh",
+            "-c",
+            "echo out; echo err >&2; sleep 1; exit 3",
+        ],
+    );
+    let id = id.trim().to_string();
+    assert!(id.starts_with("ps_"), "{id}");
+    assert_eq!(record(&t, &id)["state"]["status"], "running");
+    // The live entry names the supervisor: not our child, in a session of its own,
+    // its stdio on /dev/null.
+    let sup = supervisor_pid(&t, &id);
+    assert!(alive(sup));
+    let (ppid, sid) = parent_and_session(sup);
+    assert_ne!(ppid, std::process::id() as i32);
+    assert_ne!(sid, parent_and_session(std::process::id() as i32).1);
+    for fd in 0..3 {
+        let to = fs::read_link(format!("/proc/{sup}/fd/{fd}")).unwrap();
+        assert_eq!(to.to_str(), Some("/dev/null"), "fd {fd}");
+    }
+    eventually("the container exits", || {
+        record(&t, &id)["state"]["status"] == "exited"
+    });
+    let rec = record(&t, &id);
+    assert_eq!(rec["state"]["exit_code"], 3);
+    assert!(rec["state"]["finished_at"].is_string(), "{rec}");
+    let logs = t.run("logs", &[&id]);
+    assert_eq!(stdout(&logs), "out\n");
+    assert_eq!(stderr(&logs), "err\n");
+    eventually("the supervisor is gone", || !alive(sup));
+    assert!(!t.root.join("live").join(&id).exists());
+    t.ok("rm", &[&id]);
+}
+
+#[test]
+fn run_d_rm_removes_the_container_when_it_exits() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let id = t.ok("run", &["-d", "--rm", &img, "sleep", "0.2"]);
+    let id = id.trim().to_string();
+    eventually("the container is removed", || {
+        !t.run("inspect", &[&id]).status.success()
+    });
+    eventually("nothing is left", || {
+        let c = census(&t);
+        c.cgroups.is_empty() && c.containers == 0 && bocker_run_pids(&t).is_empty()
+    });
+}
+
+#[test]
+fn run_d_start_failures_are_reported_by_the_caller() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    // Docker 20.10: 127 for a command that is not found, with -d too.
+    let o = t.run("run", &["-d", &img, "/no/such/command"]);
+    assert_eq!(code(&o), 127, "{}", stderr(&o));
+    assert!(stderr(&o).contains("/no/such/command"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    let o = t.run("run", &["-d", "no-such-image"]);
+    assert_eq!(code(&o), 125, "{}", stderr(&o));
+}
+
+#[test]
+fn foreground_run_relays_output_status_and_stdin() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let o = t.run(
+        "run",
+        &["--rm", &img, "sh", "-c", "echo a; echo b >&2; exit 4"],
+    );
+    assert_eq!(
+        (code(&o), stdout(&o), stderr(&o)),
+        (4, "a\n".into(), "b\n".into())
+    );
+    // -i without a terminal: the container's stdin is a pipe fed from ours.
+    let mut c = t
+        .cmd("run")
+        .args([
+            "--rm",
+            "-i",
+            &img,
+            "sh",
+            "-c",
+            "cat; [ -p /proc/self/fd/0 ] && echo pipe",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut c.stdin.take().unwrap(), b"hi\n").unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert_eq!(stdout(&o), "hi\npipe\n");
+}
+
+#[test]
+fn a_killed_supervisor_is_reported_dead_and_cleaned_by_the_next_command() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let id = t.ok("run", &["-d", "--name", "victim", &img, "sleep", "60"]);
+    let id = id.trim().to_string();
+    let pid = record(&t, &id)["state"]["pid"].as_i64().unwrap() as i32;
+    let sup = supervisor_pid(&t, &id);
+    // SAFETY: signalling the supervisor this test started.
+    unsafe { libc::kill(sup, libc::SIGKILL) };
+    // The container dies with its supervisor (its parent-death signal).
+    eventually("the container dies", || !alive(pid));
+    let ps = t.ok("ps", &["-a"]);
+    assert!(ps.contains("dead"), "{ps}");
+    t.ok("run", &["--rm", &img, "true"]);
+    let ps = t.ok("ps", &["-a"]);
+    assert!(ps.contains("exited (137)"), "{ps}");
+    let c = census(&t);
+    assert!(c.cgroups.is_empty(), "{c:?}");
+    assert_eq!(fs::read_dir(t.root.join("live")).unwrap().count(), 0);
+    t.ok("rm", &["victim"]);
+}
+
+#[test]
+fn fifty_detached_containers_then_rm_f_leave_nothing() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    t.ok("run", &["--rm", &img, "true"]);
+    let before = census(&t);
+    let ids: Vec<String> = (0..50)
+        .map(|_| {
+            t.ok("run", &["-d", &img, "sleep", "600"])
+                .trim()
+                .to_string()
+        })
+        .collect();
+    let sups: Vec<i32> = ids.iter().map(|id| supervisor_pid(&t, id)).collect();
+    assert_eq!(t.ok("ps", &["-q"]).lines().count(), 50);
+    let mut args = vec!["-f"];
+    args.extend(ids.iter().map(String::as_str));
+    t.ok("rm", &args);
+    eventually("every supervisor is gone", || {
+        !sups.iter().any(|&p| alive(p))
+    });
+    let after = census(&t);
+    assert_eq!(after, before);
+    assert_eq!(fs::read_dir(t.root.join("live")).unwrap().count(), 0);
+    let net = t.root.join("net").join(&t.bridge).join("leases");
+    assert_eq!(fs::read_dir(net).map(|d| d.count()).unwrap_or(0), 0);
+}
