@@ -78,6 +78,9 @@ pub struct Args {
     /// Add a line to /etc/hosts: NAME:IP or NAME:host-gateway
     #[arg(long = "add-host", value_name = "NAME:IP")]
     pub add_host: Vec<String>,
+    /// Log rotation: max-size=SIZE (e.g. 10m), max-file=N (default 20m × 5, Docker's local driver)
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opt: Vec<String>,
     /// Image id, unique id prefix or name:tag
     pub image: String,
     /// Command and arguments (replace the image's Cmd)

@@ -26,7 +26,7 @@ use crate::spec::{resources, Bundle};
 use crate::{etc_files, exit_code, network};
 use anyhow::{Context, Result};
 use bocker_store::lock::Lock;
-use bocker_store::log::LogWriter;
+use bocker_store::log::{LogOptions, LogWriter};
 use bocker_store::record::{MountSpec, NetworkState, Resources};
 use bocker_store::{
     liveness, ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Journal,
@@ -44,6 +44,8 @@ pub struct Created {
     pub bundle: Bundle,
     /// The record as it will be written.
     pub record: ContainerRecord,
+    /// Rotation limits of its log (`--log-opt`).
+    pub log: LogOptions,
     /// The store journal and lock covering the container until its record is written.
     journal: Option<(Journal, Lock)>,
 }
@@ -112,6 +114,7 @@ pub fn create(
         layers: image.layers.clone(),
         bundle,
         record,
+        log: LogOptions::default(),
         journal: Some((p, lock)),
     })
 }
@@ -266,7 +269,8 @@ fn start(
 ) -> Result<(process::Started, Option<LogWriter>), StartFailure> {
     let engine =
         |what: &str, e: &dyn std::fmt::Display| StartFailure::engine(format!("{what}: {e}"));
-    let log = LogWriter::open(&ctr.dir.join("log")).map_err(|e| engine("opening log", &e))?;
+    let log = LogWriter::open_with(&ctr.dir.join("log"), ctr.log)
+        .map_err(|e| engine("opening log", &e))?;
     supervisor::block_signals().map_err(|e| engine("blocking signals", &e))?;
     let driver = store.driver();
     let (dir, layers) = (ctr.dir.clone(), ctr.layers.clone());

@@ -32,12 +32,14 @@ fn main() -> ExitCode {
 fn run(args: &Args, link: &mut Link) -> Result<i32> {
     let store = Store::open().context("opening the store")?;
     reclaim::reclaim(&store);
+    let log = bocker_store::log::LogOptions::parse(&args.log_opt).map_err(anyhow::Error::msg)?;
     let image_id = store.resolve_image(&args.image)?;
     let image = store
         .read_image(&image_id)
         .with_context(|| format!("reading image {image_id}"))?;
     let bundle = spec::plan(args, &image.config)?;
     let mut ctr = container::create(&store, &image, &args.image, args.name.as_deref(), bundle)?;
+    ctr.log = log;
     let code = container::run_attached(&store, &mut ctr, link);
     if args.rm {
         container::remove(&store, &ctr.id)?;

@@ -185,3 +185,90 @@ fn fifty_detached_containers_then_rm_f_leave_nothing() {
     let net = t.root.join("net").join(&t.bridge).join("leases");
     assert_eq!(fs::read_dir(net).map(|d| d.count()).unwrap_or(0), 0);
 }
+
+#[test]
+fn logs_f_streams_lines_as_they_appear_and_ends_when_the_container_exits() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let sig = t.base.join("sig");
+    fs::create_dir(&sig).unwrap();
+    let vol = format!("{}:/sig", sig.display());
+    let script = "echo first; while [ ! -e /sig/go ]; do sleep 0.05; done; echo second";
+    let id = t.ok("run", &["-d", "-v", &vol, &img, "sh", "-c", script]);
+    let id = id.trim();
+    let mut f = t
+        .cmd("logs")
+        .args(["-f", id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(f.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "first\n");
+    // Still running: the second line is not written yet, and `logs -f` waits for it.
+    assert_eq!(record(&t, id)["state"]["status"], "running");
+    fs::write(sig.join("go"), "").unwrap();
+    line.clear();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "second\n");
+    // The container exits: `logs -f` ends by itself.
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert_eq!(rest, "");
+    assert!(f.wait().unwrap().success());
+    // -t: every line stamped; -n/--tail: the last lines.
+    let o = t.ok("logs", &["-t", "-n", "1", id]);
+    assert!(o.ends_with("Z second\n") && o.lines().count() == 1, "{o}");
+    let o = t.ok(
+        "logs",
+        &["--since", "1h", "--until", "2999-01-01T00:00:00Z", id],
+    );
+    assert_eq!(o, "first\nsecond\n");
+    assert_eq!(t.ok("logs", &["--since", "2999-01-01", id]), "");
+}
+
+#[test]
+fn a_foreground_caller_piped_to_head_returns_and_the_log_stays_bounded() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    // The scenario: `bocker run IMG yes | head -c 100` returned only when the disk
+    // was full. Docker 20.10: the client exits, the container goes on.
+    let run = bocker_e2e::bin("run");
+    let line = format!(
+        "{} --name y --log-opt max-size=256k --log-opt max-file=2 {img} yes | head -c 100",
+        run.display()
+    );
+    let base = t.cmd("run");
+    let o = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(o.stdout, b"y\n".repeat(50));
+    let log = t.root.join("containers").join(id_of(&t, "y")).join("log");
+    // Rotation has happened at least twice: the oldest file was dropped.
+    eventually("the log rotates", || log.with_extension("1").exists());
+    assert_eq!(record(&t, "y")["state"]["status"], "running");
+    let size = |p: &std::path::Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    for _ in 0..20 {
+        let total = size(&log) + size(&log.with_extension("1")) + size(&log.with_extension("2"));
+        assert!(
+            total <= 2 * (256 << 10) + (256 << 10),
+            "log of {total} bytes"
+        );
+        assert!(!log.with_extension("2").exists());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    t.ok("rm", &["-f", "y"]);
+    eventually("nothing is left", || {
+        let c = census(&t);
+        c.cgroups.is_empty() && c.containers == 0 && bocker_run_pids(&t).is_empty()
+    });
+}
+
+/// The id of the container named `name`.
+fn id_of(t: &TestRoot, name: &str) -> String {
+    record(t, name)["id"].as_str().unwrap().to_string()
+}
