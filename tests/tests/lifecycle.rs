@@ -272,3 +272,32 @@ fn a_foreground_caller_piped_to_head_returns_and_the_log_stays_bounded() {
 fn id_of(t: &TestRoot, name: &str) -> String {
     record(t, name)["id"].as_str().unwrap().to_string()
 }
+
+#[test]
+fn three_sigints_detach_a_foreground_caller_and_leave_the_container_running() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    // `sleep` as PID 1 has no SIGINT handler: the kernel drops SIGINT for it.
+    let r = bocker_e2e::run::Running::start(&t, &["--name", "s", &img, "sleep", "600"]);
+    r.wait_running(&t);
+    // Signals of one kind coalesce while pending: send until the caller gives up.
+    let caller = r.child.id() as i32;
+    eventually("the caller gives up", || {
+        // SAFETY: signalling the bocker-run this test started.
+        unsafe { libc::kill(caller, libc::SIGINT) };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        !alive(caller)
+    });
+    let o = r.wait();
+    // Docker CLI: "got 3 SIGTERM/SIGINTs, forcefully exiting".
+    assert!(
+        stderr(&o).contains("got 3 SIGTERM/SIGINTs, forcefully exiting"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(record(&t, "s")["state"]["status"], "running");
+    let sup = supervisor_pid(&t, &id_of(&t, "s"));
+    assert!(alive(sup));
+    t.ok("rm", &["-f", "s"]);
+    eventually("the supervisor is gone", || !alive(sup));
+}
