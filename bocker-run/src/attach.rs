@@ -38,6 +38,10 @@ pub struct Link {
     pub err: Option<OwnedFd>,
     /// Hangs up when the caller is gone.
     pub hold: Option<OwnedFd>,
+    /// `-t`: window sizes from the caller (4 bytes each: rows, columns as native u16).
+    pub ctl: Option<OwnedFd>,
+    /// `-i`: our stdin is the caller's keys, for the container.
+    pub stdin: bool,
     detach: bool,
 }
 
@@ -48,18 +52,22 @@ pub struct Caller {
     err: Option<OwnedFd>,
     _hold: OwnedFd,
     stdin: Option<OwnedFd>,
+    ctl: Option<OwnedFd>,
     detach: bool,
+    /// `--detach-keys` as bytes (Docker's default: Ctrl-P Ctrl-Q); `-t` only.
+    keys: Vec<u8>,
 }
 
 /// Fork the supervisor (twice, `setsid` between), set up the pipes; `detach`: `-d`,
 /// `interactive`: `-i` (the container reads a pipe the caller feeds from its stdin).
 /// Must be called while single-threaded.
-pub fn split(detach: bool, interactive: bool) -> io::Result<Role> {
+pub fn split(detach: bool, interactive: bool, tty: bool) -> io::Result<Role> {
     let (status_r, status_w) = sys::pipe()?;
     let (hold_r, hold_w) = sys::pipe()?;
     let out = (!detach).then(sys::pipe).transpose()?;
     let err = (!detach).then(sys::pipe).transpose()?;
     let stdin = interactive.then(sys::pipe).transpose()?;
+    let ctl = (tty && !detach).then(sys::pipe).transpose()?;
     let first = sys::fork()?;
     if first != 0 {
         sys::wait_for_child(first);
@@ -69,7 +77,9 @@ pub fn split(detach: bool, interactive: bool) -> io::Result<Role> {
             err: err.map(|p| p.0),
             _hold: hold_w,
             stdin: if detach { None } else { stdin.map(|p| p.1) },
+            ctl: ctl.map(|p| p.1),
             detach,
+            keys: vec![0x10, 0x11],
         }));
     }
     // The intermediate: a new session, then the supervisor, then gone, so the
@@ -87,6 +97,8 @@ pub fn split(detach: bool, interactive: bool) -> io::Result<Role> {
         out: out.map(|p| p.1),
         err: err.map(|p| p.1),
         hold: Some(hold_r),
+        ctl: ctl.map(|p| p.0),
+        stdin: interactive && !detach,
         detach,
     };
     link.send(&format!("pid {}", std::process::id()));
@@ -101,6 +113,8 @@ impl Link {
             out: None,
             err: None,
             hold: None,
+            ctl: None,
+            stdin: false,
             detach: false,
         }
     }
@@ -182,7 +196,60 @@ const FORWARDED: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, 
 /// How many SIGINT/SIGTERM make the caller give up and detach (Docker's CLI: 3).
 const FORCE_AFTER: u32 = 3;
 
+/// The caller's terminal in raw mode while `-t` is attached; restored on drop (every
+/// return path of [`Caller::attach`]).
+struct RawMode(libc::termios);
+
+impl RawMode {
+    fn enter(fd: RawFd) -> Option<RawMode> {
+        let saved = sys::tty::termios(fd).ok()?;
+        sys::tty::set_termios(fd, &sys::tty::raw(&saved)).ok()?;
+        Some(RawMode(saved))
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let _ = sys::tty::set_termios(0, &self.0);
+    }
+}
+
+/// `--detach-keys`: Docker's form, comma-separated `ctrl-<letter>`, `ctrl-@ [ \\ ] ^ _`
+/// or single characters (`ctrl-p,ctrl-q` by default). `None` when malformed.
+pub fn parse_detach_keys(spec: &str) -> Option<Vec<u8>> {
+    spec.split(',')
+        .map(|k| match k.strip_prefix("ctrl-") {
+            Some(c) if c.len() == 1 => {
+                let b = c.as_bytes()[0].to_ascii_uppercase();
+                (b'@'..=b'_').contains(&b).then_some(b - b'@')
+            }
+            Some(_) => None,
+            None => (k.len() == 1).then(|| k.as_bytes()[0]),
+        })
+        .collect()
+}
+
+/// The caller's window size (its stdin's terminal, else stdout's) as a `ctl` message.
+fn window_message() -> Option<[u8; 4]> {
+    let ws = [0, 1]
+        .into_iter()
+        .find_map(|fd| sys::tty::window_size(fd).ok())?;
+    let (r, c) = (ws.ws_row.to_ne_bytes(), ws.ws_col.to_ne_bytes());
+    Some([r[0], r[1], c[0], c[1]])
+}
+
 impl Caller {
+    /// Use `keys` (from [`parse_detach_keys`]) to detach a `-t` session.
+    pub fn set_detach_keys(&mut self, keys: Vec<u8>) {
+        self.keys = keys;
+    }
+
+    fn send_window(&self) {
+        if let (Some(ctl), Some(m)) = (&self.ctl, window_message()) {
+            let _ = sys::write_all(ctl.as_raw_fd(), &m);
+        }
+    }
+
     /// `-d`: wait until the container runs, print its id; the exit status of a start
     /// that failed (its message was printed by the supervisor) otherwise.
     pub fn wait_started(self) -> i32 {
@@ -214,7 +281,12 @@ impl Caller {
         if self.detach {
             return self.wait_started();
         }
-        let handled = sys::sigset(&FORWARDED);
+        let tty = self.ctl.is_some();
+        let mut handled_list = FORWARDED.to_vec();
+        if tty {
+            handled_list.push(libc::SIGWINCH);
+        }
+        let handled = sys::sigset(&handled_list);
         let sig = match sys::sigprocmask(libc::SIG_BLOCK, &handled)
             .and_then(|()| sys::signalfd(&handled))
         {
@@ -224,6 +296,12 @@ impl Caller {
                 return exit_code::ENGINE;
             }
         };
+        // `-it` on a terminal: raw, so every key (^C too) goes to the container's pty.
+        let _raw = (tty && self.stdin.is_some() && sys::tty::isatty(0))
+            .then(|| RawMode::enter(0))
+            .flatten();
+        self.send_window();
+        let mut held = 0; // how much of the detach keys was typed last
         let mut st = Status::default();
         let mut forced = 0;
         let mut buf = vec![0u8; 64 * 1024];
@@ -276,16 +354,28 @@ impl Caller {
             }
             if fds[3].revents != 0 {
                 let n = sys::read(0, &mut buf).unwrap_or(0);
+                let mut keys = buf[..n].to_vec();
+                if tty && !self.keys.is_empty() {
+                    match detach_keys(&self.keys, &mut held, &keys) {
+                        Some(pass) => keys = pass,
+                        // Docker's detach keys: the container goes on, we leave.
+                        None => return 0,
+                    }
+                }
                 let sent = self
                     .stdin
                     .as_ref()
-                    .is_some_and(|w| n > 0 && sys::write_all(w.as_raw_fd(), &buf[..n]).is_ok());
+                    .is_some_and(|w| n > 0 && sys::write_all(w.as_raw_fd(), &keys).is_ok());
                 if !sent {
                     self.stdin = None; // EOF to the container
                 }
             }
             if fds[4].revents != 0 {
                 if let Some(signo) = sys::read_signal(sig.as_raw_fd()) {
+                    if signo == libc::SIGWINCH {
+                        self.send_window();
+                        continue;
+                    }
                     if let Some(pid) = st.supervisor {
                         let _ = sys::kill(pid, signo);
                     }
@@ -302,10 +392,53 @@ impl Caller {
     }
 }
 
+/// Pass `input` on, holding back a prefix of the detach `keys` until it is complete
+/// (`None`: detach) or broken (then the held bytes go on too). `held`: how much of the
+/// keys is pending from earlier reads.
+fn detach_keys(keys: &[u8], held: &mut usize, input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len());
+    for &b in input {
+        if b == keys[*held] {
+            *held += 1;
+            if *held == keys.len() {
+                return None;
+            }
+            continue;
+        }
+        out.extend_from_slice(&keys[..*held]);
+        *held = usize::from(b == keys[0]);
+        if *held == 0 {
+            out.push(b);
+        }
+    }
+    Some(out)
+}
+
 fn pollfd(fd: RawFd) -> libc::pollfd {
     libc::pollfd {
         fd,
         events: libc::POLLIN,
         revents: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detach_keys_are_held_back_and_detach_only_when_whole() {
+        let keys = parse_detach_keys("ctrl-p,ctrl-q").unwrap();
+        assert_eq!(keys, [0x10, 0x11]);
+        let mut held = 0;
+        assert_eq!(
+            detach_keys(&keys, &mut held, b"ab\x10"),
+            Some(b"ab".to_vec())
+        );
+        assert_eq!(detach_keys(&keys, &mut held, b"x"), Some(b"\x10x".to_vec()));
+        assert_eq!(detach_keys(&keys, &mut held, b"\x10"), Some(vec![]));
+        assert_eq!(detach_keys(&keys, &mut held, b"\x11"), None);
+        assert_eq!(parse_detach_keys("ctrl-a,z"), Some(vec![1, b'z']));
+        assert_eq!(parse_detach_keys("ctrl-"), None);
     }
 }

@@ -48,6 +48,16 @@ pub struct Args {
     /// Keep stdin attached (no terminal)
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// Allocate a pseudo-terminal (the container's own /dev/pts/N)
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Keys that detach an -it session, leaving the container running
+    #[arg(
+        long = "detach-keys",
+        value_name = "KEYS",
+        default_value = "ctrl-p,ctrl-q"
+    )]
+    pub detach_keys: String,
     /// Memory limit (e.g. 512m); default BOCKER_MEM_LIMIT MB, else 512 MB
     #[arg(short = 'm', long)]
     pub memory: Option<String>,

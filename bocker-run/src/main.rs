@@ -11,8 +11,15 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = bocker_cli::parse::<Args>();
-    let code = match attach::split(args.detach, args.interactive) {
-        Ok(Role::Caller(caller)) => caller.attach(),
+    let Some(keys) = attach::parse_detach_keys(&args.detach_keys) else {
+        eprintln!("bocker-run: invalid --detach-keys {:?}", args.detach_keys);
+        return ExitCode::from(exit_code::ENGINE as u8);
+    };
+    let code = match attach::split(args.detach, args.interactive, args.tty) {
+        Ok(Role::Caller(mut caller)) => {
+            caller.set_detach_keys(keys);
+            caller.attach()
+        }
         Ok(Role::Supervisor(mut link)) => {
             let code = run(&args, &mut link).unwrap_or_else(|e| {
                 bocker_cli::report(&e);
@@ -37,7 +44,14 @@ fn run(args: &Args, link: &mut Link) -> Result<i32> {
     let image = store
         .read_image(&image_id)
         .with_context(|| format!("reading image {image_id}"))?;
-    let bundle = spec::plan(args, &image.config)?;
+    let mut bundle = spec::plan(args, &image.config)?;
+    if args.tty {
+        // `-t`: the container's stdio is a pty of its own devpts.
+        if let Some(mut p) = bundle.spec.process().clone() {
+            p.set_terminal(Some(true));
+            bundle.spec.set_process(Some(p));
+        }
+    }
     let mut ctr = container::create(&store, &image, &args.image, args.name.as_deref(), bundle)?;
     ctr.log = log;
     let code = container::run_attached(&store, &mut ctr, link);

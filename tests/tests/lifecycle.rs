@@ -301,3 +301,133 @@ fn three_sigints_detach_a_foreground_caller_and_leave_the_container_running() {
     t.ok("rm", &["-f", "s"]);
     eventually("the supervisor is gone", || !alive(sup));
 }
+
+/// A tmux server of this test's own (its socket under the test root), killed on drop.
+struct Tmux<'a> {
+    t: &'a TestRoot,
+    sock: std::path::PathBuf,
+}
+
+impl<'a> Tmux<'a> {
+    fn new(t: &'a TestRoot, shell: &str) -> Tmux<'a> {
+        let tmux = Tmux {
+            t,
+            sock: t.base.join("tmux.sock"),
+        };
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            shell,
+        ]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let base = self.t.cmd("run");
+        let o = std::process::Command::new("tmux")
+            .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .arg("-S")
+            .arg(&self.sock)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "tmux {args:?}: {}", stderr(&o));
+        stdout(&o)
+    }
+
+    fn keys(&self, keys: &str) {
+        self.run(&["send-keys", "-t", "t", keys]);
+    }
+
+    /// Polls the pane until it shows `what`.
+    fn wait_for(&self, what: &str) -> String {
+        let mut pane = String::new();
+        eventually(&format!("the pane shows {what:?}"), || {
+            pane = self.run(&["capture-pane", "-p", "-t", "t"]);
+            pane.contains(what)
+        });
+        pane
+    }
+}
+
+impl Drop for Tmux<'_> {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.sock)
+            .arg("kill-server")
+            .status();
+    }
+}
+
+#[test]
+fn run_it_prompt_command_ctrl_c_window_size_status_and_the_terminal_restored() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let out = t.base.join("out");
+    let shell = format!(
+        "stty -g > {o}.before; {run} --rm -it {img} sh; echo $? > {o}.status; stty -g > {o}.after; sleep 60",
+        o = out.display(),
+        run = bocker_e2e::bin("run").display(),
+    );
+    let tmux = Tmux::new(&t, &shell);
+    // busybox sh's root prompt, from inside the container.
+    tmux.wait_for("/ #");
+    tmux.keys("tty; stty size");
+    tmux.keys("Enter");
+    tmux.wait_for("30 100");
+    assert!(tmux.wait_for("/dev/pts/").contains("/dev/pts/0"));
+    tmux.run(&["resize-window", "-t", "t", "-x", "120", "-y", "40"]);
+    tmux.keys("stty size");
+    tmux.keys("Enter");
+    tmux.wait_for("40 120");
+    // Ctrl-C reaches the command in the container (the shell goes on).
+    tmux.keys("sleep 100; echo after-sleep");
+    tmux.keys("Enter");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    tmux.keys("C-c");
+    tmux.keys("echo still-$((40+2))");
+    tmux.keys("Enter");
+    tmux.wait_for("still-42");
+    tmux.keys("exit 3");
+    tmux.keys("Enter");
+    eventually("run returns", || {
+        fs::read_to_string(out.with_extension("after")).is_ok_and(|s| !s.is_empty())
+    });
+    assert_eq!(
+        fs::read_to_string(out.with_extension("status")).unwrap(),
+        "3\n"
+    );
+    assert_eq!(
+        fs::read_to_string(out.with_extension("before")).unwrap(),
+        fs::read_to_string(out.with_extension("after")).unwrap(),
+        "the caller's terminal settings changed"
+    );
+}
+
+#[test]
+fn detach_keys_leave_an_it_container_running_and_i_alone_gives_no_terminal() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let run = bocker_e2e::bin("run");
+    let shell = format!(
+        "{run} -i --rm {img} tty; {run} --name d -ti {img} sh; echo detached=$?; sleep 60",
+        run = run.display(),
+    );
+    let tmux = Tmux::new(&t, &shell);
+    // -i without -t: the container's stdin is a pipe, never the caller's terminal.
+    tmux.wait_for("not a tty");
+    tmux.wait_for("/ #");
+    // Docker's detach keys: Ctrl-P Ctrl-Q.
+    tmux.keys("C-p");
+    tmux.keys("C-q");
+    tmux.wait_for("detached=0");
+    assert_eq!(record(&t, "d")["state"]["status"], "running");
+    t.ok("rm", &["-f", "d"]);
+}

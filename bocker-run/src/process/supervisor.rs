@@ -36,9 +36,12 @@ pub fn supervise(
 ) -> io::Result<i32> {
     let sig = sys::signalfd(&handled_set())?;
     let mut status: Option<i32> = None;
+    // `-t`: the pty master is the container's stdout (its stderr pipe stays silent).
+    let out_fd = child.pty.as_ref().unwrap_or(&child.stdout).as_raw_fd();
+    let tty_in = |on: bool, fd: RawFd| if on && child.pty.is_some() { fd } else { -1 };
     let mut fds = [
         libc::pollfd {
-            fd: child.stdout.as_raw_fd(),
+            fd: out_fd,
             events: libc::POLLIN,
             revents: 0,
         },
@@ -54,6 +57,16 @@ pub fn supervise(
         },
         libc::pollfd {
             fd: link.hold.as_ref().map_or(-1, |h| h.as_raw_fd()),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: tty_in(link.stdin, 0),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: tty_in(true, link.ctl.as_ref().map_or(-1, |c| c.as_raw_fd())),
             events: libc::POLLIN,
             revents: 0,
         },
@@ -92,6 +105,29 @@ pub fn supervise(
             // The caller hung up: detached from now on.
             link.detach_stdio();
             fds[3].fd = -1;
+        }
+        if let (true, Some(master)) = (fds[4].revents != 0, &child.pty) {
+            // The caller's keys, to the pty (its line discipline makes ^C a SIGINT).
+            let n = sys::read(0, &mut buf).unwrap_or(0);
+            if n == 0 || sys::write_all(master.as_raw_fd(), &buf[..n]).is_err() {
+                fds[4].fd = -1;
+            }
+        }
+        if let (true, Some(master)) = (fds[5].revents != 0, &child.pty) {
+            // Window sizes: 4 bytes each, rows and columns (u16, native order).
+            let n = sys::read(fds[5].fd, &mut buf[..64]).unwrap_or(0);
+            if n == 0 {
+                fds[5].fd = -1;
+            }
+            for ws in buf[..n - n % 4].chunks(4) {
+                let size = libc::winsize {
+                    ws_row: u16::from_ne_bytes([ws[0], ws[1]]),
+                    ws_col: u16::from_ne_bytes([ws[2], ws[3]]),
+                    ws_xpixel: 0,
+                    ws_ypixel: 0,
+                };
+                let _ = sys::tty::set_window_size(master.as_raw_fd(), &size);
+            }
         }
         if fds[2].revents != 0 {
             handle_signal(sig.as_raw_fd(), child.pid, &mut status)?;
