@@ -6,9 +6,12 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "bocker-run",
-    about = "Create a container from an image and run a command in it (foreground)"
+    about = "Create a container from an image and run a command in it"
 )]
 pub struct Args {
+    /// Run in the background: print the container id and return at once
+    #[arg(short = 'd', long)]
+    pub detach: bool,
     /// Remove the container (record, storage, cgroup) when it exits
     #[arg(long)]
     pub rm: bool,
@@ -45,6 +48,16 @@ pub struct Args {
     /// Keep stdin attached (no terminal)
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// Allocate a pseudo-terminal (the container's own /dev/pts/N)
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Keys that detach an -it session, leaving the container running
+    #[arg(
+        long = "detach-keys",
+        value_name = "KEYS",
+        default_value = "ctrl-p,ctrl-q"
+    )]
+    pub detach_keys: String,
     /// Memory limit (e.g. 512m); default BOCKER_MEM_LIMIT MB, else 512 MB
     #[arg(short = 'm', long)]
     pub memory: Option<String>,
@@ -78,6 +91,9 @@ pub struct Args {
     /// Security options: no-new-privileges[=true|false]
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
+    /// Log rotation: max-size=SIZE (e.g. 10m), max-file=N (default 20m × 5, Docker's local driver)
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opt: Vec<String>,
     /// Image id, unique id prefix or name:tag
     pub image: String,
     /// Command and arguments (replace the image's Cmd)

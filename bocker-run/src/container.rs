@@ -31,13 +31,14 @@ pub mod top;
 pub mod wait;
 
 use self::cgroups::ContainerCgroup;
+use crate::attach::Link;
 use crate::exit_code;
 use crate::network::{self, etc_files};
 use crate::process::execve::StartFailure;
 use crate::process::{self, supervisor};
 use crate::spec::{resources, Bundle};
 use bocker_store::lock::Lock;
-use bocker_store::log::LogWriter;
+use bocker_store::log::{LogOptions, LogWriter};
 use bocker_store::record::{MountSpec, NetworkState, Resources};
 use bocker_store::{
     liveness, ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Journal,
@@ -95,6 +96,8 @@ pub struct Created {
     pub bundle: Bundle,
     /// The record as it will be written.
     pub record: ContainerRecord,
+    /// Rotation limits of its log (`--log-opt`).
+    pub log: LogOptions,
     /// The store journal and lock covering the container until its record is written.
     journal: Option<(Journal, Lock)>,
 }
@@ -172,6 +175,7 @@ pub fn create(
         layers: image.layers.clone(),
         bundle,
         record,
+        log: LogOptions::default(),
         journal: Some((p, lock)),
     })
 }
@@ -245,9 +249,16 @@ fn limits_of(bundle: &Bundle) -> bocker_cgroups::Limits {
     resources::from_spec(linux.and_then(|l| l.resources().as_ref()))
 }
 
-/// Start the container and supervise it in this process until it exits; returns its
-/// exit status (125/126/127 when it could not start). The record follows each step.
+/// Start the container and supervise it in this process until it exits, its output on
+/// our stdout/stderr; returns its exit status (125/126/127 when it could not start).
 pub fn run(store: &Store, ctr: &mut Created) -> i32 {
+    run_attached(store, ctr, &mut Link::none())
+}
+
+/// [`run`] in the supervisor of [`crate::attach`]: the output goes to `link`'s caller
+/// (while there is one) and `link` hears when the container runs. The record follows
+/// each step.
+pub fn run_attached(store: &Store, ctr: &mut Created, link: &mut Link) -> i32 {
     let entry = match live_entry(store, ctr) {
         Ok(e) => e,
         Err(e) => return fail(store, ctr, None, StartFailure::engine(e.to_string())),
@@ -267,13 +278,16 @@ pub fn run(store: &Store, ctr: &mut Created) -> i32 {
         }
     };
     let code = match start(store, ctr, &cgroup) {
-        Ok((started, mut log)) => match supervisor::supervise(started, log.as_mut()) {
-            Ok(code) => code,
-            Err(e) => {
-                bocker_cli::warn(&format!("supervising {}: {e}", ctr.id));
-                exit_code::ENGINE
+        Ok((started, mut log)) => {
+            link.started(&ctr.id.0);
+            match supervisor::supervise(started, log.as_mut(), link) {
+                Ok(code) => code,
+                Err(e) => {
+                    bocker_cli::warn(&format!("supervising {}: {e}", ctr.id));
+                    exit_code::ENGINE
+                }
             }
-        },
+        }
         Err(f) => return fail(store, ctr, Some((&entry, Some(&cgroup))), f),
     };
     // Every process is gone with the cgroup: the namespace (and its veth) goes with them.
@@ -318,7 +332,8 @@ fn start(
 ) -> Result<(process::Started, Option<LogWriter>), StartFailure> {
     let engine =
         |what: &str, e: &dyn std::fmt::Display| StartFailure::engine(format!("{what}: {e}"));
-    let log = LogWriter::open(&ctr.dir.join("log")).map_err(|e| engine("opening log", &e))?;
+    let log = LogWriter::open_with(&ctr.dir.join("log"), ctr.log)
+        .map_err(|e| engine("opening log", &e))?;
     supervisor::block_signals().map_err(|e| engine("blocking signals", &e))?;
     let driver = store.driver();
     let (dir, layers) = (ctr.dir.clone(), ctr.layers.clone());

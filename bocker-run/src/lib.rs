@@ -19,6 +19,7 @@
 //!   paths: [`sys`] (the runtime's own wrappers over bocker-sys's), [`safepath`].
 //! - verbs over the whole store: [`prune`] (container, image, system prune; system df), [`info`].
 
+pub mod attach;
 pub mod cli;
 pub mod container;
 pub mod exit_code;

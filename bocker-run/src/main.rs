@@ -1,7 +1,10 @@
-//! `bocker run [opts] <image> [cmd…]`: create a container from an image and run it in
-//! the foreground, as the seed's `bocker_run` did: snapshot, cgroup, namespaces, exec.
+//! `bocker run [opts] <image> [cmd…]`: create a container from an image and run it, as
+//! the seed's `bocker_run` did: snapshot, cgroup, namespaces, exec. The container lives
+//! under a supervisor of its own ([`attach::split`]); the caller relays its output
+//! (foreground) or prints its id and returns (`-d`).
 
 use anyhow::{Context, Result};
+use bocker_run::attach::{self, Link, Role};
 use bocker_run::container::{self, reclaim};
 use bocker_run::{cli::Args, exit_code, spec};
 use bocker_store::Store;
@@ -9,25 +12,50 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = bocker_cli::parse::<Args>();
-    match run(&args) {
-        Ok(code) => ExitCode::from(code as u8),
-        Err(e) => {
-            bocker_cli::report(&e);
-            ExitCode::from(exit_code::ENGINE as u8)
+    let Some(keys) = attach::parse_detach_keys(&args.detach_keys) else {
+        eprintln!("bocker-run: invalid --detach-keys {:?}", args.detach_keys);
+        return ExitCode::from(exit_code::ENGINE as u8);
+    };
+    let code = match attach::split(args.detach, args.interactive, args.tty) {
+        Ok(Role::Caller(mut caller)) => {
+            caller.set_detach_keys(keys);
+            caller.attach()
         }
-    }
+        Ok(Role::Supervisor(mut link)) => {
+            let code = run(&args, &mut link).unwrap_or_else(|e| {
+                bocker_cli::report(&e);
+                exit_code::ENGINE
+            });
+            link.exit(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            bocker_cli::report(&anyhow::Error::new(e).context("starting the supervisor"));
+            exit_code::ENGINE
+        }
+    };
+    ExitCode::from(code as u8)
 }
 
-fn run(args: &Args) -> Result<i32> {
+fn run(args: &Args, link: &mut Link) -> Result<i32> {
     let store = Store::open().context("opening the store")?;
     reclaim::reclaim(&store);
+    let log = bocker_store::log::LogOptions::parse(&args.log_opt).map_err(anyhow::Error::msg)?;
     let image_id = store.resolve_image(&args.image)?;
     let image = store
         .read_image(&image_id)
         .with_context(|| format!("reading image {image_id}"))?;
-    let bundle = spec::plan(args, &image.config)?;
+    let mut bundle = spec::plan(args, &image.config)?;
+    if args.tty {
+        // `-t`: the container's stdio is a pty of its own devpts.
+        if let Some(mut p) = bundle.spec.process().clone() {
+            p.set_terminal(Some(true));
+            bundle.spec.set_process(Some(p));
+        }
+    }
     let mut ctr = container::create(&store, &image, &args.image, args.name.as_deref(), bundle)?;
-    let code = container::run(&store, &mut ctr);
+    ctr.log = log;
+    let code = container::run_attached(&store, &mut ctr, link);
     if args.rm {
         container::remove(&store, &ctr.id)?;
     }

@@ -417,3 +417,150 @@ pub fn default_signal_actions() {
         }
     }
 }
+
+/// Terminals and ptys (`run -t`).
+pub mod tty {
+    use super::cvt;
+    use std::io;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+    pub fn isatty(fd: RawFd) -> bool {
+        // SAFETY: plain query on an fd number.
+        unsafe { libc::isatty(fd) == 1 }
+    }
+
+    /// `tcgetattr`.
+    pub fn termios(fd: RawFd) -> io::Result<libc::termios> {
+        // SAFETY: termios is plain data; tcgetattr fills it.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid pointer to the struct we own.
+        cvt(unsafe { libc::tcgetattr(fd, &mut t) })?;
+        Ok(t)
+    }
+
+    /// `tcsetattr(TCSADRAIN)`.
+    pub fn set_termios(fd: RawFd, t: &libc::termios) -> io::Result<()> {
+        // SAFETY: a valid pointer to an initialised termios.
+        cvt(unsafe { libc::tcsetattr(fd, libc::TCSADRAIN, t) }).map(drop)
+    }
+
+    /// `cfmakeraw` on a copy of `t`.
+    pub fn raw(t: &libc::termios) -> libc::termios {
+        let mut r = *t;
+        // SAFETY: cfmakeraw edits the struct we own.
+        unsafe { libc::cfmakeraw(&mut r) };
+        r
+    }
+
+    /// The terminal's window size (TIOCGWINSZ).
+    pub fn window_size(fd: RawFd) -> io::Result<libc::winsize> {
+        // SAFETY: winsize is plain data the ioctl fills.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        // SAFETY: TIOCGWINSZ writes one winsize into the struct we own.
+        cvt(unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) })?;
+        Ok(ws)
+    }
+
+    /// Set a terminal's window size (TIOCSWINSZ); its foreground group gets SIGWINCH.
+    pub fn set_window_size(fd: RawFd, ws: &libc::winsize) -> io::Result<()> {
+        // SAFETY: TIOCSWINSZ reads one winsize from a valid pointer.
+        cvt(unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, ws) }).map(drop)
+    }
+
+    /// A new pty master from the devpts at /dev/pts of this mount namespace, unlocked,
+    /// and its peer opened through the master (TIOCGPTPEER: no path lookup).
+    pub fn open_pty() -> io::Result<(OwnedFd, OwnedFd)> {
+        let master = super::open(
+            c"/dev/pts/ptmx",
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )?;
+        let unlock: libc::c_int = 0;
+        // SAFETY: TIOCSPTLCK reads one int from a valid pointer.
+        cvt(unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) })?;
+        let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+        // SAFETY: TIOCGPTPEER takes integer open flags and returns a new fd.
+        let fd = cvt(unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, flags) })?;
+        // SAFETY: the ioctl just returned this fd; nobody else owns it.
+        Ok((master, unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Make the terminal on `fd` the controlling terminal of this (new) session.
+    pub fn set_controlling_tty(fd: RawFd) -> io::Result<()> {
+        // SAFETY: TIOCSCTTY takes an integer argument.
+        cvt(unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) }).map(drop)
+    }
+
+    /// A close-on-exec `AF_UNIX` stream socket pair.
+    pub fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+        let mut fds = [0; 2];
+        let ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+        // SAFETY: fds has room for two descriptors.
+        cvt(unsafe { libc::socketpair(libc::AF_UNIX, ty, 0, fds.as_mut_ptr()) })?;
+        // SAFETY: both fds were just created and are owned by nobody else.
+        Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    }
+
+    /// Send `fd` over the socket `sock` (SCM_RIGHTS, one byte of data).
+    pub fn send_fd(sock: RawFd, fd: RawFd) -> io::Result<()> {
+        let mut byte = [b'p'];
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        // SAFETY: CMSG_SPACE is a pure size computation.
+        let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
+        let mut cbuf = vec![0u8; space];
+        // SAFETY: msghdr is plain data; every pointer set below outlives the call.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = space;
+        // SAFETY: the control buffer has room for one header and one fd (CMSG_SPACE).
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            (*c).cmsg_level = libc::SOL_SOCKET;
+            (*c).cmsg_type = libc::SCM_RIGHTS;
+            (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
+            std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<RawFd>(), fd);
+        }
+        // SAFETY: msg points at valid buffers for the call's duration.
+        let n = unsafe { libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Receive one fd sent with [`send_fd`]; `None` at EOF without one.
+    pub fn recv_fd(sock: RawFd) -> io::Result<Option<OwnedFd>> {
+        let mut byte = [0u8];
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        // SAFETY: CMSG_SPACE is a pure size computation.
+        let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
+        let mut cbuf = vec![0u8; space];
+        // SAFETY: msghdr is plain data; every pointer set below outlives the call.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = space;
+        // SAFETY: msg points at valid buffers; received fds are close-on-exec.
+        let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel filled the control buffer; we read only what it says.
+        unsafe {
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            if c.is_null() || (*c).cmsg_type != libc::SCM_RIGHTS {
+                return Ok(None);
+            }
+            let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<RawFd>());
+            Ok(Some(OwnedFd::from_raw_fd(fd)))
+        }
+    }
+}

@@ -10,7 +10,8 @@ use std::fs;
 use crate::record::{ContainerRecord, Status};
 
 /// Start time of process `pid` in clock ticks after boot (`/proc/<pid>/stat` field 22,
-/// proc(5)); `None` when there is no such process.
+/// proc(5)); `None` when there is no such process or it is dead (a zombie nobody reaped
+/// yet: a detached supervisor's parent is whatever init the host has).
 pub fn start_time(pid: i32) -> Option<u64> {
     if pid <= 0 {
         return None;
@@ -24,7 +25,11 @@ pub fn start_time(pid: i32) -> Option<u64> {
 fn parse_start_time(stat: &str) -> Option<u64> {
     let rest = &stat[stat.rfind(')')? + 1..];
     // `rest` starts at field 3 (state): field 22 is the 20th word after it.
-    rest.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = rest.split_whitespace();
+    if matches!(fields.next(), Some("Z" | "X")) {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 /// The calling process's own start time (what a supervisor records about itself).
@@ -76,6 +81,9 @@ mod tests {
             "4242 (a) b (c) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
         assert_eq!(parse_start_time(stat), Some(987654));
         assert_eq!(parse_start_time("garbage"), None);
+        // A zombie (SIGKILLed, not reaped yet) is dead.
+        let zombie = stat.replace(" S ", " Z ");
+        assert_eq!(parse_start_time(&zombie), None);
     }
 
     #[test]

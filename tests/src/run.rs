@@ -217,3 +217,51 @@ pub fn cgroup_file(rec: &serde_json::Value, file: &str) -> String {
     }
     panic!("no cgroup of {} has {file}", rec["id"]);
 }
+
+/// The supervisor pid of container `id`, from its live entry (`<root>/live/<id>`).
+pub fn supervisor_pid(t: &TestRoot, id: &str) -> i32 {
+    let entry = fs::read(t.root.join("live").join(id)).expect("a live entry");
+    let v: serde_json::Value = serde_json::from_slice(&entry).unwrap();
+    v["supervisor_pid"].as_i64().expect("supervisor_pid") as i32
+}
+
+/// Pids of every `bocker-run` process (callers, supervisors, children not yet exec'd)
+/// working on this test's store (`BOCKER_ROOT` in its environment).
+pub fn bocker_run_pids(t: &TestRoot) -> Vec<i32> {
+    let exe = crate::bin("run");
+    let root = format!("BOCKER_ROOT={}", t.root.display());
+    let mut pids = Vec::new();
+    for p in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if fs::read_link(p.path().join("exe")).ok().as_deref() != Some(exe.as_path()) {
+            continue;
+        }
+        let env = fs::read(p.path().join("environ")).unwrap_or_default();
+        if env.split(|&b| b == 0).any(|v| v == root.as_bytes()) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Whether process `pid` exists (and is not a zombie of ours).
+pub fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+        .is_some_and(|zombie| !zombie)
+}
+
+/// Polls `pred` for up to 20 s; panics with `what` when it never holds.
+pub fn eventually(what: &str, mut pred: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !pred() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use bocker_e2e::run::{census, code, stderr, Running};
+use bocker_e2e::run::{bocker_run_pids, census, code, stderr, supervisor_pid, Running};
 use bocker_e2e::TestRoot;
 
 #[test]
@@ -38,7 +38,9 @@ fn killed_supervisor_is_cleaned_by_the_next_command() {
     let r = Running::start(&t, &["--name", "victim", &img, "sleep", "60"]);
     let rec = r.wait_running(&t);
     let pid = rec["state"]["pid"].as_i64().unwrap() as i32;
-    r.signal(libc::SIGKILL);
+    let sup = supervisor_pid(&t, rec["id"].as_str().unwrap());
+    // SAFETY: signalling the supervisor this test started.
+    unsafe { libc::kill(sup, libc::SIGKILL) };
     let _ = r.wait();
     // The container dies with its supervisor (parent-death signal of PID 1).
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -73,8 +75,10 @@ fn killed_supervisor_is_cleaned_by_rm() {
     let t = TestRoot::overlay();
     let img = t.busybox_image();
     let r = Running::start(&t, &["--name", "victim", &img, "sleep", "60"]);
-    r.wait_running(&t);
-    r.signal(libc::SIGKILL);
+    let rec = r.wait_running(&t);
+    let sup = supervisor_pid(&t, rec["id"].as_str().unwrap());
+    // SAFETY: signalling the supervisor this test started.
+    unsafe { libc::kill(sup, libc::SIGKILL) };
     let _ = r.wait();
     t.ok("rm", &["-f", "victim"]);
     let after = census(&t);
@@ -177,9 +181,27 @@ fn bocker_run_killed_at_random_instants_leaves_nothing_the_next_run_does_not_cle
         delays.push(delay.as_micros());
         let r = Running::start(&t, &[&img, "sleep", "5"]);
         std::thread::sleep(delay);
+        // The caller, then the supervisor it forked (if it got that far): twice, for a
+        // fork under way at the first look.
         r.signal(libc::SIGKILL);
+        for _ in 0..2 {
+            for pid in bocker_run_pids(&t) {
+                // SAFETY: signalling a bocker-run of this test's own store.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = r.wait();
     }
+    // A supervisor forked after our last look: killed too, before the one later command.
+    bocker_e2e::run::eventually("every bocker-run of this store is gone", || {
+        let pids = bocker_run_pids(&t);
+        for &pid in &pids {
+            // SAFETY: signalling a bocker-run of this test's own store.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        pids.iter().all(|&p| !bocker_e2e::run::alive(p))
+    });
     let recorded = t.ok("ps", &["-q"]).lines().count();
     eprintln!("{recorded} of 40 killed runs had written their record");
     // The one later command; what it could not clean it says on stderr.

@@ -29,7 +29,18 @@ pub fn release_with(
             Some(cg) => cg.destroy(),
             None => ContainerCgroup::destroy_named(parent, &id.0),
         };
-        if let Err(e) = destroyed {
+        // Its supervisor and `rm -f` may release it at once: what the other one removed
+        // meanwhile is released; what is left is looked up again.
+        let again = |e| {
+            for _ in 0..5 {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                if ContainerCgroup::destroy_named(parent, &id.0).is_ok() {
+                    return Ok(());
+                }
+            }
+            Err(e)
+        };
+        if let Err(e) = destroyed.or_else(again) {
             failed.push(format!("removing the cgroup {parent}/{id}: {e}"));
         }
     }

@@ -26,6 +26,8 @@ pub struct Child<'a> {
     pub sync: OwnedFd,
     pub out: OwnedFd,
     pub err: OwnedFd,
+    /// `process.terminal`: where the pty master goes (to the supervisor).
+    pub pty: Option<OwnedFd>,
     pub mount_hook: super::MountHook<'a>,
 }
 
@@ -117,6 +119,17 @@ impl Child<'_> {
             // The container's own /dev/null, not a host fd.
             let null = sys::open(c"/dev/null", libc::O_RDONLY).map_err(engine("/dev/null"))?;
             sys::dup2(null.as_raw_fd(), 0).map_err(engine("stdin"))?;
+        }
+        if let Some(sock) = &self.pty {
+            // `-t`: a pty of the container's own devpts is its stdio and controlling
+            // terminal; the master goes to the supervisor.
+            let (master, slave) = sys::tty::open_pty().map_err(engine("opening a pty"))?;
+            sys::tty::set_controlling_tty(slave.as_raw_fd()).map_err(engine("pty"))?;
+            for fd in 0..3 {
+                sys::dup2(slave.as_raw_fd(), fd).map_err(engine("pty stdio"))?;
+            }
+            sys::tty::send_fd(sock.as_raw_fd(), master.as_raw_fd())
+                .map_err(engine("sending the pty"))?;
         }
         // Only in a UTS namespace of its own: never the host's name.
         let own_uts = super::has_namespace(spec, LinuxNamespaceType::Uts);

@@ -52,6 +52,8 @@ pub struct Pending {
     errors: OwnedFd,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
+    /// `process.terminal`: the child sends its pty master here.
+    pty: Option<OwnedFd>,
 }
 
 /// The container's first process, exec'd.
@@ -59,6 +61,9 @@ pub struct Started {
     pub pid: libc::pid_t,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
+    /// `process.terminal`: the master of the pty that is the container's stdio (opened
+    /// in its own devpts).
+    pub pty: Option<OwnedFd>,
 }
 
 /// The `CLONE_NEW*` flag of a namespace created at clone time. The cgroup namespace is
@@ -122,9 +127,14 @@ pub fn spawn(
     let (err_r, err_w) = sys::pipe()?;
     let (out_r, out_w) = sys::pipe()?;
     let (serr_r, serr_w) = sys::pipe()?;
+    let terminal = process.terminal() == Some(true);
+    let (pty_ours, pty_child) = match terminal.then(sys::tty::socketpair).transpose()? {
+        Some((a, b)) => (Some(a), Some(b)),
+        None => (None, None),
+    };
     let pid = sys::clone_child(flags, cgroup_dir)?;
     if pid == 0 {
-        drop((sync_w, err_r, out_r, serr_r));
+        drop((sync_w, err_r, out_r, serr_r, pty_ours));
         let ctx = child::Child {
             bundle,
             process,
@@ -133,6 +143,7 @@ pub fn spawn(
             sync: sync_r,
             out: out_w,
             err: serr_w,
+            pty: pty_child,
             mount_hook,
         };
         let failure = match ctx.run() {
@@ -150,6 +161,7 @@ pub fn spawn(
         errors: err_r,
         stdout: out_r,
         stderr: serr_r,
+        pty: pty_ours,
     })
 }
 
@@ -169,10 +181,21 @@ impl Pending {
                 message: String::from_utf8_lossy(text).into_owned(),
             });
         }
+        // Sent before the exec: queued in the socket.
+        let pty = match &self.pty {
+            Some(sock) => Some(
+                sys::tty::recv_fd(sock.as_raw_fd())
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| StartFailure::engine("the container's pty never came"))?,
+            ),
+            None => None,
+        };
         Ok(Started {
             pid: self.pid,
             stdout: self.stdout,
             stderr: self.stderr,
+            pty,
         })
     }
 

@@ -1,9 +1,11 @@
 //! The supervisor: holds the container's stdout/stderr pipes, copies each chunk to its
-//! own stdout/stderr and to the container log, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT,
-//! and waits for the container's first process. Foreground `run` runs it in the
-//! caller's process; a detached run would run the same thing in a small daemon.
+//! attached caller (or, without one, to its own stdout/stderr) and to the container log,
+//! forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT, and waits for the container's first process.
+//! It runs in the supervisor process of [`crate::attach`], foreground or `-d` alike; when
+//! the caller goes away it detaches and goes on logging.
 
 use super::Started;
+use crate::attach::Link;
 use crate::exit_code;
 use crate::sys;
 use bocker_store::log::{LogWriter, Stream};
@@ -27,12 +29,19 @@ fn handled_set() -> libc::sigset_t {
 
 /// Copy output and forward signals until the container's first process has exited and
 /// both pipes are closed; returns its exit status (128+N after signal N).
-pub fn supervise(child: Started, mut log: Option<&mut LogWriter>) -> io::Result<i32> {
+pub fn supervise(
+    child: Started,
+    mut log: Option<&mut LogWriter>,
+    link: &mut Link,
+) -> io::Result<i32> {
     let sig = sys::signalfd(&handled_set())?;
     let mut status: Option<i32> = None;
+    // `-t`: the pty master is the container's stdout (its stderr pipe stays silent).
+    let out_fd = child.pty.as_ref().unwrap_or(&child.stdout).as_raw_fd();
+    let tty_in = |on: bool, fd: RawFd| if on && child.pty.is_some() { fd } else { -1 };
     let mut fds = [
         libc::pollfd {
-            fd: child.stdout.as_raw_fd(),
+            fd: out_fd,
             events: libc::POLLIN,
             revents: 0,
         },
@@ -43,6 +52,21 @@ pub fn supervise(child: Started, mut log: Option<&mut LogWriter>) -> io::Result<
         },
         libc::pollfd {
             fd: sig.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: link.hold.as_ref().map_or(-1, |h| h.as_raw_fd()),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: tty_in(link.stdin, 0),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: tty_in(true, link.ctl.as_ref().map_or(-1, |c| c.as_raw_fd())),
             events: libc::POLLIN,
             revents: 0,
         },
@@ -61,10 +85,48 @@ pub fn supervise(child: Started, mut log: Option<&mut LogWriter>) -> io::Result<
                 fds[i].fd = -1;
                 continue;
             }
-            // Our own stdout may be a closed pipe: the log still gets everything.
-            let _ = sys::write_all(out_fd, &buf[..n]);
+            // The caller may be gone: the log still gets everything.
+            let to = match (link.has_caller(), i) {
+                (false, _) => Some(out_fd),
+                (true, 0) => link.out.as_ref().map(|f| f.as_raw_fd()),
+                (true, _) => link.err.as_ref().map(|f| f.as_raw_fd()),
+            };
+            if let Some(to) = to {
+                if sys::write_all(to, &buf[..n]).is_err() && link.has_caller() {
+                    link.detach_stdio();
+                    fds[3].fd = -1;
+                }
+            }
             if let Some(log) = log.as_deref_mut() {
                 log.write(stream, &buf[..n])?;
+            }
+        }
+        if fds[3].revents != 0 {
+            // The caller hung up: detached from now on.
+            link.detach_stdio();
+            fds[3].fd = -1;
+        }
+        if let (true, Some(master)) = (fds[4].revents != 0, &child.pty) {
+            // The caller's keys, to the pty (its line discipline makes ^C a SIGINT).
+            let n = sys::read(0, &mut buf).unwrap_or(0);
+            if n == 0 || sys::write_all(master.as_raw_fd(), &buf[..n]).is_err() {
+                fds[4].fd = -1;
+            }
+        }
+        if let (true, Some(master)) = (fds[5].revents != 0, &child.pty) {
+            // Window sizes: 4 bytes each, rows and columns (u16, native order).
+            let n = sys::read(fds[5].fd, &mut buf[..64]).unwrap_or(0);
+            if n == 0 {
+                fds[5].fd = -1;
+            }
+            for ws in buf[..n - n % 4].chunks(4) {
+                let size = libc::winsize {
+                    ws_row: u16::from_ne_bytes([ws[0], ws[1]]),
+                    ws_col: u16::from_ne_bytes([ws[2], ws[3]]),
+                    ws_xpixel: 0,
+                    ws_ypixel: 0,
+                };
+                let _ = sys::tty::set_window_size(master.as_raw_fd(), &size);
             }
         }
         if fds[2].revents != 0 {
