@@ -20,6 +20,7 @@ pub mod container;
 pub mod etc_files;
 pub mod exit_code;
 pub mod network;
+pub mod oci;
 pub mod process;
 pub mod reclaim;
 pub mod rootfs;
