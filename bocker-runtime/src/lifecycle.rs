@@ -269,6 +269,44 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     fs::remove_dir_all(&dir).map_err(io_err(dir.display().to_string()))
 }
 
+/// `ps`: the pids in a container's cgroup (runc reads the same `cgroup.procs`), sorted.
+pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>> {
+    let record = Record::load(root, id)?;
+    let h = bocker_cgroups::Hierarchy::detect()?;
+    let mut pids =
+        match bocker_cgroups::Cgroup::open(&h, &record.cgroup_parent, &record.cgroup_name) {
+            Ok(cg) => cg.procs()?,
+            Err(CgroupError::NotFound(_)) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+    pids.sort_unstable();
+    Ok(pids)
+}
+
+/// `ps`'s table: the header and the rows of `ps -ef` (`ps_ef`) whose PID is in `pids`.
+pub fn ps_table(ps_ef: &str, pids: &[i32]) -> String {
+    let mut lines = ps_ef.lines();
+    let Some(header) = lines.next() else {
+        return String::new();
+    };
+    let col = header
+        .split_whitespace()
+        .position(|h| h == "PID")
+        .unwrap_or(1);
+    let mut out = format!("{header}\n");
+    for line in lines {
+        let pid = line
+            .split_whitespace()
+            .nth(col)
+            .and_then(|p| p.parse().ok());
+        if pid.is_some_and(|p| pids.contains(&p)) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// Wait (up to 10 s) until the record's init no longer runs (exited, or a zombie).
 fn wait_gone(record: &Record) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -317,6 +355,16 @@ fn wait_child(pid: i32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ps_table_keeps_the_containers_rows() {
+        let ef = "UID PID PPID C STIME TTY TIME CMD\nroot 1 0 0 10:00 ? 00:00:01 init\nroot 42 1 0 10:01 ? 00:00:00 sleep 60\n";
+        let t = ps_table(ef, &[42]);
+        assert_eq!(
+            t,
+            "UID PID PPID C STIME TTY TIME CMD\nroot 42 1 0 10:01 ? 00:00:00 sleep 60\n"
+        );
+    }
 
     #[test]
     fn cgroups_path_to_parent_and_name() {

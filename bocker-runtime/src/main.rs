@@ -1,8 +1,8 @@
 //! bocker-runtime: an OCI runtime with runc's command line (issue 14, SPEC §7).
 //!
 //! Global flags as runc's, then one command. Implemented: `create`, `start`, `run`,
-//! `kill`, `delete`, `state`, `spec`, `features`, `list`. Not yet (unknown commands, never
-//! pretend ones): `exec`, `ps`, `pause`, `resume`, `events`, `update` (docs/RUNTIME-OCI.md).
+//! `kill`, `delete`, `state`, `ps`, `spec`, `features`, `list`. Not yet (unknown commands,
+//! never pretend ones): `exec`, `pause`, `resume`, `events`, `update` (docs/RUNTIME-OCI.md).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,6 +77,14 @@ enum Command {
         /// Signal name or number
         #[arg(default_value = "SIGTERM")]
         signal: String,
+    },
+    /// List the processes in a container's cgroup
+    Ps {
+        /// table (ps -ef rows) or json (an array of pids)
+        #[arg(long, short = 'f', default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+        /// The container id
+        id: String,
     },
     /// Delete a stopped container (--force: kill it first)
     Delete {
@@ -159,6 +167,21 @@ fn run(args: Args) -> Result<Option<i32>> {
             let sig =
                 signal::parse(&signal).with_context(|| format!("unknown signal {signal:?}"))?;
             lifecycle::kill(root, &id, sig).with_context(|| format!("container {id:?}"))?;
+        }
+        Command::Ps { format, id } => {
+            let pids = lifecycle::pids(root, &id).with_context(|| format!("container {id:?}"))?;
+            if format == "json" {
+                println!("{}", serde_json::to_string(&pids)?);
+            } else {
+                let ef = std::process::Command::new("ps")
+                    .arg("-ef")
+                    .output()
+                    .context("ps -ef")?;
+                print!(
+                    "{}",
+                    lifecycle::ps_table(&String::from_utf8_lossy(&ef.stdout), &pids)
+                );
+            }
         }
         Command::Delete { force, id } => {
             lifecycle::delete(root, &id, force).with_context(|| format!("container {id:?}"))?;

@@ -1,7 +1,7 @@
 //! End-to-end tests of `bocker-runtime`'s lifecycle, driven as containerd's shim drives
 //! runc: `spec` in a busybox bundle, `create` → `state` (created, a pid) → `start` →
 //! output → `state` (stopped) → `delete`; `run` passing the exit status through; `delete`
-//! refusing a running container without `--force`; `kill` delivering its signal; and a
+//! refusing a running container without `--force`; `ps --format json`; `kill` delivering its signal; and a
 //! spec field bocker cannot honour refused by name. Each test has its own `--root` and its
 //! own cgroup parent (`linux.cgroupsPath`), removed in `Drop` whatever happened.
 
@@ -186,6 +186,11 @@ fn delete_refuses_a_running_container_without_force() {
     let out = b.dir.path().join("out");
     assert!(b.create("d1", &out).status.success());
     b.ok(&["start", "d1"]);
+    // `ps --format json` (what containerd's shim calls): the pids of its cgroup.
+    let pid = b.state("d1")["pid"].as_i64().unwrap();
+    let ps = b.runtime(&["ps", "--format", "json", "d1"]);
+    let pids: Vec<i64> = serde_json::from_slice(&ps.stdout).unwrap();
+    assert_eq!(pids, [pid], "{}", stderr(&ps));
     let o = b.runtime(&["delete", "d1"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
