@@ -14,6 +14,8 @@
 //!   its reader and never blocks opening it) and `start`'s write of one byte to it.
 //!   `O_NONBLOCK` for the writer tells "no init waiting" (`ENXIO`) from a waiting one.
 
+pub mod seccomp;
+
 use crate::process::execve::{self, StartFailure};
 use crate::process::{self, SpawnError};
 use crate::rootfs::{self, MountStep};
@@ -45,7 +47,7 @@ fn unsupported(field: &str) -> OciError {
 }
 
 /// Refuse every field of `spec` bocker's runtime cannot honour yet: hooks, a terminal,
-/// user namespaces and id mappings, the spec's own seccomp profile, sysctls, AppArmor and
+/// user namespaces and id mappings, sysctls, AppArmor and
 /// SELinux labels, personality, a shared or slave rootfs propagation, Intel RDT, and
 /// `linux.resources` beyond memory limit, CPU shares/quota/period, pids limit and deny
 /// device rules (bocker-cgroups applies its own device allow list: /dev/null, zero, full,
@@ -94,9 +96,6 @@ pub fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
         return Err(unsupported(
             "linux.uidMappings/gidMappings (user namespaces)",
         ));
-    }
-    if linux.seccomp().is_some() {
-        return Err(unsupported("linux.seccomp"));
     }
     if linux.sysctl().as_ref().is_some_and(|v| !v.is_empty()) {
         return Err(unsupported("linux.sysctl"));
@@ -394,6 +393,16 @@ impl Init<'_> {
         let (argv, envp) = (execve::to_cstrings(args)?, execve::to_cstrings(&env)?);
         let limits = process.rlimits().as_deref().unwrap_or_default();
         rlimits::set(limits).map_err(engine("process.rlimits"))?;
+        let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+            Some(s) => Some(seccomp::compile(s).map_err(StartFailure::engine)?),
+            None => None,
+        };
+        if process.no_new_privileges() != Some(true) {
+            if let Some(f) = &filter {
+                seccompiler::apply_filter(f)
+                    .map_err(|e| StartFailure::engine(format!("linux.seccomp: {e}")))?;
+            }
+        }
         if let Some(caps) = process.capabilities() {
             capabilities::drop_bounding_set(caps).map_err(engine("capability bounding set"))?;
         }
@@ -405,10 +414,19 @@ impl Init<'_> {
             code: exit_code::CANNOT_INVOKE,
             message: e.to_string(),
         })?;
-        if process.no_new_privileges() == Some(true) {
+        let nnp = process.no_new_privileges() == Some(true);
+        if nnp {
             security::set_no_new_privs().map_err(engine("no_new_privs"))?;
         }
-        Ok(Exec { path, argv, envp })
+        // With no_new_privs the filter goes on right before execve; without, it needs
+        // CAP_SYS_ADMIN, so it went on before the capabilities were set (runc's order).
+        let filter = if nnp { filter } else { None };
+        Ok(Exec {
+            path,
+            argv,
+            envp,
+            filter,
+        })
     }
 }
 
@@ -416,6 +434,8 @@ struct Exec {
     path: String,
     argv: Vec<std::ffi::CString>,
     envp: Vec<std::ffi::CString>,
+    /// The spec's seccomp filter, when it is installed last (with no_new_privs).
+    filter: Option<seccompiler::BpfProgram>,
 }
 
 impl Exec {
@@ -435,6 +455,11 @@ impl Exec {
         }
         if let Err(e) = sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])) {
             return StartFailure::engine(format!("signal mask: {e}"));
+        }
+        if let Some(f) = &self.filter {
+            if let Err(e) = seccompiler::apply_filter(f) {
+                return StartFailure::engine(format!("linux.seccomp: {e}"));
+            }
         }
         execve::execve(&self.path, &self.argv, &self.envp)
     }

@@ -2,7 +2,7 @@
 //! runc: `spec` in a busybox bundle, `create` → `state` (created, a pid) → `start` →
 //! output → `state` (stopped) → `delete`; `run` passing the exit status through; `delete`
 //! refusing a running container without `--force`; `ps --format json`; `kill` delivering its signal; and a
-//! spec field bocker cannot honour refused by name. Each test has its own `--root` and its
+//! spec field bocker cannot honour refused by name; the spec's seccomp profile applied. Each test has its own `--root` and its
 //! own cgroup parent (`linux.cgroupsPath`), removed in `Drop` whatever happened.
 
 use std::fs::File;
@@ -237,5 +237,27 @@ fn an_unsupported_field_is_refused_by_name_and_leaves_nothing() {
     assert!(
         !b.runtime(&["state", "u1"]).status.success(),
         "no state left"
+    );
+}
+
+#[test]
+fn the_specs_seccomp_profile_is_applied() {
+    let b = Bundle::new(&["sh", "-c", "mkdir /tmp/x; echo status=$?"]);
+    let cg = format!("/{}/s1", b.cgroup_parent);
+    b.edit(|c| {
+        c["linux"]["cgroupsPath"] = cg.into();
+        c["linux"]["seccomp"] = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
+        });
+    });
+    let bundle = b.path();
+    let o = b.runtime(&["run", "--bundle", bundle.to_str().unwrap(), "s1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "status=1\n");
+    assert!(
+        stderr(&o).contains("Operation not permitted"),
+        "{}",
+        stderr(&o)
     );
 }
