@@ -397,7 +397,20 @@ impl Init<'_> {
             Some(s) => Some(seccomp::compile(s).map_err(StartFailure::engine)?),
             None => None,
         };
-        if process.no_new_privileges() != Some(true) {
+        // The working directory is entered as root, before the user switch: the spec's
+        // seccomp profile may deny what its safe lookup (openat2) needs.
+        rootfs::enter_workdir(&cwd).map_err(|e| StartFailure {
+            code: exit_code::CANNOT_INVOKE,
+            message: e.to_string(),
+        })?;
+        // Before any filter: a profile may deny close_range.
+        sys::close_fds_above_stdio(libc::CLOSE_RANGE_CLOEXEC as libc::c_int)
+            .map_err(engine("close_range"))?;
+        sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])).map_err(engine("signal mask"))?;
+        let nnp = process.no_new_privileges() == Some(true);
+        // With no_new_privs the filter goes on right before execve; without, it needs
+        // CAP_SYS_ADMIN, so it goes on before the capabilities are set (runc's order).
+        if !nnp {
             if let Some(f) = &filter {
                 seccompiler::apply_filter(f)
                     .map_err(|e| StartFailure::engine(format!("linux.seccomp: {e}")))?;
@@ -410,16 +423,9 @@ impl Init<'_> {
         if let Some(caps) = process.capabilities() {
             capabilities::set(caps).map_err(engine("process.capabilities"))?;
         }
-        rootfs::enter_workdir(&cwd).map_err(|e| StartFailure {
-            code: exit_code::CANNOT_INVOKE,
-            message: e.to_string(),
-        })?;
-        let nnp = process.no_new_privileges() == Some(true);
         if nnp {
             security::set_no_new_privs().map_err(engine("no_new_privs"))?;
         }
-        // With no_new_privs the filter goes on right before execve; without, it needs
-        // CAP_SYS_ADMIN, so it went on before the capabilities were set (runc's order).
         let filter = if nnp { filter } else { None };
         Ok(Exec {
             path,
@@ -439,8 +445,8 @@ struct Exec {
 }
 
 impl Exec {
-    /// Block on the gate until `start` writes to it, then exec (fds above stdio closed on
-    /// exec, the gate with them).
+    /// Block on the gate until `start` writes to it, then exec (fds above stdio were
+    /// marked close-on-exec, the gate's with them).
     fn wait_and_exec(self, gate: RawFd) -> StartFailure {
         let mut b = [0u8; 1];
         loop {
@@ -449,12 +455,6 @@ impl Exec {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 _ => return StartFailure::engine("the start gate closed"),
             }
-        }
-        if let Err(e) = sys::close_fds_above_stdio(libc::CLOSE_RANGE_CLOEXEC as libc::c_int) {
-            return StartFailure::engine(format!("close_range: {e}"));
-        }
-        if let Err(e) = sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])) {
-            return StartFailure::engine(format!("signal mask: {e}"));
         }
         if let Some(f) = &self.filter {
             if let Err(e) = seccompiler::apply_filter(f) {
