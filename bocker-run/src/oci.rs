@@ -412,8 +412,7 @@ impl Init<'_> {
         // CAP_SYS_ADMIN, so it goes on before the capabilities are set (runc's order).
         if !nnp {
             if let Some(f) = &filter {
-                seccompiler::apply_filter(f)
-                    .map_err(|e| StartFailure::engine(format!("linux.seccomp: {e}")))?;
+                seccomp::install_keeping_privs(f).map_err(engine("linux.seccomp"))?;
             }
         }
         if let Some(caps) = process.capabilities() {

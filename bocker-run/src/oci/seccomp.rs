@@ -160,3 +160,29 @@ fn extra_numbers() -> impl Iterator<Item = (&'static str, i64)> {
     ]
     .into_iter()
 }
+
+/// Install `program` on the calling thread with `seccomp(SECCOMP_SET_MODE_FILTER)` and no
+/// more: unlike `seccompiler::apply_filter`, it does not set `no_new_privs` (the spec's
+/// `noNewPrivileges: false` must stay false), so the caller needs CAP_SYS_ADMIN.
+pub fn install_keeping_privs(program: &BpfProgram) -> std::io::Result<()> {
+    let prog = libc::sock_fprog {
+        len: u16::try_from(program.len())
+            .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?,
+        filter: program.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: `prog` points at `program`'s instructions (seccompiler's sock_filter has
+    // libc's layout), alive for the call; the kernel copies them.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
