@@ -25,6 +25,7 @@ pub mod container;
 pub mod exit_code;
 pub mod info;
 pub mod network;
+pub mod oci;
 pub mod process;
 pub mod prune;
 pub mod rootfs;

@@ -8,6 +8,8 @@
 //! lands on bocker-run's OCI-spec seam; no verb here pretends to run a container.
 
 pub mod features;
+pub mod lifecycle;
 pub mod log;
+pub mod signal;
 pub mod spec;
 pub mod state;

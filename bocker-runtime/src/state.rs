@@ -95,6 +95,12 @@ pub struct Record {
     /// The init's start time in clock ticks since boot (`/proc/<pid>/stat` field 22).
     #[serde(rename = "initStartTime", default)]
     pub init_start_time: u64,
+    /// The container's cgroup as bocker-cgroups names it: parent path and group name
+    /// (from `linux.cgroupsPath`); never printed, read by `delete`.
+    #[serde(rename = "cgroupParent", default)]
+    pub cgroup_parent: String,
+    #[serde(rename = "cgroupName", default)]
+    pub cgroup_name: String,
 }
 
 /// Why a state could not be read or written.
@@ -233,8 +239,13 @@ pub fn start_time_of(pid: i32) -> Option<u64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) is in parentheses and may hold spaces or ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
-    // After ')': field 3 (state) is the first; field 22 is the 20th.
-    rest.split_whitespace().nth(19)?.parse().ok()
+    // After ')': field 3 (state) is the first; field 22 is the 20th. A zombie (`Z`, or
+    // `X` while it is reaped) has exited: its parent just has not reaped it yet.
+    let mut fields = rest.split_whitespace();
+    if matches!(fields.next()?, "Z" | "X") {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 /// `list`'s text table, as runc's (`ID PID STATUS BUNDLE CREATED OWNER`, Go tabwriter with
@@ -294,6 +305,8 @@ mod tests {
                 annotations: BTreeMap::new(),
             },
             init_start_time: start,
+            cgroup_parent: String::new(),
+            cgroup_name: String::new(),
         }
     }
 

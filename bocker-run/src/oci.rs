@@ -1,0 +1,465 @@
+//! The OCI runtime seam (`bocker-runtime`, docs/RUNTIME-OCI.md): start a container's init
+//! from a plain `oci_spec::runtime::Spec` (no bocker [`crate::spec::Extras`], no
+//! supervisor), and park it before `execve` behind a start gate.
+//!
+//! - [`refuse_unsupported`]: every field of the runtime spec this runtime cannot honour
+//!   yet is refused with one line naming the field, never silently ignored.
+//! - [`create`]: clone into the spec's namespaces (joining the cgroup whose v1 `tasks`
+//!   files or v2 directory are given), build the rootfs, pivot, set hostname, rlimits,
+//!   `oomScoreAdj`, capabilities, user, working directory and `noNewPrivileges`, report
+//!   "ready", then block reading the gate (runc's exec fifo). The init has no
+//!   parent-death signal: it outlives `create` and is reparented to the caller's subreaper
+//!   (containerd's shim). Its stdio is the caller's, as the runtime spec's.
+//! - [`open_gate`] / [`release`]: the fifo `create` passes (opened `O_RDWR`, so the init is
+//!   its reader and never blocks opening it) and `start`'s write of one byte to it.
+//!   `O_NONBLOCK` for the writer tells "no init waiting" (`ENXIO`) from a waiting one.
+
+pub mod seccomp;
+
+use crate::process::execve::{self, StartFailure};
+use crate::process::{self, SpawnError};
+use crate::rootfs::{self, MountStep};
+use crate::security::{self, capabilities, rlimits, user};
+use crate::{exit_code, sys};
+use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Why a container could not be created.
+#[derive(Debug, Error)]
+pub enum OciError {
+    /// A field of the spec this runtime does not support yet (named in runc's JSON terms).
+    #[error("{0}: not supported by bocker-runtime yet")]
+    Unsupported(String),
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    /// The init failed during set-up (status, one line, as [`StartFailure`]).
+    #[error("{}", .0.message)]
+    Start(StartFailure),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+fn unsupported(field: &str) -> OciError {
+    OciError::Unsupported(field.to_string())
+}
+
+/// Refuse every field of `spec` bocker's runtime cannot honour yet: hooks, a terminal,
+/// user namespaces and id mappings, sysctls, AppArmor and
+/// SELinux labels, personality, a shared or slave rootfs propagation, Intel RDT, and
+/// `linux.resources` beyond memory limit, CPU shares/quota/period, pids limit and deny
+/// device rules (bocker-cgroups applies its own device allow list: /dev/null, zero, full,
+/// random, urandom, tty, ptmx, pts). Namespaces and mounts are checked by
+/// [`process::namespace_flags`] and [`rootfs::steps::plan`] in [`create`]. `mountLabel`
+/// is ignored (no SELinux on this host; runc ignores it without SELinux too).
+pub fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
+    let process = spec.process().as_ref().ok_or(SpawnError::NoProcess)?;
+    if process.terminal() == Some(true) {
+        return Err(unsupported("process.terminal (--console-socket)"));
+    }
+    if process
+        .apparmor_profile()
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        return Err(unsupported("process.apparmorProfile"));
+    }
+    if process
+        .selinux_label()
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        return Err(unsupported("process.selinuxLabel"));
+    }
+    if let Some(h) = spec.hooks() {
+        let any = |v: &Option<Vec<_>>| v.as_ref().is_some_and(|v| !v.is_empty());
+        #[allow(deprecated)]
+        let prestart = any(h.prestart());
+        if prestart
+            || any(h.create_runtime())
+            || any(h.create_container())
+            || any(h.start_container())
+            || any(h.poststart())
+            || any(h.poststop())
+        {
+            return Err(unsupported("hooks"));
+        }
+    }
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    if linux.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+    {
+        return Err(unsupported(
+            "linux.uidMappings/gidMappings (user namespaces)",
+        ));
+    }
+    if linux.sysctl().as_ref().is_some_and(|v| !v.is_empty()) {
+        return Err(unsupported("linux.sysctl"));
+    }
+    if linux.personality().is_some() {
+        return Err(unsupported("linux.personality"));
+    }
+    if linux.intel_rdt().is_some() {
+        return Err(unsupported("linux.intelRdt"));
+    }
+    if let Some(p) = linux.rootfs_propagation().as_deref() {
+        if !matches!(p, "" | "private" | "rprivate") {
+            return Err(unsupported(&format!("linux.rootfsPropagation {p:?}")));
+        }
+    }
+    if let Some(r) = linux.resources() {
+        refuse_resources(r)?;
+    }
+    Ok(())
+}
+
+fn refuse_resources(r: &oci_spec::runtime::LinuxResources) -> Result<(), OciError> {
+    if let Some(m) = r.memory() {
+        let extra = m.reservation().is_some()
+            || m.swap().is_some()
+            || m.kernel().is_some()
+            || m.kernel_tcp().is_some()
+            || m.swappiness().is_some()
+            || m.disable_oom_killer().is_some();
+        if extra {
+            return Err(unsupported(
+                "linux.resources.memory (only \"limit\" is supported)",
+            ));
+        }
+    }
+    if let Some(c) = r.cpu() {
+        let extra = c.cpus().as_deref().is_some_and(|s| !s.is_empty())
+            || c.mems().as_deref().is_some_and(|s| !s.is_empty())
+            || c.realtime_runtime().is_some()
+            || c.realtime_period().is_some()
+            || c.idle().is_some();
+        if extra {
+            return Err(unsupported(
+                "linux.resources.cpu (only shares, quota and period are supported)",
+            ));
+        }
+    }
+    if r.block_io().is_some() {
+        return Err(unsupported("linux.resources.blockIO"));
+    }
+    if r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty()) {
+        return Err(unsupported("linux.resources.hugepageLimits"));
+    }
+    if r.network().is_some() {
+        return Err(unsupported("linux.resources.network"));
+    }
+    if r.rdma().as_ref().is_some_and(|v| !v.is_empty()) {
+        return Err(unsupported("linux.resources.rdma"));
+    }
+    if r.unified().as_ref().is_some_and(|v| !v.is_empty()) {
+        return Err(unsupported("linux.resources.unified"));
+    }
+    for d in r.devices().iter().flatten().filter(|d| d.allow()) {
+        // What bocker-cgroups' policy allows anyway: mem (1), tty/console/ptmx (5), pts (136).
+        if !matches!(d.major(), Some(1 | 5 | 136)) {
+            return Err(unsupported(
+                "linux.resources.devices (allow rules beyond the default devices)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A `cgroup` mount of the spec as this host can make it. On cgroup v1 a bare `cgroup`
+/// mount asks for every controller in one hierarchy, which the kernel refuses (`EBUSY`)
+/// where they are mounted apart; so, as runc does, it becomes a tmpfs at the destination
+/// and one `cgroup` mount per hierarchy of the host (`/proc/self/mountinfo`'s, under
+/// /sys/fs/cgroup), each seen from the container's cgroup namespace. On cgroup v2 it is a
+/// `cgroup2` mount. Other mounts are unchanged.
+pub fn expand_cgroup_mounts(spec: &mut Spec) -> io::Result<()> {
+    let Some(mounts) = spec.mounts().clone() else {
+        return Ok(());
+    };
+    if !mounts.iter().any(|m| m.typ().as_deref() == Some("cgroup")) {
+        return Ok(());
+    }
+    let info = std::fs::read_to_string("/proc/self/mountinfo")?;
+    let v1: Vec<(String, String)> = info
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let point = left.split_whitespace().nth(4)?;
+            let mut r = right.split_whitespace();
+            let fstype = r.next()?;
+            let name = point.strip_prefix("/sys/fs/cgroup/")?;
+            let opts = r.nth(1)?;
+            let controllers: Vec<&str> = opts
+                .split(',')
+                .filter(|o| !matches!(*o, "rw" | "ro") && !o.contains("release_agent"))
+                .collect();
+            (fstype == "cgroup" && !name.contains('/'))
+                .then(|| (name.to_string(), controllers.join(",")))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for m in mounts {
+        if m.typ().as_deref() != Some("cgroup") {
+            out.push(m);
+            continue;
+        }
+        let opts = m.options().clone().unwrap_or_default();
+        let flags: Vec<String> = opts
+            .iter()
+            .filter(|o| matches!(o.as_str(), "ro" | "nosuid" | "nodev" | "noexec"))
+            .cloned()
+            .collect();
+        if v1.is_empty() {
+            let mut m2 = m.clone();
+            m2.set_typ(Some("cgroup2".into()));
+            m2.set_source(Some("cgroup2".into()));
+            m2.set_options(Some(flags));
+            out.push(m2);
+            continue;
+        }
+        let mut tmpfs = m.clone();
+        tmpfs.set_typ(Some("tmpfs".into()));
+        tmpfs.set_source(Some("tmpfs".into()));
+        let mut t_opts: Vec<String> = flags.iter().filter(|o| *o != "ro").cloned().collect();
+        t_opts.push("mode=755".into());
+        tmpfs.set_options(Some(t_opts));
+        out.push(tmpfs);
+        for (name, controllers) in &v1 {
+            let mut c = m.clone();
+            c.set_destination(m.destination().join(name));
+            let mut o = flags.clone();
+            o.push(controllers.clone());
+            c.set_options(Some(o));
+            out.push(c);
+        }
+    }
+    spec.set_mounts(Some(out));
+    Ok(())
+}
+
+/// The start gate's fifo at `path` (mode 0600, created if missing), opened `O_RDWR`
+/// close-on-exec: the init reads it, so it never blocks opening it.
+pub fn open_gate(path: &Path) -> io::Result<OwnedFd> {
+    let c = sys::cpath(path)?;
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    let r = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    if r != 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
+        return Err(io::Error::last_os_error());
+    }
+    sys::open(&c, libc::O_RDWR | libc::O_CLOEXEC)
+}
+
+/// `start`: let the init waiting on the gate at `path` go on to `execve`. `ENXIO`: no
+/// init is waiting (it died, or was already started).
+pub fn release(path: &Path) -> io::Result<()> {
+    let c = sys::cpath(path)?;
+    let fd = sys::open(&c, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC)?;
+    sys::write_all(fd.as_raw_fd(), b"0")
+}
+
+/// Where the container's cgroup is joined: v1 `tasks` files (the init moves itself) or a
+/// v2 directory (`clone3(CLONE_INTO_CGROUP)`).
+pub struct CgroupJoin<'a> {
+    pub v2_dir: Option<RawFd>,
+    pub v1_tasks: &'a [PathBuf],
+}
+
+/// Create the container's init from `spec` (its `root.path` absolute) and return its pid
+/// once it waits on `gate` (see [`open_gate`]), every set-up step done. A set-up failure
+/// is [`OciError::Start`] and the init is reaped. The caller must be single-threaded.
+pub fn create(spec: &Spec, gate: &OwnedFd, cgroup: CgroupJoin<'_>) -> Result<i32, OciError> {
+    refuse_unsupported(spec)?;
+    let mut spec = spec.clone();
+    expand_cgroup_mounts(&mut spec)?;
+    let spec = &spec;
+    let process = spec.process().as_ref().ok_or(SpawnError::NoProcess)?;
+    let flags = process::namespace_flags(spec)?;
+    let steps = rootfs::steps::plan(spec).map_err(SpawnError::from)?;
+    let (ready_r, ready_w) = sys::pipe()?;
+    let pid = sys::clone_child(flags, cgroup.v2_dir)?;
+    if pid == 0 {
+        drop(ready_r);
+        let init = Init {
+            spec,
+            process,
+            steps: &steps,
+            v1_tasks: cgroup.v1_tasks,
+            gate: gate.as_raw_fd(),
+            ready: ready_w,
+        };
+        let failure = match init.run() {
+            Ok(never) => match never {},
+            Err(f) => f,
+        };
+        sys::exit_now(failure.code);
+    }
+    drop(ready_w);
+    let msg = sys::read_to_end(&ready_r)?;
+    match msg.split_first() {
+        Some((0, _)) => Ok(pid),
+        Some((&code, text)) => {
+            sys::wait_for_child(pid);
+            Err(OciError::Start(StartFailure {
+                code: i32::from(code),
+                message: String::from_utf8_lossy(text).into_owned(),
+            }))
+        }
+        None => {
+            sys::wait_for_child(pid);
+            Err(OciError::Start(StartFailure::engine(
+                "the container's init died during set-up",
+            )))
+        }
+    }
+}
+
+enum Never {}
+
+struct Init<'a> {
+    spec: &'a Spec,
+    process: &'a Process,
+    steps: &'a [MountStep],
+    v1_tasks: &'a [PathBuf],
+    gate: RawFd,
+    ready: OwnedFd,
+}
+
+fn engine(what: &str) -> impl FnOnce(io::Error) -> StartFailure + '_ {
+    move |e| StartFailure::engine(format!("{what}: {e}"))
+}
+
+impl Init<'_> {
+    /// Set up, report on the ready pipe (0 = waiting at the gate; else status + message),
+    /// wait at the gate, exec. Returns only on failure.
+    fn run(self) -> Result<Never, StartFailure> {
+        let ready = self.ready.as_raw_fd();
+        let failure = match self.set_up() {
+            Ok(exec) => {
+                let _ = sys::write_all(ready, &[0]);
+                drop(self.ready);
+                exec.wait_and_exec(self.gate)
+            }
+            Err(f) => {
+                let mut msg = vec![f.code as u8];
+                msg.extend_from_slice(f.message.as_bytes());
+                let _ = sys::write_all(ready, &msg);
+                return Err(f);
+            }
+        };
+        // After the gate nobody reads the ready pipe: the container's stderr gets it.
+        let _ = sys::write_all(
+            2,
+            format!("bocker-runtime: {}\n", failure.message).as_bytes(),
+        );
+        Err(failure)
+    }
+
+    fn set_up(&self) -> Result<Exec, StartFailure> {
+        let spec = self.spec;
+        let process = self.process;
+        sys::setsid().map_err(engine("setsid"))?;
+        rootfs::make_private().map_err(engine("rootfs"))?;
+        let root = rootfs::prepare(spec, self.steps).map_err(engine("rootfs"))?;
+        let u = process.user();
+        let who = user::ExecUser {
+            uid: u.uid(),
+            gid: u.gid(),
+            groups: u.additional_gids().clone().unwrap_or_default(),
+            home: "/".into(),
+        };
+        let cwd = process.cwd().to_string_lossy().into_owned();
+        rootfs::make_workdir(root.as_raw_fd(), &cwd)
+            .map_err(|e| StartFailure::engine(e.to_string()))?;
+        crate::cgroup_step::join_self(self.v1_tasks).map_err(engine("cgroup"))?;
+        if process::has_namespace(spec, LinuxNamespaceType::Cgroup) {
+            sys::unshare(libc::CLONE_NEWCGROUP).map_err(engine("cgroup namespace"))?;
+        }
+        if let Some(adj) = process.oom_score_adj() {
+            std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+                .map_err(engine("process.oomScoreAdj"))?;
+        }
+        rootfs::pivot(&root).map_err(engine("pivot_root"))?;
+        drop(root);
+        let own_uts = process::has_namespace(spec, LinuxNamespaceType::Uts);
+        if let Some(host) = spec.hostname().as_deref().filter(|_| own_uts) {
+            sys::sethostname(host).map_err(engine("sethostname"))?;
+        }
+        let args = process.args().as_deref().unwrap_or_default();
+        let env = process.env().clone().unwrap_or_default();
+        let path = execve::lookup(args.first().map_or("", String::as_str), &env)?;
+        let (argv, envp) = (execve::to_cstrings(args)?, execve::to_cstrings(&env)?);
+        let limits = process.rlimits().as_deref().unwrap_or_default();
+        rlimits::set(limits).map_err(engine("process.rlimits"))?;
+        let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+            Some(s) => Some(seccomp::compile(s).map_err(StartFailure::engine)?),
+            None => None,
+        };
+        // The working directory is entered as root, before the user switch: the spec's
+        // seccomp profile may deny what its safe lookup (openat2) needs.
+        rootfs::enter_workdir(&cwd).map_err(|e| StartFailure {
+            code: exit_code::CANNOT_INVOKE,
+            message: e.to_string(),
+        })?;
+        // Before any filter: a profile may deny close_range.
+        sys::close_fds_above_stdio(libc::CLOSE_RANGE_CLOEXEC as libc::c_int)
+            .map_err(engine("close_range"))?;
+        sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])).map_err(engine("signal mask"))?;
+        let nnp = process.no_new_privileges() == Some(true);
+        // With no_new_privs the filter goes on right before execve; without, it needs
+        // CAP_SYS_ADMIN, so it goes on before the capabilities are set (runc's order).
+        if !nnp {
+            if let Some(f) = &filter {
+                seccomp::install_keeping_privs(f).map_err(engine("linux.seccomp"))?;
+            }
+        }
+        if let Some(caps) = process.capabilities() {
+            capabilities::drop_bounding_set(caps).map_err(engine("capability bounding set"))?;
+        }
+        security::switch_user(&who).map_err(engine("process.user"))?;
+        if let Some(caps) = process.capabilities() {
+            capabilities::set(caps).map_err(engine("process.capabilities"))?;
+        }
+        if nnp {
+            security::set_no_new_privs().map_err(engine("no_new_privs"))?;
+        }
+        let filter = if nnp { filter } else { None };
+        Ok(Exec {
+            path,
+            argv,
+            envp,
+            filter,
+        })
+    }
+}
+
+struct Exec {
+    path: String,
+    argv: Vec<std::ffi::CString>,
+    envp: Vec<std::ffi::CString>,
+    /// The spec's seccomp filter, when it is installed last (with no_new_privs).
+    filter: Option<seccompiler::BpfProgram>,
+}
+
+impl Exec {
+    /// Block on the gate until `start` writes to it, then exec (fds above stdio were
+    /// marked close-on-exec, the gate's with them).
+    fn wait_and_exec(self, gate: RawFd) -> StartFailure {
+        let mut b = [0u8; 1];
+        loop {
+            match sys::read(gate, &mut b) {
+                Ok(1) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                _ => return StartFailure::engine("the start gate closed"),
+            }
+        }
+        if let Some(f) = &self.filter {
+            if let Err(e) = seccompiler::apply_filter(f) {
+                return StartFailure::engine(format!("linux.seccomp: {e}"));
+            }
+        }
+        execve::execve(&self.path, &self.argv, &self.envp)
+    }
+}
