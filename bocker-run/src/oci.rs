@@ -362,7 +362,9 @@ impl Init<'_> {
         let process = self.process;
         sys::setsid().map_err(engine("setsid"))?;
         rootfs::make_private().map_err(engine("rootfs"))?;
-        let root = rootfs::prepare(spec, self.steps).map_err(engine("rootfs"))?;
+        // Cgroup mounts were expanded into plain binds by `expand_cgroup_mounts`.
+        let root = rootfs::prepare(spec, self.steps, &rootfs::cgroupfs::CgroupView::default())
+            .map_err(engine("rootfs"))?;
         let u = process.user();
         let who = user::ExecUser {
             uid: u.uid(),

@@ -33,6 +33,8 @@ pub enum LifecycleError {
     Oci(#[from] OciError),
     #[error("cgroup: {0}")]
     Cgroup(#[from] CgroupError),
+    #[error(transparent)]
+    CgroupCreate(#[from] bocker_run::container::cgroups::CreateError),
     #[error("{what}: {source}")]
     Io { what: String, source: io::Error },
     #[error("cannot {verb} a container that is {status}")]
