@@ -179,10 +179,10 @@ fn docker_flags_bocker_lacks_are_not_supported_never_a_guess() {
         assert!(!stderr(&o).contains("--init"), "no guess at --init");
         assert_eq!(o.status.code(), Some(125));
     }
-    let o = verb("images", &["--no-trunc"]);
+    let o = verb("images", &["--tree"]);
     assert_eq!(
-        stderr(&o).lines().next().unwrap(),
-        "bocker images: --no-trunc is not supported"
+        stderr(&o).lines().next().unwrap_or_default(),
+        "bocker images: --tree is not supported"
     );
 }
 

@@ -727,7 +727,10 @@ fn completions_and_man_pages_come_from_the_definitions() {
         assert!(o.status.success(), "{}", stderr(&o));
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };
-    assert_eq!(complete(&["bocker", "ru"]), "run");
+    // `runtime` (bocker-runtime, the OCI runtime CLI) is a verb on PATH too.
+    assert!(complete(&["bocker", "ru"])
+        .split_whitespace()
+        .any(|w| w == "run"));
     assert_eq!(complete(&["bocker", "run", "--na"]), "--name");
     assert_eq!(complete(&["bocker", "ps", "--no-t"]), "--no-trunc");
     assert!(complete(&["bocker", "image", "pr"]).contains("prune"));

@@ -43,11 +43,8 @@ impl Ctr {
     /// The container's record now.
     fn record(&self) -> serde_json::Value {
         let v: serde_json::Value = serde_json::from_str(&self.ok("inspect", &["x"])).unwrap();
-        if v.is_array() {
-            v[0].clone()
-        } else {
-            v
-        }
+        // `inspect` prints Docker's shape; bocker's own record is under `Bocker`.
+        v[0]["Bocker"].clone()
     }
 
     /// The foreground run's own exit status, once the container has ended.
