@@ -51,23 +51,21 @@ for _ in $(seq 30); do curl -fs -o /dev/null http://127.0.0.1:18080/ 2>/dev/null
 step curl -s http://127.0.0.1:18080/
 wait
 
-# The seed's exec: a command inside a running container's namespaces and cgroup.
-bocker run --name web "$img" sh -c 'echo "web up"; sleep 30' >/dev/null &
-web_pid=$!
-for _ in $(seq 100); do [ "$(bocker inspect -f '{{.State.Status}}' web 2>/dev/null)" = running ] && break; sleep 0.1; done
+# The seed's exec: a command inside a running (detached) container's namespaces and cgroup.
+step bocker run -d --name web "$img" sh -c 'echo "web up"; sleep 60'
 step bocker exec web ps aux
 step bocker exec web hostname
 # The seed's commit: the container's change becomes an image; a new container sees it.
 step bocker exec web sh -c 'echo "made inside web" > /greeting'
 step bocker commit web demo/greeting:v1
 step bocker run --rm demo/greeting:v1 cat /greeting
-step bocker rm -f web
-wait "$web_pid" 2>/dev/null || true
+step bocker logs web
+step bocker stop -t 1 web
 
 step bocker ps
 step bocker logs -t hello
 step bocker inspect hello
-step bocker rm hello
+step bocker rm hello web
 step bocker rmi demo/greeting:v1
 step bocker rmi "$img"
 step bocker images

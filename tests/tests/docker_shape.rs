@@ -663,7 +663,9 @@ fn prunes_and_df_as_docker() {
         1
     );
 
+    // Ending `bocker run` detaches it (Docker's behaviour): the container is stopped.
     drop(up);
+    t.ok("stop", &["-t", "1", "up"]);
     let out = t.ok("system", &["prune", "-a", "-f"]);
     assert!(
         out.starts_with("Deleted Containers:\n")
