@@ -1027,7 +1027,7 @@ fn an_empty_host_port_publishes_on_a_free_one() {
     address_of(&t, "any");
     let o = t.run("inspect", &["any"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
-    let ports: Vec<String> = v["config"]["network"]["ports"]
+    let ports: Vec<String> = v[0]["Bocker"]["config"]["network"]["ports"]
         .as_array()
         .map(|a| {
             a.iter()

@@ -158,7 +158,9 @@ fn init_and_commit_images_round_trip() {
         );
         assert_eq!(seen, "new\nx\ndeleted\n", "{d:?}");
         // The commit's history travels (the init layer gets an empty entry).
-        let rec: serde_json::Value = serde_json::from_str(&u.ok("inspect", &["me/app:1"])).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&u.ok("inspect", &["me/app:1"])).unwrap();
+        // `inspect` prints Docker's shape; bocker's own record is under `Bocker`.
+        let rec = v[0]["Bocker"].clone();
         let history = rec["history"].as_array().unwrap();
         assert_eq!(history.len(), 2, "{rec}");
         assert!(
