@@ -254,27 +254,7 @@ fn since(ts: &str) -> String {
     human_duration(elapsed)
 }
 
-/// go-units `HumanDuration`, which Docker prints: `Less than a second`, `1 second`,
-/// `N seconds`, `About a minute`, `N minutes`, `About an hour`, `N hours` (< 48),
-/// `N days` (< 2 weeks), `N weeks` (< 2 months), `N months` (< 2 years), `N years`.
-pub fn human_duration(d: Duration) -> String {
-    let seconds = d.as_secs();
-    let minutes = seconds / 60;
-    let hours = (d.as_secs_f64() / 3600.0 + 0.5) as u64;
-    match () {
-        _ if seconds < 1 => "Less than a second".into(),
-        _ if seconds == 1 => "1 second".into(),
-        _ if seconds < 60 => format!("{seconds} seconds"),
-        _ if minutes == 1 => "About a minute".into(),
-        _ if minutes < 60 => format!("{minutes} minutes"),
-        _ if hours == 1 => "About an hour".into(),
-        _ if hours < 48 => format!("{hours} hours"),
-        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
-        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
-        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
-        _ => format!("{} years", seconds / 3600 / 24 / 365),
-    }
-}
+pub use crate::time::human_duration;
 
 /// Docker's command text: the path, then the arguments, those with a space in single
 /// quotes (`/bin/sh -c 'echo x'`).
