@@ -134,48 +134,8 @@ pub fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> io::Result<usi
     }
 }
 
-pub fn isatty(fd: RawFd) -> bool {
-    // SAFETY: plain query on an fd number.
-    unsafe { libc::isatty(fd) == 1 }
-}
-
-/// `tcgetattr`.
-pub fn termios(fd: RawFd) -> io::Result<libc::termios> {
-    // SAFETY: termios is plain data; tcgetattr fills it.
-    let mut t: libc::termios = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid pointer to the struct we own.
-    cvt(unsafe { libc::tcgetattr(fd, &mut t) })?;
-    Ok(t)
-}
-
-/// `tcsetattr(TCSADRAIN)`.
-pub fn set_termios(fd: RawFd, t: &libc::termios) -> io::Result<()> {
-    // SAFETY: a valid pointer to an initialised termios.
-    cvt(unsafe { libc::tcsetattr(fd, libc::TCSADRAIN, t) }).map(drop)
-}
-
-/// `cfmakeraw` on a copy of `t`.
-pub fn raw(t: &libc::termios) -> libc::termios {
-    let mut r = *t;
-    // SAFETY: cfmakeraw edits the struct we own.
-    unsafe { libc::cfmakeraw(&mut r) };
-    r
-}
-
-/// The terminal's window size (TIOCGWINSZ).
-pub fn window_size(fd: RawFd) -> io::Result<libc::winsize> {
-    // SAFETY: winsize is plain data the ioctl fills.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ writes one winsize into the struct we own.
-    cvt(unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) })?;
-    Ok(ws)
-}
-
-/// Set a terminal's window size (TIOCSWINSZ); its foreground group gets SIGWINCH.
-pub fn set_window_size(fd: RawFd, ws: &libc::winsize) -> io::Result<()> {
-    // SAFETY: TIOCSWINSZ reads one winsize from a valid pointer.
-    cvt(unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, ws) }).map(drop)
-}
+/// Terminal control is the runtime's (`run -t` uses the same calls).
+pub use bocker_run::sys::tty::{isatty, raw, set_termios, set_window_size, termios, window_size};
 
 /// Unlock a pty master's peer (what `unlockpt` does).
 pub fn unlock_pty(master: &OwnedFd) -> io::Result<()> {
