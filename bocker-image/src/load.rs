@@ -19,9 +19,7 @@ use bocker_pull::manifest::{
 };
 use bocker_pull::platform::Platform;
 use bocker_pull::reference::Reference;
-use bocker_store::{
-    fsutil, time, ImageConfig, ImageId, ImageRecord, Journal, Store, WhiteoutStyle,
-};
+use bocker_store::{fsutil, time, ImageId, ImageRecord, Journal, Store, WhiteoutStyle};
 use serde::Deserialize;
 
 use crate::archive::{Member, Members, IMAGE_NAME, REF_NAME};
@@ -243,23 +241,6 @@ fn oci_plans(m: &Members) -> Result<Vec<Plan>, ImageError> {
     Ok(plans)
 }
 
-fn image_config(c: &ConfigFile) -> ImageConfig {
-    let rc = c.config.clone().unwrap_or_default();
-    ImageConfig {
-        entrypoint: rc.entrypoint,
-        cmd: rc.cmd,
-        env: rc.env.unwrap_or_default(),
-        working_dir: rc.working_dir.filter(|w| !w.is_empty()),
-        user: rc.user.filter(|u| !u.is_empty()),
-        labels: rc.labels.unwrap_or_default(),
-        exposed_ports: rc
-            .exposed_ports
-            .map(|p| p.into_keys().collect())
-            .unwrap_or_default(),
-        stop_signal: rc.stop_signal,
-    }
-}
-
 /// The config's `history` (OCI image config), kept in the record as `commit` keeps it;
 /// an entry that does not parse drops the history, never the load.
 fn history(config: &[u8]) -> Vec<bocker_store::History> {
@@ -383,7 +364,7 @@ fn import(store: &Store, journal: &mut Journal, p: &Plan) -> Result<Loaded, Imag
                 reference: p.references.first().cloned(),
                 digest: None,
                 blobs,
-                config: image_config(&config),
+                config: config.image_config(),
                 history: history(&p.config),
             })?;
             id

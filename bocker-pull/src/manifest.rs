@@ -205,6 +205,27 @@ pub struct ConfigFile {
     pub rootfs: RootFs,
 }
 
+impl ConfigFile {
+    /// What the store records of the run config: Docker's rules for empty values (an
+    /// empty `WorkingDir` or `User` means unset).
+    pub fn image_config(&self) -> bocker_store::ImageConfig {
+        let rc = self.config.clone().unwrap_or_default();
+        bocker_store::ImageConfig {
+            entrypoint: rc.entrypoint,
+            cmd: rc.cmd,
+            env: rc.env.unwrap_or_default(),
+            working_dir: rc.working_dir.filter(|w| !w.is_empty()),
+            user: rc.user.filter(|u| !u.is_empty()),
+            labels: rc.labels.unwrap_or_default(),
+            exposed_ports: rc
+                .exposed_ports
+                .map(|p| p.into_keys().collect())
+                .unwrap_or_default(),
+            stop_signal: rc.stop_signal,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RunConfig {

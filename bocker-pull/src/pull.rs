@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 
-use bocker_store::{
-    fsutil, time, ImageConfig, ImageId, ImageRecord, Journal, Store, StoreError, WhiteoutStyle,
-};
+use bocker_store::{fsutil, time, ImageId, ImageRecord, Journal, Store, StoreError, WhiteoutStyle};
 
 use crate::auth;
 use crate::digest::Digest;
@@ -171,7 +169,7 @@ pub fn pull(
             .chain(res.layers.iter().map(|l| &l.digest))
             .map(|d| d.hex().to_string())
             .collect(),
-        config: image_config(&config),
+        config: config.image_config(),
         history: Vec::new(),
     })?;
     store.tag(&reference, &id)?;
@@ -202,23 +200,6 @@ fn unchanged(store: &Store, reference: &str, digest: &Digest, keys: &[String]) -
     let id = ImageId(rec.id);
     store.tag(reference, &id).ok()?;
     Some(id)
-}
-
-fn image_config(c: &ConfigFile) -> ImageConfig {
-    let rc = c.config.clone().unwrap_or_default();
-    ImageConfig {
-        entrypoint: rc.entrypoint,
-        cmd: rc.cmd,
-        env: rc.env.unwrap_or_default(),
-        working_dir: rc.working_dir.filter(|w| !w.is_empty()),
-        user: rc.user.filter(|u| !u.is_empty()),
-        labels: rc.labels.unwrap_or_default(),
-        exposed_ports: rc
-            .exposed_ports
-            .map(|p| p.into_keys().collect())
-            .unwrap_or_default(),
-        stop_signal: rc.stop_signal,
-    }
 }
 
 /// Keep a small verified blob (the config) in the blob store.
