@@ -114,6 +114,23 @@ impl Cgroup {
         })
     }
 
+    /// Allows `rules` beside the default device policy, before any process is in the
+    /// group (`docker run --device`, `--privileged`). cgroup v1 only: on v2 the policy is
+    /// one eBPF program made at create, so extra rules are refused there.
+    pub fn allow_devices(&self, rules: &[DeviceRule]) -> Result<()> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        match &self.inner {
+            Inner::V1(g) => g.allow_devices(rules),
+            Inner::V2(_) => Err(CgroupError::InvalidValue {
+                what: "device rule",
+                value: rules[0].to_v1(),
+                reason: "extra device rules are not supported on cgroup v2 yet",
+            }),
+        }
+    }
+
     /// Opens an existing group, e.g. to clean up after a crashed run.
     pub fn open(h: &Hierarchy, parent: &str, name: &str) -> Result<Cgroup> {
         names::check_parent(parent)?;

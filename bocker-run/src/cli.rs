@@ -1,14 +1,22 @@
 //! `bocker run` options (clap), as Docker spells them.
 
-use clap::Parser;
+pub mod config;
+pub mod image;
+pub mod security;
+
+use clap::{ArgAction, Parser};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "bocker-run",
-    about = "Create a container from an image and run a command in it"
+    about = "Create a container from an image and run a command in it",
+    disable_help_flag = true
 )]
 pub struct Args {
+    /// Print help (`-h` is --hostname, as in Docker)
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
     /// Run in the background: print the container id and return at once
     #[arg(short = 'd', long)]
     pub detach: bool,
@@ -34,7 +42,7 @@ pub struct Args {
     #[arg(long)]
     pub entrypoint: Option<String>,
     /// Container hostname (default: the container id)
-    #[arg(long)]
+    #[arg(short = 'h', long)]
     pub hostname: Option<String>,
     /// Bind mount a host path: HOST:CONTAINER[:ro|rw]
     #[arg(short = 'v', long = "volume", value_name = "HOST:CTR[:ro]")]
@@ -71,7 +79,7 @@ pub struct Args {
     #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
     /// Network: bridge (own namespace, an address on the bridge), none (loopback only) or host
-    #[arg(long, default_value = "bridge")]
+    #[arg(long, visible_alias = "net", default_value = "bridge")]
     pub network: String,
     /// Publish a container port: [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]
     #[arg(short = 'p', long = "publish", value_name = "PORTS")]
@@ -88,12 +96,15 @@ pub struct Args {
     /// Add a line to /etc/hosts: NAME:IP or NAME:host-gateway
     #[arg(long = "add-host", value_name = "NAME:IP")]
     pub add_host: Vec<String>,
-    /// Security options: no-new-privileges[=true|false]
-    #[arg(long = "security-opt", value_name = "OPT")]
-    pub security_opt: Vec<String>,
     /// Log rotation: max-size=SIZE (e.g. 10m), max-file=N (default 20m × 5, Docker's local driver)
     #[arg(long = "log-opt", value_name = "KEY=VALUE")]
     pub log_opt: Vec<String>,
+    #[command(flatten)]
+    pub security: security::SecurityArgs,
+    #[command(flatten)]
+    pub config: config::ConfigArgs,
+    #[command(flatten)]
+    pub image_opts: image::ImageArgs,
     /// Image id, unique id prefix or name:tag
     pub image: String,
     /// Command and arguments (replace the image's Cmd)

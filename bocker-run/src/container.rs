@@ -233,7 +233,7 @@ fn record_of(
             interactive: x.stdin,
             auto_remove: x.auto_remove,
             extra: bundle.record_extra(),
-            stop_signal: image.config.stop_signal.clone(),
+            stop_signal: (x.stop_signal.clone()).or_else(|| image.config.stop_signal.clone()),
             ..Default::default()
         },
         state: ContainerState {
@@ -277,6 +277,11 @@ pub fn run_attached(store: &Store, ctr: &mut Created, link: &mut Link) -> i32 {
             return fail(store, ctr, Some((&entry, None)), f);
         }
     };
+    // `--device`, `--privileged`: their rules beside the default policy, before any process.
+    if let Err(e) = cgroup.allow_devices(&ctr.bundle.device_rules()) {
+        let f = StartFailure::engine(format!("device cgroup: {e}"));
+        return fail(store, ctr, Some((&entry, Some(&cgroup))), f);
+    }
     let code = match start(store, ctr, &cgroup) {
         Ok((started, mut log)) => {
             link.started(&ctr.id.0);

@@ -20,9 +20,11 @@
 //! - verbs over the whole store: [`prune`] (container, image, system prune; system df), [`info`].
 
 pub mod attach;
+pub mod cidfile;
 pub mod cli;
 pub mod container;
 pub mod exit_code;
+pub mod image_pull;
 pub mod info;
 pub mod network;
 pub mod oci;

@@ -5,8 +5,9 @@
 
 use anyhow::{Context, Result};
 use bocker_run::attach::{self, Link, Role};
+use bocker_run::cidfile::CidFile;
 use bocker_run::container::{self, reclaim};
-use bocker_run::{cli::Args, exit_code, spec};
+use bocker_run::{cli::Args, exit_code, image_pull, spec};
 use bocker_store::Store;
 use std::process::ExitCode;
 
@@ -16,13 +17,23 @@ fn main() -> ExitCode {
         eprintln!("bocker-run: invalid --detach-keys {:?}", args.detach_keys);
         return ExitCode::from(exit_code::ENGINE as u8);
     };
+    // Before the supervisor: the image (pulled when missing) and the cid file.
+    let mut cidfile = match prepare(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            bocker_cli::report(&e);
+            return ExitCode::from(exit_code::ENGINE as u8);
+        }
+    };
     let code = match attach::split(args.detach, args.interactive, args.tty) {
         Ok(Role::Caller(mut caller)) => {
+            // The supervisor's copy writes (or removes) the cid file.
+            std::mem::forget(cidfile);
             caller.set_detach_keys(keys);
             caller.attach()
         }
         Ok(Role::Supervisor(mut link)) => {
-            let code = run(&args, &mut link).unwrap_or_else(|e| {
+            let code = run(&args, &mut link, cidfile.as_mut()).unwrap_or_else(|e| {
                 bocker_cli::report(&e);
                 exit_code::ENGINE
             });
@@ -37,7 +48,15 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
-fn run(args: &Args, link: &mut Link) -> Result<i32> {
+/// `--platform` and `--pull` ([`image_pull::ensure`]), then `--cidfile` reserved.
+fn prepare(args: &Args) -> Result<Option<CidFile>> {
+    let store = Store::open().context("opening the store")?;
+    image_pull::ensure(&store, &args.image, &args.image_opts)?;
+    let cid = args.config.cidfile.as_deref().map(CidFile::create);
+    cid.transpose().map_err(anyhow::Error::msg)
+}
+
+fn run(args: &Args, link: &mut Link, cidfile: Option<&mut CidFile>) -> Result<i32> {
     let store = Store::open().context("opening the store")?;
     reclaim::reclaim(&store);
     let log = bocker_store::log::LogOptions::parse(&args.log_opt).map_err(anyhow::Error::msg)?;
@@ -55,6 +74,10 @@ fn run(args: &Args, link: &mut Link) -> Result<i32> {
     }
     let mut ctr = container::create(&store, &image, &args.image, args.name.as_deref(), bundle)?;
     ctr.log = log;
+    if let Some(f) = cidfile {
+        f.write(&ctr.id.0)
+            .context("writing the container ID file")?;
+    }
     let code = container::run_attached(&store, &mut ctr, link);
     if args.rm {
         container::remove(&store, &ctr.id)?;

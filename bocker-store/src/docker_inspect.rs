@@ -61,15 +61,15 @@ pub fn container(store: &Store, rec: &ContainerRecord, image: Option<&ImageRecor
         "Entrypoint": entrypoint,
         "Labels": labels,
     });
-    let stop_signal = cfg
-        .extra
-        .get("stop_signal")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| image_cfg.and_then(|c| c.stop_signal.clone()));
+    let stop_signal =
+        (cfg.stop_signal.clone()).or_else(|| image_cfg.and_then(|c| c.stop_signal.clone()));
     if let Some(s) = stop_signal {
         // Docker omits the key when neither the image nor `run` set one.
         config["StopSignal"] = json!(s);
+    }
+    if let Some(t) = cfg.extra.get("stop_timeout").filter(|v| v.is_i64()) {
+        // `run --stop-timeout`; Docker omits the key when unset.
+        config["StopTimeout"] = t.clone();
     }
     let ports = port_map(&net.ports, running);
     let network = json!({

@@ -18,9 +18,9 @@ const USAGE: &str = "usage: bocker <verb> [args…]
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
     let Some(first) = args.next() else {
-        eprintln!("{USAGE}\n");
-        print_list(&mut std::io::stderr());
-        return ExitCode::from(2);
+        // Docker prints its help on stdout and exits 0.
+        print_help();
+        return ExitCode::SUCCESS;
     };
     let rest: Vec<OsString> = args.collect();
     match first.to_str() {
@@ -39,13 +39,18 @@ fn main() -> ExitCode {
         Some("help" | "--help" | "-h") => match rest.first() {
             Some(verb) => dispatch(verb, vec![OsString::from("--help")]),
             None => {
-                println!("bocker: Docker re-built as small Unix binaries.\n\n{USAGE}\n");
-                print_list(&mut std::io::stdout());
+                print_help();
                 ExitCode::SUCCESS
             }
         },
         _ => dispatch(&first, rest),
     }
+}
+
+/// `bocker help`: what bocker is, the usage and the verbs, on stdout.
+fn print_help() {
+    println!("bocker: Docker re-built as small Unix binaries.\n\n{USAGE}\n");
+    print_list(&mut std::io::stdout());
 }
 
 /// Replaces this process with `bocker-<verb>`; returns only if that fails.

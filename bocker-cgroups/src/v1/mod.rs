@@ -113,6 +113,15 @@ impl Group {
         Ok(unenforced)
     }
 
+    /// Allows `rules` beside the default device policy (none without a devices controller:
+    /// [`Group::create`] reported it unenforced already).
+    pub(crate) fn allow_devices(&self, rules: &[crate::DeviceRule]) -> Result<()> {
+        match self.dir("devices") {
+            Some(d) => devices::allow(d, rules),
+            None => Ok(()),
+        }
+    }
+
     /// Finds an existing group (for cleaning up after a crashed run).
     pub(crate) fn open(root: &Path, parent: &str, name: &str) -> Option<Group> {
         let rel = format!("{parent}/{name}");

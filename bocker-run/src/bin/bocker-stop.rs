@@ -13,9 +13,15 @@ struct Args {
     /// Signal to send to the container (default: the image's StopSignal, else SIGTERM)
     #[arg(short, long)]
     signal: Option<String>,
-    /// Seconds to wait before killing the container (negative: wait for ever)
-    #[arg(short = 't', long = "timeout", visible_alias = "time", default_value_t = stop::DEFAULT_TIMEOUT, allow_negative_numbers = true)]
-    timeout: i64,
+    /// Seconds to wait before killing the container (negative: wait for ever; default:
+    /// its --stop-timeout, else 10)
+    #[arg(
+        short = 't',
+        long = "timeout",
+        visible_alias = "time",
+        allow_negative_numbers = true
+    )]
+    timeout: Option<i64>,
     /// Containers (id, prefix or name)
     #[arg(required = true)]
     containers: Vec<String>,
@@ -26,7 +32,11 @@ fn main() -> ExitCode {
     each::each(&args.containers, |store, id, typed| {
         // Docker checks the signal per container (status 1), not as a usage error.
         let sig = args.signal.as_deref().map(signal::parse).transpose()?;
-        stop::stop(store, id, sig, args.timeout)?;
+        let timeout = match args.timeout {
+            Some(t) => t,
+            None => stop::recorded_timeout(&store.read_container(id)?),
+        };
+        stop::stop(store, id, sig, timeout)?;
         bocker_cli::say(typed);
         Ok(())
     })

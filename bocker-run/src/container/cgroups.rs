@@ -70,6 +70,11 @@ impl ContainerCgroup {
         })
     }
 
+    /// Allows `rules` beside the default device policy ([`Cgroup::allow_devices`]).
+    pub fn allow_devices(&self, rules: &[bocker_cgroups::DeviceRule]) -> Result<(), CgroupError> {
+        self.cg.allow_devices(rules)
+    }
+
     /// The group `<parent>/<name>` if it exists (`Ok(None)` if not).
     pub fn open(parent: &str, name: &str) -> Result<Option<Self>, CgroupError> {
         let h = Hierarchy::detect()?;

@@ -15,6 +15,15 @@ use super::wait::{self, Ended};
 /// Docker's default `stop -t`, seconds.
 pub const DEFAULT_TIMEOUT: i64 = 10;
 
+/// The container's `run --stop-timeout` (its record's `stop_timeout`), else
+/// [`DEFAULT_TIMEOUT`]: what `stop` and `restart` wait without `-t`, as Docker.
+pub fn recorded_timeout(rec: &bocker_store::ContainerRecord) -> i64 {
+    let recorded = rec.config.extra.get("stop_timeout");
+    recorded
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(DEFAULT_TIMEOUT)
+}
+
 /// Why a stop failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StopError {

@@ -110,8 +110,8 @@ impl Child<'_> {
         let cwd = process.cwd().to_string_lossy().into_owned();
         rootfs::make_workdir(root.as_raw_fd(), &cwd)
             .map_err(|e| StartFailure::engine(e.to_string()))?;
-        let confinement =
-            Confinement::new(process).map_err(|e| StartFailure::engine(e.to_string()))?;
+        let confinement = Confinement::with_seccomp(process, self.bundle.seccomp())
+            .map_err(|e| StartFailure::engine(e.to_string()))?;
         wait_for(self.sync.as_raw_fd())?;
         rootfs::pivot(&root).map_err(engine("pivot_root"))?;
         drop(root);

@@ -19,6 +19,8 @@ use user::ExecUser;
 pub enum ConfineError {
     #[error("seccomp: compiling the profile: {0}")]
     Compile(#[from] seccomp::BackendError),
+    #[error("seccomp: {0}")]
+    Profile(String),
     #[error("{step}: {source}")]
     Step {
         step: &'static str,
@@ -53,12 +55,35 @@ pub struct Confinement {
     no_new_privileges: bool,
 }
 
+/// Which seccomp filter a container's processes get.
+#[derive(Debug, Clone, Copy)]
+pub enum Seccomp<'a> {
+    /// Docker's default profile, built in ([`seccomp::compile`]).
+    Default,
+    /// None (`--security-opt seccomp=unconfined`, `--privileged`).
+    Unconfined,
+    /// The spec's `linux.seccomp` (`--security-opt seccomp=PROFILE.json`).
+    Profile(&'a oci_spec::runtime::LinuxSeccomp),
+}
+
 impl Confinement {
     /// The confinement `process` asks for, with the built-in seccomp profile compiled
     /// (before anything is dropped: compiling allocates).
     pub fn new(process: &Process) -> Result<Self, ConfineError> {
+        Self::with_seccomp(process, Seccomp::Default)
+    }
+
+    /// [`Confinement::new`] with the filter `seccomp` says.
+    pub fn with_seccomp(process: &Process, seccomp: Seccomp) -> Result<Self, ConfineError> {
+        let filters = match seccomp {
+            Seccomp::Default => seccomp::compile()?,
+            Seccomp::Unconfined => Vec::new(),
+            Seccomp::Profile(p) => {
+                vec![crate::oci::seccomp::compile(p).map_err(ConfineError::Profile)?]
+            }
+        };
         Ok(Confinement {
-            filters: seccomp::compile()?,
+            filters,
             capabilities: process.capabilities().clone(),
             rlimits: process.rlimits().clone().unwrap_or_default(),
             no_new_privileges: process.no_new_privileges() == Some(true),

@@ -12,9 +12,13 @@
 //! - [`Bundle`]: what the runtime runs, finished when the container has an id and storage.
 
 pub mod defaults;
+pub mod devices;
 pub mod image_rules;
 pub mod plan;
 pub mod resources;
+pub mod seccomp_json;
+pub mod security;
+pub mod settings;
 
 use crate::network::NetworkMode;
 use oci_spec::runtime::{Mount, Spec};
@@ -72,6 +76,14 @@ pub struct Extras {
     /// The generated /etc files (set when the container is created); network set-up
     /// writes the container's address into `hosts`.
     pub etc: EtcFiles,
+    /// `--security-opt seccomp=unconfined` or `--privileged`: no seccomp filter at all
+    /// (without it: the spec's `linux.seccomp`, else Docker's default profile).
+    pub seccomp_unconfined: bool,
+    /// `--stop-signal`: the signal `stop` sends first (else the image's).
+    pub stop_signal: Option<String>,
+    /// What the container record keeps for `inspect`, `ps` and `stop` under its own keys
+    /// (`labels`, `privileged`, `cap_add`, `cap_drop`, `stop_timeout`).
+    pub record: BTreeMap<String, serde_json::Value>,
 }
 
 impl Extras {
@@ -161,15 +173,66 @@ impl Bundle {
     /// `ContainerConfig::extra`): `no_new_privileges`, so that `exec` gives its commands
     /// the container's setting, as Docker does.
     pub fn record_extra(&self) -> BTreeMap<String, serde_json::Value> {
-        BTreeMap::from([(
+        let mut extra = self.extras.record.clone();
+        extra.insert(
             RECORD_NO_NEW_PRIVILEGES.to_string(),
             self.no_new_privileges().into(),
-        )])
+        );
+        extra
+    }
+
+    /// The seccomp filter the container's processes get.
+    pub fn seccomp(&self) -> crate::security::Seccomp<'_> {
+        let linux = self.spec.linux().as_ref();
+        match linux.and_then(|l| l.seccomp().as_ref()) {
+            _ if self.extras.seccomp_unconfined => crate::security::Seccomp::Unconfined,
+            Some(profile) => crate::security::Seccomp::Profile(profile),
+            None => crate::security::Seccomp::Default,
+        }
+    }
+
+    /// The spec's device cgroup allow rules (`--device`, `--privileged`) in
+    /// bocker-cgroups' terms, to add to the default policy.
+    pub fn device_rules(&self) -> Vec<bocker_cgroups::DeviceRule> {
+        let linux = self.spec.linux().as_ref();
+        let resources = linux.and_then(|l| l.resources().as_ref());
+        let rules = resources.and_then(|r| r.devices().as_ref());
+        rules
+            .into_iter()
+            .flatten()
+            .filter(|d| d.allow())
+            .map(|d| bocker_cgroups::DeviceRule {
+                kind: match d.typ() {
+                    Some(oci_spec::runtime::LinuxDeviceType::C) => 'c',
+                    Some(oci_spec::runtime::LinuxDeviceType::B) => 'b',
+                    _ => 'a',
+                },
+                major: d.major().and_then(|m| u32::try_from(m).ok()),
+                minor: d.minor().and_then(|m| u32::try_from(m).ok()),
+                access: static_access(d.access().as_deref().unwrap_or("rwm")),
+            })
+            .collect()
     }
 
     /// The hostname the container gets ("" when unset).
     pub fn hostname(&self) -> &str {
         self.spec.hostname().as_deref().unwrap_or("")
+    }
+}
+
+/// A cgroup access string as one of the static ones bocker-cgroups' rules hold
+/// (letters out of `rwm`; validated when planned).
+fn static_access(s: &str) -> &'static str {
+    let has = |c| s.contains(c);
+    match (has('r'), has('w'), has('m')) {
+        (true, true, true) => "rwm",
+        (true, true, false) => "rw",
+        (true, false, true) => "rm",
+        (true, false, false) => "r",
+        (false, true, true) => "wm",
+        (false, true, false) => "w",
+        (false, false, true) => "m",
+        (false, false, false) => "",
     }
 }
 

@@ -47,12 +47,6 @@ pub enum PlanError {
     Volume(String, &'static str),
     #[error("--memory {0}: {1}")]
     Memory(String, CgroupError),
-    /// Docker 20.10's `parseSecurityOpt` message (bocker knows `no-new-privileges` only).
-    #[error("invalid --security-opt 2: {0:?}")]
-    SecurityOpt(String),
-    /// An option Docker knows that bocker does not implement.
-    #[error("--security-opt {0}: not supported by bocker (only no-new-privileges)")]
-    SecurityOptUnsupported(String),
     /// Docker 20.10's daemon message, word for word (`linuxMinMemory`).
     #[error("Minimum memory limit allowed is 6MB")]
     MemoryTooLow,
@@ -61,6 +55,8 @@ pub enum PlanError {
     Cpus(u32),
     #[error("{var}={value} is not a number")]
     Knob { var: &'static str, value: String },
+    #[error(transparent)]
+    Flag(#[from] super::security::FlagError),
     #[error("building the runtime spec: {0}")]
     Spec(#[from] OciSpecError),
     /// `--dns*` or `--add-host` values that cannot go into resolv.conf / hosts.
@@ -119,8 +115,6 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
         .collect::<Result<Vec<_>, _>>()?;
     let limits = limits(args)?;
 
-    let no_new_privileges = no_new_privileges(&args.security_opt)?;
-
     let (uid, gid) = numeric_user(&user);
     let process = ProcessBuilder::default()
         .terminal(false)
@@ -130,7 +124,7 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
         .cwd(cwd)
         .capabilities(capabilities::for_user(&defaults::capabilities(), uid))
         .rlimits(defaults::rlimits()?)
-        .no_new_privileges(no_new_privileges)
+        .no_new_privileges(false)
         .build()?;
     let mut mounts = defaults::standard_mounts();
     mounts.extend(volumes.iter().map(Volume::mount));
@@ -157,7 +151,7 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
     let dns = crate::etc_files::Dns::new(&args.dns, &args.dns_search, &args.dns_option)
         .map_err(PlanError::Names)?;
     crate::etc_files::add_host_lines(&args.add_host).map_err(PlanError::Names)?;
-    Ok(Bundle {
+    let mut bundle = Bundle {
         spec,
         extras: Extras {
             network,
@@ -169,9 +163,12 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
             volume_sources: volumes.into_iter().map(|v| v.host).collect(),
             dns,
             add_host: args.add_host.clone(),
-            etc: Default::default(),
+            ..Default::default()
         },
-    })
+    };
+    super::security::apply(&args.security, &mut bundle, uid)?;
+    super::settings::apply(&args.config, &mut bundle)?;
+    Ok(bundle)
 }
 
 /// `--env-file` lines, then `-e` (later wins).
@@ -211,37 +208,6 @@ fn numeric_user(user: &str) -> (u32, u32) {
         (Some(u), Some(g)) => (u, g),
         _ => (0, 0),
     }
-}
-
-/// `--security-opt`: `no-new-privileges` (on), `no-new-privileges=BOOL` (or the old
-/// `:` form), Go's `strconv.ParseBool` spellings; the last one wins. Off by default, as
-/// in Docker 20.10, so setuid tools such as `su` and `sudo` work. Other options
-/// (`seccomp=`, `apparmor=`, `label=`) are refused: bocker does not implement them.
-fn no_new_privileges(opts: &[String]) -> Result<bool, PlanError> {
-    let mut on = false;
-    for opt in opts {
-        if opt == "no-new-privileges" {
-            on = true;
-            continue;
-        }
-        let value = opt
-            .strip_prefix("no-new-privileges=")
-            .or_else(|| opt.strip_prefix("no-new-privileges:"));
-        on = match value {
-            Some("1" | "t" | "T" | "true" | "TRUE" | "True") => true,
-            Some("0" | "f" | "F" | "false" | "FALSE" | "False") => false,
-            None if ["seccomp", "apparmor", "label", "systempaths"]
-                .iter()
-                .any(|k| {
-                    opt.starts_with(&format!("{k}=")) || opt.starts_with(&format!("{k}:"))
-                }) =>
-            {
-                return Err(PlanError::SecurityOptUnsupported(opt.clone()))
-            }
-            _ => return Err(PlanError::SecurityOpt(opt.clone())),
-        };
-    }
-    Ok(on)
 }
 
 /// Flags win over the seed's knobs, which win over the seed's defaults.
@@ -388,26 +354,6 @@ mod tests {
         assert!(masked.contains(&"/proc/kcore".to_string()));
         assert_eq!(b.extras.user.as_deref(), Some("1000:100"));
         assert!(s.hostname().is_none(), "the container id, set at create");
-    }
-
-    #[test]
-    fn security_opt_no_new_privileges() {
-        let nnp =
-            |v: &[&str]| no_new_privileges(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert!(!nnp(&[]).unwrap());
-        assert!(nnp(&["no-new-privileges"]).unwrap());
-        assert!(nnp(&["no-new-privileges=true"]).unwrap());
-        assert!(!nnp(&["no-new-privileges", "no-new-privileges=false"]).unwrap());
-        assert!(nnp(&["no-new-privileges:1"]).unwrap());
-        assert_eq!(
-            nnp(&["no-new-privileges=yes"]).unwrap_err().to_string(),
-            "invalid --security-opt 2: \"no-new-privileges=yes\""
-        );
-        assert!(matches!(
-            nnp(&["seccomp=unconfined"]),
-            Err(PlanError::SecurityOptUnsupported(_))
-        ));
-        assert!(matches!(nnp(&["bogus"]), Err(PlanError::SecurityOpt(_))));
     }
 
     #[test]
