@@ -88,6 +88,13 @@ pub fn command(verb: &str, about: &str, spec: &str) -> clap::Command {
                 if let Some(c) = short.chars().next() {
                     a = a.short(c);
                 }
+                if *short == "h" && sub.is_empty() {
+                    // `-h` is a flag of its own (`run -h` is --hostname): --help stays.
+                    let help = clap::Arg::new("help").long("help");
+                    cmd = cmd
+                        .disable_help_flag(true)
+                        .arg(help.action(clap::ArgAction::Help));
+                }
                 a = if *takes == "1" {
                     a.num_args(1).action(clap::ArgAction::Append)
                 } else {
