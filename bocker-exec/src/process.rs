@@ -149,7 +149,7 @@ fn child(spec: &ExecSpec, user: &ExecUser, io: ChildIo) -> Result<Infallible, St
     let cwd = CString::new(spec.cwd.as_str())
         .map_err(|_| StartFailure::engine("NUL byte in the working directory"))?;
     // run's confinement, in run's (runc's) order.
-    let confinement = runtime::confinement(spec.no_new_privileges)?;
+    let confinement = runtime::confinement(spec.no_new_privileges, &spec.privileges)?;
     confinement
         .drop_privileges(user)
         .map_err(|e| StartFailure::engine(e.to_string()))?;

@@ -5,19 +5,22 @@
 //! OCI spec), in the same order ([`Confinement`]), with the container's own
 //! `no_new_privs` setting (Docker's exec inherits it).
 
-use bocker_run::spec::defaults;
-
 pub use bocker_run::exit_code;
 pub use bocker_run::process::execve::{execve, lookup, to_cstrings, StartFailure};
 pub use bocker_run::security::user::{resolve as resolve_user, ExecUser};
 pub use bocker_run::security::{ConfineError, Confinement};
+pub use bocker_run::spec::recorded::{self, Privileges};
 pub use bocker_run::spec::recorded_no_new_privileges;
 
-/// The confinement of a command exec'd in a container: Docker's default capabilities and
-/// rlimits (as `run` plans them), the built-in seccomp profile, and `no_new_privs` as the
-/// container was started with ([`recorded_no_new_privileges`]).
-pub fn confinement(no_new_privileges: bool) -> Result<Confinement, StartFailure> {
-    let process = defaults::process_settings(no_new_privileges)
-        .map_err(|e| StartFailure::engine(e.to_string()))?;
-    Confinement::new(&process).map_err(|e| StartFailure::engine(e.to_string()))
+/// The confinement of a command exec'd in a container: the container's recorded
+/// capabilities, rlimits and seccomp filter ([`Privileges`]; Docker's defaults for an
+/// older record), and `no_new_privs` as the container was started with
+/// ([`recorded_no_new_privileges`]).
+pub fn confinement(
+    no_new_privileges: bool,
+    privileges: &Privileges,
+) -> Result<Confinement, StartFailure> {
+    privileges
+        .confinement(no_new_privileges)
+        .map_err(|e| StartFailure::engine(e.to_string()))
 }

@@ -20,6 +20,8 @@ pub struct ExecSpec {
     pub detach: bool,
     /// The container's `--security-opt no-new-privileges` (Docker's exec inherits it).
     pub no_new_privileges: bool,
+    /// The container's capabilities, rlimits and seccomp filter (Docker's exec inherits them).
+    pub privileges: crate::runtime::Privileges,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -81,6 +83,7 @@ pub fn build(
         tty: args.tty,
         detach: args.detach,
         no_new_privileges: crate::runtime::recorded_no_new_privileges(&rec.config),
+        privileges: crate::runtime::recorded::of(&rec.config),
     })
 }
 

@@ -40,8 +40,9 @@ pub fn find(store: &Store, query: &str) -> Result<Target, TargetError> {
     // cgroup, and still alive after we looked, the pid we checked was that process.
     let deadline = Instant::now() + START_WAIT;
     loop {
-        let ready =
-            bocker_run::container::cgroups::pids(&record).contains(&pid) && start_finished(pid);
+        let unconfined = bocker_run::spec::recorded::of(&record.config).seccomp_unconfined;
+        let ready = bocker_run::container::cgroups::pids(&record).contains(&pid)
+            && start_finished(pid, unconfined);
         if !sys::pidfd_alive(&pidfd) {
             return Err(not_running());
         }
@@ -64,7 +65,15 @@ const START_WAIT: Duration = Duration::from_secs(10);
 /// namespace then would see the host's filesystem. Its last step before the exec (or
 /// before `--init` starts its loop) installs the seccomp filter, so "Seccomp: 2" in
 /// /proc/<pid>/status means it is done.
-fn start_finished(pid: libc::pid_t) -> bool {
+///
+/// A container without a filter (`--privileged`, `seccomp=unconfined`) is done once its
+/// first process has exec'd its command: its executable is no longer `bocker-run`. (With
+/// `--init` it never execs, so exec waits for [`START_WAIT`] and refuses.)
+fn start_finished(pid: libc::pid_t, unconfined: bool) -> bool {
+    if unconfined {
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe"));
+        return exe.is_ok_and(|e| e.file_name().is_some_and(|n| n != "bocker-run"));
+    }
     std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
         s.lines()
             .any(|l| l.strip_prefix("Seccomp:").map(str::trim) == Some("2"))

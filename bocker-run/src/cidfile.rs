@@ -19,10 +19,12 @@ impl CidFile {
     pub fn create(path: &Path) -> Result<CidFile, String> {
         let file = match File::options().write(true).create_new(true).open(path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(format!(
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(format!(
                 "container ID file found, make sure the other container isn't running or delete {}",
                 path.display()
-            )),
+            ))
+            }
             Err(e) => return Err(format!("failed to create the container ID file: {e}")),
         };
         Ok(CidFile {

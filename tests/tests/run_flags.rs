@@ -544,3 +544,40 @@ fn bocker_without_arguments_prints_help_and_succeeds() {
         stdout(&o)
     );
 }
+
+#[test]
+fn exec_inherits_capabilities_rlimits_and_seccomp() {
+    let (t, img) = setup();
+    // Docker 20.10: a command exec'd in a `--cap-drop ALL` container has no capability,
+    // the container's ulimits and its seccomp filter (here: none).
+    t.ok(
+        "run",
+        &[
+            "-d",
+            "--name",
+            "x",
+            "--network",
+            "none",
+            "--cap-drop",
+            "ALL",
+            "--ulimit",
+            "nofile=90:90",
+            "--security-opt",
+            "seccomp=unconfined",
+            &img,
+            "sleep",
+            "600",
+        ],
+    );
+    let out = t.ok(
+        "exec",
+        &[
+            "x",
+            "sh",
+            "-c",
+            "grep -E '^(CapEff|Seccomp):' /proc/self/status; ulimit -n",
+        ],
+    );
+    assert_eq!(out, "CapEff:\t0000000000000000\nSeccomp:\t0\n90\n");
+    t.ok("rm", &["-f", "x"]);
+}

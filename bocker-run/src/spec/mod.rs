@@ -15,6 +15,7 @@ pub mod defaults;
 pub mod devices;
 pub mod image_rules;
 pub mod plan;
+pub mod recorded;
 pub mod resources;
 pub mod seccomp_json;
 pub mod security;
@@ -174,6 +175,7 @@ impl Bundle {
     /// the container's setting, as Docker does.
     pub fn record_extra(&self) -> BTreeMap<String, serde_json::Value> {
         let mut extra = self.extras.record.clone();
+        extra.extend(recorded::record(self));
         extra.insert(
             RECORD_NO_NEW_PRIVILEGES.to_string(),
             self.no_new_privileges().into(),
