@@ -21,6 +21,8 @@ pub enum PullError {
     /// bocker-pull said why on stderr already.
     #[error("pulling {0} failed")]
     Failed(String),
+    #[error("{0}")]
+    Policy(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -71,7 +73,8 @@ pub fn ensure(store: &Store, image: &str, opts: &ImageArgs) -> Result<(), PullEr
     if let Some(p) = &opts.platform {
         check_platform(p)?;
     }
-    match (opts.pull, store.resolve_image(image)) {
+    let policy = PullPolicy::parse(&opts.pull).map_err(PullError::Policy)?;
+    match (policy, store.resolve_image(image)) {
         (PullPolicy::Always, _) => pull(image, opts),
         (_, Ok(_)) => Ok(()),
         (PullPolicy::Missing, Err(StoreError::NoSuchImage(_))) => {

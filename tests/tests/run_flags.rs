@@ -1,8 +1,9 @@
 //! End-to-end tests of issue 13's everyday `run` flags that are not mounts or ports, one
 //! test per flag, each with Docker's answer for the same command where it has one
-//! (Docker CLI 28.2.2 / engine 20.10 on Debian 12, cgroup v1, 2026-11-29; the host
-//! lacks CAP_SYS_RESOURCE, so Docker's all-capabilities mask 000001ffffffffff reads
-//! 000001fffeffffff for bocker here).
+//! (Docker CLI 28.2.2 / engine 20.10.24+dfsg1 on Debian 12, cgroup v1, run on this
+//! machine 2026-11-29). The host lacks CAP_SYS_RESOURCE: Docker's `--privileged` fails
+//! here (`runc create failed: unable to start container process: unable to apply caps:
+//! operation not permitted`), bocker's leaves that one capability out.
 
 use std::fs;
 
@@ -280,6 +281,12 @@ fn labels_show_in_inspect_and_ps_filters() {
         "lab\n"
     );
     assert_eq!(t.ok("ps", &["-a", "--filter", "label=a=2", "-q"]), "");
+    // Docker CLI 28.2.2: a label without a name, status 125.
+    let o = run(&t, &["-l", "=x"], &img, &["true"]);
+    assert_eq!(code(&o), 125);
+    assert!(stderr(&o).contains(
+        "invalid argument \"=x\" for \"-l, --label\" flag: invalid label '=x': empty name"
+    ));
     t.ok("rm", &["lab"]);
 }
 
@@ -470,6 +477,12 @@ fn a_missing_image_is_pulled_first_and_pull_policies_hold() {
     let reg = Registry::start(Auth::None);
     let reference = registry_image(&reg);
     let t = TestRoot::overlay();
+    // Docker CLI 28.2.2: an unknown policy, status 125.
+    let o = t.run("run", &["--pull", "bogus", &reference, "true"]);
+    assert_eq!(code(&o), 125);
+    assert!(stderr(&o).contains(
+        "invalid pull option: 'bogus': must be one of \"always\", \"missing\" or \"never\""
+    ));
     // --pull never: no pull, Docker's status 125.
     let o = t.run(
         "run",

@@ -17,9 +17,12 @@ pub enum FlagError {
     /// Docker's daemon message (`invalid CapAdd: unknown capability: "CAP_FOO"`).
     #[error("invalid {0}: unknown capability: {1:?}")]
     Capability(&'static str, String),
-    /// Docker 20.10's `parseSecurityOpt` message.
+    /// Docker 20.10's daemon message for a bad `no-new-privileges` value.
     #[error("invalid --security-opt 2: {0:?}")]
     SecurityOpt(String),
+    /// Docker CLI 28.2.2's message for an option it does not know.
+    #[error("Invalid --security-opt: {0:?}")]
+    UnknownSecurityOpt(String),
     /// Any other refused value: the flag, the value and why.
     #[error("{0}")]
     Invalid(String),
@@ -262,10 +265,11 @@ impl SecurityOpts {
                 continue;
             }
             let bad = || FlagError::SecurityOpt(opt.clone());
+            let unknown = || FlagError::UnknownSecurityOpt(opt.clone());
             let (key, value) = opt
                 .split_once('=')
                 .or_else(|| opt.split_once(':'))
-                .ok_or_else(bad)?;
+                .ok_or_else(unknown)?;
             match key {
                 "no-new-privileges" => {
                     out.no_new_privileges = match value {
@@ -279,7 +283,7 @@ impl SecurityOpts {
                 "systempaths" if value == "unconfined" => out.systempaths_unconfined = true,
                 // No AppArmor or SELinux in bocker: Docker on such a host ignores them too.
                 "apparmor" | "label" => {}
-                _ => return Err(bad()),
+                _ => return Err(unknown()),
             }
         }
         Ok(out)
@@ -314,7 +318,11 @@ mod tests {
         let s = opts(&["seccomp=/p.json"]).unwrap().seccomp;
         assert_eq!(s, Some(SeccompOpt::Profile("/p.json".into())));
         assert!(opts(&["apparmor=unconfined", "label=disable"]).is_ok());
-        assert!(opts(&["bogus"]).is_err());
+        // Docker CLI 28.2.2.
+        assert_eq!(
+            opts(&["bogus"]).unwrap_err().to_string(),
+            "Invalid --security-opt: \"bogus\""
+        );
     }
 
     #[test]

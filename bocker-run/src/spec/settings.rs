@@ -72,8 +72,9 @@ fn labels(args: &ConfigArgs) -> Result<Map<String, Value>, FlagError> {
     for l in all {
         let (k, v) = l.split_once('=').unwrap_or((&l, ""));
         if k.is_empty() {
+            // Docker CLI 28.2.2's message.
             return Err(FlagError::Invalid(format!(
-                "invalid argument \"{l}\" for \"-l, --label\" flag: invalid label: empty key"
+                "invalid argument \"{l}\" for \"-l, --label\" flag: invalid label '{l}': empty name"
             )));
         }
         out.insert(k.to_string(), Value::String(v.to_string()));
