@@ -89,6 +89,11 @@ impl TestRoot {
             .env("BOCKER_BRIDGE", &self.bridge)
             .env("BOCKER_SUBNET", &self.subnet)
             .env("PATH", path)
+            // `run` pulls a missing image as Docker does: a registry that is not on
+            // loopback is reached only through this closed loopback port, so no test
+            // ever talks to (or resolves) an outside address. Loopback is never proxied.
+            .env("HTTPS_PROXY", "http://127.0.0.1:9")
+            .env("HTTP_PROXY", "http://127.0.0.1:9")
             .env_remove("BOCKER_DRIVER")
             .stdin(Stdio::null());
         for (k, v) in &self.extra_env {

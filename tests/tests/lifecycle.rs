@@ -96,7 +96,7 @@ fn run_d_start_failures_are_reported_by_the_caller() {
     assert_eq!(code(&o), 127, "{}", stderr(&o));
     assert!(stderr(&o).contains("/no/such/command"), "{}", stderr(&o));
     assert!(stdout(&o).is_empty());
-    let o = t.run("run", &["-d", "no-such-image"]);
+    let o = t.run("run", &["-d", "--pull", "never", "no-such-image"]);
     assert_eq!(code(&o), 125, "{}", stderr(&o));
 }
 

@@ -111,7 +111,8 @@ fn exit_codes_follow_docker() {
         code(&t.run("run", &["--init", &img, "sh", "-c", "kill -KILL $$"])),
         137
     );
-    let o = t.run("run", &["no-such-image", "true"]);
+    // `--pull never`: Docker would pull a missing image first (tests/tests/run_flags.rs).
+    let o = t.run("run", &["--pull", "never", "no-such-image", "true"]);
     assert_eq!(code(&o), 125);
     assert!(
         stderr(&o).contains("No image named 'no-such-image' exists"),

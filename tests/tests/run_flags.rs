@@ -477,6 +477,11 @@ fn a_missing_image_is_pulled_first_and_pull_policies_hold() {
     let reg = Registry::start(Auth::None);
     let reference = registry_image(&reg);
     let t = TestRoot::overlay();
+    // Docker 20.10: a Docker Hub name is announced the same way; its pull fails here
+    // (the harness routes non-loopback registries to a closed loopback port), 125.
+    let o = t.run("run", &["--rm", "no-such-image-bocker", "true"]);
+    assert_eq!(code(&o), 125);
+    assert!(stderr(&o).starts_with("Unable to find image 'no-such-image-bocker:latest' locally\n"));
     // Docker CLI 28.2.2: an unknown policy, status 125.
     let o = t.run("run", &["--pull", "bogus", &reference, "true"]);
     assert_eq!(code(&o), 125);
