@@ -103,8 +103,9 @@ fn pull(image: &str, opts: &ImageArgs) -> Result<(), PullError> {
     let bin = pull_binary();
     let mut cmd = Command::new(&bin);
     cmd.arg(image);
-    if let Some(p) = &opts.platform {
-        cmd.args(["--platform", p]);
+    if opts.platform.is_some() {
+        // Checked to be this host's already; spelled as the pull wants it (os/arch).
+        cmd.args(["--platform", &host_platform()]);
     }
     // Its stdout (the final status line) goes to our stderr, as Docker's run prints it.
     let stderr = std::io::stderr()
