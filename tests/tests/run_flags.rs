@@ -143,14 +143,23 @@ fn privileged_can_mount_and_has_no_filter() {
     // Docker 20.10: `Seccomp: 0`, every capability (bocker's host lacks CAP_SYS_RESOURCE).
     assert!(out.contains("Seccomp:\t0"), "{out}");
     assert!(out.contains("CapEff:\t000001fffeffffff"), "{out}");
-    // /sys writable, nothing masked (Docker: /proc/kcore is the real file).
+    // /sys writable, nothing masked (Docker: /proc/keys is the real file).
     let out = ok(
         &t,
         &["--privileged"],
         &img,
-        &["sh", "-c", "grep ' /sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1; grep -c ' /proc/kcore ' /proc/mounts || true"],
+        &["sh", "-c", "grep ' /sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1; grep -c ' /proc/keys ' /proc/mounts || true"],
     );
     assert_eq!(out, "rw\n0\n");
+    // Every device is allowed in the device cgroup (Docker: `a *:* rwm`): a node made
+    // for /dev/net/tun (10:200, outside the default policy) opens; without, it does not.
+    let tun = [
+        "sh",
+        "-c",
+        "mknod /tmp/tun c 10 200 && (exec 3</tmp/tun) 2>/dev/null && echo opened || echo denied",
+    ];
+    assert_eq!(ok(&t, &["--privileged"], &img, &tun), "opened\n");
+    assert_eq!(ok(&t, &[], &img, &tun), "denied\n");
 }
 
 #[test]
@@ -219,6 +228,11 @@ fn security_opt_seccomp_unconfined_and_a_profile() {
         ok(&t, &["--security-opt", &opt], &img, &["echo", "ok"]),
         "ok\n"
     );
+    // Docker 20.10: `systempaths=unconfined` masks nothing.
+    let masked = ["sh", "-c", "grep -c ' /proc/keys ' /proc/mounts || true"];
+    assert_eq!(ok(&t, &[], &img, &masked), "1\n");
+    let opt = ["--security-opt", "systempaths=unconfined"];
+    assert_eq!(ok(&t, &opt, &img, &masked), "0\n");
     // No AppArmor or SELinux here: accepted without effect, as Docker on such a host.
     let opts = [
         "--security-opt",
