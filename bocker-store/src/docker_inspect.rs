@@ -128,6 +128,12 @@ pub fn container(store: &Store, rec: &ContainerRecord, image: Option<&ImageRecor
             "Memory": cfg.resources.memory_bytes.unwrap_or(0),
             "NanoCpus": cfg.resources.cpus.map_or(0, |c| (c * 1e9).round() as u64),
             "PidsLimit": cfg.resources.pids_limit,
+            // `run --shm-size`, `--ulimit`, `--device`, `--security-opt` as recorded;
+            // Docker's values for "unset" otherwise (64 MiB, null).
+            "ShmSize": cfg.extra.get("shm_size").cloned().unwrap_or(json!(67_108_864)),
+            "Ulimits": cfg.extra.get("ulimits").cloned().unwrap_or(Value::Null),
+            "Devices": cfg.extra.get("devices").cloned().unwrap_or(Value::Null),
+            "SecurityOpt": cfg.extra.get("security_opt").cloned().unwrap_or(Value::Null),
         },
         "GraphDriver": graph_driver(store, rec, &dir),
         "Mounts": cfg.mounts.iter().map(|m| json!({

@@ -613,3 +613,53 @@ fn exec_inherits_capabilities_rlimits_and_seccomp() {
     assert_eq!(out, "CapEff:\t0000000000000000\nSeccomp:\t0\n90\n");
     t.ok("rm", &["-f", "x"]);
 }
+
+#[test]
+fn inspect_shows_the_flags_as_docker() {
+    let (t, img) = setup();
+    t.ok(
+        "run",
+        &["--name", "plain", "--network", "none", &img, "true"],
+    );
+    let h = &inspect(&t, "plain")["HostConfig"];
+    // Docker 20.10's values when unset.
+    assert_eq!(h["ShmSize"], 67108864);
+    for k in ["Ulimits", "Devices", "SecurityOpt", "CapAdd", "CapDrop"] {
+        assert_eq!(h[k], serde_json::Value::Null, "{k}");
+    }
+    t.ok(
+        "run",
+        &[
+            "--name",
+            "flagged",
+            "--network",
+            "none",
+            "--shm-size",
+            "1m",
+            "--ulimit",
+            "nofile=100:200",
+            "--device",
+            "/dev/null:/dev/mynull",
+            "--security-opt",
+            "no-new-privileges",
+            "--cap-drop",
+            "chown",
+            &img,
+            "true",
+        ],
+    );
+    let h = &inspect(&t, "flagged")["HostConfig"];
+    // Docker 20.10's shapes for the same flags.
+    assert_eq!(h["ShmSize"], 1048576);
+    assert_eq!(
+        h["Ulimits"],
+        serde_json::json!([{"Name": "nofile", "Hard": 200, "Soft": 100}])
+    );
+    assert_eq!(
+        h["Devices"],
+        serde_json::json!([{"PathOnHost": "/dev/null", "PathInContainer": "/dev/mynull", "CgroupPermissions": "rwm"}])
+    );
+    assert_eq!(h["SecurityOpt"], serde_json::json!(["no-new-privileges"]));
+    assert_eq!(h["CapDrop"], serde_json::json!(["CAP_CHOWN"]));
+    t.ok("rm", &["plain", "flagged"]);
+}

@@ -143,6 +143,25 @@ pub fn apply(args: &SecurityArgs, bundle: &mut Bundle, uid: u32) -> Result<(), F
     record.insert("privileged".into(), args.privileged.into());
     record.insert("cap_add".into(), names_or_null(&args.cap_add));
     record.insert("cap_drop".into(), names_or_null(&args.cap_drop));
+    if !args.security_opt.is_empty() {
+        record.insert("security_opt".into(), json!(args.security_opt));
+    }
+    if !devs.is_empty() {
+        // inspect's HostConfig.Devices, Docker's shape.
+        let host = args
+            .device
+            .iter()
+            .map(|d| d.split(':').next().unwrap_or_default());
+        let list: Vec<Value> = devs
+            .iter()
+            .zip(host)
+            .map(|(d, h)| {
+                json!({"PathOnHost": h, "PathInContainer": d.path_in_container,
+                       "CgroupPermissions": d.access})
+            })
+            .collect();
+        record.insert("devices".into(), Value::Array(list));
+    }
     Ok(())
 }
 

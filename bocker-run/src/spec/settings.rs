@@ -16,6 +16,23 @@ pub fn apply(args: &ConfigArgs, bundle: &mut Bundle) -> Result<(), FlagError> {
         .iter()
         .map(|u| ulimit(u))
         .collect::<Result<Vec<_>, _>>()?;
+    if !args.ulimit.is_empty() {
+        // inspect's HostConfig.Ulimits: Docker's `{"Name","Hard","Soft"}` (-1: unlimited).
+        let docker: Vec<Value> = args
+            .ulimit
+            .iter()
+            .zip(&ulimits)
+            .map(|(flag, r)| {
+                let num = |v: u64| i64::try_from(v).unwrap_or(-1);
+                let name = flag.split('=').next().unwrap_or_default();
+                serde_json::json!({"Name": name, "Hard": num(r.hard()), "Soft": num(r.soft())})
+            })
+            .collect();
+        bundle
+            .extras
+            .record
+            .insert("ulimits".into(), Value::Array(docker));
+    }
     if let Some(p) = bundle
         .spec
         .process_mut()
@@ -31,6 +48,7 @@ pub fn apply(args: &ConfigArgs, bundle: &mut Bundle) -> Result<(), FlagError> {
     }
     if let Some(size) = &args.shm_size {
         let bytes = shm_size(size)?;
+        bundle.extras.record.insert("shm_size".into(), bytes.into());
         let shm = bundle.spec.mounts_mut().iter_mut().flatten();
         for m in shm.filter(|m| m.destination().as_os_str() == "/dev/shm") {
             let opts = m.options_mut().get_or_insert_with(Vec::new);
