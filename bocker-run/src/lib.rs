@@ -28,6 +28,7 @@ pub mod image_pull;
 pub mod info;
 pub mod network;
 pub mod oci;
+pub mod prepare;
 pub mod process;
 pub mod prune;
 pub mod rootfs;

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use bocker_run::attach::{self, Link, Role};
 use bocker_run::cidfile::CidFile;
 use bocker_run::container::{self, reclaim};
-use bocker_run::{cli::Args, exit_code, image_pull, spec};
+use bocker_run::{cli::Args, exit_code, prepare, spec};
 use bocker_store::Store;
 use std::process::ExitCode;
 
@@ -18,10 +18,10 @@ fn main() -> ExitCode {
         return ExitCode::from(exit_code::ENGINE as u8);
     };
     // Before the supervisor: the image (pulled when missing) and the cid file.
-    let mut cidfile = match prepare(&args) {
+    let mut cidfile = match prepare::prepare(&args) {
         Ok(c) => c,
         Err(e) => {
-            bocker_cli::report(&e);
+            bocker_cli::report(&e.into());
             return ExitCode::from(exit_code::ENGINE as u8);
         }
     };
@@ -46,14 +46,6 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code as u8)
-}
-
-/// `--platform` and `--pull` ([`image_pull::ensure`]), then `--cidfile` reserved.
-fn prepare(args: &Args) -> Result<Option<CidFile>> {
-    let store = Store::open().context("opening the store")?;
-    image_pull::ensure(&store, &args.image, &args.image_opts)?;
-    let cid = args.config.cidfile.as_deref().map(CidFile::create);
-    cid.transpose().map_err(anyhow::Error::msg)
 }
 
 fn run(args: &Args, link: &mut Link, cidfile: Option<&mut CidFile>) -> Result<i32> {
