@@ -3,6 +3,9 @@
 use clap::Parser;
 use std::path::PathBuf;
 
+pub mod mounts;
+pub mod ports;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "bocker-run",
@@ -94,6 +97,10 @@ pub struct Args {
     /// Log rotation: max-size=SIZE (e.g. 10m), max-file=N (default 20m × 5, Docker's local driver)
     #[arg(long = "log-opt", value_name = "KEY=VALUE")]
     pub log_opt: Vec<String>,
+    #[command(flatten)]
+    pub mounts: mounts::MountArgs,
+    #[command(flatten)]
+    pub ports: ports::PortArgs,
     /// Image id, unique id prefix or name:tag
     pub image: String,
     /// Command and arguments (replace the image's Cmd)

@@ -13,6 +13,7 @@
 
 pub mod defaults;
 pub mod image_rules;
+pub mod mounts;
 pub mod plan;
 pub mod resources;
 
@@ -72,6 +73,9 @@ pub struct Extras {
     /// The generated /etc files (set when the container is created); network set-up
     /// writes the container's address into `hosts`.
     pub etc: EtcFiles,
+    /// Named and anonymous volumes (`-v NAME:/p`, `-v /p`, `--mount type=volume`): made,
+    /// and their bind mounts added, when the container is created (`container::volumes`).
+    pub volumes: Vec<mounts::VolumeRequest>,
 }
 
 impl Extras {

@@ -45,6 +45,8 @@ pub enum PlanError {
     PortsNeedBridge(String),
     #[error("invalid volume '{0}': {1}")]
     Volume(String, &'static str),
+    #[error(transparent)]
+    Mount(#[from] super::mounts::MountError),
     #[error("--memory {0}: {1}")]
     Memory(String, CgroupError),
     /// Docker 20.10's `parseSecurityOpt` message (bocker knows `no-new-privileges` only).
@@ -115,6 +117,7 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
     let volumes = args
         .volumes
         .iter()
+        .filter(|v| !super::mounts::is_volume(v))
         .map(|v| parse_volume(v))
         .collect::<Result<Vec<_>, _>>()?;
     let limits = limits(args)?;
@@ -157,7 +160,7 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
     let dns = crate::etc_files::Dns::new(&args.dns, &args.dns_search, &args.dns_option)
         .map_err(PlanError::Names)?;
     crate::etc_files::add_host_lines(&args.add_host).map_err(PlanError::Names)?;
-    Ok(Bundle {
+    let mut bundle = Bundle {
         spec,
         extras: Extras {
             network,
@@ -170,8 +173,11 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
             dns,
             add_host: args.add_host.clone(),
             etc: Default::default(),
+            ..Default::default()
         },
-    })
+    };
+    super::mounts::add(args, &mut bundle)?;
+    Ok(bundle)
 }
 
 /// `--env-file` lines, then `-e` (later wins).
@@ -309,7 +315,7 @@ pub fn parse_volume(v: &str) -> Result<Volume, PlanError> {
     if !host.starts_with('/') || !dest.starts_with('/') {
         return Err(PlanError::Volume(
             v.to_string(),
-            "both paths must be absolute (named volumes are not supported)",
+            "both paths must be absolute",
         ));
     }
     Ok(Volume {
