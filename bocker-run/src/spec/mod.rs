@@ -11,10 +11,12 @@
 //!   creates nothing on the host;
 //! - [`Bundle`]: what the runtime runs, finished when the container has an id and storage.
 
+pub mod command;
 pub mod defaults;
 pub mod image_rules;
 pub mod mounts;
 pub mod plan;
+pub mod ports;
 pub mod resources;
 
 use crate::network::NetworkMode;
@@ -73,6 +75,9 @@ pub struct Extras {
     /// The generated /etc files (set when the container is created); network set-up
     /// writes the container's address into `hosts`.
     pub etc: EtcFiles,
+    /// What the container record keeps beyond its typed fields (`ContainerConfig::extra`),
+    /// besides [`Bundle::record_extra`]'s own: e.g. `entrypoint` and `cmd` ([`command`]).
+    pub record: BTreeMap<String, serde_json::Value>,
     /// Named and anonymous volumes (`-v NAME:/p`, `-v /p`, `--mount type=volume`): made,
     /// and their bind mounts added, when the container is created (`container::volumes`).
     pub volumes: Vec<mounts::VolumeRequest>,
@@ -165,10 +170,12 @@ impl Bundle {
     /// `ContainerConfig::extra`): `no_new_privileges`, so that `exec` gives its commands
     /// the container's setting, as Docker does.
     pub fn record_extra(&self) -> BTreeMap<String, serde_json::Value> {
-        BTreeMap::from([(
+        let mut extra = self.extras.record.clone();
+        extra.insert(
             RECORD_NO_NEW_PRIVILEGES.to_string(),
             self.no_new_privileges().into(),
-        )])
+        );
+        extra
     }
 
     /// The hostname the container gets ("" when unset).

@@ -47,6 +47,9 @@ pub enum PlanError {
     Volume(String, &'static str),
     #[error(transparent)]
     Mount(#[from] super::mounts::MountError),
+    /// Docker's CLI message for a bad `--expose`.
+    #[error("invalid range format for --expose: {0}")]
+    Expose(String),
     #[error("--memory {0}: {1}")]
     Memory(String, CgroupError),
     /// Docker 20.10's `parseSecurityOpt` message (bocker knows `no-new-privileges` only).
@@ -104,6 +107,7 @@ fn image_defaults(c: &ImageConfig) -> ImageDefaults {
 /// The root path, the default hostname, the /etc files and the cgroup path are set when
 /// the container is created ([`Bundle::finish`]).
 pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
+    let (image_config, exposed) = (image, super::ports::exposed(args, image)?);
     let image = image_defaults(image);
     let argv = image_rules::argv(&image, args.entrypoint.as_deref(), &args.command)?;
     let env = image_rules::env(&image, args.hostname.as_deref(), &user_env(args)?)?;
@@ -177,6 +181,8 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
         },
     };
     super::mounts::add(args, &mut bundle)?;
+    super::ports::add(args, &exposed, &mut bundle)?;
+    super::command::record(args, image_config, &mut bundle);
     Ok(bundle)
 }
 
