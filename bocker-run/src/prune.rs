@@ -231,7 +231,8 @@ pub struct DfRow {
 
 /// `system df`: images (active: used by a container; reclaimable: the others' size and
 /// its share), containers (active: running; reclaimable: the stopped ones' own files),
-/// and Docker's two rows bocker has nothing for (volumes, build cache).
+/// volumes (active: named by a container; reclaimable: the others' size), and Docker's
+/// build cache row, which bocker has nothing for.
 pub fn df(store: &Store) -> Result<Vec<DfRow>, PruneError> {
     let containers = store.list_containers()?;
     let images = store.list_images()?;
@@ -279,9 +280,44 @@ pub fn df(store: &Store) -> Result<Vec<DfRow>, PruneError> {
                 )
             },
         },
-        none("Local Volumes"),
+        volumes_row(store, &containers)?,
         none("Build Cache"),
     ])
+}
+
+/// `system df`'s `Local Volumes` row: active ones are named by a container record;
+/// reclaimable is the size of the others.
+fn volumes_row(store: &Store, containers: &[ContainerRecord]) -> Result<DfRow, PruneError> {
+    let volumes = store.list_volumes()?;
+    let used = |name: &str| {
+        containers.iter().any(|c| {
+            c.config
+                .mounts
+                .iter()
+                .any(|m| m.volume_name() == Some(name))
+        })
+    };
+    let sizes: Vec<(bool, u64)> = volumes
+        .iter()
+        .map(|v| {
+            let size = bocker_store::fsutil::tree_size(&store.volume_data(&v.name));
+            (used(&v.name), size)
+        })
+        .collect();
+    let total: u64 = sizes.iter().map(|s| s.1).sum();
+    let free: u64 = sizes.iter().filter(|s| !s.0).map(|s| s.1).sum();
+    let percent = (free * 100).checked_div(total).unwrap_or(0);
+    Ok(DfRow {
+        kind: "Local Volumes".into(),
+        total_count: volumes.len(),
+        active: sizes.iter().filter(|s| s.0).count(),
+        size: human_size(total),
+        reclaimable: if total == 0 {
+            "0B".into()
+        } else {
+            format!("{} ({percent}%)", human_size(free))
+        },
+    })
 }
 
 impl DfRow {

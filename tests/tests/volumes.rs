@@ -158,6 +158,15 @@ fn a_volume_in_use_cannot_be_removed() {
             "{err}"
         );
     }
+    // Docker 20.10: `ps --filter volume=NAME` finds the containers that mount it.
+    let found = t.ok("ps", &["-a", "-q", "--no-trunc", "--filter", "volume=used"]);
+    assert_eq!(found.trim(), id);
+    // `system df` counts it, active while a container names it.
+    let df = t.ok(
+        "system",
+        &["df", "--format", "{{.Type}}: {{.TotalCount}} {{.Active}}"],
+    );
+    assert!(df.contains("Local Volumes: 1 1"), "{df}");
     t.ok("rm", &["-f", &id]);
     assert_eq!(t.ok("volume", &["rm", "used"]), "used\n");
     // Docker 20.10: `get nope: no such volume`, status 1; `-f` is quiet about it.

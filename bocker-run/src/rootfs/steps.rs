@@ -409,6 +409,47 @@ mod tests {
     }
 
     #[test]
+    fn a_volume_with_copyup_copies_before_its_bind_and_tmpfs_keeps_its_options() {
+        let mut b = {
+            let argv = ["bocker-run", "--tmpfs", "/t:size=1m", "img", "true"];
+            spec::plan(&Args::parse_from(argv), &ImageConfig::default()).unwrap()
+        };
+        let vol = crate::spec::defaults::mount(
+            "/data",
+            "bind",
+            "/store/volumes/v1/_data",
+            &["rbind", "rprivate", "ro", super::COPY_UP],
+        );
+        b.spec.mounts_mut().as_mut().unwrap().push(vol);
+        let s = super::plan(&b.spec).unwrap();
+        let copy = position(&s, |x| matches!(x, CopyUp { dest, .. } if dest == "/data"));
+        assert_eq!(
+            s[copy],
+            CopyUp {
+                volume: "/store/volumes/v1/_data".into(),
+                dest: "/data".into()
+            }
+        );
+        assert!(matches!(&s[copy + 1], Bind { dest, recursive: true, .. } if dest == "/data"));
+        assert!(matches!(&s[copy + 2], Remount { flags, .. } if flags & libc::MS_RDONLY != 0));
+        let t = fs_at(&s, "/t", "tmpfs");
+        let Filesystem { flags, data, .. } = &s[t] else {
+            unreachable!()
+        };
+        // Docker's --tmpfs defaults: noexec, nosuid, nodev.
+        assert_eq!(*flags, libc::MS_NOEXEC | libc::MS_NOSUID | libc::MS_NODEV);
+        assert_eq!(data, "size=1m");
+        // A bind without copyup copies nothing.
+        assert_eq!(
+            steps_of(&["-v", "/h:/h"])
+                .iter()
+                .filter(|x| matches!(x, CopyUp { .. }))
+                .count(),
+            0
+        );
+    }
+
+    #[test]
     fn options_split_into_flags_and_data() {
         let o = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let (f, d) = super::parse_options(&o(&["nosuid", "strictatime", "mode=755", "size=1k"]));
