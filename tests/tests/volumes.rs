@@ -6,7 +6,7 @@
 
 use std::fs;
 
-use bocker_e2e::run::{code, stderr, stdout};
+use bocker_e2e::run::{code, image_with, stderr, stdout};
 use bocker_e2e::TestRoot;
 
 fn setup() -> (TestRoot, String) {
@@ -406,4 +406,45 @@ fn mount_binds_volumes_and_tmpfs_as_docker() {
         "{}",
         stderr(&o)
     );
+}
+
+/// The image is hostile: its symlinks are copied into a new volume as links, never
+/// followed out of the root, and its device nodes and fifos are not copied at all.
+#[test]
+fn copying_an_images_content_follows_no_link_out_of_it() {
+    let t = TestRoot::overlay();
+    let img = image_with(&t, |root| {
+        let d = root.join("data");
+        fs::create_dir_all(d.join("sub")).unwrap();
+        fs::write(d.join("sub/file"), "inside\n").unwrap();
+        std::os::unix::fs::symlink("/", d.join("to_root")).unwrap();
+        std::os::unix::fs::symlink("../../../../../etc/hostname", d.join("up")).unwrap();
+        let fifo = std::ffi::CString::new(d.join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path; mkfifo writes nothing of ours.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    });
+    run(&t, &["-v", "hostile:/data", &img, "true"]);
+    let data = json(&t.ok("volume", &["inspect", "hostile"]))[0]["Mountpoint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let data = std::path::Path::new(&data);
+    assert_eq!(
+        fs::read_to_string(data.join("sub/file")).unwrap(),
+        "inside\n"
+    );
+    assert_eq!(
+        fs::read_link(data.join("to_root")).unwrap().to_str(),
+        Some("/")
+    );
+    assert_eq!(
+        fs::read_link(data.join("up")).unwrap().to_str(),
+        Some("../../../../../etc/hostname")
+    );
+    assert!(!data.join("fifo").exists(), "fifos are not copied");
+    let names: Vec<_> = fs::read_dir(data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
 }
