@@ -137,6 +137,9 @@ fn an_images_volume_is_anonymous_and_goes_with_rm_v() {
     // Docker 20.10: `rm -v` takes the anonymous volume, a named one stays.
     t.ok("rm", &["-v", &id]);
     assert_eq!(t.ok("volume", &["ls", "-q"]), "");
+    // Docker: `run --rm` removes the anonymous volumes too; a named one stays.
+    run(&t, &["-v", "/scratch", "-v", "named:/n", &img, "true"]);
+    assert_eq!(t.ok("volume", &["ls", "-q"]), "named\n");
 }
 
 #[test]
@@ -447,4 +450,21 @@ fn copying_an_images_content_follows_no_link_out_of_it() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names.len(), 3, "{names:?}");
+}
+
+/// The same on the btrfs driver: the image's content copied in, the volume kept after
+/// its container, then removed with its files.
+#[test]
+fn volumes_work_on_btrfs_too() {
+    let t = TestRoot::btrfs();
+    let img = t.busybox_image();
+    let passwd = run(&t, &["-v", "etc:/etc", &img, "cat", "/etc/passwd"]);
+    assert!(passwd.starts_with("root:"), "{passwd}");
+    run(&t, &["-v", "etc:/etc", &img, "sh", "-c", "echo b > /etc/b"]);
+    assert_eq!(
+        run(&t, &["-v", "etc:/etc:ro", &img, "cat", "/etc/b"]),
+        "b\n"
+    );
+    assert_eq!(t.ok("volume", &["rm", "etc"]), "etc\n");
+    assert!(!t.root.join("volumes/etc").exists());
 }
