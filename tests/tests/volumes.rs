@@ -325,6 +325,22 @@ fn tmpfs_is_a_tmpfs_with_dockers_default_options() {
         line,
         "tmpfs /x tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k,mode=700 0 0\n"
     );
+    // Mounted shallowest first, as Docker sorts them: the tmpfs at /v/t is not hidden
+    // under the volume at /v named after it.
+    let line = run(
+        &t,
+        &[
+            "--tmpfs",
+            "/v/t",
+            "-v",
+            "deep:/v",
+            &img,
+            "grep",
+            " /v/t ",
+            "/proc/mounts",
+        ],
+    );
+    assert!(line.starts_with("tmpfs /v/t tmpfs"), "{line}");
     let o = t.run(
         "run",
         &["--rm", "--network", "none", "--tmpfs", "rel", &img, "true"],

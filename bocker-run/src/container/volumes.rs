@@ -57,12 +57,27 @@ pub fn attach(store: &Store, image: &ImageRecord, bundle: &mut Bundle) -> Result
             &opts,
         ));
     }
-    bundle
-        .spec
-        .mounts_mut()
-        .get_or_insert_with(Vec::new)
-        .extend(mounts);
+    let all = bundle.spec.mounts_mut().get_or_insert_with(Vec::new);
+    all.extend(mounts);
+    sort_user_mounts(all);
     Ok(())
+}
+
+/// The user's mounts (after Docker's standard ones) in the order Docker mounts them:
+/// by the depth of their destination, shallowest first, so `--tmpfs /a/b` is not hidden
+/// under `-v v:/a` (Docker 20.10's `sortMounts`); equal depths keep their order.
+fn sort_user_mounts(mounts: &mut [oci_spec::runtime::Mount]) {
+    let standard: Vec<PathBuf> = defaults::standard_mounts()
+        .iter()
+        .map(|m| m.destination().clone())
+        .collect();
+    // The standard ones lead, in their order (a user's `--tmpfs /dev/shm` is the user's).
+    let first_user = mounts
+        .iter()
+        .zip(&standard)
+        .take_while(|(m, d)| m.destination() == *d)
+        .count();
+    mounts[first_user..].sort_by_key(|m| m.destination().components().count());
 }
 
 /// The volume a host path is the data directory of (`<root>/volumes/<name>/_data`).
@@ -108,4 +123,26 @@ pub fn remove_anonymous(store: &Store, rec: &ContainerRecord) -> Vec<String> {
         }
     }
     failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_mounts_go_shallowest_first_after_the_standard_ones() {
+        let mut m = defaults::standard_mounts();
+        let n = m.len();
+        for d in ["/a/b", "/a", "/c", "/a/b/c"] {
+            m.push(defaults::mount(d, "tmpfs", "tmpfs", &[]));
+        }
+        sort_user_mounts(&mut m);
+        let dests: Vec<_> = m[n..].iter().map(|m| m.destination().clone()).collect();
+        let want: Vec<PathBuf> = ["/a", "/c", "/a/b", "/a/b/c"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(dests, want);
+        assert_eq!(m[..n], defaults::standard_mounts()[..]);
+    }
 }
