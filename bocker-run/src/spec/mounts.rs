@@ -137,6 +137,24 @@ fn parse_volume_flag(v: &str) -> Result<VolumeRequest, MountError> {
     Ok(req)
 }
 
+/// The modes of a host bind `-v /h:/c:MODES` (a comma list, Docker's): `ro`, `rw`, the
+/// SELinux `z`/`Z` (accepted, ignored: no SELinux here) and a propagation mode (accepted;
+/// every mount in the container is private). `Some(read-only)`, or `None` when a mode
+/// is unknown.
+pub fn bind_readonly(modes: &str) -> Option<bool> {
+    let mut readonly = false;
+    for mode in modes.split(',') {
+        match mode {
+            "ro" => readonly = true,
+            "rw" => readonly = false,
+            "z" | "Z" => {}
+            m if PROPAGATIONS.contains(&m) => {}
+            _ => return None,
+        }
+    }
+    Some(readonly)
+}
+
 fn absolute(path: &str) -> Result<(), MountError> {
     if path.starts_with('/') {
         Ok(())
@@ -359,6 +377,18 @@ mod tests {
         );
         // The host bind stays a bind; volumes get their mounts at create.
         assert_eq!(b.volumes().count(), 1);
+    }
+
+    #[test]
+    fn host_binds_take_dockers_mode_lists() {
+        assert_eq!(bind_readonly("ro"), Some(true));
+        assert_eq!(bind_readonly("ro,z,rprivate"), Some(true));
+        assert_eq!(bind_readonly("Z,rw"), Some(false));
+        assert_eq!(bind_readonly("zz"), None);
+        assert_eq!(bind_readonly(""), None);
+        let b = bundle(&["-v", "/h:/c:ro,Z"]).unwrap();
+        let opts = mount_at(&b, "/c").options().clone().unwrap();
+        assert!(opts.contains(&"ro".to_string()), "{opts:?}");
     }
 
     #[test]

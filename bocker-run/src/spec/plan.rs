@@ -309,8 +309,9 @@ pub fn parse_volume(v: &str) -> Result<Volume, PlanError> {
     let parts: Vec<&str> = v.split(':').collect();
     let (host, dest, readonly) = match parts.as_slice() {
         [h, d] => (*h, *d, false),
-        [h, d, "ro"] => (*h, *d, true),
-        [h, d, "rw"] => (*h, *d, false),
+        [h, d, modes] if super::mounts::bind_readonly(modes).is_some() => {
+            (*h, *d, super::mounts::bind_readonly(modes) == Some(true))
+        }
         _ => {
             return Err(PlanError::Volume(
                 v.to_string(),
