@@ -260,6 +260,13 @@ fn volume_create_ls_inspect_as_docker() {
     );
     let err = t.fails("volume", &["create", "q"]);
     assert!(err.contains("create q: volume name is too short"), "{err}");
+    // The local driver's options (`-o type=tmpfs`) are not there: said so.
+    let err = t.fails("volume", &["create", "-o", "type=tmpfs", "opt1"]);
+    assert!(
+        err.contains("volume options (-o type=tmpfs) are not supported"),
+        "{err}"
+    );
+    assert_eq!(t.ok("volume", &["create", "--name", "byflag"]), "byflag\n");
     // No name: a random 64-hex one.
     let made = t.ok("volume", &["create"]);
     assert_eq!(made.trim().len(), 64);

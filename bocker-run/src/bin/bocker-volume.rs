@@ -34,6 +34,9 @@ enum Command {
         /// Volume driver (only "local")
         #[arg(short, long, default_value = "local")]
         driver: String,
+        /// Driver options (none are supported: the local driver's plain directory only)
+        #[arg(short, long = "opt", value_name = "KEY=VALUE")]
+        opt: Vec<String>,
     },
     /// List volumes
     #[command(alias = "list")]
@@ -87,7 +90,8 @@ fn main() -> ExitCode {
             name_flag,
             label,
             driver,
-        } => cli::exit(create(name.or(name_flag), &label, &driver)),
+            opt,
+        } => cli::exit(create(name.or(name_flag), &label, &driver, &opt)),
         Command::Ls {
             quiet,
             format,
@@ -103,11 +107,16 @@ fn open() -> Result<Store> {
     Store::open().context("opening the store")
 }
 
-fn create(name: Option<String>, labels: &[String], driver: &str) -> Result<()> {
+fn create(name: Option<String>, labels: &[String], driver: &str, opts: &[String]) -> Result<()> {
+    let shown = name.as_deref().unwrap_or_default();
     anyhow::ensure!(
         driver == "local",
-        "create {}: volume driver {driver:?} is not supported (only \"local\")",
-        name.as_deref().unwrap_or_default()
+        "create {shown}: volume driver {driver:?} is not supported (only \"local\")"
+    );
+    anyhow::ensure!(
+        opts.is_empty(),
+        "create {shown}: volume options (-o {}) are not supported",
+        opts.join(",")
     );
     let labels = (!labels.is_empty()).then(|| {
         labels
