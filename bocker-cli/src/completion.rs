@@ -1,6 +1,6 @@
 //! What `bocker completion` adds to clap_complete's scripts: container names and ids
 //! for the verbs that take a container, image references and ids for those that take an
-//! image, in bash, zsh and fish alike. Each shell asks the user's own `bocker ps
+//! image, volume names for `volume rm|inspect`, in bash, zsh and fish alike. Each shell asks the user's own `bocker ps
 //! --format '{{.Names}}'` / `bocker images --format '{{.Repository}}:{{.Tag}}'` (the
 //! store that user sees, `BOCKER_ROOT` included) when it completes such an argument,
 //! then falls back to clap's completion of verbs and flags.
@@ -14,6 +14,9 @@ pub const IMAGE_VERBS: &str = "rmi run create history tag save push";
 /// The shell commands that print the candidates (one per line).
 const CONTAINERS: &str = "bocker ps --format '{{.Names}}' 2>/dev/null; bocker ps -q 2>/dev/null";
 const IMAGES: &str = "bocker images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -v '<none>'; bocker images -q 2>/dev/null";
+
+/// Volume names, for `volume rm|inspect`.
+const VOLUMES: &str = "bocker volume ls -q 2>/dev/null";
 
 /// `script` (clap_complete's for `shell`) with the name completion added.
 pub fn with_names(shell: &str, script: &str) -> String {
@@ -39,6 +42,7 @@ _bocker_names() {{
         case ${{COMP_WORDS[1]}} in
             {c}) words="$({CONTAINERS})" ;;
             {i}) [[ $prev != -* || $COMP_CWORD -eq 2 ]] && words="$({IMAGES})" ;;
+            volume) [[ $COMP_CWORD -ge 3 && ${{COMP_WORDS[2]}} =~ ^(rm|remove|inspect)$ ]] && words="$({VOLUMES})" ;;
         esac
     fi
     if [[ -n ${{words//[[:space:]]/}} ]]; then
@@ -68,6 +72,7 @@ _bocker() {{
         case $words[2] in
             {c}) names=(${{(f)"$({CONTAINERS})"}}) ;;
             {i}) names=(${{(f)"$({IMAGES})"}}) ;;
+            volume) (( CURRENT > 3 )) && [[ $words[3] == (rm|remove|inspect) ]] && names=(${{(f)"$({VOLUMES})"}}) ;;
         esac
     fi
     if (( ${{#names}} )) && compadd -a names; then
@@ -97,6 +102,7 @@ function __bocker_images
 end
 complete -c bocker -n '__fish_seen_subcommand_from {cv}' -f -a '(__bocker_containers)'
 complete -c bocker -n '__fish_seen_subcommand_from {iv}' -f -a '(__bocker_images)'
+complete -c bocker -n '__fish_seen_subcommand_from volume; and __fish_seen_subcommand_from rm remove inspect' -f -a '({VOLUMES})'
 "#,
         c = CONTAINERS.replace("; ", "\n    "),
         i = IMAGES

@@ -44,6 +44,7 @@ fn setup() -> (TestRoot, String) {
         "run",
         &["--name", "webby", "--network", "none", &img, "true"],
     );
+    t.ok("volume", &["create", "myvol"]);
     (t, img)
 }
 
@@ -71,6 +72,7 @@ fn zsh_completes_container_names_and_image_references() {
         images.lines().any(|l| img.starts_with(l.trim())),
         "{images}"
     );
+    assert_eq!(complete("bocker volume rm"), "myvol\n");
 }
 
 #[test]
@@ -87,6 +89,7 @@ fn fish_completes_container_names_and_image_references() {
     assert!(names.lines().any(|l| l == "webby"), "{names}");
     let images = complete("bocker run ");
     assert!(images.lines().any(|l| l == "webimg:v1"), "{images}");
+    assert!(complete("bocker volume rm ").lines().any(|l| l == "myvol"));
     // clap's own completion still works: verbs and flags.
     assert!(complete("bocker ru").lines().any(|l| l.starts_with("run")));
     assert!(complete("bocker ps --no-t").contains("--no-trunc"));
