@@ -27,6 +27,7 @@ packages=(
     tmux             # drives the exec -it test (keys, Ctrl-C, window size)
     runc             # bocker-runtime's `spec` output must be accepted by `runc run`
     procps           # ps: `bocker top` passes its options to the host's ps
+    zsh fish         # the zsh and fish completion scripts are run in the real shells
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -13,6 +13,7 @@
 //! Depends on clap (with clap_complete, clap_mangen) and anyhow only: no store, no
 //! async, so every verb can link it.
 
+pub mod completion;
 pub mod describe;
 pub mod docker;
 pub mod status;

@@ -7,6 +7,9 @@ pub mod security;
 use clap::{ArgAction, Parser};
 use std::path::PathBuf;
 
+pub mod mounts;
+pub mod ports;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "bocker-run",
@@ -105,6 +108,10 @@ pub struct Args {
     pub config: config::ConfigArgs,
     #[command(flatten)]
     pub image_opts: image::ImageArgs,
+    #[command(flatten)]
+    pub mounts: mounts::MountArgs,
+    #[command(flatten)]
+    pub ports: ports::PortArgs,
     /// Image id, unique id prefix or name:tag
     pub image: String,
     /// Command and arguments (replace the image's Cmd)

@@ -28,6 +28,7 @@ pub mod state;
 pub mod stats;
 pub mod stop;
 pub mod top;
+pub mod volumes;
 pub mod wait;
 
 use self::cgroups::ContainerCgroup;
@@ -39,7 +40,7 @@ use crate::process::{self, supervisor};
 use crate::spec::{resources, Bundle};
 use bocker_store::lock::Lock;
 use bocker_store::log::{LogOptions, LogWriter};
-use bocker_store::record::{MountSpec, NetworkState, Resources};
+use bocker_store::record::{NetworkState, Resources};
 use bocker_store::{
     liveness, ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Journal,
     LiveEntry, Store, StoreError,
@@ -67,6 +68,9 @@ pub enum ContainerError {
         #[source]
         source: std::io::Error,
     },
+    /// A volume could not be made (a bad name, the store refused).
+    #[error(transparent)]
+    Volume(#[from] bocker_store::volume::VolumeError),
     /// `--rm` could not remove the container.
     #[error("removing {id}: {source}")]
     Remove {
@@ -166,6 +170,7 @@ pub fn create(
             .map_err(store_step(format!("reading the store id for {id}")))?,
     )
     .join(&id.0);
+    volumes::attach(store, image, &mut bundle)?;
     // The default hostname (the id; in host mode the host's own, as Docker 20.10).
     bundle.finish(&hostname, &rootfs, etc, &cgroups_path);
     let record = record_of(store, &id, name, image, image_ref, &bundle);
@@ -210,14 +215,7 @@ fn record_of(
             cwd: process.cwd().display().to_string(),
             user: x.user.clone().filter(|u| !u.is_empty()),
             hostname: bundle.hostname().to_string(),
-            mounts: bundle
-                .volumes()
-                .map(|m| MountSpec {
-                    source: m.source().clone().unwrap_or_default().display().to_string(),
-                    destination: m.destination().display().to_string(),
-                    read_only: m.options().iter().flatten().any(|o| o == "ro"),
-                })
-                .collect(),
+            mounts: volumes::record(store, bundle),
             resources: Resources {
                 memory_bytes: limits.memory_bytes,
                 cpu_shares: limits.cpu_shares,
@@ -302,6 +300,7 @@ pub fn run_attached(store: &Store, ctr: &mut Created, link: &mut Link) -> i32 {
         if let Err(e) = store.remove_container_record(&ctr.id) {
             failed.push(format!("removing the record: {e}"));
         }
+        failed.extend(volumes::remove_anonymous(store, &ctr.record));
     } else if let Err(e) = ctr.record(store, |r| state::exited(r, code, None)) {
         // Gone already: `rm -f` removed it while it ran.
         if store.container_dir(&ctr.id).exists() {

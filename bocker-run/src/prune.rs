@@ -4,11 +4,15 @@
 //! (`Deleted Containers:`, `Deleted Images:`, `Total reclaimed space:`; recorded in
 //! tests/data/docker_ps.txt).
 
+pub mod filter;
+
 use std::io::{BufRead, IsTerminal, Write};
 
 use bocker_store::docker_ps;
 use bocker_store::format::human_size;
 use bocker_store::{liveness, ContainerId, ContainerRecord, ImageId, ImageRecord, Store};
+
+pub use filter::{Filter, FilterError, Object};
 
 /// Why a prune did not (fully) happen.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +24,10 @@ pub enum PruneError {
     Prompt(std::io::Error),
     #[error(transparent)]
     Store(#[from] bocker_store::StoreError),
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    #[error(transparent)]
+    Volume(#[from] bocker_store::volume::VolumeError),
 }
 
 /// What a prune removed.
@@ -29,6 +37,8 @@ pub struct Pruned {
     pub containers: Vec<String>,
     /// Docker's image lines: `untagged: <ref>` and `deleted: <id>`.
     pub images: Vec<String>,
+    /// Removed volume names.
+    pub volumes: Vec<String>,
     /// Bytes freed (containers' own files, removed images' sizes).
     pub reclaimed: u64,
     /// Failures, one line each (the prune goes on past them).
@@ -42,6 +52,7 @@ impl Pruned {
         let mut out = String::new();
         for (title, lines) in [
             ("Deleted Containers:", &self.containers),
+            ("Deleted Volumes:", &self.volumes),
             ("Deleted Images:", &self.images),
         ] {
             if !lines.is_empty() {
@@ -98,9 +109,21 @@ fn image_size(store: &Store, c: &ContainerRecord) -> u64 {
 /// Removes every container that is not running (created, exited, dead) through the
 /// runtime's removal, which releases anything a dead one still holds.
 pub fn containers(store: &Store, out: &mut Pruned) -> Result<(), PruneError> {
+    containers_matching(store, &Filter::default(), out)
+}
+
+/// [`containers`] of those `filter` keeps (`until`: created before; labels: the
+/// container's own over its image's, as Docker counts them).
+pub fn containers_matching(
+    store: &Store,
+    filter: &Filter,
+    out: &mut Pruned,
+) -> Result<(), PruneError> {
     crate::reclaim::reclaim(store);
     for c in store.list_containers()? {
-        if liveness::is_running(&c) {
+        if liveness::is_running(&c)
+            || !filter.matches(&c.created, &docker_ps::labels_with_image(store, &c))
+        {
             continue;
         }
         let size = own_size(store, &c);
@@ -118,6 +141,17 @@ pub fn containers(store: &Store, out: &mut Pruned) -> Result<(), PruneError> {
 /// Removes images no container uses: untagged ones only ("dangling", Docker's default),
 /// or every one with `all`. Then the collector drops layers nobody references.
 pub fn images(store: &Store, all: bool, out: &mut Pruned) -> Result<(), PruneError> {
+    images_matching(store, all, &Filter::default(), out)
+}
+
+/// [`images`] of those `filter` keeps (`until`: the image's creation, as `docker
+/// images` shows it; labels: the image config's).
+pub fn images_matching(
+    store: &Store,
+    all: bool,
+    filter: &Filter,
+    out: &mut Pruned,
+) -> Result<(), PruneError> {
     let used: Vec<String> = store
         .list_containers()?
         .into_iter()
@@ -126,7 +160,10 @@ pub fn images(store: &Store, all: bool, out: &mut Pruned) -> Result<(), PruneErr
     for img in store.list_images()? {
         let id = ImageId(img.id.clone());
         let tags = store.tags_of(&id)?;
-        if used.contains(&img.id) || (!all && !tags.is_empty()) {
+        if used.contains(&img.id)
+            || (!all && !tags.is_empty())
+            || !filter.matches(&store.image_created(&img), &img.config.labels)
+        {
             continue;
         }
         if let Err(e) = remove_image(store, &img, &tags, out) {
@@ -134,6 +171,33 @@ pub fn images(store: &Store, all: bool, out: &mut Pruned) -> Result<(), PruneErr
         }
     }
     let _ = store.collect_layers();
+    Ok(())
+}
+
+/// Removes the volumes no container names that `filter` keeps: anonymous ones only
+/// (Docker 23's `volume prune`; 20.10 took named ones too), or all with `all`.
+pub fn volumes(
+    store: &Store,
+    all: bool,
+    filter: &Filter,
+    out: &mut Pruned,
+) -> Result<(), PruneError> {
+    let none = std::collections::BTreeMap::new();
+    for v in store.list_volumes()? {
+        let labels = v.labels.as_ref().unwrap_or(&none);
+        if !(all || v.anonymous) || !filter.matches(&v.created_at, labels) {
+            continue;
+        }
+        match store.remove_volume(&v.name) {
+            Ok(size) => {
+                out.volumes.push(v.name);
+                out.reclaimed += size;
+            }
+            // In use: not a candidate (a container may have been created meanwhile).
+            Err(bocker_store::volume::VolumeError::InUse { .. }) => {}
+            Err(e) => out.failed.push(format!("{}: {e}", v.name)),
+        }
+    }
     Ok(())
 }
 
@@ -167,7 +231,8 @@ pub struct DfRow {
 
 /// `system df`: images (active: used by a container; reclaimable: the others' size and
 /// its share), containers (active: running; reclaimable: the stopped ones' own files),
-/// and Docker's two rows bocker has nothing for (volumes, build cache).
+/// volumes (active: named by a container; reclaimable: the others' size), and Docker's
+/// build cache row, which bocker has nothing for.
 pub fn df(store: &Store) -> Result<Vec<DfRow>, PruneError> {
     let containers = store.list_containers()?;
     let images = store.list_images()?;
@@ -215,9 +280,44 @@ pub fn df(store: &Store) -> Result<Vec<DfRow>, PruneError> {
                 )
             },
         },
-        none("Local Volumes"),
+        volumes_row(store, &containers)?,
         none("Build Cache"),
     ])
+}
+
+/// `system df`'s `Local Volumes` row: active ones are named by a container record;
+/// reclaimable is the size of the others.
+fn volumes_row(store: &Store, containers: &[ContainerRecord]) -> Result<DfRow, PruneError> {
+    let volumes = store.list_volumes()?;
+    let used = |name: &str| {
+        containers.iter().any(|c| {
+            c.config
+                .mounts
+                .iter()
+                .any(|m| m.volume_name() == Some(name))
+        })
+    };
+    let sizes: Vec<(bool, u64)> = volumes
+        .iter()
+        .map(|v| {
+            let size = bocker_store::fsutil::tree_size(&store.volume_data(&v.name));
+            (used(&v.name), size)
+        })
+        .collect();
+    let total: u64 = sizes.iter().map(|s| s.1).sum();
+    let free: u64 = sizes.iter().filter(|s| !s.0).map(|s| s.1).sum();
+    let percent = (free * 100).checked_div(total).unwrap_or(0);
+    Ok(DfRow {
+        kind: "Local Volumes".into(),
+        total_count: volumes.len(),
+        active: sizes.iter().filter(|s| s.0).count(),
+        size: human_size(total),
+        reclaimable: if total == 0 {
+            "0B".into()
+        } else {
+            format!("{} ({percent}%)", human_size(free))
+        },
+    })
 }
 
 impl DfRow {

@@ -136,14 +136,7 @@ pub fn container(store: &Store, rec: &ContainerRecord, image: Option<&ImageRecor
             "SecurityOpt": cfg.extra.get("security_opt").cloned().unwrap_or(Value::Null),
         },
         "GraphDriver": graph_driver(store, rec, &dir),
-        "Mounts": cfg.mounts.iter().map(|m| json!({
-            "Type": "bind",
-            "Source": m.source,
-            "Destination": m.destination,
-            "Mode": if m.read_only { "ro" } else { "" },
-            "RW": !m.read_only,
-            "Propagation": "rprivate",
-        })).collect::<Vec<_>>(),
+        "Mounts": cfg.mounts.iter().map(mount_json).collect::<Vec<_>>(),
         "Config": config,
         "NetworkSettings": {
             "Bridge": net.bridge.clone().unwrap_or_default(),
@@ -268,19 +261,46 @@ fn graph_driver(store: &Store, rec: &ContainerRecord, dir: &std::path::Path) -> 
     json!({ "Name": rec.driver, "Data": data })
 }
 
-/// `-v` mounts as Docker's `HostConfig.Binds` (`src:dst[:ro]`), `null` when none.
-fn binds(rec: &ContainerRecord) -> Value {
-    if rec.config.mounts.is_empty() {
-        return Value::Null;
+/// One of Docker's `Mounts` entries (Docker 20.10: a volume has `Name` and `Driver`
+/// and no propagation; a bind is `rprivate`).
+fn mount_json(m: &crate::record::MountSpec) -> Value {
+    let mut v = json!({
+        "Type": m.docker_type(),
+        "Source": m.source,
+        "Destination": m.destination,
+        "Mode": if m.read_only { "ro" } else { "" },
+        "RW": !m.read_only,
+        "Propagation": if m.docker_type() == "bind" { "rprivate" } else { "" },
+    });
+    if let Some(name) = m.volume_name() {
+        v["Name"] = name.into();
+        v["Driver"] = "local".into();
     }
-    rec.config
+    v
+}
+
+/// `-v` mounts as Docker's `HostConfig.Binds` (`src:dst[:ro]`, a named volume by its
+/// name), `null` when none; anonymous volumes and tmpfs mounts are no binds.
+fn binds(rec: &ContainerRecord) -> Value {
+    let binds: Vec<String> = rec
+        .config
         .mounts
         .iter()
-        .map(|m| {
+        .filter(|m| m.docker_type() != "tmpfs")
+        .filter_map(|m| {
             let ro = if m.read_only { ":ro" } else { "" };
-            format!("{}:{}{ro}", m.source, m.destination)
+            let source = match m.volume_name() {
+                Some(n) if n.len() == 64 => return None,
+                Some(n) => n,
+                None => &m.source,
+            };
+            Some(format!("{source}:{}{ro}", m.destination))
         })
-        .collect()
+        .collect();
+    if binds.is_empty() {
+        return Value::Null;
+    }
+    binds.into()
 }
 
 /// Recorded port mappings (`[ip:]host:ctr/proto`) as Docker's port map

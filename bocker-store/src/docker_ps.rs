@@ -140,7 +140,7 @@ impl Filters {
                     c.config
                         .mounts
                         .iter()
-                        .any(|m| m.source == v || m.destination == v)
+                        .any(|m| m.source == v || m.destination == v || m.volume_name() == Some(v))
                 })
                 && any("network", &|v| c.config.network.mode == v)
         })

@@ -35,6 +35,16 @@ struct ConfigFile {
     created: Option<String>,
     history: Vec<HistoryEntry>,
     rootfs: Option<serde_json::Value>,
+    config: Option<RunConfig>,
+}
+
+/// The part of an image config's `config` read here: `Volumes` (the image's `VOLUME`
+/// lines, `{"/data": {}}`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RunConfig {
+    #[serde(rename = "Volumes")]
+    volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// The hex digest of `rec`'s config blob, when it has one: the image's Docker id
@@ -55,6 +65,15 @@ impl Store {
         f.take(MAX_CONFIG_BYTES).read_to_end(&mut bytes).ok()?;
         let c: ConfigFile = serde_json::from_slice(&bytes).ok()?;
         c.rootfs.is_some().then_some(c)
+    }
+
+    /// The image's `VOLUME` paths (its config's `config.Volumes`), sorted; none for an
+    /// image without a config blob.
+    pub fn image_volumes(&self, rec: &ImageRecord) -> Vec<String> {
+        let c = self.config_file(rec).and_then(|c| c.config);
+        c.and_then(|c| c.volumes)
+            .map(|v| v.into_keys().collect())
+            .unwrap_or_default()
     }
 
     /// When the image was created, RFC 3339: its config's `created` (the build's date,

@@ -31,6 +31,7 @@ pub mod remove;
 pub mod resolve;
 pub mod store;
 pub mod time;
+pub mod volume;
 
 pub use driver::{SnapshotDriver, StagedLayer, WhiteoutStyle};
 pub use error::{Result, StoreError};

@@ -104,13 +104,37 @@ pub struct ContainerState {
     pub paused: bool,
 }
 
-/// A bind mount requested with `-v`.
+/// A mount requested with `-v`, `--mount` or made for an image's `VOLUME`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MountSpec {
+    /// Host path (a bind, or a volume's data directory).
     pub source: String,
     pub destination: String,
     pub read_only: bool,
+    /// Docker's `Mounts[].Type`: `bind` (also when empty: records before volumes),
+    /// `volume` or `tmpfs`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    /// The volume's name (`kind` `volume`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl MountSpec {
+    /// The volume this mount names, if it is one.
+    pub fn volume_name(&self) -> Option<&str> {
+        self.name.as_deref().filter(|_| self.kind == "volume")
+    }
+
+    /// Docker's `Mounts[].Type`.
+    pub fn docker_type(&self) -> &str {
+        if self.kind.is_empty() {
+            "bind"
+        } else {
+            &self.kind
+        }
+    }
 }
 
 /// Resource limits, as applied.

@@ -27,6 +27,7 @@ const LAYOUT: &[&str] = &[
     "pending",
     "live",
     "tmp",
+    "volumes",
 ];
 
 /// `<root>/id`: the store's id (see [`Store::id`]).

@@ -30,6 +30,8 @@ const VERBS: &[&str] = &[
     "container",
     "image",
     "completion",
+    "volume",
+    "port",
 ];
 
 /// Runs `bocker-<verb> args` against a store root that does not exist (usage errors

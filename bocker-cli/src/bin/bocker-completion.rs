@@ -1,7 +1,9 @@
 //! `bocker completion bash|zsh|fish`: the shell completion script for `bocker`, made by
 //! clap_complete from every installed verb's own clap definition (read through its
-//! hidden `--bocker-spec`, see `bocker_cli::describe`).
+//! hidden `--bocker-spec`, see `bocker_cli::describe`), with container and image names
+//! added for every shell (`bocker_cli::completion`).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
@@ -44,37 +46,16 @@ fn run(args: Args) -> Result<()> {
             .unwrap_or_default();
         cmd = cmd.subcommand(describe::command(verb, about.trim(), &spec));
     }
-    clap_complete::generate(args.shell, &mut cmd, "bocker", &mut std::io::stdout());
-    if args.shell == Shell::Bash {
-        print!("{BASH_NAMES}");
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "bocker", &mut script);
+    let script = String::from_utf8_lossy(&script);
+    let full = bocker_cli::completion::with_names(&args.shell.to_string(), &script);
+    let mut out = std::io::stdout().lock();
+    match out.write_all(full.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("writing the script"),
     }
-    Ok(())
 }
-
-/// Bash only: container names and image references for the verbs that take them, from
-/// the store the user's `bocker` sees (`ps`/`images --format`), then clap's completion.
-const BASH_NAMES: &str = r#"
-# bocker: container names and image references, from `bocker ps` / `bocker images`.
-_bocker_names() {
-    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} words=""
-    if [[ $COMP_CWORD -ge 2 && $cur != -* ]]; then
-        case ${COMP_WORDS[1]} in
-            rm|inspect|logs|exec|commit|stop|kill|wait|pause|unpause|top|stats|start|restart|port|attach)
-                words="$(bocker ps --format '{{.Names}}' 2>/dev/null) $(bocker ps -q 2>/dev/null)" ;;
-            rmi)
-                words="$(bocker images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -v '<none>') $(bocker images -q 2>/dev/null)" ;;
-            run)
-                [[ $prev != -* ]] && words="$(bocker images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -v '<none>') $(bocker images -q 2>/dev/null)" ;;
-        esac
-    fi
-    if [[ -n ${words// /} ]]; then
-        COMPREPLY=($(compgen -W "$words" -- "$cur"))
-        [[ ${#COMPREPLY[@]} -gt 0 ]] && return 0
-    fi
-    _bocker "$@"
-}
-complete -F _bocker_names -o bashdefault -o default bocker
-"#;
 
 /// The `bocker` dispatcher beside this binary, else the one on `PATH`.
 fn dispatcher() -> PathBuf {

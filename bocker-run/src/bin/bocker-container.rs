@@ -23,21 +23,25 @@ enum Command {
         /// Do not prompt for confirmation
         #[arg(short, long)]
         force: bool,
+        /// Filter: until=TIMESTAMP|DURATION, label=KEY[=VALUE], label!=KEY[=VALUE]
+        #[arg(long, value_name = "FILTER")]
+        filter: Vec<String>,
     },
 }
 
 fn main() -> ExitCode {
-    let Command::Prune { force } = cli::parse::<Args>().command;
-    cli::exit(run(force))
+    let Command::Prune { force, filter } = cli::parse::<Args>().command;
+    cli::exit(run(force, &filter))
 }
 
-fn run(force: bool) -> Result<()> {
+fn run(force: bool, filters: &[String]) -> Result<()> {
+    let filter = prune::Filter::parse(filters, prune::Object::Container)?;
     if !prune::confirm("WARNING! This will remove all stopped containers.", force)? {
         return Ok(());
     }
     let store = Store::open().context("opening the store")?;
     let mut out = Pruned::default();
-    prune::containers(&store, &mut out)?;
+    prune::containers_matching(&store, &filter, &mut out)?;
     finish(&out)
 }
 

@@ -26,15 +26,19 @@ enum Command {
         /// Do not prompt for confirmation
         #[arg(short, long)]
         force: bool,
+        /// Filter: until=TIMESTAMP|DURATION, label=KEY[=VALUE], label!=KEY[=VALUE]
+        #[arg(long, value_name = "FILTER")]
+        filter: Vec<String>,
     },
 }
 
 fn main() -> ExitCode {
-    let Command::Prune { all, force } = cli::parse::<Args>().command;
-    cli::exit(run(all, force))
+    let Command::Prune { all, force, filter } = cli::parse::<Args>().command;
+    cli::exit(run(all, force, &filter))
 }
 
-fn run(all: bool, force: bool) -> Result<()> {
+fn run(all: bool, force: bool, filters: &[String]) -> Result<()> {
+    let filter = prune::Filter::parse(filters, prune::Object::Image)?;
     let warning = if all {
         "WARNING! This will remove all images without at least one container associated to them."
     } else {
@@ -45,7 +49,7 @@ fn run(all: bool, force: bool) -> Result<()> {
     }
     let store = Store::open().context("opening the store")?;
     let mut out = Pruned::default();
-    prune::images(&store, all, &mut out)?;
+    prune::images_matching(&store, all, &filter, &mut out)?;
     print!("{}", out.report());
     for f in &out.failed {
         cli::say(f);

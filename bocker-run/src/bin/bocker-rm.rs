@@ -21,17 +21,19 @@ struct Args {
     /// Kill running containers first
     #[arg(short, long)]
     force: bool,
+    /// Remove the container's anonymous volumes too (named volumes stay)
+    #[arg(short, long)]
+    volumes: bool,
 }
 
 fn main() -> ExitCode {
     let args = cli::parse::<Args>();
     let reclaimed = std::cell::Cell::new(false);
-    cli::remove_each(&args.ids, |store, q| {
-        remove(store, q, args.force, &reclaimed)
-    })
+    cli::remove_each(&args.ids, |store, q| remove(store, q, &args, &reclaimed))
 }
 
-fn remove(store: &Store, q: &str, force: bool, reclaimed: &std::cell::Cell<bool>) -> Result<()> {
+fn remove(store: &Store, q: &str, args: &Args, reclaimed: &std::cell::Cell<bool>) -> Result<()> {
+    let force = args.force;
     if q.starts_with(id::Kind::Image.prefix()) {
         let img = store.resolve_image(q)?;
         store.remove_image(&img, true)?;
@@ -43,7 +45,13 @@ fn remove(store: &Store, q: &str, force: bool, reclaimed: &std::cell::Cell<bool>
         reclaim::reclaim(store);
     }
     let ctr = store.resolve_container(q)?;
+    let rec = store.read_container(&ctr)?;
     container::remove::remove(store, &ctr, force)?;
     cli::say(&format!("Removed: {ctr}"));
+    if args.volumes {
+        for f in container::volumes::remove_anonymous(store, &rec) {
+            cli::say(&f);
+        }
+    }
     Ok(())
 }

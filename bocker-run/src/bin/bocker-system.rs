@@ -28,6 +28,12 @@ enum Command {
         /// Do not prompt for confirmation
         #[arg(short, long)]
         force: bool,
+        /// Prune anonymous volumes too
+        #[arg(long)]
+        volumes: bool,
+        /// Filter: until=TIMESTAMP|DURATION, label=KEY[=VALUE], label!=KEY[=VALUE]
+        #[arg(long, value_name = "FILTER")]
+        filter: Vec<String>,
     },
     /// Show disk usage
     Df {
@@ -45,26 +51,46 @@ enum Command {
 
 fn main() -> ExitCode {
     cli::exit(match cli::parse::<Args>().command {
-        Command::Prune { all, force } => prune_all(all, force),
+        Command::Prune {
+            all,
+            force,
+            volumes,
+            filter,
+        } => prune_all(all, force, volumes, &filter),
         Command::Df { format } => df(&format),
         Command::Info { format } => info(format.as_deref()),
     })
 }
 
-fn prune_all(all: bool, force: bool) -> Result<()> {
+fn prune_all(all: bool, force: bool, volumes: bool, filters: &[String]) -> Result<()> {
+    let filter = prune::Filter::parse(filters, prune::Object::Container)?;
     let images = if all {
         "  - all images without at least one container associated to them"
     } else {
         "  - all dangling images"
     };
-    let warning = format!("WARNING! This will remove:\n  - all stopped containers\n{images}\n");
+    // Docker 23+'s list (its `--volumes` takes anonymous volumes only).
+    let vols = if volumes {
+        "  - anonymous volumes not used by at least one container\n"
+    } else {
+        ""
+    };
+    let warning =
+        format!("WARNING! This will remove:\n  - all stopped containers\n{vols}{images}\n");
     if !prune::confirm(&warning, force)? {
         return Ok(());
     }
     let store = Store::open().context("opening the store")?;
     let mut out = Pruned::default();
-    prune::containers(&store, &mut out)?;
-    prune::images(&store, all, &mut out)?;
+    prune::containers_matching(&store, &filter, &mut out)?;
+    if volumes {
+        let volume_filter = prune::Filter {
+            until: None,
+            ..filter.clone()
+        };
+        prune::volumes(&store, false, &volume_filter, &mut out)?;
+    }
+    prune::images_matching(&store, all, &filter, &mut out)?;
     print!("{}", out.report());
     for f in &out.failed {
         cli::say(f);

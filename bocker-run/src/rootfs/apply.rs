@@ -42,6 +42,8 @@ fn apply_one(r: RawFd, rootfs: &CStr, step: &MountStep, cgroups: &CgroupView) ->
             dest,
             recursive,
         } => bind_at(r, source, dest, *recursive),
+        MountStep::CopyUp { volume, dest } => super::copy_up::copy_up(r, dest, volume)
+            .map_err(|e| err("copying the image's content into the volume at", dest, e)),
         MountStep::Remount { dest, flags } => {
             remount(r, dest, *flags).map_err(|e| err("remounting", dest, e))
         }

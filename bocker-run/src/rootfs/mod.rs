@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod cgroupfs;
+pub mod copy_up;
 pub mod pivot;
 pub mod steps;
 

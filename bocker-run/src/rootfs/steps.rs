@@ -53,6 +53,9 @@ pub enum MountStep {
         dest: String,
         recursive: bool,
     },
+    /// Copy the image's tree at `dest` into the empty host directory `volume` (a new
+    /// volume's first mount, Docker's behaviour); comes right before the volume's bind.
+    CopyUp { volume: PathBuf, dest: String },
     /// Remount the bind at `dest` with `flags` (`MS_RDONLY` for `ro`, …).
     Remount { dest: String, flags: libc::c_ulong },
     /// A character device node under /dev, mode 0666.
@@ -106,6 +109,10 @@ const FLAGS: &[(&str, bool, libc::c_ulong)] = &[
     ("rbind", true, libc::MS_BIND | libc::MS_REC),
 ];
 
+/// bocker's own bind option (as crun's `tmpcopyup` is crun's): before the bind, copy
+/// the image's content at the destination into the source when the source is empty.
+pub const COPY_UP: &str = "copyup";
+
 /// Propagation options: every mount in the container's namespace is private already
 /// ([`super::make_private`]), so these add nothing.
 const PROPAGATION: &[&str] = &[
@@ -138,6 +145,12 @@ fn mount_steps(m: &Mount, out: &mut Vec<MountStep>) -> Result<(), StepError> {
     let (flags, data) = parse_options(m.options().as_deref().unwrap_or_default());
     let source = m.source().clone().unwrap_or_default();
     if flags & libc::MS_BIND != 0 || m.typ().as_deref() == Some("bind") {
+        if data.split(',').any(|o| o == COPY_UP) {
+            out.push(MountStep::CopyUp {
+                volume: source.clone(),
+                dest: dest.clone(),
+            });
+        }
         out.push(MountStep::Bind {
             source,
             dest: dest.clone(),
@@ -393,6 +406,47 @@ mod tests {
         ] {
             assert!(fs_at(&s, d, t) > dev, "{d} after /dev");
         }
+    }
+
+    #[test]
+    fn a_volume_with_copyup_copies_before_its_bind_and_tmpfs_keeps_its_options() {
+        let mut b = {
+            let argv = ["bocker-run", "--tmpfs", "/t:size=1m", "img", "true"];
+            spec::plan(&Args::parse_from(argv), &ImageConfig::default()).unwrap()
+        };
+        let vol = crate::spec::defaults::mount(
+            "/data",
+            "bind",
+            "/store/volumes/v1/_data",
+            &["rbind", "rprivate", "ro", super::COPY_UP],
+        );
+        b.spec.mounts_mut().as_mut().unwrap().push(vol);
+        let s = super::plan(&b.spec).unwrap();
+        let copy = position(&s, |x| matches!(x, CopyUp { dest, .. } if dest == "/data"));
+        assert_eq!(
+            s[copy],
+            CopyUp {
+                volume: "/store/volumes/v1/_data".into(),
+                dest: "/data".into()
+            }
+        );
+        assert!(matches!(&s[copy + 1], Bind { dest, recursive: true, .. } if dest == "/data"));
+        assert!(matches!(&s[copy + 2], Remount { flags, .. } if flags & libc::MS_RDONLY != 0));
+        let t = fs_at(&s, "/t", "tmpfs");
+        let Filesystem { flags, data, .. } = &s[t] else {
+            unreachable!()
+        };
+        // Docker's --tmpfs defaults: noexec, nosuid, nodev.
+        assert_eq!(*flags, libc::MS_NOEXEC | libc::MS_NOSUID | libc::MS_NODEV);
+        assert_eq!(data, "size=1m");
+        // A bind without copyup copies nothing.
+        assert_eq!(
+            steps_of(&["-v", "/h:/h"])
+                .iter()
+                .filter(|x| matches!(x, CopyUp { .. }))
+                .count(),
+            0
+        );
     }
 
     #[test]

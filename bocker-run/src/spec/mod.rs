@@ -11,10 +11,13 @@
 //!   creates nothing on the host;
 //! - [`Bundle`]: what the runtime runs, finished when the container has an id and storage.
 
+pub mod command;
 pub mod defaults;
 pub mod devices;
 pub mod image_rules;
+pub mod mounts;
 pub mod plan;
+pub mod ports;
 pub mod recorded;
 pub mod resources;
 pub mod seccomp_json;
@@ -82,9 +85,14 @@ pub struct Extras {
     pub seccomp_unconfined: bool,
     /// `--stop-signal`: the signal `stop` sends first (else the image's).
     pub stop_signal: Option<String>,
-    /// What the container record keeps for `inspect`, `ps` and `stop` under its own keys
-    /// (`labels`, `privileged`, `cap_add`, `cap_drop`, `stop_timeout`).
+    /// What the container record keeps beyond its typed fields (`ContainerConfig::extra`),
+    /// besides [`Bundle::record_extra`]'s own: e.g. `labels`, `privileged`, `cap_add`,
+    /// `cap_drop`, `stop_timeout` ([`security`], [`settings`]), `entrypoint` and `cmd`
+    /// ([`command`]).
     pub record: BTreeMap<String, serde_json::Value>,
+    /// Named and anonymous volumes (`-v NAME:/p`, `-v /p`, `--mount type=volume`): made,
+    /// and their bind mounts added, when the container is created (`container::volumes`).
+    pub volumes: Vec<mounts::VolumeRequest>,
 }
 
 impl Extras {

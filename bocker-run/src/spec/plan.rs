@@ -45,6 +45,11 @@ pub enum PlanError {
     PortsNeedBridge(String),
     #[error("invalid volume '{0}': {1}")]
     Volume(String, &'static str),
+    #[error(transparent)]
+    Mount(#[from] super::mounts::MountError),
+    /// Docker's CLI message for a bad `--expose`.
+    #[error("invalid range format for --expose: {0}")]
+    Expose(String),
     #[error("--memory {0}: {1}")]
     Memory(String, CgroupError),
     /// Docker 20.10's daemon message, word for word (`linuxMinMemory`).
@@ -98,6 +103,7 @@ fn image_defaults(c: &ImageConfig) -> ImageDefaults {
 /// The root path, the default hostname, the /etc files and the cgroup path are set when
 /// the container is created ([`Bundle::finish`]).
 pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
+    let (image_config, exposed) = (image, super::ports::exposed(args, image)?);
     let image = image_defaults(image);
     let argv = image_rules::argv(&image, args.entrypoint.as_deref(), &args.command)?;
     let env = image_rules::env(&image, args.hostname.as_deref(), &user_env(args)?)?;
@@ -111,6 +117,7 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
     let volumes = args
         .volumes
         .iter()
+        .filter(|v| !super::mounts::is_volume(v))
         .map(|v| parse_volume(v))
         .collect::<Result<Vec<_>, _>>()?;
     let limits = limits(args)?;
@@ -168,6 +175,9 @@ pub fn plan(args: &Args, image: &ImageConfig) -> Result<Bundle, PlanError> {
     };
     super::security::apply(&args.security, &mut bundle, uid)?;
     super::settings::apply(&args.config, &mut bundle)?;
+    super::mounts::add(args, &mut bundle)?;
+    super::ports::add(args, &exposed, &mut bundle)?;
+    super::command::record(args, image_config, &mut bundle);
     Ok(bundle)
 }
 
@@ -263,8 +273,9 @@ pub fn parse_volume(v: &str) -> Result<Volume, PlanError> {
     let parts: Vec<&str> = v.split(':').collect();
     let (host, dest, readonly) = match parts.as_slice() {
         [h, d] => (*h, *d, false),
-        [h, d, "ro"] => (*h, *d, true),
-        [h, d, "rw"] => (*h, *d, false),
+        [h, d, modes] if super::mounts::bind_readonly(modes).is_some() => {
+            (*h, *d, super::mounts::bind_readonly(modes) == Some(true))
+        }
         _ => {
             return Err(PlanError::Volume(
                 v.to_string(),
@@ -275,7 +286,7 @@ pub fn parse_volume(v: &str) -> Result<Volume, PlanError> {
     if !host.starts_with('/') || !dest.starts_with('/') {
         return Err(PlanError::Volume(
             v.to_string(),
-            "both paths must be absolute (named volumes are not supported)",
+            "both paths must be absolute",
         ));
     }
     Ok(Volume {
