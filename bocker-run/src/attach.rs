@@ -253,6 +253,18 @@ impl Caller {
     /// `-d`: wait until the container runs, print its id; the exit status of a start
     /// that failed (its message was printed by the supervisor) otherwise.
     pub fn wait_started(self) -> i32 {
+        match self.started() {
+            Ok(id) => {
+                println!("{id}");
+                0
+            }
+            Err(code) => code,
+        }
+    }
+
+    /// Wait until the container runs: its id, or the exit status of a start that failed
+    /// (its message was printed by the supervisor).
+    pub fn started(self) -> Result<String, i32> {
         let mut st = Status::default();
         let mut buf = [0u8; 512];
         while st.started.is_none() && st.exit.is_none() {
@@ -262,14 +274,11 @@ impl Caller {
             }
         }
         match (st.started, st.exit) {
-            (Some(id), _) => {
-                println!("{id}");
-                0
-            }
-            (None, Some(code)) => code,
+            (Some(id), _) => Ok(id),
+            (None, Some(code)) => Err(code),
             (None, None) => {
                 eprintln!("bocker-run: the container's supervisor died before it started");
-                exit_code::ENGINE
+                Err(exit_code::ENGINE)
             }
         }
     }

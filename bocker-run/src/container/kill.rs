@@ -33,13 +33,25 @@ pub fn kill(store: &Store, id: &ContainerId, sig: libc::c_int) -> Result<(), Kil
     if rec.state.paused && sig != libc::SIGKILL && liveness::is_running(&rec) {
         return Err(KillError::Paused(id.0.clone()));
     }
-    signal_first_process(&rec, sig)?;
+    signal_and_thaw(store, &rec, sig)
+}
+
+/// Sends `sig` to the first process of the running container `rec`, then, if it is
+/// paused, thaws it (and records it running) so that the signal is handled: Docker's
+/// order for `stop` of a paused container (signal, then resume).
+pub fn signal_and_thaw(
+    store: &Store,
+    rec: &ContainerRecord,
+    sig: libc::c_int,
+) -> Result<(), KillError> {
+    signal_first_process(rec, sig)?;
     if rec.state.paused {
-        bocker_cgroups::thaw(&cgroups::own(&rec)).map_err(|source| KillError::Thaw {
-            id: id.0.clone(),
+        bocker_cgroups::thaw(&cgroups::own(rec)).map_err(|source| KillError::Thaw {
+            id: rec.id.clone(),
             source,
         })?;
-        store.update_container(id, |r| r.state.paused = false)?;
+        let id = ContainerId(rec.id.clone());
+        store.update_container(&id, |r| r.state.paused = false)?;
     }
     Ok(())
 }
