@@ -17,7 +17,8 @@ pub enum TargetError {
     Store(#[from] StoreError),
     #[error("Container '{0}' exists but is not running")]
     NotRunning(String),
-    /// Docker 20.10's message (its full id): a frozen container cannot run the command.
+    /// Docker 20.10's message (the container as named): a frozen container cannot run
+    /// the command.
     #[error("Container {0} is paused, unpause the container before exec")]
     Paused(String),
 }
@@ -40,7 +41,7 @@ pub fn find(store: &Store, query: &str) -> Result<Target, TargetError> {
     };
     if record.state.paused {
         // Docker refuses; entering a frozen cgroup would hang.
-        return Err(TargetError::Paused(record.id.clone()));
+        return Err(TargetError::Paused(query.to_string()));
     }
     let pidfd = sys::pidfd_open(pid).map_err(|_| not_running())?;
     // The pidfd names one process for good. If that process is in the container's own

@@ -212,31 +212,31 @@ fn wait_on_an_rm_container_prints_its_exit_code() {
 fn exec_into_a_paused_container_is_refused_and_stop_of_it_is_graceful() {
     let t = TestRoot::overlay();
     let img = t.busybox_image();
-    let id = t.ok(
-        "run",
-        &[
-            "-d",
-            "--name",
-            "x",
-            &img,
-            "sh",
-            "-c",
-            "trap 'exit 7' TERM; while true; do sleep 0.1; done",
-        ],
-    );
-    let id = id.trim().to_string();
+    let cmd = "trap 'exit 7' TERM; while true; do sleep 0.1; done";
+    t.ok("run", &["-d", "--name", "x", &img, "sh", "-c", cmd]);
     t.ok("pause", &["x"]);
-    // Docker 20.10's message, and a non-zero status (not a hang).
+    // Docker 20.10's message (checked: the container as named), and a non-zero status,
+    // not a hang.
     let e = t.fails("exec", &["x", "true"]);
-    assert!(
-        e.contains(&format!(
-            "Container {id} is paused, unpause the container before exec"
-        )),
-        "{e}"
-    );
+    let refused = "Container x is paused, unpause the container before exec";
+    assert!(e.contains(refused), "{e}");
     // Docker 20.10: stop of a paused container sends its stop signal, then thaws it:
     // the trap runs (7), not a SIGKILL (137).
     assert_eq!(t.ok("stop", &["-t", "20", "x"]), "x\n");
     assert_eq!(t.ok("wait", &["x"]), "7\n");
+    t.ok("rm", &["x"]);
+}
+
+#[test]
+fn kill_of_a_paused_container_signals_then_thaws_it() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let cmd = "trap 'exit 8' USR1; while true; do sleep 0.1; done";
+    t.ok("run", &["-d", "--name", "x", &img, "sh", "-c", cmd]);
+    t.ok("pause", &["x"]);
+    // Docker 20.10 (checked): `kill -s USR1` of a paused container succeeds, thaws it,
+    // and the trap runs.
+    assert_eq!(t.ok("kill", &["-s", "USR1", "x"]), "x\n");
+    assert_eq!(t.ok("wait", &["x"]), "8\n");
     t.ok("rm", &["x"]);
 }
