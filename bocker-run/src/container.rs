@@ -338,6 +338,7 @@ fn launch(store: &Store, ctr: &mut Created, link: &mut Link) -> Result<i32, i32>
     };
     let code = match start(store, ctr, &cgroup, &entry) {
         Ok((started, mut log)) => {
+            link.listen(&ctr.dir.join("attach.sock"));
             link.started(&ctr.id.0);
             match supervisor::supervise(started, log.as_mut(), link) {
                 Ok(code) => code,

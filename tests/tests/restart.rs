@@ -1,6 +1,7 @@
 //! End-to-end tests of one saved container config under `create`, `start` and
 //! `restart` (Docker's verbs), `wait` on a `--rm` container, and the verbs on a paused
-//! container (`exec` refused, `stop` graceful). Expected values are Docker 20.10's.
+//! container (`exec` refused, `stop` graceful), `attach` to a detached `-i` container.
+//! Expected values are Docker 20.10's.
 
 use std::fs;
 
@@ -238,5 +239,39 @@ fn kill_of_a_paused_container_signals_then_thaws_it() {
     // and the trap runs.
     assert_eq!(t.ok("kill", &["-s", "USR1", "x"]), "x\n");
     assert_eq!(t.ok("wait", &["x"]), "8\n");
+    t.ok("rm", &["x"]);
+}
+
+#[test]
+fn run_d_i_keeps_stdin_open_and_attach_feeds_it_and_gets_the_exit_status() {
+    use std::io::Write;
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let script = "read l; echo got:$l; exit 5";
+    t.ok(
+        "run",
+        &["-d", "-i", "--name", "x", &img, "sh", "-c", script],
+    );
+    // Docker 20.10: `run -d -i` keeps the container's stdin open (its `read` waits),
+    // and `attach` feeds it ours and exits with the container's status.
+    let mut a = t
+        .cmd("attach")
+        .arg("x")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    a.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let o = a.wait_with_output().unwrap();
+    assert_eq!(stdout(&o), "got:hello\n", "{}", stderr(&o));
+    assert_eq!(code(&o), 5);
+    assert_eq!(t.ok("wait", &["x"]), "5\n");
+    // Docker's message for an exited container.
+    let e = t.fails("attach", &["x"]);
+    assert!(
+        e.contains("You cannot attach to a stopped container, start it first"),
+        "{e}"
+    );
     t.ok("rm", &["x"]);
 }

@@ -27,7 +27,9 @@ pub struct Attach {
 pub fn start(store: &Store, id: &ContainerId, how: &Attach) -> Result<i32, StoreError> {
     let (bundle, _) = super::saved::load(store, id)?;
     let tty = bundle.spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
-    let stdin = how.stdin && bundle.extras.stdin;
+    // Detached, a `-i` container's stdin is a pipe the supervisor holds open for a later
+    // `bocker attach`; attached, it is ours only with `-i`.
+    let stdin = bundle.extras.stdin && (how.stdin || !how.output);
     let role = match attach::split(!how.output, stdin, tty) {
         Ok(r) => r,
         Err(e) => {
