@@ -74,6 +74,9 @@ pub enum ContainerError {
         #[source]
         source: std::io::Error,
     },
+    /// The container's saved bundle could not be read back.
+    #[error(transparent)]
+    Saved(#[from] saved::LoadError),
     /// Another process is starting or supervising the container.
     #[error("container {0} is being started by another command")]
     Busy(String),

@@ -136,6 +136,9 @@ fn restart_keeps_id_name_files_and_network() {
         id.trim_start_matches("ps_")
     );
     assert_eq!(v["State"]["Status"], "running");
+    // Docker 20.10: a start of a running container does nothing and prints its name.
+    assert_eq!(t.ok("start", &["x"]), "x\n");
+    assert_eq!(inspect(&t, "x")["State"]["Pid"], v["State"]["Pid"]);
     assert_ne!(v["State"]["Pid"], first_pid, "a new first process");
     assert_ne!(supervisor_pid(&t, &id), first_sup, "a new supervisor");
     eventually("the second run wrote its line", || {

@@ -44,10 +44,26 @@ pub fn save(
     store.write_container_bundle(id, &saved)
 }
 
-/// Reads back what [`save`] saved. Errors: `NoSuchContainer` when there is nothing
-/// saved (removed, or created by a bocker that did not save bundles), `CorruptRecord`.
-pub fn load(store: &Store, id: &ContainerId) -> Result<(Bundle, LogOptions), StoreError> {
-    let s: Saved = store.read_container_bundle(id)?;
+/// Why a saved bundle could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The container exists but was created before bundles were saved.
+    #[error("container {0} was created by an earlier bocker: it has no saved settings to start again (run a new one)")]
+    NotSaved(String),
+    /// No such container, or the bundle does not parse.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads back what [`save`] saved. Errors: no such container, one created before
+/// bundles were saved, a bundle that does not parse.
+pub fn load(store: &Store, id: &ContainerId) -> Result<(Bundle, LogOptions), LoadError> {
+    let s: Saved = match store.read_container_bundle(id) {
+        Err(StoreError::NoSuchContainer(_)) if store.read_container(id).is_ok() => {
+            return Err(LoadError::NotSaved(id.0.clone()))
+        }
+        other => other?,
+    };
     let bundle = Bundle {
         spec: s.spec,
         extras: s.extras,

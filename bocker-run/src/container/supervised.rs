@@ -4,10 +4,11 @@
 //! waits until it runs, or with `-a` relays its output like a foreground `run` and
 //! returns its exit status (Docker's `start -a`).
 
+use super::saved::LoadError;
 use super::{load, run_attached};
 use crate::attach::{self, Role};
 use crate::exit_code;
-use bocker_store::{ContainerId, Store, StoreError};
+use bocker_store::{ContainerId, Store};
 
 /// How the caller of a start stays with the container.
 #[derive(Debug, Clone, Default)]
@@ -24,7 +25,7 @@ pub struct Attach {
 /// (0 once it runs when not attached; its exit status when attached) or the status of
 /// a start that failed (its message printed). Errors: its saved bundle cannot be read.
 /// The supervisor never returns from here.
-pub fn start(store: &Store, id: &ContainerId, how: &Attach) -> Result<i32, StoreError> {
+pub fn start(store: &Store, id: &ContainerId, how: &Attach) -> Result<i32, LoadError> {
     let (bundle, _) = super::saved::load(store, id)?;
     let tty = bundle.spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
     // Detached, a `-i` container's stdin is a pipe the supervisor holds open for a later
