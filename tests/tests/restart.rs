@@ -278,3 +278,34 @@ fn run_d_i_keeps_stdin_open_and_attach_feeds_it_and_gets_the_exit_status() {
     );
     t.ok("rm", &["x"]);
 }
+
+#[test]
+fn start_a_i_feeds_our_stdin_to_a_created_i_container() {
+    use std::io::Write;
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    t.ok(
+        "create",
+        &["-i", "--name", "x", &img, "sh", "-c", "cat; exit 2"],
+    );
+    // Docker 20.10: `start -a -i` attaches stdin too; EOF ends `cat`.
+    let mut s = t
+        .cmd("start")
+        .args(["-a", "-i", "x"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    s.stdin.take().unwrap().write_all(b"fed\n").unwrap();
+    let o = s.wait_with_output().unwrap();
+    assert_eq!(stdout(&o), "fed\n", "{}", stderr(&o));
+    assert_eq!(code(&o), 2);
+    // Docker's rule: only one container can be started attached.
+    let e = t.fails("start", &["-a", "x", "x"]);
+    assert!(
+        e.contains("you cannot start and attach multiple containers at once"),
+        "{e}"
+    );
+    t.ok("rm", &["x"]);
+}
