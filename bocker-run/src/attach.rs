@@ -70,6 +70,9 @@ pub struct Caller {
     detach: bool,
     /// `--detach-keys` as bytes (Docker's default: Ctrl-P Ctrl-Q); `-t` only.
     keys: Vec<u8>,
+    /// Pass SIGINT/SIGTERM/SIGHUP/SIGQUIT on to the container (Docker's `--sig-proxy`,
+    /// default true); without it they act on us alone.
+    sig_proxy: bool,
 }
 
 /// Fork the supervisor (twice, `setsid` between), set up the pipes; `detach`: `-d`,
@@ -94,6 +97,7 @@ pub fn split(detach: bool, interactive: bool, tty: bool) -> io::Result<Role> {
             ctl: ctl.map(|p| p.1),
             detach,
             keys: vec![0x10, 0x11],
+            sig_proxy: true,
         }));
     }
     // The intermediate: a new session, then the supervisor, then gone, so the
@@ -339,7 +343,13 @@ impl Caller {
             ctl: ctl_w,
             detach: false,
             keys: vec![0x10, 0x11],
+            sig_proxy: true,
         })
+    }
+
+    /// `--sig-proxy=false`: signals end us, never reach the container.
+    pub fn set_sig_proxy(&mut self, on: bool) {
+        self.sig_proxy = on;
     }
 
     /// Use `keys` (from [`parse_detach_keys`]) to detach a `-t` session.
@@ -394,7 +404,11 @@ impl Caller {
             return self.wait_started();
         }
         let tty = self.ctl.is_some();
-        let mut handled_list = FORWARDED.to_vec();
+        let mut handled_list = if self.sig_proxy {
+            FORWARDED.to_vec()
+        } else {
+            Vec::new()
+        };
         if tty {
             handled_list.push(libc::SIGWINCH);
         }

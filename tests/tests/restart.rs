@@ -309,3 +309,40 @@ fn start_a_i_feeds_our_stdin_to_a_created_i_container() {
     );
     t.ok("rm", &["x"]);
 }
+
+#[test]
+fn attach_passes_signals_on_unless_sig_proxy_is_false() {
+    use std::io::{BufRead, BufReader};
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let script = "trap 'exit 9' TERM; while true; do echo tick; sleep 0.1; done";
+    t.ok("run", &["-d", "--name", "x", &img, "sh", "-c", script]);
+    // Attached once its first line arrives; then a SIGTERM to the attach process.
+    let attach_and_term = |flags: &[&str]| {
+        let mut a = t
+            .cmd("attach")
+            .args(flags)
+            .arg("x")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(a.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "tick\n");
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(a.id() as i32, libc::SIGTERM) };
+        a.wait_with_output().unwrap()
+    };
+    // Docker 20.10: `--sig-proxy=false`: the signal ends attach only.
+    let o = attach_and_term(&["--sig-proxy=false"]);
+    assert_eq!(o.status.code(), None, "killed by the signal");
+    assert_eq!(inspect(&t, "x")["State"]["Status"], "running");
+    // By default it reaches the container, whose status becomes ours.
+    let o = attach_and_term(&[]);
+    assert_eq!(code(&o), 9, "{}", stderr(&o));
+    assert_eq!(t.ok("wait", &["x"]), "9\n");
+    t.ok("rm", &["x"]);
+}

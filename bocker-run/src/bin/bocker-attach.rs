@@ -1,8 +1,9 @@
-//! `bocker attach [--no-stdin] [--detach-keys KEYS] <ctr>`: attach our terminal (or
-//! pipes) to a running container started detached (`run -d`, `start`), as `docker
-//! attach`: its output from now on, our stdin to its stdin when it was created with
-//! `-i`, signals forwarded, and its exit status when it ends; the detach keys (a `-t`
-//! container) leave it running. One attached caller at a time.
+//! `bocker attach [--no-stdin] [--detach-keys KEYS] [--sig-proxy=BOOL] <ctr>`: attach
+//! our terminal (or pipes) to a running container started detached (`run -d`, `start`),
+//! as `docker attach`: its output from now on, our stdin to its stdin when it was
+//! created with `-i`, signals forwarded (unless `--sig-proxy=false`), and its exit
+//! status when it ends; the detach keys (a `-t` container) leave it running. One
+//! attached caller at a time.
 
 use std::process::ExitCode;
 
@@ -26,6 +27,16 @@ struct Args {
         default_value = "ctrl-p,ctrl-q"
     )]
     detach_keys: String,
+    /// Proxy all received signals to the process (`--sig-proxy=false`: they end attach only)
+    #[arg(
+        long = "sig-proxy",
+        value_name = "BOOL",
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    sig_proxy: bool,
     /// Container (id, prefix or name)
     container: String,
 }
@@ -63,5 +74,6 @@ fn connect(args: &Args) -> anyhow::Result<Caller> {
         )
     })?;
     caller.set_detach_keys(keys);
+    caller.set_sig_proxy(args.sig_proxy);
     Ok(caller)
 }
