@@ -14,6 +14,16 @@ fn inspect(t: &TestRoot, ctr: &str) -> serde_json::Value {
     v[0].clone()
 }
 
+/// Until the shell of container `x` has set its traps (it touches /ready then), a
+/// signal would end it by its default action.
+fn trap_set(t: &TestRoot) {
+    eventually("the trap is set", || {
+        t.run("exec", &["x", "test", "-e", "/ready"])
+            .status
+            .success()
+    });
+}
+
 /// `ps -a`'s STATUS of the container named `x`.
 fn ps_status(t: &TestRoot) -> String {
     t.ok(
@@ -216,8 +226,9 @@ fn wait_on_an_rm_container_prints_its_exit_code() {
 fn exec_into_a_paused_container_is_refused_and_stop_of_it_is_graceful() {
     let t = TestRoot::overlay();
     let img = t.busybox_image();
-    let cmd = "trap 'exit 7' TERM; while true; do sleep 0.1; done";
+    let cmd = "trap 'exit 7' TERM; touch /ready; while true; do sleep 0.1; done";
     t.ok("run", &["-d", "--name", "x", &img, "sh", "-c", cmd]);
+    trap_set(&t);
     t.ok("pause", &["x"]);
     // Docker 20.10's message (checked: the container as named), and a non-zero status,
     // not a hang.
@@ -235,8 +246,9 @@ fn exec_into_a_paused_container_is_refused_and_stop_of_it_is_graceful() {
 fn kill_of_a_paused_container_signals_then_thaws_it() {
     let t = TestRoot::overlay();
     let img = t.busybox_image();
-    let cmd = "trap 'exit 8' USR1; while true; do sleep 0.1; done";
+    let cmd = "trap 'exit 8' USR1; touch /ready; while true; do sleep 0.1; done";
     t.ok("run", &["-d", "--name", "x", &img, "sh", "-c", cmd]);
+    trap_set(&t);
     t.ok("pause", &["x"]);
     // Docker 20.10 (checked): `kill -s USR1` of a paused container succeeds, thaws it,
     // and the trap runs.
