@@ -17,6 +17,10 @@ pub enum TargetError {
     Store(#[from] StoreError),
     #[error("Container '{0}' exists but is not running")]
     NotRunning(String),
+    /// Docker 20.10's message (the container as named): a frozen container cannot run
+    /// the command.
+    #[error("Container {0} is paused, unpause the container before exec")]
+    Paused(String),
 }
 
 /// A running container: its record and a pidfd on its first process.
@@ -35,6 +39,10 @@ pub fn find(store: &Store, query: &str) -> Result<Target, TargetError> {
         Some(p) if p > 0 && liveness::is_running(&record) => p,
         _ => return Err(not_running()),
     };
+    if record.state.paused {
+        // Docker refuses; entering a frozen cgroup would hang.
+        return Err(TargetError::Paused(query.to_string()));
+    }
     let pidfd = sys::pidfd_open(pid).map_err(|_| not_running())?;
     // The pidfd names one process for good. If that process is in the container's own
     // cgroup, and still alive after we looked, the pid we checked was that process.

@@ -18,6 +18,14 @@
 //!
 //! Until the container runs, the supervisor's stderr is the caller's, so start errors
 //! read as before; with `-d` it moves to /dev/null before `started` is sent.
+//!
+//! `bocker attach` ([`Caller::connect`]): a detached supervisor listens on
+//! `containers/<id>/attach.sock` ([`Link::listen`]); an attaching caller makes the same
+//! pipes as `split` and sends the supervisor's ends over the socket (SCM_RIGHTS, in a
+//! fixed order: status, out, err, hold, keys, ctl), then relays like a foreground `run`.
+//! One caller at a time. With `-d -i` the supervisor holds the write end of the
+//! container's stdin pipe, so the container's stdin stays open for a later attach
+//! (Docker's `OpenStdin`), and copies an attached caller's keys into it.
 
 use crate::exit_code;
 use crate::sys;
@@ -43,6 +51,12 @@ pub struct Link {
     /// `-i`: our stdin is the caller's keys, for the container.
     pub stdin: bool,
     detach: bool,
+    /// `-d`: where `bocker attach` callers connect ([`Link::listen`]).
+    pub listener: Option<std::os::unix::net::UnixListener>,
+    /// `-d -i`: the write end of the container's stdin pipe, held open for attachers.
+    pub stdin_w: Option<OwnedFd>,
+    /// An attached caller's keys, for the container's stdin (or its pty).
+    pub keys: Option<OwnedFd>,
 }
 
 /// The caller's end: what it relays until the container's exit.
@@ -56,6 +70,9 @@ pub struct Caller {
     detach: bool,
     /// `--detach-keys` as bytes (Docker's default: Ctrl-P Ctrl-Q); `-t` only.
     keys: Vec<u8>,
+    /// Pass SIGINT/SIGTERM/SIGHUP/SIGQUIT on to the container (Docker's `--sig-proxy`,
+    /// default true); without it they act on us alone.
+    sig_proxy: bool,
 }
 
 /// Fork the supervisor (twice, `setsid` between), set up the pipes; `detach`: `-d`,
@@ -80,6 +97,7 @@ pub fn split(detach: bool, interactive: bool, tty: bool) -> io::Result<Role> {
             ctl: ctl.map(|p| p.1),
             detach,
             keys: vec![0x10, 0x11],
+            sig_proxy: true,
         }));
     }
     // The intermediate: a new session, then the supervisor, then gone, so the
@@ -89,7 +107,12 @@ pub fn split(detach: bool, interactive: bool, tty: bool) -> io::Result<Role> {
     }
     drop((status_r, hold_w));
     let null = sys::open(c"/dev/null", libc::O_RDWR)?;
-    let stdin_r = stdin.map(|(r, _w)| r);
+    // `-d -i`: the write end stays with us, so the container's stdin stays open for a
+    // later `bocker attach` (Docker's behaviour).
+    let (stdin_r, stdin_w) = match stdin {
+        Some((r, w)) => (Some(r), detach.then_some(w)),
+        None => (None, None),
+    };
     sys::dup2(stdin_r.as_ref().unwrap_or(&null).as_raw_fd(), 0)?;
     sys::dup2(null.as_raw_fd(), 1)?;
     let link = Link {
@@ -100,6 +123,9 @@ pub fn split(detach: bool, interactive: bool, tty: bool) -> io::Result<Role> {
         ctl: ctl.map(|p| p.0),
         stdin: interactive && !detach,
         detach,
+        listener: None,
+        stdin_w,
+        keys: None,
     };
     link.send(&format!("pid {}", std::process::id()));
     Ok(Role::Supervisor(link))
@@ -116,7 +142,52 @@ impl Link {
             ctl: None,
             stdin: false,
             detach: false,
+            listener: None,
+            stdin_w: None,
+            keys: None,
         }
+    }
+
+    /// `-d`: listen for `bocker attach` callers at `path` (a socket beside the record,
+    /// replacing a stale one of an earlier run). A failure only means no attach.
+    pub fn listen(&mut self, path: &std::path::Path) {
+        if !self.detach {
+            return;
+        }
+        let _ = std::fs::remove_file(path);
+        let listener = std::os::unix::net::UnixListener::bind(path)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l));
+        self.listener = listener.ok();
+    }
+
+    /// A caller knocks on [`Link::listen`]'s socket: take its pipes (see the module doc)
+    /// unless one is attached already. Returns whether a caller was taken.
+    pub fn accept(&mut self) -> bool {
+        let Some(Ok((conn, _))) = self.listener.as_ref().map(|l| l.accept()) else {
+            return false;
+        };
+        if self.hold.is_some() {
+            return false; // one caller at a time: the newcomer sees its socket close
+        }
+        // A caller that stalls cannot hold the supervisor up for long.
+        let _ = conn.set_nonblocking(false);
+        let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+        let mut fds = Vec::with_capacity(6);
+        for _ in 0..6 {
+            match sys::tty::recv_fd(conn.as_raw_fd()) {
+                Ok(Some(fd)) => fds.push(fd),
+                _ => return false,
+            }
+        }
+        let mut fds = fds.into_iter();
+        self.status = fds.next();
+        self.out = fds.next();
+        self.err = fds.next();
+        self.hold = fds.next();
+        self.keys = fds.next();
+        self.ctl = fds.next();
+        self.send(&format!("pid {}", std::process::id()));
+        true
     }
 
     /// Whether a caller is attached and wants the container's output.
@@ -150,6 +221,7 @@ impl Link {
         self.out = None;
         self.err = None;
         self.hold = None;
+        self.keys = None;
         if self.status.is_some() {
             if let Ok(null) = sys::open(c"/dev/null", libc::O_RDWR) {
                 let _ = sys::dup2(null.as_raw_fd(), 2);
@@ -239,6 +311,47 @@ fn window_message() -> Option<[u8; 4]> {
 }
 
 impl Caller {
+    /// `bocker attach`: connect to the supervisor listening at `path` and hand it the
+    /// supervisor's ends of our pipes (module doc); `stdin`: our stdin goes to the
+    /// container, `tty`: it has a terminal (window sizes, raw mode, detach keys).
+    /// Errors: nobody listens there (the container was not started detached, or has
+    /// exited), or the hand-over failed.
+    pub fn connect(path: &std::path::Path, stdin: bool, tty: bool) -> io::Result<Caller> {
+        let conn = std::os::unix::net::UnixStream::connect(path)?;
+        let (status_r, status_w) = sys::pipe()?;
+        let (out_r, out_w) = sys::pipe()?;
+        let (err_r, err_w) = sys::pipe()?;
+        let (hold_r, hold_w) = sys::pipe()?;
+        let null = || sys::open(c"/dev/null", libc::O_RDONLY);
+        let (keys_r, keys_w) = match stdin {
+            true => sys::pipe().map(|(r, w)| (r, Some(w)))?,
+            false => (null()?, None),
+        };
+        let (ctl_r, ctl_w) = match tty {
+            true => sys::pipe().map(|(r, w)| (r, Some(w)))?,
+            false => (null()?, None),
+        };
+        for fd in [&status_w, &out_w, &err_w, &hold_r, &keys_r, &ctl_r] {
+            sys::tty::send_fd(conn.as_raw_fd(), fd.as_raw_fd())?;
+        }
+        Ok(Caller {
+            status: status_r,
+            out: Some(out_r),
+            err: Some(err_r),
+            _hold: hold_w,
+            stdin: keys_w,
+            ctl: ctl_w,
+            detach: false,
+            keys: vec![0x10, 0x11],
+            sig_proxy: true,
+        })
+    }
+
+    /// `--sig-proxy=false`: signals end us, never reach the container.
+    pub fn set_sig_proxy(&mut self, on: bool) {
+        self.sig_proxy = on;
+    }
+
     /// Use `keys` (from [`parse_detach_keys`]) to detach a `-t` session.
     pub fn set_detach_keys(&mut self, keys: Vec<u8>) {
         self.keys = keys;
@@ -253,6 +366,18 @@ impl Caller {
     /// `-d`: wait until the container runs, print its id; the exit status of a start
     /// that failed (its message was printed by the supervisor) otherwise.
     pub fn wait_started(self) -> i32 {
+        match self.started() {
+            Ok(id) => {
+                println!("{id}");
+                0
+            }
+            Err(code) => code,
+        }
+    }
+
+    /// Wait until the container runs: its id, or the exit status of a start that failed
+    /// (its message was printed by the supervisor).
+    pub fn started(self) -> Result<String, i32> {
         let mut st = Status::default();
         let mut buf = [0u8; 512];
         while st.started.is_none() && st.exit.is_none() {
@@ -262,14 +387,11 @@ impl Caller {
             }
         }
         match (st.started, st.exit) {
-            (Some(id), _) => {
-                println!("{id}");
-                0
-            }
-            (None, Some(code)) => code,
+            (Some(id), _) => Ok(id),
+            (None, Some(code)) => Err(code),
             (None, None) => {
                 eprintln!("bocker-run: the container's supervisor died before it started");
-                exit_code::ENGINE
+                Err(exit_code::ENGINE)
             }
         }
     }
@@ -282,7 +404,11 @@ impl Caller {
             return self.wait_started();
         }
         let tty = self.ctl.is_some();
-        let mut handled_list = FORWARDED.to_vec();
+        let mut handled_list = if self.sig_proxy {
+            FORWARDED.to_vec()
+        } else {
+            Vec::new()
+        };
         if tty {
             handled_list.push(libc::SIGWINCH);
         }

@@ -1,5 +1,7 @@
-//! One container's life: create (id, storage, /etc files), run (live entry, cgroup,
-//! clone, the record, network, supervise, record the exit, release), remove, reclaim.
+//! One container's life: create (id, storage, /etc files, the saved bundle and the
+//! `created` record), start (live entry, cgroup, clone, the record, network, supervise,
+//! record the exit, release), remove, reclaim. `run` is create then start; `start` and
+//! `restart` [`load`] a created or exited container and start it the same way.
 //!
 //! Lifecycle modules: [`state`] (the one place a record's status changes), [`release`]
 //! (kill → cgroup destroy → network release, each through its owning crate),
@@ -8,25 +10,30 @@
 //! [`pause`], [`top`], [`stats`] ([`signal`]: Docker's signal names, [`each`]: one verb
 //! over many containers). Crash recovery is [`reclaim`].
 //!
-//! Before the start makes anything on the host it writes the container's live entry
+//! `create` writes the container's bundle ([`saved`]) and then its record (`created`);
+//! until then the store's journal (and its shared lock) covers the container's storage:
+//! if we die, the journal removes it. A created container holds nothing on the host.
+//! Before a start makes anything on the host it writes the container's live entry
 //! (`live/<ps_id>` in the store: supervisor pid and start time, cgroup parent, bridge),
-//! so whatever instant `bocker run` is killed at, the next command finds what it made.
-//! The record is first written right after the clone, already `running`, while the
-//! child builds its filesystem: one durable write fewer per start, and that one
-//! overlapped. Until then the store's journal (and its shared lock) covers the
-//! container's storage: if we die, the journal removes it.
+//! so whatever instant the supervisor is killed at, the next command finds what it made.
+//! The record becomes `running` right after the clone, while the child builds its
+//! filesystem. The supervisor holds the container's start lock for the whole run, so a
+//! second `start` of a running container finds it taken.
 
 pub mod cgroups;
 pub mod each;
+pub mod from_flags;
 pub mod kill;
 pub mod pause;
 pub mod reclaim;
 pub mod release;
 pub mod remove;
+pub mod saved;
 pub mod signal;
 pub mod state;
 pub mod stats;
 pub mod stop;
+pub mod supervised;
 pub mod top;
 pub mod volumes;
 pub mod wait;
@@ -38,11 +45,11 @@ use crate::network::{self, etc_files};
 use crate::process::execve::StartFailure;
 use crate::process::{self, supervisor};
 use crate::spec::{resources, Bundle};
-use bocker_store::lock::Lock;
+use bocker_store::lock::{Lock, Mode};
 use bocker_store::log::{LogOptions, LogWriter};
 use bocker_store::record::{NetworkState, Resources};
 use bocker_store::{
-    liveness, ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord, Journal,
+    liveness, ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord,
     LiveEntry, Store, StoreError,
 };
 use std::os::fd::AsRawFd;
@@ -71,6 +78,12 @@ pub enum ContainerError {
     /// A volume could not be made (a bad name, the store refused).
     #[error(transparent)]
     Volume(#[from] bocker_store::volume::VolumeError),
+    /// The container's saved bundle could not be read back.
+    #[error(transparent)]
+    Saved(#[from] saved::LoadError),
+    /// Another process is starting or supervising the container.
+    #[error("container {0} is being started by another command")]
+    Busy(String),
     /// `--rm` could not remove the container.
     #[error("removing {id}: {source}")]
     Remove {
@@ -91,53 +104,45 @@ fn io_step(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ContainerE
     move |source| ContainerError::Io { what, source }
 }
 
-/// A created container, ready to start.
+/// A created container, ready to start: what [`create`] made, or what [`load`] read back.
 pub struct Created {
     pub id: ContainerId,
     pub dir: PathBuf,
     pub layers: Vec<String>,
     /// What the runtime runs: the OCI spec and bocker's extras.
     pub bundle: Bundle,
-    /// The record as it will be written.
+    /// The record as it was when the start began (`created`, or a past run's `exited`).
     pub record: ContainerRecord,
     /// Rotation limits of its log (`--log-opt`).
     pub log: LogOptions,
-    /// The store journal and lock covering the container until its record is written.
-    journal: Option<(Journal, Lock)>,
+    /// The container's start lock ([`Store::try_lock_container_start`]), held until its
+    /// run has ended and been cleaned up.
+    start_lock: Option<Lock>,
 }
 
 impl Created {
-    /// Apply `f` to the record and store it: the first time as a whole (closing the
-    /// journal), then as an update under the record's lock.
+    /// Apply `f` to the stored record, under the record's lock.
     fn record(
         &mut self,
         store: &Store,
-        f: impl Fn(&mut ContainerRecord),
+        f: impl FnOnce(&mut ContainerRecord),
     ) -> bocker_store::Result<()> {
-        match self.journal.take() {
-            Some((journal, lock)) => {
-                f(&mut self.record);
-                store.write_container(&self.record)?;
-                journal.finish()?;
-                drop(lock);
-            }
-            None => {
-                store.update_container(&self.id, f)?;
-            }
-        }
-        Ok(())
+        store.update_container(&self.id, f).map(|_| ())
     }
 }
 
-/// Reserve an id, make the container's storage and /etc files, and bind the planned
-/// bundle to them ([`Bundle::finish`]); the record is written when it starts. If we die
-/// half-way, the store's journal removes the leftovers.
+/// Reserve an id, make the container's storage and /etc files, bind the planned bundle
+/// to them ([`Bundle::finish`]), save the bundle ([`saved`]) with `log`, and write the
+/// record, `created` (Docker's `docker create`: nothing runs, nothing is held on the
+/// host). If we die half-way, the store's journal removes the leftovers. The returned
+/// container holds its start lock: [`run_attached`] starts it.
 pub fn create(
     store: &Store,
     image: &ImageRecord,
     image_ref: &str,
     name: Option<&str>,
     mut bundle: Bundle,
+    log: LogOptions,
 ) -> Result<Created, ContainerError> {
     let lock = store
         .lock_shared()
@@ -174,14 +179,56 @@ pub fn create(
     // The default hostname (the id; in host mode the host's own, as Docker 20.10).
     bundle.finish(&hostname, &rootfs, etc, &cgroups_path);
     let record = record_of(store, &id, name, image, image_ref, &bundle);
+    let start_lock = store
+        .try_lock_container_start(&id)
+        .map_err(store_step(format!("locking {id}")))?;
+    saved::save(store, &id, &bundle, log).map_err(store_step(format!("saving {id}")))?;
+    store
+        .write_container(&record)
+        .map_err(store_step(format!("writing the record of {id}")))?;
+    p.finish()
+        .map_err(store_step("closing the store journal"))?;
+    drop(lock);
     Ok(Created {
         id,
         dir,
         layers: image.layers.clone(),
         bundle,
         record,
-        log: LogOptions::default(),
-        journal: Some((p, lock)),
+        log,
+        start_lock,
+    })
+}
+
+/// How long [`load`] waits for the start lock: the supervisor of a run that has just
+/// ended (`restart` stops, then starts) lets it go right after its cleanup.
+const START_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A created or exited container, read back to be started again (`start`, `restart`):
+/// its record and saved bundle, and its start lock. Errors: no such container (or one
+/// created before bundles were saved), its start lock stays taken (it runs), the
+/// saved bundle is unreadable.
+pub fn load(store: &Store, id: &ContainerId) -> Result<Created, ContainerError> {
+    let deadline = std::time::Instant::now() + START_LOCK_WAIT;
+    let start_lock = loop {
+        if let Some(l) = store.try_lock_container_start(id)? {
+            break l;
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(ContainerError::Busy(id.0.clone()));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let record = store.read_container(id)?;
+    let (bundle, log) = saved::load(store, id)?;
+    Ok(Created {
+        id: id.clone(),
+        dir: store.container_dir(id),
+        layers: record.layers.clone(),
+        bundle,
+        record,
+        log,
+        start_lock: Some(start_lock),
     })
 }
 
@@ -234,10 +281,7 @@ fn record_of(
             stop_signal: (x.stop_signal.clone()).or_else(|| image.config.stop_signal.clone()),
             ..Default::default()
         },
-        state: ContainerState {
-            supervisor_pid: Some(std::process::id() as i32),
-            ..Default::default()
-        },
+        state: ContainerState::default(),
     }
 }
 
@@ -255,33 +299,52 @@ pub fn run(store: &Store, ctr: &mut Created) -> i32 {
 
 /// [`run`] in the supervisor of [`crate::attach`]: the output goes to `link`'s caller
 /// (while there is one) and `link` hears when the container runs. The record follows
-/// each step.
+/// each step. A `--rm` container is removed once it has ended (also when its start
+/// failed), unless `restart` stopped it; the start lock is let go last.
 pub fn run_attached(store: &Store, ctr: &mut Created, link: &mut Link) -> i32 {
+    let code = match launch(store, ctr, link) {
+        Ok(code) => code,
+        Err(code) => {
+            if ctr.bundle.extras.auto_remove {
+                if let Err(e) = remove(store, &ctr.id) {
+                    bocker_cli::warn(&e.to_string());
+                }
+            }
+            code
+        }
+    };
+    ctr.start_lock.take();
+    code
+}
+
+/// Start the container, supervise it, record its end and release what it held; its
+/// exit status, or `Err` with the status of a start that failed (recorded already).
+fn launch(store: &Store, ctr: &mut Created, link: &mut Link) -> Result<i32, i32> {
     let entry = match live_entry(store, ctr) {
         Ok(e) => e,
-        Err(e) => return fail(store, ctr, None, StartFailure::engine(e.to_string())),
+        Err(e) => return Err(fail(store, ctr, None, StartFailure::engine(e.to_string()))),
     };
-    ctr.record.state.supervisor_start = entry.supervisor_start;
     // Recorded before anything is made: a kill from here on leaves nothing unfound.
     if let Err(e) = store.mark_live(&ctr.id, &entry) {
         let f = StartFailure::engine(format!("recording the container's resources: {e}"));
-        return fail(store, ctr, None, f);
+        return Err(fail(store, ctr, None, f));
     }
     let parent = entry.cgroup_parent.as_deref().unwrap_or_default();
     let cgroup = match ContainerCgroup::create(parent, &ctr.id.0, &limits_of(&ctr.bundle)) {
         Ok(c) => c,
         Err(e) => {
             let f = StartFailure::engine(format!("creating cgroup: {e}"));
-            return fail(store, ctr, Some((&entry, None)), f);
+            return Err(fail(store, ctr, Some((&entry, None)), f));
         }
     };
     // `--device`, `--privileged`: their rules beside the default policy, before any process.
     if let Err(e) = cgroup.allow_devices(&ctr.bundle.device_rules()) {
         let f = StartFailure::engine(format!("device cgroup: {e}"));
-        return fail(store, ctr, Some((&entry, Some(&cgroup))), f);
+        return Err(fail(store, ctr, Some((&entry, Some(&cgroup))), f));
     }
-    let code = match start(store, ctr, &cgroup) {
+    let code = match start(store, ctr, &cgroup, &entry) {
         Ok((started, mut log)) => {
+            link.listen(&ctr.dir.join("attach.sock"));
             link.started(&ctr.id.0);
             match supervisor::supervise(started, log.as_mut(), link) {
                 Ok(code) => code,
@@ -291,24 +354,38 @@ pub fn run_attached(store: &Store, ctr: &mut Created, link: &mut Link) -> i32 {
                 }
             }
         }
-        Err(f) => return fail(store, ctr, Some((&entry, Some(&cgroup))), f),
+        Err(f) => return Err(fail(store, ctr, Some((&entry, Some(&cgroup))), f)),
     };
     // Every process is gone with the cgroup: the namespace (and its veth) goes with them.
     let mut failed = release::release_with(store, &ctr.id, &entry, Some(&cgroup));
-    if ctr.bundle.extras.auto_remove {
-        // `--rm`: no last record write, the record goes.
-        if let Err(e) = store.remove_container_record(&ctr.id) {
-            failed.push(format!("removing the record: {e}"));
+    let mut restarting = false;
+    let recorded = ctr.record(store, |r| {
+        restarting = std::mem::take(&mut r.state.restarting);
+        state::exited(r, code, None);
+    });
+    match recorded {
+        // `--rm`: the exit is recorded first, for those already waiting (`wait` holds
+        // the waiters' lock while it reads); the record goes once they have read it.
+        // A restart's stop is not the end: the container stays (Docker's restart).
+        Ok(()) if ctr.bundle.extras.auto_remove && !restarting => {
+            let waiters = store.lock_container_waiters(&ctr.id, Mode::Exclusive);
+            match store.remove_container_record(&ctr.id) {
+                Ok(()) | Err(StoreError::NoSuchContainer(_)) => {}
+                Err(e) => failed.push(format!("removing the record: {e}")),
+            }
+            drop(waiters);
+            failed.extend(volumes::remove_anonymous(store, &ctr.record));
         }
-        failed.extend(volumes::remove_anonymous(store, &ctr.record));
-    } else if let Err(e) = ctr.record(store, |r| state::exited(r, code, None)) {
+        Ok(()) => {}
         // Gone already: `rm -f` removed it while it ran.
-        if store.container_dir(&ctr.id).exists() {
-            failed.push(format!("recording the exit: {e}"));
+        Err(e) => {
+            if store.container_dir(&ctr.id).exists() {
+                failed.push(format!("recording the exit: {e}"));
+            }
         }
     }
     release::report(&ctr.id, release::forget(store, &ctr.id, failed));
-    code
+    Ok(code)
 }
 
 /// What this start will make, for the live entry: our own pid and start time, the
@@ -333,6 +410,7 @@ fn start(
     store: &Store,
     ctr: &mut Created,
     cgroup: &ContainerCgroup,
+    entry: &LiveEntry,
 ) -> Result<(process::Started, Option<LogWriter>), StartFailure> {
     let engine =
         |what: &str, e: &dyn std::fmt::Display| StartFailure::engine(format!("{what}: {e}"));
@@ -350,6 +428,12 @@ fn start(
     (ctr.bundle.extras)
         .create_volume_sources()
         .map_err(|e| engine("volumes", &e))?;
+    if ctr.record.state.started_at.is_some() {
+        // It ran before: its /etc/hosts back to the seed the network step fills.
+        let x = &ctr.bundle.extras;
+        etc_files::reseed_hosts(&x.etc.hosts, &x.add_host)
+            .map_err(|e| engine("writing /etc/hosts", &e))?;
+    }
     // cgroup v2: born in the group. v1: it moves itself in (its `tasks` files).
     let v2_dir = cgroup.v2_dir();
     let v2_fd = v2_dir.as_ref().map(|f| f.as_raw_fd());
@@ -375,8 +459,9 @@ fn start(
         Ok(a) => a,
         Err(e) => return Err(pending.abort(engine("network", &e))),
     };
+    let supervisor = (entry.supervisor_pid, entry.supervisor_start);
     let recorded = ctr.record(store, |r| {
-        state::running(r, pid, paths.clone());
+        state::running(r, pid, paths, supervisor);
         let n = &mut r.config.network;
         n.bridge = att.bridge.clone();
         n.ip = att.ip.clone();

@@ -1,13 +1,14 @@
-//! `bocker run [opts] <image> [cmd…]`: create a container from an image and run it, as
-//! the seed's `bocker_run` did: snapshot, cgroup, namespaces, exec. The container lives
-//! under a supervisor of its own ([`attach::split`]); the caller relays its output
-//! (foreground) or prints its id and returns (`-d`).
+//! `bocker run [opts] <image> [cmd…]`: create a container from an image and start it
+//! (`docker create` + `docker start`), as the seed's `bocker_run` did: snapshot, cgroup,
+//! namespaces, exec. The container lives under a supervisor of its own
+//! ([`attach::split`]); the caller relays its output (foreground) or prints its id and
+//! returns (`-d`).
 
 use anyhow::{Context, Result};
 use bocker_run::attach::{self, Link, Role};
 use bocker_run::cidfile::CidFile;
-use bocker_run::container::{self, reclaim};
-use bocker_run::{cli::Args, exit_code, prepare, spec};
+use bocker_run::container::{self, from_flags, reclaim};
+use bocker_run::{cli::Args, exit_code, prepare};
 use bocker_store::Store;
 use std::process::ExitCode;
 
@@ -51,28 +52,11 @@ fn main() -> ExitCode {
 fn run(args: &Args, link: &mut Link, cidfile: Option<&mut CidFile>) -> Result<i32> {
     let store = Store::open().context("opening the store")?;
     reclaim::reclaim(&store);
-    let log = bocker_store::log::LogOptions::parse(&args.log_opt).map_err(anyhow::Error::msg)?;
-    let image_id = store.resolve_image(&args.image)?;
-    let image = store
-        .read_image(&image_id)
-        .with_context(|| format!("reading image {image_id}"))?;
-    let mut bundle = spec::plan(args, &image.config)?;
-    if args.tty {
-        // `-t`: the container's stdio is a pty of its own devpts.
-        if let Some(mut p) = bundle.spec.process().clone() {
-            p.set_terminal(Some(true));
-            bundle.spec.set_process(Some(p));
-        }
-    }
-    let mut ctr = container::create(&store, &image, &args.image, args.name.as_deref(), bundle)?;
-    ctr.log = log;
+    let ctr = from_flags::create_from_flags(&store, args)?;
     if let Some(f) = cidfile {
         f.write(&ctr.id.0)
             .context("writing the container ID file")?;
     }
-    let code = container::run_attached(&store, &mut ctr, link);
-    if args.rm {
-        container::remove(&store, &ctr.id)?;
-    }
-    Ok(code)
+    let mut ctr = ctr;
+    Ok(container::run_attached(&store, &mut ctr, link))
 }

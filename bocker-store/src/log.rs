@@ -51,7 +51,7 @@ struct OwnedLine {
 }
 
 /// Rotation limits of a container's log (Docker's `--log-opt` names and `local` defaults).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogOptions {
     /// Bytes a file may reach before it is rotated (`max-size`; 0: never rotated).
     pub max_size: u64,

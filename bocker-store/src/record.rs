@@ -102,6 +102,11 @@ pub struct ContainerState {
     /// True while `bocker pause` holds the container frozen (Docker's `State.Paused`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub paused: bool,
+    /// Set by `bocker restart` before it stops the container: the exit that follows is
+    /// not its end, so its supervisor keeps a `--rm` container (Docker's restart keeps
+    /// it too). Cleared when that supervisor records the exit.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub restarting: bool,
 }
 
 /// A mount requested with `-v`, `--mount` or made for an image's `VOLUME`.

@@ -259,6 +259,51 @@ impl Store {
         Ok(rec)
     }
 
+    /// Writes (atomically, beside its record) what container `id` needs to be started
+    /// again: the runtime's saved input (`bundle.json`, its shape the runtime's own). The
+    /// store keeps it as data; `create` writes it before the record, so a record never
+    /// lacks it.
+    pub fn write_container_bundle<T: serde::Serialize>(
+        &self,
+        id: &ContainerId,
+        bundle: &T,
+    ) -> Result<()> {
+        crate::atomic::write_json_with(
+            &self.container_dir(id).join("bundle.json"),
+            bundle,
+            crate::atomic::Durability::CrashSafe,
+        )
+    }
+
+    /// Reads what [`Store::write_container_bundle`] saved for container `id`.
+    /// Errors: `NoSuchContainer` when it has none (removed, or made before bundles were
+    /// saved), `CorruptRecord` when it does not parse as `T`.
+    pub fn read_container_bundle<T: serde::de::DeserializeOwned>(
+        &self,
+        id: &ContainerId,
+    ) -> Result<T> {
+        read_json(&self.container_dir(id).join("bundle.json"))
+            .map_err(|e| not_found(e, || StoreError::NoSuchContainer(id.0.clone())))
+    }
+
+    /// The lock between those waiting for container `id`'s exit (`Shared`: `wait`, held
+    /// while it reads the record) and its removal (`Exclusive`: the `--rm` supervisor,
+    /// which records the exit first and removes the record once no waiter is left), so a
+    /// waiter that started before the exit always reads the code (Docker's `wait`).
+    /// Errors: `NoSuchContainer` when the container is gone.
+    pub fn lock_container_waiters(&self, id: &ContainerId, mode: Mode) -> Result<Lock> {
+        Lock::acquire(&self.container_dir(id).join("wait.lock"), mode)
+            .map_err(|e| not_found(e, || StoreError::NoSuchContainer(id.0.clone())))
+    }
+
+    /// The lock of the one process that starts and supervises container `id`, held for
+    /// the container's whole run (by its supervisor): a second start finds it taken.
+    /// `Ok(None)` when taken; `NoSuchContainer` when the container is gone.
+    pub fn try_lock_container_start(&self, id: &ContainerId) -> Result<Option<Lock>> {
+        Lock::try_acquire(&self.container_dir(id).join("start.lock"), Mode::Exclusive)
+            .map_err(|e| not_found(e, || StoreError::NoSuchContainer(id.0.clone())))
+    }
+
     /// Read-modify-write of a container record under the record's own lock.
     pub fn update_container<F>(&self, id: &ContainerId, f: F) -> Result<ContainerRecord>
     where

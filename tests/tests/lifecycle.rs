@@ -429,3 +429,32 @@ fn detach_keys_leave_an_it_container_running_and_i_alone_gives_no_terminal() {
     assert_eq!(record(&t, "d")["state"]["status"], "running");
     t.ok("rm", &["-f", "d"]);
 }
+
+#[test]
+fn attach_to_a_detached_it_container_gets_its_terminal_detaches_and_reattaches() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    t.ok("run", &["-d", "-it", "--name", "a", &img, "sh"]);
+    let attach = bocker_e2e::bin("attach");
+    let shell = format!(
+        "{a} a; echo detached-$((1+1)); {a} a; echo status=$?; sleep 60",
+        a = attach.display(),
+    );
+    let tmux = Tmux::new(&t, &shell);
+    // Docker 20.10: `attach` gives the container's terminal, at our window size.
+    tmux.keys("stty size; echo in-$((2+2))");
+    tmux.keys("Enter");
+    tmux.wait_for("in-4");
+    tmux.wait_for("30 100");
+    // Ctrl-P Ctrl-Q: we leave, the container goes on.
+    tmux.keys("C-p");
+    tmux.keys("C-q");
+    tmux.wait_for("detached-2");
+    assert_eq!(record(&t, "a")["state"]["status"], "running");
+    // Attached again, the container's exit status is ours.
+    tmux.keys("exit 4");
+    tmux.keys("Enter");
+    tmux.wait_for("status=4");
+    assert_eq!(t.ok("wait", &["a"]), "4\n");
+    t.ok("rm", &["a"]);
+}

@@ -13,8 +13,6 @@ use crate::sys;
 pub enum KillError {
     #[error("Container {0} is not running")]
     NotRunning(String),
-    #[error("Container {0} is paused. Unpause the container before stopping or killing")]
-    Paused(String),
     #[error("signalling container {id}: {source}")]
     Signal { id: String, source: std::io::Error },
     #[error("thawing container {id}: {source}")]
@@ -26,20 +24,39 @@ pub enum KillError {
     Store(#[from] StoreError),
 }
 
-/// Sends `sig` to container `id`'s first process. A paused container takes only
-/// SIGKILL (Docker's rule), and is thawed so that it dies.
+/// Sends `sig` to container `id`'s first process. A paused container gets the signal
+/// and is then thawed so that it handles it, as Docker 20.10's `killWithSignal` does
+/// (checked: `kill -s TERM` and `-s USR1` of a paused container run its traps) — except
+/// when the image has a StopSignal and `sig` is another one (not SIGKILL): then it
+/// stays paused, the signal pending, as Docker's.
 pub fn kill(store: &Store, id: &ContainerId, sig: libc::c_int) -> Result<(), KillError> {
     let rec = store.read_container(id)?;
-    if rec.state.paused && sig != libc::SIGKILL && liveness::is_running(&rec) {
-        return Err(KillError::Paused(id.0.clone()));
+    let other_than_stop_signal = match rec.config.stop_signal.as_deref() {
+        Some(s) if sig != libc::SIGKILL => super::signal::parse(s).ok() != Some(sig),
+        _ => false,
+    };
+    if rec.state.paused && other_than_stop_signal {
+        return signal_first_process(&rec, sig);
     }
-    signal_first_process(&rec, sig)?;
+    signal_and_thaw(store, &rec, sig)
+}
+
+/// Sends `sig` to the first process of the running container `rec`, then, if it is
+/// paused, thaws it (and records it running) so that the signal is handled: Docker's
+/// order for `stop` of a paused container (signal, then resume).
+pub fn signal_and_thaw(
+    store: &Store,
+    rec: &ContainerRecord,
+    sig: libc::c_int,
+) -> Result<(), KillError> {
+    signal_first_process(rec, sig)?;
     if rec.state.paused {
-        bocker_cgroups::thaw(&cgroups::own(&rec)).map_err(|source| KillError::Thaw {
-            id: id.0.clone(),
+        bocker_cgroups::thaw(&cgroups::own(rec)).map_err(|source| KillError::Thaw {
+            id: rec.id.clone(),
             source,
         })?;
-        store.update_container(id, |r| r.state.paused = false)?;
+        let id = ContainerId(rec.id.clone());
+        store.update_container(&id, |r| r.state.paused = false)?;
     }
     Ok(())
 }

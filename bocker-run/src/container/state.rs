@@ -1,13 +1,27 @@
-//! The one place a container record's lifecycle status changes: `running` when its
-//! process is cloned, `exited` when it ends (or its start or its supervisor failed).
+//! The one place a container record's lifecycle status changes (`created` is how
+//! `create` writes it): `running` when its process is cloned, `exited` when it ends (or
+//! its start or its supervisor failed); a restart goes from `exited` to `running` again.
 
 use bocker_store::{ContainerRecord, Status};
 
-/// The container's first process `pid` is cloned into its cgroup (`cgroup_paths`).
-pub fn running(r: &mut ContainerRecord, pid: i32, cgroup_paths: Vec<String>) {
+/// The container's first process `pid` is cloned into its cgroup (`cgroup_paths`), under
+/// `supervisor` (its pid and start time). A past run's exit code and error are cleared
+/// (Docker's `State.ExitCode` is 0 while it runs); `FinishedAt` stays until the next exit.
+pub fn running(
+    r: &mut ContainerRecord,
+    pid: i32,
+    cgroup_paths: Vec<String>,
+    supervisor: (i32, Option<u64>),
+) {
     r.state.status = Status::Running;
     r.state.pid = Some(pid);
+    r.state.supervisor_pid = Some(supervisor.0);
+    r.state.supervisor_start = supervisor.1;
     r.state.started_at = Some(bocker_store::time::now());
+    r.state.exit_code = None;
+    r.state.error = None;
+    r.state.paused = false;
+    r.state.restarting = false;
     r.config.cgroup_paths = cgroup_paths;
 }
 

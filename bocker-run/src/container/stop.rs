@@ -1,8 +1,9 @@
 //! `bocker stop`: the container's stop signal (`-s`, else the image's `StopSignal`
 //! recorded at create, else SIGTERM) to its first process, then SIGKILL if it has not
 //! exited after the timeout (default 10 s; negative: wait for ever), as Docker stops a
-//! container. A paused container is killed at once (Docker: its stop signal could not
-//! be delivered). A container that is not running is already stopped: success.
+//! container. A paused container gets its stop signal and is then thawed, so that it
+//! handles it (Docker 20.10's `killWithSignal`: signal, then resume). A container that
+//! is not running is already stopped: success.
 
 use std::time::Duration;
 
@@ -54,15 +55,14 @@ pub fn stop(
         (None, Some(s)) => signal::parse(s)?,
         (None, None) => libc::SIGTERM,
     };
-    if !rec.state.paused {
-        match kill::signal_first_process(&rec, sig) {
-            Ok(()) | Err(KillError::NotRunning(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-        let timeout = u64::try_from(timeout_s).ok().map(Duration::from_secs);
-        if let Some(ended) = wait::wait_for(store, id, timeout)? {
-            return Ok(ended);
-        }
+    // Paused: thawed right after the signal, so it is handled (Docker's order).
+    match kill::signal_and_thaw(store, &rec, sig) {
+        Ok(()) | Err(KillError::NotRunning(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let timeout = u64::try_from(timeout_s).ok().map(Duration::from_secs);
+    if let Some(ended) = wait::wait_for(store, id, timeout)? {
+        return Ok(ended);
     }
     let ended = kill_and_wait(store, id, None)?;
     Ok(ended.unwrap_or(Ended::Removed))

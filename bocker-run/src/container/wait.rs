@@ -1,9 +1,13 @@
 //! `bocker wait`: block until a container has exited and give its exit code, from its
-//! record (which its supervisor writes last). A container whose supervisor died is
+//! record (which its supervisor writes last). A waiter holds the container's waiters'
+//! lock (shared) while it reads, and a `--rm` container's supervisor records the exit
+//! before it takes that lock (exclusive) to remove the record: a wait begun before the
+//! exit prints the code (Docker's), one begun after the removal finds no container. A container whose supervisor died is
 //! reclaimed on the way ([`crate::reclaim`]): it reads `exited (137)` then.
 
 use std::time::{Duration, Instant};
 
+use bocker_store::lock::Mode;
 use bocker_store::{liveness, ContainerId, Status, Store, StoreError};
 
 /// How a wait ended.
@@ -31,6 +35,13 @@ pub fn wait_for(
     timeout: Option<Duration>,
 ) -> Result<Option<Ended>, StoreError> {
     let deadline = timeout.map(|t| Instant::now() + t);
+    // Held while we read: a `--rm` container's supervisor removes the record only once
+    // every waiter has seen the exit it recorded first.
+    let _waiting = match store.lock_container_waiters(id, Mode::Shared) {
+        Ok(l) => l,
+        Err(StoreError::NoSuchContainer(_)) => return Ok(Some(Ended::Removed)),
+        Err(e) => return Err(e),
+    };
     let mut reclaimed = false;
     loop {
         let rec = match store.read_container(id) {

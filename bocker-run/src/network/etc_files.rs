@@ -22,7 +22,7 @@ pub const FALLBACK_NAMESERVERS: [&str; 2] = ["8.8.8.8", "8.8.4.4"];
 pub const HOST_GATEWAY: &str = "host-gateway";
 
 /// `--dns`, `--dns-search`, `--dns-option`: each, when given, replaces the host's.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Dns {
     pub servers: Vec<String>,
     pub search: Vec<String>,
@@ -186,6 +186,13 @@ pub fn write(
     std::fs::write(&files.hosts, add_host_lines(add_hosts)?)?;
     std::fs::write(&files.resolv_conf, resolv)?;
     Ok(files)
+}
+
+/// Writes the container's /etc/hosts back to what [`write`] seeded it with (the
+/// `--add-host` lines), in place (the bind mount's inode), before a container that ran
+/// before starts again: the network step then fills it as on the first start.
+pub fn reseed_hosts(hosts: &Path, add_hosts: &[String]) -> io::Result<()> {
+    std::fs::write(hosts, add_host_lines(add_hosts)?)
 }
 
 #[cfg(test)]

@@ -24,7 +24,8 @@ use std::str::FromStr;
 
 use bocker_net::{NetConfig, PortMapping};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum NetworkMode {
     /// Own namespace with an address on the bridge (Docker's default).
     #[default]

@@ -70,6 +70,17 @@ pub fn supervise(
             events: libc::POLLIN,
             revents: 0,
         },
+        // `-d`: `bocker attach` callers knock here; an attached one's keys come next.
+        libc::pollfd {
+            fd: link.listener.as_ref().map_or(-1, |l| l.as_raw_fd()),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: -1,
+            events: libc::POLLIN,
+            revents: 0,
+        },
     ];
     let mut buf = vec![0u8; 64 * 1024];
     // SIGCHLD may have been queued before the signalfd existed: check once up front.
@@ -128,6 +139,25 @@ pub fn supervise(
                 };
                 let _ = sys::tty::set_window_size(master.as_raw_fd(), &size);
             }
+        }
+        if fds[6].revents != 0 && link.accept() {
+            let fd = |f: &Option<std::os::fd::OwnedFd>| f.as_ref().map_or(-1, |f| f.as_raw_fd());
+            fds[3].fd = fd(&link.hold);
+            fds[5].fd = tty_in(true, fd(&link.ctl));
+            fds[7].fd = fd(&link.keys);
+        }
+        if fds[7].revents != 0 {
+            // An attached caller's keys: to the pty, else to the held stdin pipe.
+            let to = child.pty.as_ref().or(link.stdin_w.as_ref());
+            let n = sys::read(fds[7].fd, &mut buf).unwrap_or(0);
+            if n == 0 || to.is_none_or(|t| sys::write_all(t.as_raw_fd(), &buf[..n]).is_err()) {
+                link.keys = None;
+                fds[7].fd = -1;
+            }
+        }
+        if link.hold.is_none() {
+            // Detached (again): nothing of a gone caller is polled.
+            fds[7].fd = -1;
         }
         if fds[2].revents != 0 {
             handle_signal(sig.as_raw_fd(), child.pid, &mut status)?;

@@ -26,6 +26,7 @@ pub mod settings;
 
 use crate::network::NetworkMode;
 use oci_spec::runtime::{Mount, Spec};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ use std::path::{Path, PathBuf};
 pub use plan::{plan, PlanError};
 
 /// Host paths of the generated files bind-mounted at /etc/{hostname,hosts,resolv.conf}.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EtcFiles {
     pub hostname: PathBuf,
     pub hosts: PathBuf,
@@ -52,7 +53,10 @@ impl EtcFiles {
 }
 
 /// What bocker's runtime needs beside the OCI spec: settings OCI has no field for.
-#[derive(Debug, Clone, Default)]
+/// Saved with the spec when a container is created (`bundle.json`, see
+/// [`crate::container::saved`]): every field added later needs `#[serde(default)]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Extras {
     /// `--network`: which network the host side sets up (the namespace itself is in
     /// `linux.namespaces`).
@@ -111,8 +115,9 @@ impl Extras {
     }
 }
 
-/// The runtime's one input: an OCI runtime spec and bocker's extras.
-#[derive(Debug, Clone)]
+/// The runtime's one input: an OCI runtime spec and bocker's extras. Serializable: a
+/// container's finished bundle is what `start` and `restart` run again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Bundle {
     pub spec: Spec,
     pub extras: Extras,

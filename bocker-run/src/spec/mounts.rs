@@ -36,7 +36,7 @@ pub enum MountError {
 }
 
 /// A volume the container mounts: `name` `None` is a new anonymous volume.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VolumeRequest {
     pub name: Option<String>,
     pub dest: String,

@@ -1,0 +1,45 @@
+//! `bocker restart [-t N] [-s SIG] <ctr…>`: `stop` (same signal and timeout rules), then
+//! `start` under a new supervisor, as `docker restart`: the container keeps its id,
+//! name, storage and settings, and gets its network again; a `--rm` container is not
+//! removed by the stop (Docker's restart keeps it). Works on running, exited and created
+//! containers; prints each as named.
+
+use std::process::ExitCode;
+
+use bocker_run::container::supervised::{self, Attach};
+use bocker_run::container::{each, signal, stop};
+use bocker_store::liveness;
+use clap::Parser;
+
+/// Restart one or more containers
+#[derive(Parser)]
+#[command(name = "bocker-restart")]
+struct Args {
+    /// Signal to send to the container (default: the image's StopSignal, else SIGTERM)
+    #[arg(short, long)]
+    signal: Option<String>,
+    /// Seconds to wait before killing the container (negative: wait for ever)
+    #[arg(short = 't', long = "timeout", visible_alias = "time", default_value_t = stop::DEFAULT_TIMEOUT, allow_negative_numbers = true)]
+    timeout: i64,
+    /// Containers (id, prefix or name)
+    #[arg(required = true)]
+    containers: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let args = bocker_cli::parse::<Args>();
+    each::each(&args.containers, |store, id, typed| {
+        // Docker checks the signal per container (status 1), not as a usage error.
+        let sig = args.signal.as_deref().map(signal::parse).transpose()?;
+        if liveness::is_running(&store.read_container(id)?) {
+            // Its supervisor keeps a `--rm` container for the start that follows.
+            store.update_container(id, |r| r.state.restarting = true)?;
+            stop::stop(store, id, sig, args.timeout)?;
+        }
+        match supervised::start(store, id, &Attach::default())? {
+            0 => bocker_cli::say(typed),
+            code => anyhow::bail!("{typed}: the container could not be started ({code})"),
+        }
+        Ok(())
+    })
+}
