@@ -284,7 +284,7 @@ mod tests {
             .build()
             .unwrap();
         let r = LinuxResourcesBuilder::default()
-            .memory(m.clone())
+            .memory(m)
             .build()
             .unwrap();
         assert_eq!(
