@@ -15,6 +15,7 @@
 //!   `O_NONBLOCK` for the writer tells "no init waiting" (`ENXIO`) from a waiting one.
 
 pub mod namespaces;
+pub mod personality;
 pub mod propagation;
 pub mod resources;
 pub mod seccomp;
@@ -51,13 +52,13 @@ fn unsupported(field: &str) -> OciError {
 }
 
 /// Refuse every field of `spec` bocker's runtime cannot honour yet: hooks, a terminal,
-/// user namespaces and id mappings, sysctls, AppArmor and
-/// SELinux labels, personality, a shared or slave rootfs propagation, Intel RDT, and
-/// `linux.resources` beyond memory limit, CPU shares/quota/period, pids limit and deny
-/// device rules (bocker-cgroups applies its own device allow list: /dev/null, zero, full,
-/// random, urandom, tty, ptmx, pts). Namespaces and mounts are checked by
-/// [`process::namespace_flags`] and [`rootfs::steps::plan`] in [`create`]. `mountLabel`
-/// is ignored (no SELinux on this host; runc ignores it without SELinux too).
+/// user namespaces and id mappings, AppArmor and SELinux labels, personality flags, an
+/// unknown rootfs propagation, Intel RDT, `linux.resources` this host's cgroup version
+/// cannot take ([`resources::settings`]), rdma, and device allow rules beyond
+/// bocker-cgroups' own list (/dev/null, zero, full, random, urandom, tty, ptmx, pts).
+/// Namespaces, sysctls and mounts are checked by [`namespaces::plan`],
+/// [`sysctl::plan`] and [`rootfs::steps::plan`] in [`create`]. `mountLabel` is ignored
+/// (no SELinux on this host; runc ignores it without SELinux too).
 pub fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
     let process = spec.process().as_ref().ok_or(SpawnError::NoProcess)?;
     if process.terminal() == Some(true) {
@@ -101,9 +102,7 @@ pub fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
             "linux.uidMappings/gidMappings (user namespaces)",
         ));
     }
-    if linux.personality().is_some() {
-        return Err(unsupported("linux.personality"));
-    }
+    personality::plan(spec).map_err(|e| unsupported(&e))?;
     if linux.intel_rdt().is_some() {
         return Err(unsupported("linux.intelRdt"));
     }
@@ -374,6 +373,8 @@ impl Init<'_> {
         let (argv, envp) = (execve::to_cstrings(args)?, execve::to_cstrings(&env)?);
         let limits = process.rlimits().as_deref().unwrap_or_default();
         rlimits::set(limits).map_err(engine("process.rlimits"))?;
+        let persona = personality::plan(spec).map_err(StartFailure::engine)?;
+        personality::apply(persona).map_err(engine("linux.personality"))?;
         let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
             Some(s) => Some(seccomp::compile(s).map_err(StartFailure::engine)?),
             None => None,
