@@ -54,8 +54,8 @@ fn unsupported(field: &str) -> OciError {
 /// Refuse every field of `spec` bocker's runtime cannot honour yet: hooks, a terminal,
 /// user namespaces and id mappings, AppArmor and SELinux labels, personality flags, an
 /// unknown rootfs propagation, Intel RDT, `linux.resources` this host's cgroup version
-/// cannot take ([`resources::settings`]), rdma, and device allow rules beyond
-/// bocker-cgroups' own list (/dev/null, zero, full, random, urandom, tty, ptmx, pts).
+/// cannot take ([`resources::settings`]: on v2 device allow rules beyond bocker-cgroups'
+/// own list), and rdma.
 /// Namespaces, sysctls and mounts are checked by [`namespaces::plan`],
 /// [`sysctl::plan`] and [`rootfs::steps::plan`] in [`create`]. `mountLabel` is ignored
 /// (no SELinux on this host; runc ignores it without SELinux too).
@@ -122,14 +122,6 @@ fn refuse_resources(r: &oci_spec::runtime::LinuxResources) -> Result<(), OciErro
     resources::settings(r, v2).map_err(|e| unsupported(&e))?;
     if r.rdma().as_ref().is_some_and(|v| !v.is_empty()) {
         return Err(unsupported("linux.resources.rdma"));
-    }
-    for d in r.devices().iter().flatten().filter(|d| d.allow()) {
-        // What bocker-cgroups' policy allows anyway: mem (1), tty/console/ptmx (5), pts (136).
-        if !matches!(d.major(), Some(1 | 5 | 136)) {
-            return Err(unsupported(
-                "linux.resources.devices (allow rules beyond the default devices)",
-            ));
-        }
     }
     Ok(())
 }

@@ -55,6 +55,9 @@ mod tests {
         assert_eq!(plan(&spec(PerLinux, vec![])).unwrap(), Some(0));
         assert_eq!(plan(&spec(PerLinux32, vec![])).unwrap(), Some(8));
         assert!(plan(&spec(PerLinux, vec!["x".into()])).is_err());
-        assert_eq!(plan(&SpecBuilder::default().build().unwrap()).unwrap(), None);
+        assert_eq!(
+            plan(&SpecBuilder::default().build().unwrap()).unwrap(),
+            None
+        );
     }
 }

@@ -19,6 +19,7 @@
 //! | `hugepageLimits` | `hugetlb.<size>.limit_in_bytes` | `hugetlb.<size>.max` |
 //! | `network.classID` / `priorities` | `net_cls.classid` / `net_prio.ifpriomap` | refused (no such controllers on v2) |
 //! | `unified` | refused (runc: "cannot use unified on cgroup v1") | each key as its file, as given |
+//! | `devices` | each rule to `devices.allow`/`devices.deny` in order (`a`/`b`/`c maj:min rwm`, `*` for none), then bocker-cgroups' default allow list again, as runc appends its defaults | allow rules beyond the default list refused (the eBPF program is bocker-cgroups' own) |
 //!
 //! A setting whose controller the host lacks fails `create` (`write_setting`'s error),
 //! as runc does, rather than running the container without the limit.
@@ -202,6 +203,7 @@ pub fn settings(r: &LinuxResources, v2: bool) -> Result<Vec<Setting>, String> {
             );
         }
     }
+    devices(r, v2, &mut out)?;
     if let Some(u) = r.unified().as_ref().filter(|u| !u.is_empty()) {
         if !v2 {
             return Err(refused("unified", v2));
@@ -213,6 +215,56 @@ pub fn settings(r: &LinuxResources, v2: bool) -> Result<Vec<Setting>, String> {
         }
     }
     Ok(out)
+}
+
+/// `linux.resources.devices`: the v1 rules in order, then the defaults (see the table).
+fn devices(r: &LinuxResources, v2: bool, out: &mut Vec<Setting>) -> Result<(), String> {
+    let Some(rules) = r.devices().as_ref().filter(|d| !d.is_empty()) else {
+        return Ok(());
+    };
+    if v2 {
+        for d in rules.iter().filter(|d| d.allow()) {
+            // What bocker-cgroups' program allows anyway: mem (1), tty/console/ptmx (5), pts (136).
+            if !matches!(d.major(), Some(1 | 5 | 136)) {
+                return Err(
+                    "linux.resources.devices allow rules beyond the default devices on cgroup v2"
+                        .into(),
+                );
+            }
+        }
+        return Ok(());
+    }
+    for d in rules {
+        let kind = d.typ().map_or("a".to_string(), |t| t.as_str().to_string());
+        let kind = kind.as_str();
+        if !matches!(kind, "a" | "b" | "c") {
+            return Err(format!("linux.resources.devices type {kind:?}"));
+        }
+        let access = d.access().as_deref().unwrap_or("rwm");
+        if access.is_empty() || !access.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
+            return Err(format!("linux.resources.devices access {access:?}"));
+        }
+        let num = |n: Option<i64>| match n {
+            Some(n) if n >= 0 => Ok(n.to_string()),
+            None | Some(-1) => Ok("*".to_string()),
+            Some(n) => Err(format!("linux.resources.devices number {n}")),
+        };
+        let rule = if kind == "a" {
+            format!("a *:* {access}")
+        } else {
+            format!("{kind} {}:{} {access}", num(d.major())?, num(d.minor())?)
+        };
+        let file = if d.allow() {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
+        set(out, file, rule);
+    }
+    for rule in bocker_cgroups::DEFAULT_DEVICE_RULES {
+        set(out, "devices.allow", rule.to_v1());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -283,10 +335,7 @@ mod tests {
             .kernel(1i64)
             .build()
             .unwrap();
-        let r = LinuxResourcesBuilder::default()
-            .memory(m)
-            .build()
-            .unwrap();
+        let r = LinuxResourcesBuilder::default().memory(m).build().unwrap();
         assert_eq!(
             pairs(&settings(&r, false).unwrap()),
             [
@@ -349,6 +398,47 @@ mod tests {
             .unwrap();
         let r = LinuxResourcesBuilder::default()
             .hugepage_limits(vec![bad])
+            .build()
+            .unwrap();
+        assert!(settings(&r, false).is_err());
+    }
+
+    #[test]
+    fn device_rules_in_order_then_the_defaults_on_v1() {
+        use oci_spec::runtime::{LinuxDeviceCgroupBuilder, LinuxDeviceType};
+        let deny_all = LinuxDeviceCgroupBuilder::default()
+            .allow(false)
+            .access("rwm")
+            .build()
+            .unwrap();
+        let allow_sd = LinuxDeviceCgroupBuilder::default()
+            .allow(true)
+            .typ(LinuxDeviceType::B)
+            .major(8i64)
+            .minor(0i64)
+            .access("r")
+            .build()
+            .unwrap();
+        let r = LinuxResourcesBuilder::default()
+            .devices(vec![deny_all, allow_sd])
+            .build()
+            .unwrap();
+        let s = settings(&r, false).unwrap();
+        assert_eq!(
+            pairs(&s[..2]),
+            [("devices.deny", "a *:* rwm"), ("devices.allow", "b 8:0 r")]
+        );
+        assert!(s[2..].iter().any(|x| x.value == "c 1:3 rwm"));
+        // v2: an allow rule beyond the default list is refused.
+        assert!(settings(&r, true).is_err());
+        let bad = LinuxDeviceCgroupBuilder::default()
+            .allow(true)
+            .typ(LinuxDeviceType::C)
+            .access("rwx")
+            .build()
+            .unwrap();
+        let r = LinuxResourcesBuilder::default()
+            .devices(vec![bad])
             .build()
             .unwrap();
         assert!(settings(&r, false).is_err());
