@@ -14,7 +14,8 @@
 //! | `memory.swap` (memory+swap) | `memory.memsw.limit_in_bytes` | `memory.swap.max` = swap − limit |
 //! | `memory.swappiness` | `memory.swappiness` | refused (v2 has none) |
 //! | `memory.disableOOMKiller` | `memory.oom_control` = 1 | refused |
-//! | `memory.kernel`, `kernelTCP` | ignored, as runc 1.1 (deprecated in the kernel; 6.x has no kmem limit) | ignored |
+//! | `memory.kernelTCP` | `memory.kmem.tcp.limit_in_bytes` | ignored, as runc (no such file on v2) |
+//! | `memory.kernel` | ignored, as runc 1.1 (the kernel deprecated kmem limits; 6.x reads back "unlimited") | ignored |
 //! | `blockIO.weight`, `leafWeight`, `weightDevice`, `throttle*` | `blkio.weight`, `blkio.leaf_weight`, `blkio.weight_device` (`maj:min w`), `blkio.throttle.*_device` (`maj:min rate`) | refused (not built) |
 //! | `hugepageLimits` | `hugetlb.<size>.limit_in_bytes` | `hugetlb.<size>.max` |
 //! | `network.classID` / `priorities` | `net_cls.classid` / `net_prio.ifpriomap` | refused (no such controllers on v2) |
@@ -109,6 +110,9 @@ pub fn settings(r: &LinuxResources, v2: bool) -> Result<Vec<Setting>, String> {
             } else {
                 set(&mut out, "memory.memsw.limit_in_bytes", swap);
             }
+        }
+        if let Some(tcp) = m.kernel_tcp().filter(|_| !v2) {
+            set(&mut out, "memory.kmem.tcp.limit_in_bytes", tcp);
         }
         if let Some(sw) = m.swappiness() {
             if v2 {
@@ -333,6 +337,7 @@ mod tests {
             .reservation(50_000_000i64)
             .swap(300_000_000i64)
             .kernel(1i64)
+            .kernel_tcp(2i64)
             .build()
             .unwrap();
         let r = LinuxResourcesBuilder::default().memory(m).build().unwrap();
@@ -341,6 +346,7 @@ mod tests {
             [
                 ("memory.soft_limit_in_bytes", "50000000"),
                 ("memory.memsw.limit_in_bytes", "300000000"),
+                ("memory.kmem.tcp.limit_in_bytes", "2"),
             ]
         );
         assert_eq!(
