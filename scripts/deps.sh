@@ -27,6 +27,7 @@ packages=(
     tmux             # drives the exec -it test (keys, Ctrl-C, window size)
     runc             # bocker-runtime's `spec` output must be accepted by `runc run`
     procps           # ps: `bocker top` passes its options to the host's ps
+    golang-go make   # build the OCI runtime-tools validation suite (scripts/oci-validation.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -108,6 +108,8 @@ mkdir -p "$work/bin" "$work/tmp"
 for rt in "${runtimes[@]}"; do
     path=$(command -v "$rt" || true)
     [ -n "$path" ] || { echo "oci-validation: runtime not found: $rt" >&2; exit 1; }
+    # The programs run in the suite's directory: a relative path must not change meaning.
+    path=$(realpath "$path")
     name=$(basename "$path")
     w=$work/bin/$name
     if [ "$name" = crun ] && mountpoint -q /sys/fs/cgroup/unified; then
