@@ -47,10 +47,33 @@ fn namespace_of(name: &str) -> Option<LinuxNamespaceType> {
     }
 }
 
-/// Whether `spec` creates (not joins, not inherits) a namespace of type `t`: joining one
-/// by path also gives the container its own, so both count.
+/// The `/proc/self/ns` name of a namespace type sysctls can belong to.
+fn proc_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
+        LinuxNamespaceType::Network => "net",
+        LinuxNamespaceType::Ipc => "ipc",
+        _ => "uts",
+    }
+}
+
+/// Whether the container has a namespace of type `t` other than the runtime's: one it
+/// creates, or one it joins by a path that is not the runtime's own namespace (runc's
+/// "sysctl not allowed in host network namespace" rule, for every type here).
 fn owns_namespace(spec: &Spec, t: LinuxNamespaceType) -> bool {
-    crate::process::has_namespace(spec, t)
+    let list = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref());
+    let Some(ns) = list.into_iter().flatten().find(|n| n.typ() == t) else {
+        return false;
+    };
+    let Some(path) = ns.path() else {
+        return true;
+    };
+    use std::os::unix::fs::MetadataExt;
+    let own = format!("/proc/self/ns/{}", proc_name(t));
+    match (std::fs::metadata(path), std::fs::metadata(own)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) != (b.dev(), b.ino()),
+        // Unknown: refuse rather than risk writing the host's value.
+        _ => false,
+    }
 }
 
 /// The spec's `linux.sysctl` as files to write, in name order. Errors (one line naming
@@ -159,6 +182,21 @@ mod tests {
         // Namespaced, but the container shares the host's network namespace.
         assert!(plan(&spec(&[("net.ipv4.ip_forward", "1")], &[Mount, Ipc])).is_err());
         assert!(plan(&spec(&[("kernel.hostname", "x")], &[Mount])).is_err());
+        // Joining the runtime's own (the host's) namespace by path is not a namespace
+        // of the container's.
+        let mut joined = spec(&[("net.ipv4.ip_forward", "1")], &[Mount]);
+        let host = LinuxNamespaceBuilder::default()
+            .typ(Network)
+            .path("/proc/self/ns/net")
+            .build()
+            .unwrap();
+        let linux = joined.linux().clone().unwrap();
+        let mut list = linux.namespaces().clone().unwrap();
+        list.push(host);
+        let mut linux = linux;
+        linux.set_namespaces(Some(list));
+        joined.set_linux(Some(linux));
+        assert!(plan(&joined).is_err());
         // No climbing out of /proc/sys.
         assert!(plan(&spec(&[("net...x", "1")], &[Network])).is_err());
         assert!(plan(&spec(&[("net/../../etc", "1")], &[Network])).is_err());
