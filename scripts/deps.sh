@@ -28,6 +28,7 @@ packages=(
     runc             # bocker-runtime's `spec` output must be accepted by `runc run`
     procps           # ps: `bocker top` passes its options to the host's ps
     zsh fish         # the zsh and fish completion scripts are run in the real shells
+    golang-go make   # build the OCI runtime-tools validation suite (scripts/oci-validation.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

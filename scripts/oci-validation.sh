@@ -3,6 +3,12 @@
 # bocker) against OCI runtimes and print one table: test -> one column per runtime.
 #
 #   scripts/oci-validation.sh [RUNTIME...]      # as root; RUNTIME is a name on PATH or a path
+#   scripts/oci-validation.sh --expect FILE [RUNTIME]   # CI: bocker-runtime only
+#
+# --expect FILE (what scripts/test.sh runs): only the programs FILE lists (one a line,
+# `#` comments), against bocker-runtime alone (or the one RUNTIME given); exits 1 naming
+# every listed program that failed a point, errored or timed out, so a regression of a
+# program that passed is caught. runc and crun are not needed then.
 #
 # Default runtimes: runc, crun, and bocker-runtime when it is built (target/release,
 # target/debug, /usr/local/bin or PATH) and has a `create` command. Each cell is
@@ -17,13 +23,21 @@
 # OCI_KEEP=1 keeps the work dir, OCI_LOGS=DIR copies each program's TAP there.
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "oci-validation: run as root" >&2; exit 1; }
+expect=
+if [ "${1:-}" = --expect ]; then
+    expect=${2:?"oci-validation: --expect needs a file"}
+    [ -f "$expect" ] || { echo "oci-validation: no such file: $expect" >&2; exit 1; }
+    shift 2
+fi
 repo=$(cd "$(dirname "$0")/.." && pwd)
 suite=${OCI_SUITE:-/work/shared/vendor/runtime-tools-260e151.tar.gz}
 timeout_s=${OCI_TIMEOUT:-60}
 [ -f "$suite" ] || { echo "oci-validation: suite not found: $suite" >&2; exit 1; }
 
 need=()
-for p in golang-go runc crun make perl util-linux coreutils tar; do
+pkgs=(golang-go make perl util-linux coreutils tar)
+[ -n "$expect" ] || pkgs+=(runc crun)
+for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -72,7 +86,10 @@ find_bocker() {
 }
 
 runtimes=("$@")
-if [ ${#runtimes[@]} -eq 0 ]; then
+if [ -n "$expect" ] && [ ${#runtimes[@]} -eq 0 ]; then
+    b=$(find_bocker) && [ -n "$b" ] || { echo "oci-validation: --expect: bocker-runtime is not built" >&2; exit 1; }
+    runtimes=("$b")
+elif [ ${#runtimes[@]} -eq 0 ]; then
     runtimes=(runc crun)
     b=$(find_bocker) && [ -n "$b" ] && runtimes+=("$b")
     [ -n "${b:-}" ] || echo "oci-validation: bocker-runtime not built or has no 'create' yet: runc and crun only" >&2
@@ -91,6 +108,8 @@ mkdir -p "$work/bin" "$work/tmp"
 for rt in "${runtimes[@]}"; do
     path=$(command -v "$rt" || true)
     [ -n "$path" ] || { echo "oci-validation: runtime not found: $rt" >&2; exit 1; }
+    # The programs run in the suite's directory: a relative path must not change meaning.
+    path=$(realpath "$path")
     name=$(basename "$path")
     w=$work/bin/$name
     if [ "$name" = crun ] && mountpoint -q /sys/fs/cgroup/unified; then
@@ -123,6 +142,9 @@ cell() {
 }
 
 tests=()
+if [ -n "$expect" ] && [ -z "${OCI_TESTS:-}" ]; then
+    OCI_TESTS=$(sed -e 's/#.*//' "$expect" | tr -s ' \t' '\n' | grep -v '^$' || true)
+fi
 if [ -n "${OCI_TESTS:-}" ]; then
     for t in $OCI_TESTS; do tests+=("$t"); done
 else
@@ -157,3 +179,16 @@ done
     for i in "${!wrappers[@]}"; do printf ' %-12s' "${clean[$i]}/${#tests[@]}"; done; echo
 }
 echo "(cells: TAP points passed/failed/skipped; OCI_TIMEOUT=${timeout_s}s per program)"
+
+# --expect: every listed program must pass (no failed point, no error, no timeout).
+if [ -n "$expect" ]; then
+    failed=()
+    for t in "${tests[@]}"; do
+        [[ ${result[$t,0]} =~ ^[0-9]+/0/[0-9]+$ ]] || failed+=("$t (${result[$t,0]})")
+    done
+    if [ ${#failed[@]} -gt 0 ]; then
+        echo "oci-validation: FAIL: expected to pass but did not: ${failed[*]}" >&2
+        exit 1
+    fi
+    echo "oci-validation: all ${#tests[@]} expected programs pass with ${names[0]}"
+fi

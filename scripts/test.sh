@@ -14,6 +14,9 @@ trap 'rm -f "$log"' EXIT
 set +e
 cargo test --workspace 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The OCI runtime-tools validation suite against bocker-runtime: every program listed
+# in tests/oci-validation.expected must still pass (about 3 minutes, 1.5 of it Go).
+scripts/oci-validation.sh --expect tests/oci-validation.expected target/debug/bocker-runtime || status=1
 set -e
 # One closing line for the whole suite (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }

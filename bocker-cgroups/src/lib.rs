@@ -22,6 +22,7 @@ mod fs;
 mod limits;
 mod names;
 mod pause;
+mod settings;
 mod stats;
 mod sys;
 mod units;
@@ -88,12 +89,13 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
-    /// Creates `<parent>/<name>` (parent levels on demand) and applies `limits`.
+    /// Creates `<parent>/<name>` (parent levels on demand; an empty `parent` is the
+    /// hierarchy's root) and applies `limits`.
     /// Existing directories are reused. Limits whose controller is not
     /// available are skipped and reported by [`Cgroup::unenforced`]. On error,
     /// directories this call created are removed again.
     pub fn create(h: &Hierarchy, parent: &str, name: &str, limits: &Limits) -> Result<Cgroup> {
-        names::check_parent(parent)?;
+        names::check_parent_or_root(parent)?;
         names::check_name(name)?;
         limits.check()?;
         let (inner, unenforced) = match h {
@@ -133,7 +135,7 @@ impl Cgroup {
 
     /// Opens an existing group, e.g. to clean up after a crashed run.
     pub fn open(h: &Hierarchy, parent: &str, name: &str) -> Result<Cgroup> {
-        names::check_parent(parent)?;
+        names::check_parent_or_root(parent)?;
         names::check_name(name)?;
         let inner = match h {
             Hierarchy::V1 { root } => v1::Group::open(root, parent, name).map(Inner::V1),
@@ -164,6 +166,24 @@ impl Cgroup {
             Hierarchy::V1 { root } => v1::Group::remove_parent(root, parent),
             Hierarchy::V2 { root } => v2::Group::remove_parent(root, parent),
         }
+    }
+
+    /// Writes `value` to the group's control file `file` (`<controller>.<knob>`, e.g.
+    /// `cpuset.cpus`; v1: in that controller's directory, v2: in the group's). For
+    /// settings beyond [`Limits`]; a file of an unmounted (v1) or not enabled (v2)
+    /// controller is [`CgroupError::InvalidValue`], a kernel refusal [`CgroupError::Io`].
+    pub fn write_setting(&self, file: &str, value: &str) -> Result<()> {
+        let controller = settings::controller_of(file)?;
+        let dir = match &self.inner {
+            Inner::V1(g) => g.dir_of(controller),
+            Inner::V2(g) => g.dir_for(controller),
+        };
+        let dir = dir.ok_or_else(|| CgroupError::InvalidValue {
+            what: "cgroup setting",
+            value: file.to_string(),
+            reason: "the host has no such controller for this group",
+        })?;
+        fs::write(&dir.join(file), value)
     }
 
     /// The group's name (the leaf, e.g. `ps_1234`).

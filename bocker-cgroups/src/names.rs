@@ -27,6 +27,26 @@ pub(crate) fn check_name(name: &str) -> Result<()> {
     }
 }
 
+/// Checks a group's parent for [`crate::Cgroup::create`]/[`crate::Cgroup::open`]: empty
+/// (the group directly at the hierarchy's root, as an OCI `cgroupsPath` of one
+/// component, runtime spec config-linux.md "Cgroups Path") or a [`check_parent`] one.
+pub(crate) fn check_parent_or_root(parent: &str) -> Result<()> {
+    if parent.is_empty() {
+        Ok(())
+    } else {
+        check_parent(parent)
+    }
+}
+
+/// `<parent>/<name>` relative to a hierarchy's root; `name` alone for an empty parent.
+pub(crate) fn group_path(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_string()
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
 /// Checks a parent: one or more safe components separated by '/'.
 pub(crate) fn check_parent(parent: &str) -> Result<()> {
     if parent.split('/').all(|c| check_name(c).is_ok()) {
@@ -51,5 +71,10 @@ mod tests {
         for bad in ["", "/bocker", "bocker/", "a//b", "a/../b", ".."] {
             assert!(check_parent(bad).is_err(), "{bad:?}");
         }
+        // Only create/open take the hierarchy's root as a parent.
+        assert!(check_parent_or_root("").is_ok());
+        assert!(check_parent_or_root("/x").is_err());
+        assert_eq!(group_path("", "cgrouptest"), "cgrouptest");
+        assert_eq!(group_path("a/b", "c"), "a/b/c");
     }
 }

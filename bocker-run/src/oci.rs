@@ -14,7 +14,12 @@
 //!   its reader and never blocks opening it) and `start`'s write of one byte to it.
 //!   `O_NONBLOCK` for the writer tells "no init waiting" (`ENXIO`) from a waiting one.
 
+pub mod namespaces;
+pub mod personality;
+pub mod propagation;
+pub mod resources;
 pub mod seccomp;
+pub mod sysctl;
 
 use crate::process::execve::{self, StartFailure};
 use crate::process::{self, SpawnError};
@@ -47,13 +52,13 @@ fn unsupported(field: &str) -> OciError {
 }
 
 /// Refuse every field of `spec` bocker's runtime cannot honour yet: hooks, a terminal,
-/// user namespaces and id mappings, sysctls, AppArmor and
-/// SELinux labels, personality, a shared or slave rootfs propagation, Intel RDT, and
-/// `linux.resources` beyond memory limit, CPU shares/quota/period, pids limit and deny
-/// device rules (bocker-cgroups applies its own device allow list: /dev/null, zero, full,
-/// random, urandom, tty, ptmx, pts). Namespaces and mounts are checked by
-/// [`process::namespace_flags`] and [`rootfs::steps::plan`] in [`create`]. `mountLabel`
-/// is ignored (no SELinux on this host; runc ignores it without SELinux too).
+/// user namespaces and id mappings, AppArmor and SELinux labels, personality flags, an
+/// unknown rootfs propagation, Intel RDT, `linux.resources` this host's cgroup version
+/// cannot take ([`resources::settings`]: on v2 device allow rules beyond bocker-cgroups'
+/// own list), and rdma.
+/// Namespaces, sysctls and mounts are checked by [`namespaces::plan`],
+/// [`sysctl::plan`] and [`rootfs::steps::plan`] in [`create`]. `mountLabel` is ignored
+/// (no SELinux on this host; runc ignores it without SELinux too).
 pub fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
     let process = spec.process().as_ref().ok_or(SpawnError::NoProcess)?;
     if process.terminal() == Some(true) {
@@ -97,17 +102,12 @@ pub fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
             "linux.uidMappings/gidMappings (user namespaces)",
         ));
     }
-    if linux.sysctl().as_ref().is_some_and(|v| !v.is_empty()) {
-        return Err(unsupported("linux.sysctl"));
-    }
-    if linux.personality().is_some() {
-        return Err(unsupported("linux.personality"));
-    }
+    personality::plan(spec).map_err(|e| unsupported(&e))?;
     if linux.intel_rdt().is_some() {
         return Err(unsupported("linux.intelRdt"));
     }
     if let Some(p) = linux.rootfs_propagation().as_deref() {
-        if !matches!(p, "" | "private" | "rprivate") {
+        if propagation::flags(p).is_none() {
             return Err(unsupported(&format!("linux.rootfsPropagation {p:?}")));
         }
     }
@@ -118,53 +118,10 @@ pub fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
 }
 
 fn refuse_resources(r: &oci_spec::runtime::LinuxResources) -> Result<(), OciError> {
-    if let Some(m) = r.memory() {
-        let extra = m.reservation().is_some()
-            || m.swap().is_some()
-            || m.kernel().is_some()
-            || m.kernel_tcp().is_some()
-            || m.swappiness().is_some()
-            || m.disable_oom_killer().is_some();
-        if extra {
-            return Err(unsupported(
-                "linux.resources.memory (only \"limit\" is supported)",
-            ));
-        }
-    }
-    if let Some(c) = r.cpu() {
-        let extra = c.cpus().as_deref().is_some_and(|s| !s.is_empty())
-            || c.mems().as_deref().is_some_and(|s| !s.is_empty())
-            || c.realtime_runtime().is_some()
-            || c.realtime_period().is_some()
-            || c.idle().is_some();
-        if extra {
-            return Err(unsupported(
-                "linux.resources.cpu (only shares, quota and period are supported)",
-            ));
-        }
-    }
-    if r.block_io().is_some() {
-        return Err(unsupported("linux.resources.blockIO"));
-    }
-    if r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty()) {
-        return Err(unsupported("linux.resources.hugepageLimits"));
-    }
-    if r.network().is_some() {
-        return Err(unsupported("linux.resources.network"));
-    }
+    let v2 = bocker_cgroups::Hierarchy::detect().is_ok_and(|h| h.version() == 2);
+    resources::settings(r, v2).map_err(|e| unsupported(&e))?;
     if r.rdma().as_ref().is_some_and(|v| !v.is_empty()) {
         return Err(unsupported("linux.resources.rdma"));
-    }
-    if r.unified().as_ref().is_some_and(|v| !v.is_empty()) {
-        return Err(unsupported("linux.resources.unified"));
-    }
-    for d in r.devices().iter().flatten().filter(|d| d.allow()) {
-        // What bocker-cgroups' policy allows anyway: mem (1), tty/console/ptmx (5), pts (136).
-        if !matches!(d.major(), Some(1 | 5 | 136)) {
-            return Err(unsupported(
-                "linux.resources.devices (allow rules beyond the default devices)",
-            ));
-        }
     }
     Ok(())
 }
@@ -276,16 +233,20 @@ pub fn create(spec: &Spec, gate: &OwnedFd, cgroup: CgroupJoin<'_>) -> Result<i32
     expand_cgroup_mounts(&mut spec)?;
     let spec = &spec;
     let process = spec.process().as_ref().ok_or(SpawnError::NoProcess)?;
-    let flags = process::namespace_flags(spec)?;
+    let ns = namespaces::plan(spec).map_err(OciError::Unsupported)?;
+    let sysctls = sysctl::plan(spec).map_err(OciError::Unsupported)?;
     let steps = rootfs::steps::plan(spec).map_err(SpawnError::from)?;
     let (ready_r, ready_w) = sys::pipe()?;
-    let pid = sys::clone_child(flags, cgroup.v2_dir)?;
+    let pid_join = namespaces::PidJoin::enter(&ns)?;
+    let pid = sys::clone_child(ns.clone_flags, cgroup.v2_dir)?;
     if pid == 0 {
         drop(ready_r);
         let init = Init {
             spec,
             process,
             steps: &steps,
+            namespaces: &ns,
+            sysctls: &sysctls,
             v1_tasks: cgroup.v1_tasks,
             gate: gate.as_raw_fd(),
             ready: ready_w,
@@ -296,6 +257,7 @@ pub fn create(spec: &Spec, gate: &OwnedFd, cgroup: CgroupJoin<'_>) -> Result<i32
         };
         sys::exit_now(failure.code);
     }
+    drop(pid_join);
     drop(ready_w);
     let msg = sys::read_to_end(&ready_r)?;
     match msg.split_first() {
@@ -322,6 +284,8 @@ struct Init<'a> {
     spec: &'a Spec,
     process: &'a Process,
     steps: &'a [MountStep],
+    namespaces: &'a namespaces::Plan,
+    sysctls: &'a [sysctl::Sysctl],
     v1_tasks: &'a [PathBuf],
     gate: RawFd,
     ready: OwnedFd,
@@ -361,6 +325,9 @@ impl Init<'_> {
         let spec = self.spec;
         let process = self.process;
         sys::setsid().map_err(engine("setsid"))?;
+        namespaces::join_in_child(self.namespaces).map_err(engine("linux.namespaces"))?;
+        // Through the host's /proc/sys, from inside the new namespaces (oci::sysctl).
+        sysctl::apply(self.sysctls).map_err(engine("linux.sysctl"))?;
         rootfs::make_private().map_err(engine("rootfs"))?;
         // Cgroup mounts were expanded into plain binds by `expand_cgroup_mounts`.
         let root = rootfs::prepare(spec, self.steps, &rootfs::cgroupfs::CgroupView::default())
@@ -376,7 +343,9 @@ impl Init<'_> {
         rootfs::make_workdir(root.as_raw_fd(), &cwd)
             .map_err(|e| StartFailure::engine(e.to_string()))?;
         crate::cgroup_step::join_self(self.v1_tasks).map_err(engine("cgroup"))?;
-        if process::has_namespace(spec, LinuxNamespaceType::Cgroup) {
+        if process::has_namespace(spec, LinuxNamespaceType::Cgroup)
+            && !namespaces::joins(self.namespaces, libc::CLONE_NEWCGROUP)
+        {
             sys::unshare(libc::CLONE_NEWCGROUP).map_err(engine("cgroup namespace"))?;
         }
         if let Some(adj) = process.oom_score_adj() {
@@ -385,6 +354,7 @@ impl Init<'_> {
         }
         rootfs::pivot(&root).map_err(engine("pivot_root"))?;
         drop(root);
+        propagation::apply(spec).map_err(engine("linux.rootfsPropagation"))?;
         let own_uts = process::has_namespace(spec, LinuxNamespaceType::Uts);
         if let Some(host) = spec.hostname().as_deref().filter(|_| own_uts) {
             sys::sethostname(host).map_err(engine("sethostname"))?;
@@ -395,6 +365,8 @@ impl Init<'_> {
         let (argv, envp) = (execve::to_cstrings(args)?, execve::to_cstrings(&env)?);
         let limits = process.rlimits().as_deref().unwrap_or_default();
         rlimits::set(limits).map_err(engine("process.rlimits"))?;
+        let persona = personality::plan(spec).map_err(StartFailure::engine)?;
+        personality::apply(persona).map_err(engine("linux.personality"))?;
         let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
             Some(s) => Some(seccomp::compile(s).map_err(StartFailure::engine)?),
             None => None,

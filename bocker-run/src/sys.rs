@@ -88,6 +88,29 @@ pub fn mknod_char(dir: RawFd, name: &CStr, major: u32, minor: u32) -> io::Result
     cvt(unsafe { libc::fchmodat(dir, name.as_ptr(), 0o666, 0) }).map(drop)
 }
 
+/// A device or fifo node to make (`linux.devices`): `kind` `S_IFCHR`/`S_IFBLK`/`S_IFIFO`.
+pub struct Node {
+    pub kind: libc::mode_t,
+    pub major: u32,
+    pub minor: u32,
+    pub mode: libc::mode_t,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Make `node` as `name` in directory `dir`: exactly its mode whatever the umask, owned by
+/// its uid/gid (never following a symlink by that name).
+pub fn mknod(dir: RawFd, name: &CStr, node: &Node) -> io::Result<()> {
+    let dev = libc::makedev(node.major, node.minor);
+    // SAFETY: dir is an open directory fd and name a valid C string.
+    cvt(unsafe { libc::mknodat(dir, name.as_ptr(), node.kind | node.mode, dev) })?;
+    // SAFETY: as above; the node was just made by us, so no symlink is followed.
+    cvt(unsafe { libc::fchmodat(dir, name.as_ptr(), node.mode, 0) })?;
+    let nofollow = libc::AT_SYMLINK_NOFOLLOW;
+    // SAFETY: as above.
+    cvt(unsafe { libc::fchownat(dir, name.as_ptr(), node.uid, node.gid, nofollow) }).map(drop)
+}
+
 /// `setgroups(2)`.
 pub fn setgroups(groups: &[libc::gid_t]) -> io::Result<()> {
     // SAFETY: the pointer/length pair describes `groups`.

@@ -89,6 +89,22 @@ pub fn cgroup_names(cgroups_path: Option<&Path>, id: &str) -> (String, String) {
     (parent, name)
 }
 
+/// The spec's `linux.resources` beyond bocker-cgroups' limits (cpuset, CFS period,
+/// realtime, memory reservation/swap, blkio, hugetlb, v2 `unified`: bocker_run's
+/// `oci::resources`) written into the new group before the init joins it.
+fn write_resources(
+    cg: &ContainerCgroup,
+    r: Option<&oci_spec::runtime::LinuxResources>,
+) -> Result<()> {
+    let Some(r) = r else { return Ok(()) };
+    let v2 = cg.v2_dir().is_some();
+    let settings = oci::resources::settings(r, v2).map_err(OciError::Unsupported)?;
+    for s in settings {
+        cg.write_setting(&s.file, &s.value)?;
+    }
+    Ok(())
+}
+
 /// Load `<bundle>/config.json` and make `root.path` absolute inside the bundle.
 fn load_spec(bundle: &Path) -> Result<(Spec, PathBuf)> {
     let path = bundle.join("config.json");
@@ -179,6 +195,7 @@ fn create_in(
     };
     record.save(root)?;
     let cg = cgroup.insert(ContainerCgroup::create(&parent, &name, &limits)?);
+    write_resources(cg, linux.and_then(|l| l.resources().as_ref()))?;
     let v2_dir = cg.v2_dir();
     let v1_tasks = cg.self_join_files();
     let gate = oci::open_gate(&dir.join(GATE)).map_err(io_err("exec fifo"))?;

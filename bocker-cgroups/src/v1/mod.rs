@@ -55,7 +55,7 @@ impl Group {
         limits: &Limits,
     ) -> Result<(Group, Vec<&'static str>)> {
         let ctrls = mounted(root);
-        let rel = format!("{parent}/{name}");
+        let rel = crate::names::group_path(parent, name);
         let mut created: Vec<PathBuf> = Vec::new();
         let group = Group {
             dirs: ctrls.iter().map(|(c, r)| (*c, r.join(&rel))).collect(),
@@ -76,6 +76,11 @@ impl Group {
                 Err(e)
             }
         }
+    }
+
+    /// The group's directory in `controller`'s hierarchy, if that is mounted.
+    pub(crate) fn dir_of(&self, controller: &str) -> Option<PathBuf> {
+        self.dir(controller).map(Path::to_path_buf)
     }
 
     fn dir(&self, controller: &str) -> Option<&Path> {
@@ -124,7 +129,7 @@ impl Group {
 
     /// Finds an existing group (for cleaning up after a crashed run).
     pub(crate) fn open(root: &Path, parent: &str, name: &str) -> Option<Group> {
-        let rel = format!("{parent}/{name}");
+        let rel = crate::names::group_path(parent, name);
         let dirs: Vec<_> = mounted(root)
             .into_iter()
             .map(|(c, r)| (c, r.join(&rel)))

@@ -16,7 +16,7 @@ pub(crate) const WANTED: &[&str] = &["cpu", "memory", "pids"];
 pub(crate) fn delegate(root: &Path, parent: &str) -> Result<Vec<String>> {
     let mut level = root.to_path_buf();
     let mut enabled = enable_at(&level)?;
-    for part in parent.split('/') {
+    for part in parent.split('/').filter(|p| !p.is_empty()) {
         level.push(part);
         // A controller can only be enabled below a level that enabled it.
         enabled = enable_at(&level)?;

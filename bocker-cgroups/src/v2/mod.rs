@@ -33,7 +33,9 @@ impl Group {
     ) -> Result<(Group, Vec<&'static str>)> {
         let mut created = Vec::new();
         let result = (|| {
-            fs::mkdir_levels(root, parent, &mut created, |_| Ok(()))?;
+            if !parent.is_empty() {
+                fs::mkdir_levels(root, parent, &mut created, |_| Ok(()))?;
+            }
             let controllers = controllers::delegate(root, parent)?;
             let dir = root.join(parent).join(name);
             if fs::mkdir(&dir)? {
@@ -102,6 +104,16 @@ impl Group {
         let mut names = fs::child_dirs(&root.join(parent))?;
         names.sort();
         Ok(names)
+    }
+
+    /// The group's directory when `controller` is enabled for it (`cpuset`, `io`,
+    /// `hugetlb`, … included when the parent offers them).
+    pub(crate) fn dir_for(&self, controller: &str) -> Option<PathBuf> {
+        let enabled = std::fs::read_to_string(self.dir.join("cgroup.controllers"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .any(|c| c == controller);
+        enabled.then(|| self.dir.clone())
     }
 
     pub(crate) fn paths(&self) -> Vec<PathBuf> {

@@ -119,6 +119,12 @@ impl ContainerCgroup {
         self.cg.paths()
     }
 
+    /// Write one control file of the group (`<controller>.<knob>`, checked by
+    /// bocker-cgroups): the OCI runtime's `linux.resources` beyond [`Limits`].
+    pub fn write_setting(&self, file: &str, value: &str) -> Result<(), CgroupError> {
+        self.cg.write_setting(file, value)
+    }
+
     /// Kill whatever is left and remove the group ([`Cgroup::destroy`]).
     pub fn destroy(&self) -> Result<(), CgroupError> {
         self.cg.destroy()

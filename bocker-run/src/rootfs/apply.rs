@@ -48,6 +48,26 @@ fn apply_one(r: RawFd, rootfs: &CStr, step: &MountStep, cgroups: &CgroupView) ->
             remount(r, dest, *flags).map_err(|e| err("remounting", dest, e))
         }
         MountStep::Device { name, major, minor } => device(r, name, *major, *minor),
+        MountStep::Node {
+            name,
+            kind,
+            major,
+            minor,
+            mode,
+            uid,
+            gid,
+        } => {
+            let dev = dev_dir(r)?;
+            let node = sys::Node {
+                kind: *kind,
+                major: *major,
+                minor: *minor,
+                mode: *mode,
+                uid: *uid,
+                gid: *gid,
+            };
+            sys::mknod(dev.as_raw_fd(), &cstr(name)?, &node).map_err(|e| err("mknod", name, e))
+        }
         MountStep::Symlink { link, target } => symlink(r, link, target),
         MountStep::Mask { path } => mask(r, path),
         MountStep::Cgroup { dest, flags } => super::cgroupfs::mount(r, dest, *flags, cgroups),

@@ -64,6 +64,18 @@ pub enum MountStep {
         major: u32,
         minor: u32,
     },
+    /// A node of `linux.devices` directly under /dev: `kind` is `S_IFCHR`, `S_IFBLK` or
+    /// `S_IFIFO`, `mode` its permission bits (`fileMode`, default 0666), owned by
+    /// `uid`:`gid` (default 0).
+    Node {
+        name: String,
+        kind: libc::mode_t,
+        major: u32,
+        minor: u32,
+        mode: libc::mode_t,
+        uid: u32,
+        gid: u32,
+    },
     /// A symlink `/dev/<link>` → `target`.
     Symlink { link: String, target: String },
     /// Hide a path: /dev/null over a file, an empty read-only tmpfs over a directory.
@@ -84,7 +96,7 @@ pub enum StepError {
     NoType(String),
     #[error("mount at {0}: the destination must be an absolute path")]
     RelativeDestination(String),
-    #[error("device {0}: only character devices directly under /dev are supported")]
+    #[error("device {0}: only character, block and fifo nodes directly under /dev are supported")]
     Device(String),
 }
 
@@ -203,7 +215,8 @@ fn dev_contents(out: &mut Vec<MountStep>) {
     );
 }
 
-/// `linux.devices`: extra character devices directly under /dev.
+/// `linux.devices`: extra character, block and fifo nodes directly under /dev (type
+/// `u`, unbuffered character, is a character node; `a` is no node and is refused).
 fn spec_devices(spec: &Spec, out: &mut Vec<MountStep>) -> Result<(), StepError> {
     let devices = spec.linux().as_ref().and_then(|l| l.devices().as_ref());
     for d in devices.into_iter().flatten() {
@@ -213,15 +226,22 @@ fn spec_devices(spec: &Spec, out: &mut Vec<MountStep>) -> Result<(), StepError> 
             .strip_prefix("/dev/")
             .filter(|n| !n.is_empty() && !n.contains('/'))
             .ok_or_else(refused)?;
-        if d.typ() != LinuxDeviceType::C {
-            return Err(refused());
-        }
+        let kind = match d.typ() {
+            LinuxDeviceType::C | LinuxDeviceType::U => libc::S_IFCHR,
+            LinuxDeviceType::B => libc::S_IFBLK,
+            LinuxDeviceType::P => libc::S_IFIFO,
+            LinuxDeviceType::A => return Err(refused()),
+        };
         let major = u32::try_from(d.major()).map_err(|_| refused())?;
         let minor = u32::try_from(d.minor()).map_err(|_| refused())?;
-        out.push(MountStep::Device {
+        out.push(MountStep::Node {
             name: name.to_string(),
+            kind,
             major,
             minor,
+            mode: d.file_mode().unwrap_or(0o666) & 0o7777,
+            uid: d.uid().unwrap_or(0),
+            gid: d.gid().unwrap_or(0),
         });
     }
     Ok(())
@@ -457,5 +477,84 @@ mod tests {
         assert_eq!(d, "mode=755,size=1k");
         let (f, _) = super::parse_options(&o(&["ro", "rw", "rprivate"]));
         assert_eq!(f, 0, "a later rw clears ro; propagation is no flag");
+    }
+}
+
+/// `linux.devices` as the OCI runtime gets them (issue 14): block and fifo nodes with
+/// their mode and owner, not only character devices.
+#[cfg(test)]
+mod device_tests {
+    use super::*;
+    use oci_spec::runtime::{LinuxBuilder, LinuxDeviceBuilder, SpecBuilder};
+
+    fn spec_with(devices: Vec<oci_spec::runtime::LinuxDevice>) -> Spec {
+        let linux = LinuxBuilder::default().devices(devices).build().unwrap();
+        SpecBuilder::default()
+            .mounts(vec![])
+            .linux(linux)
+            .build()
+            .unwrap()
+    }
+
+    fn dev(path: &str, t: LinuxDeviceType) -> LinuxDeviceBuilder {
+        LinuxDeviceBuilder::default()
+            .path(path)
+            .typ(t)
+            .major(8i64)
+            .minor(666i64)
+    }
+
+    #[test]
+    fn block_and_fifo_nodes_keep_mode_and_owner() {
+        let s = spec_with(vec![
+            dev("/dev/test2", LinuxDeviceType::B)
+                .file_mode(0o660u32)
+                .uid(1u32)
+                .gid(2u32)
+                .build()
+                .unwrap(),
+            dev("/dev/test3", LinuxDeviceType::P).build().unwrap(),
+        ]);
+        let steps = plan(&s).unwrap();
+        let nodes: Vec<_> = steps
+            .iter()
+            .filter(|s| matches!(s, MountStep::Node { .. }))
+            .collect();
+        assert_eq!(
+            nodes,
+            [
+                &MountStep::Node {
+                    name: "test2".into(),
+                    kind: libc::S_IFBLK,
+                    major: 8,
+                    minor: 666,
+                    mode: 0o660,
+                    uid: 1,
+                    gid: 2,
+                },
+                &MountStep::Node {
+                    name: "test3".into(),
+                    kind: libc::S_IFIFO,
+                    major: 8,
+                    minor: 666,
+                    mode: 0o666,
+                    uid: 0,
+                    gid: 0,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_or_outside_dev_or_type_a_is_refused() {
+        for (p, t) in [
+            ("/dev/sub/x", LinuxDeviceType::C),
+            ("/etc/x", LinuxDeviceType::B),
+            ("/dev/../x", LinuxDeviceType::C),
+            ("/dev/x", LinuxDeviceType::A),
+        ] {
+            let s = spec_with(vec![dev(p, t).build().unwrap()]);
+            assert!(plan(&s).is_err(), "{p}");
+        }
     }
 }
