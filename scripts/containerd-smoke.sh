@@ -22,7 +22,7 @@
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "containerd-smoke: run as root" >&2; exit 1; }
 bin=${1:?usage: $0 RUNTIME_BINARY}
-bin=$(command -v "$bin") || { echo "containerd-smoke: runtime not found: $1" >&2; exit 1; }
+bin=$(command -v "$bin") && bin=$(realpath "$bin") || { echo "containerd-smoke: runtime not found: $1" >&2; exit 1; }
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 need=()
@@ -51,7 +51,12 @@ say() { echo "containerd-smoke: $*" >&2; }
 fail() { say "FAIL: $*"; exit 1; }
 
 cleanup() {
+    local rc=$?
     set +e
+    if [ "$rc" != 0 ] && [ -f "$work/calls.log" ]; then
+        say "last runtime calls:"; tail -5 "$work/calls.log" >&2
+        [ -f "$work/runtime.log" ] && { say "runtime log:"; tail -5 "$work/runtime.log" >&2; }
+    fi
     if [ -n "$cpid" ] && kill -0 "$cpid" 2>/dev/null; then
         for t in $("${ctr[@]}" tasks ls -q 2>/dev/null); do
             "${ctr[@]}" tasks kill -s SIGKILL "$t" >/dev/null 2>&1
@@ -69,6 +74,12 @@ cleanup() {
     # Mounts under the temp dir (snapshots, task rootfs, crun's namespace), deepest first.
     awk -v w="$work/" 'index($2, w) == 1 {print $2}' /proc/self/mounts | sort -r |
         while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
+    # A container process the runtime under test left behind lives in $cg: kill it.
+    for d in /sys/fs/cgroup/*"$cg" /sys/fs/cgroup/*/*"$cg"; do
+        [ -d "$d" ] || continue
+        for p in $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    done
+    sleep 0.2
     for d in /sys/fs/cgroup/*"$cg" /sys/fs/cgroup/*/*"$cg"; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
     done

@@ -8,10 +8,13 @@
 use bocker_run::spec::defaults;
 
 pub use bocker_run::exit_code;
+pub use bocker_run::oci::confine::OciConfinement;
+pub use bocker_run::oci::preserve_fds;
 pub use bocker_run::process::execve::{execve, lookup, to_cstrings, StartFailure};
 pub use bocker_run::security::user::{resolve as resolve_user, ExecUser};
 pub use bocker_run::security::{ConfineError, Confinement};
 pub use bocker_run::spec::recorded_no_new_privileges;
+pub use bocker_run::sys::default_signal_actions;
 
 /// The confinement of a command exec'd in a container: Docker's default capabilities and
 /// rlimits (as `run` plans them), the built-in seccomp profile, and `no_new_privs` as the

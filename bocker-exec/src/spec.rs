@@ -20,6 +20,8 @@ pub struct ExecSpec {
     pub detach: bool,
     /// The container's `--security-opt no-new-privileges` (Docker's exec inherits it).
     pub no_new_privileges: bool,
+    /// Fds 3..3+N of ours the command keeps (`bocker-runtime exec --preserve-fds`).
+    pub preserve_fds: u32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -81,6 +83,7 @@ pub fn build(
         tty: args.tty,
         detach: args.detach,
         no_new_privileges: crate::runtime::recorded_no_new_privileges(&rec.config),
+        preserve_fds: 0,
     })
 }
 

@@ -7,6 +7,8 @@
 //! (`create`, `start`, `kill`, `delete`, `exec`, …) is planned in docs/RUNTIME-OCI.md and
 //! lands on bocker-run's OCI-spec seam; no verb here pretends to run a container.
 
+pub mod control;
+pub mod exec;
 pub mod features;
 pub mod lifecycle;
 pub mod log;

@@ -101,6 +101,10 @@ pub struct Record {
     pub cgroup_parent: String,
     #[serde(rename = "cgroupName", default)]
     pub cgroup_name: String,
+    /// The config's hooks: `poststart` and `poststop` run in later verbs, when the
+    /// bundle may have changed. Never printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
 }
 
 /// Why a state could not be read or written.
@@ -307,6 +311,7 @@ mod tests {
             init_start_time: start,
             cgroup_parent: String::new(),
             cgroup_name: String::new(),
+            hooks: None,
         }
     }
 
