@@ -5,16 +5,21 @@
 #
 # Starts Debian's containerd with its own root, state, socket and config under a temp dir
 # (never the system's), a registry on 127.0.0.1 (scripts/registry.sh) holding the busybox
-# test image (scripts/busybox-image.sh), pulls the image over plain HTTP, then twice — with
-# ctr's default runtime and with `--runtime io.containerd.runc.v2` named explicitly — runs
-# through the runc v2 shim with `options.BinaryName` = RUNTIME_BINARY (ctr 1.6 sets it
-# from `--runc-binary`; its `--runtime-config-path` is only read for other runtimes):
-# (the runtime's --root and the fifos under the temp dir too: --runc-root, --fifo-dir):
+# test image (scripts/busybox-image.sh), pulls the image over plain HTTP, then runs the
+# checks below twice through the runc v2 shim (`io.containerd.runc.v2`), once per way a
+# runtime is named to it:
+#   1. `--runc-binary RUNTIME_BINARY`: the shim's `options.BinaryName` (ctr 1.6 sets
+#      BinaryName only from --runc-binary; --runtime-config-path is read for other
+#      runtimes only, see its getRuntimeOptions);
+#   2. `--runtime io.containerd.runc.v2` and no options: the shim runs `runc` from its
+#      PATH, where containerd was started with RUNTIME_BINARY as `runc` first (a drop-in).
+# The runtime's --root and the fifos are under the temp dir too (--runc-root, --fifo-dir):
 #   ctr run --rm … echo hi                       output asserted
-#   ctr run -d …; ctr task exec; ctr task ps; ctr task kill; ctr task delete
+#   ctr run -d …; ctr task exec; ctr task ps; ctr task pause, resume; ctr task kill;
+#   ctr task delete
 #   ctr run -t --rm … (under `script`, a real pty: the shim's --console-socket)
 # RUNTIME_BINARY is called through a wrapper that logs its arguments, and the log must
-# show create, start, exec, kill and delete: the runtime under test really ran. crun runs
+# show create, start, exec, pause, resume, kill and delete: the runtime under test really ran. crun runs
 # with containerd in a private mount namespace without /sys/fs/cgroup/unified (see
 # /work/shared/PEERS.md).
 # Everything is removed on exit, also on failure: tasks, containers, containerd (by pid),
@@ -109,6 +114,8 @@ if [ "$(basename "$bin")" = crun ] && mountpoint -q /sys/fs/cgroup/unified; then
 fi
 printf '#!/bin/sh\necho "$*" >>%s\nexec %s "$@"\n' "$work/calls.log" "$bin" >"$wrapper"
 chmod +x "$wrapper"
+mkdir -p "$work/bin"
+ln -s "$wrapper" "$work/bin/runc" # pass 2: the runtime as `runc` on containerd's PATH
 
 mkdir -p "$work/root" "$work/state" "$work/opt"
 cat >"$work/config.toml" <<TOML
@@ -126,7 +133,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   path = "$work/opt"
 TOML
 # nsenter execs containerd: $! is containerd's pid either way.
-"${launch[@]}" containerd --config "$work/config.toml" >"$work/containerd.log" 2>&1 &
+PATH="$work/bin:$PATH" "${launch[@]}" containerd --config "$work/config.toml" >"$work/containerd.log" 2>&1 &
 cpid=$!
 for _ in $(seq 100); do "${ctr[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
 "${ctr[@]}" version >/dev/null 2>&1 || { tail -20 "$work/containerd.log" >&2; fail "containerd did not start"; }
@@ -157,6 +164,13 @@ pass() {
     "${ctr[@]}" tasks ps "$id-d" | awk 'NR > 1 {print $1}' | grep -qx "$pid" \
         || fail "$label: task ps does not list the init pid $pid"
     say "$label: task ps: ok"
+    "${ctr[@]}" tasks pause "$id-d"
+    "${ctr[@]}" tasks ls | awk -v id="$id-d" '$1 == id {print $3}' | grep -qx PAUSED \
+        || fail "$label: task not PAUSED after pause"
+    "${ctr[@]}" tasks resume "$id-d"
+    "${ctr[@]}" tasks ls | awk -v id="$id-d" '$1 == id {print $3}' | grep -qx RUNNING \
+        || fail "$label: task not RUNNING after resume"
+    say "$label: task pause, task resume: ok"
     "${ctr[@]}" tasks kill -s SIGKILL "$id-d" # sleep as pid 1 ignores SIGTERM
     for _ in $(seq 100); do
         "${ctr[@]}" tasks ls | awk -v id="$id-d" '$1 == id {print $3}' | grep -qx STOPPED && break
@@ -180,9 +194,11 @@ pass() {
 }
 
 pass runc-binary --runc-binary "$wrapper"
-pass runc-v2 --runtime io.containerd.runc.v2 --runc-binary "$wrapper"
+before=$(wc -l <"$work/calls.log")
+pass runc-v2 --runtime io.containerd.runc.v2
+[ "$(wc -l <"$work/calls.log")" -gt "$before" ] || fail "runc-v2: the runtime was not called as runc"
 
-for verb in create start exec kill delete; do
+for verb in create start exec pause resume kill delete; do
     grep -qw -- "$verb" "$work/calls.log" || fail "the runtime was never called with '$verb'"
 done
 grep -q -- '--console-socket' "$work/calls.log" || fail "the runtime never got --console-socket"

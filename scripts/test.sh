@@ -14,6 +14,11 @@ trap 'rm -f "$log"' EXIT
 set +e
 cargo test --workspace 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# containerd drives bocker-runtime as it drives runc (a few seconds; issue 14).
+scripts/containerd-smoke.sh target/debug/bocker-runtime 2>&1 | tee -a "$log"
+smoke=${PIPESTATUS[0]}
+[ "$smoke" = 0 ] || { echo "test result: FAILED. 0 passed; 1 failed (containerd-smoke)" >>"$log"; status=1; }
+[ "$smoke" = 0 ] && echo "test result: ok. 1 passed; 0 failed (containerd-smoke)" >>"$log"
 set -e
 # One closing line for the whole suite (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
