@@ -17,14 +17,16 @@
 pub mod confine;
 pub mod hooks;
 pub mod seccomp;
+pub mod steps;
 
+use crate::process::child::engine;
 use crate::process::execve::{self, StartFailure};
 use crate::process::{self, SpawnError};
 use crate::rootfs::{self, MountStep};
 use crate::security::user;
 use crate::{exit_code, sys};
 use confine::OciConfinement;
-use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
+use oci_spec::runtime::{Process, Spec};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -361,27 +363,6 @@ pub fn preserve_fds(n: u32) -> io::Result<()> {
     sys::cvt(unsafe { libc::close_range(3 + n, libc::c_uint::MAX, flags) }).map(drop)
 }
 
-/// `process.terminal`: a pty of the container's devpts (mounted at /dev/pts of the
-/// current mount namespace) becomes the controlling terminal of this new session and
-/// stdio 0-2, sized as `process.consoleSize`; its master goes over `console`.
-pub fn console(console: RawFd, process: &Process) -> io::Result<()> {
-    let (master, slave) = sys::tty::open_pty()?;
-    if let Some(size) = process.console_size() {
-        let ws = libc::winsize {
-            ws_row: size.height() as u16,
-            ws_col: size.width() as u16,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        sys::tty::set_window_size(master.as_raw_fd(), &ws)?;
-    }
-    sys::tty::set_controlling_tty(slave.as_raw_fd())?;
-    for fd in 0..3 {
-        sys::dup2(slave.as_raw_fd(), fd)?;
-    }
-    sys::tty::send_fd(console, master.as_raw_fd())
-}
-
 enum Never {}
 
 struct Init<'a> {
@@ -393,10 +374,6 @@ struct Init<'a> {
     ready: OwnedFd,
     confinement: OciConfinement,
     opts: &'a InitOptions<'a>,
-}
-
-fn engine(what: &str) -> impl FnOnce(io::Error) -> StartFailure + '_ {
-    move |e| StartFailure::engine(format!("{what}: {e}"))
 }
 
 fn hooks_of(
@@ -447,10 +424,7 @@ impl Init<'_> {
         let cwd = process.cwd().to_string_lossy().into_owned();
         rootfs::make_workdir(root.as_raw_fd(), &cwd)
             .map_err(|e| StartFailure::engine(e.to_string()))?;
-        crate::cgroup_step::join_self(self.v1_tasks).map_err(engine("cgroup"))?;
-        if process::has_namespace(spec, LinuxNamespaceType::Cgroup) {
-            sys::unshare(libc::CLONE_NEWCGROUP).map_err(engine("cgroup namespace"))?;
-        }
+        steps::enter_cgroup(spec, self.v1_tasks).map_err(engine("cgroup"))?;
         if let Some(adj) = process.oom_score_adj() {
             std::fs::write("/proc/self/oom_score_adj", adj.to_string())
                 .map_err(engine("process.oomScoreAdj"))?;
@@ -466,16 +440,12 @@ impl Init<'_> {
         rootfs::pivot(&root).map_err(engine("pivot_root"))?;
         drop(root);
         if let (Some(sock), true) = (self.opts.console, process.terminal() == Some(true)) {
-            console(sock, process).map_err(engine("--console-socket"))?;
+            steps::console(sock, process).map_err(engine("--console-socket"))?;
         }
-        let own_uts = process::has_namespace(spec, LinuxNamespaceType::Uts);
-        if let Some(host) = spec.hostname().as_deref().filter(|_| own_uts) {
-            sys::sethostname(host).map_err(engine("sethostname"))?;
-        }
+        steps::set_hostname(spec).map_err(engine("sethostname"))?;
         let args = process.args().as_deref().unwrap_or_default();
         let env = process.env().clone().unwrap_or_default();
-        let path = execve::lookup(args.first().map_or("", String::as_str), &env)?;
-        let (argv, envp) = (execve::to_cstrings(args)?, execve::to_cstrings(&env)?);
+        let (path, argv, envp) = steps::exec_args(args, &env)?;
         // The working directory is entered as root, before the user switch: the spec's
         // seccomp profile may deny what its safe lookup (openat2) needs.
         rootfs::enter_workdir(&cwd).map_err(|e| StartFailure {
