@@ -33,6 +33,27 @@ fn step(what: &'static str) -> impl FnOnce(io::Error) -> io::Error {
     move |e| io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
+/// `caps` with only those ambient capabilities the kernel lets us raise: each must be
+/// both permitted and inheritable (capabilities(7)). runc warns about the others and
+/// goes on (`runc spec` itself asks for ambient capabilities it leaves out of
+/// `inheritable`), so the rest are dropped, not an error.
+pub fn raisable_ambient(caps: &LinuxCapabilities) -> LinuxCapabilities {
+    let mut out = caps.clone();
+    if let Some(ambient) = caps.ambient() {
+        let has = |set: &Option<_>, c| {
+            let set: &Option<std::collections::HashSet<_>> = set;
+            set.as_ref().is_some_and(|s| s.contains(c))
+        };
+        let kept = ambient
+            .iter()
+            .filter(|c| has(caps.permitted(), *c) && has(caps.inheritable(), *c))
+            .copied()
+            .collect();
+        out.set_ambient(Some(kept));
+    }
+    out
+}
+
 impl OciConfinement {
     /// Compile `seccomp` (allocates, so before anything is dropped) and take `process`'s
     /// capabilities, rlimits and `noNewPrivileges`. `Err`: one line naming the field.
@@ -59,7 +80,7 @@ impl OciConfinement {
         }
         security::switch_user(who).map_err(step("process.user"))?;
         if let Some(caps) = &self.capabilities {
-            capabilities::set(caps).map_err(step("process.capabilities"))?;
+            capabilities::set(&raisable_ambient(caps)).map_err(step("process.capabilities"))?;
         }
         Ok(())
     }
@@ -79,5 +100,27 @@ impl OciConfinement {
             (Some(f), true) => seccomp::install_keeping_privs(f).map_err(step("linux.seccomp")),
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_permitted_and_inheritable_ambient_capabilities_are_raised() {
+        // `runc spec`'s default: ambient = bounding = permitted, no inheritable.
+        let caps: LinuxCapabilities = serde_json::from_value(serde_json::json!({
+            "bounding": ["CAP_KILL", "CAP_CHOWN"],
+            "permitted": ["CAP_KILL", "CAP_CHOWN"],
+            "effective": ["CAP_KILL", "CAP_CHOWN"],
+            "inheritable": ["CAP_CHOWN"],
+            "ambient": ["CAP_KILL", "CAP_CHOWN"]
+        }))
+        .unwrap();
+        let out = raisable_ambient(&caps);
+        let ambient: Vec<_> = out.ambient().clone().unwrap().into_iter().collect();
+        assert_eq!(ambient, [oci_spec::runtime::Capability::Chown]);
+        assert_eq!(out.permitted(), caps.permitted());
     }
 }
