@@ -345,7 +345,18 @@ fn exec_runs_in_the_containers_namespaces_and_cgroup() {
     let ns = |p: i64| std::fs::read_link(format!("/proc/{p}/ns/pid")).unwrap();
     let init = b.state("e1")["pid"].as_i64().unwrap();
     assert_eq!(ns(pid), ns(init));
-    b.ok(&["delete", "--force", "e1"]);
+    // `kill --all`: the exec'd process too, not only the init.
+    b.ok(&["kill", "--all", "e1", "KILL"]);
+    b.wait_stopped("e1");
+    loop {
+        let ps = b.runtime(&["ps", "--format", "json", "e1"]);
+        let pids: Vec<i64> = serde_json::from_slice(&ps.stdout).unwrap();
+        if pids.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    b.ok(&["delete", "e1"]);
     let o = b.runtime(&["exec", "e1", "true"]);
     assert!(
         stderr(&o).contains("container does not exist"),
