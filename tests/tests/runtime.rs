@@ -609,3 +609,39 @@ fn preserve_fds_passes_fd_3_through() {
     let o = c.output().unwrap();
     assert_ne!(o.status.code(), Some(0));
 }
+
+/// Verbs on one container at once are serialized by its lock (flock on its directory):
+/// while the test holds it, `delete --force` waits in flock and the container lives;
+/// released, the delete goes through.
+#[test]
+fn a_verb_waits_for_the_containers_lock() {
+    use std::os::fd::AsRawFd;
+    let mut b = Bundle::new(&["sleep", "60"]);
+    sleeping(&mut b, "l1");
+    let dir = File::open(b.root().join("l1")).unwrap();
+    // SAFETY: flock on an fd we own.
+    assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let mut child = b
+        .cmd(&["delete", "--force", "l1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Until it either finishes (no lock: the bug) or sleeps in the kernel's flock wait.
+    let wchan = format!("/proc/{}/wchan", child.id());
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            panic!("delete did not wait for the container's lock");
+        }
+        let w = std::fs::read_to_string(&wchan).unwrap_or_default();
+        if w.contains("lock") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(b.state("l1")["status"], "running");
+    drop(dir); // releases the lock
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!b.runtime(&["state", "l1"]).status.success());
+}
