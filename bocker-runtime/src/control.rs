@@ -123,6 +123,25 @@ pub fn events(
     }
 }
 
+/// `update --resources PATH`: a `linux.resources` JSON object from the file, or from
+/// stdin when `PATH` is `-` (containerd's shim pipes it).
+pub fn read_resources(path: &Path) -> Result<LinuxResources> {
+    let what = || format!("--resources {}", path.display());
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|source| LifecycleError::Io {
+        what: what(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| LifecycleError::Config {
+        path: path.to_path_buf(),
+        message: format!("not a linux.resources JSON object: {e}"),
+    })
+}
+
 /// `update`'s flags (runc's), each overriding `--resources`' value.
 #[derive(Debug, Clone, Default)]
 pub struct UpdateFlags {

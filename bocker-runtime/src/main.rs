@@ -294,19 +294,11 @@ fn run(args: Args) -> Result<Option<i32>> {
             }
         }
         Command::Update(u) => {
-            let resources = match &u.resources {
-                None => None,
-                Some(p) => {
-                    let text = if p.as_os_str() == "-" {
-                        std::io::read_to_string(std::io::stdin()).context("reading stdin")?
-                    } else {
-                        std::fs::read_to_string(p).with_context(|| p.display().to_string())?
-                    };
-                    let r: oci_spec::runtime::LinuxResources = serde_json::from_str(&text)
-                        .context("--resources: not a linux.resources JSON object")?;
-                    Some(r)
-                }
-            };
+            let resources = u
+                .resources
+                .as_deref()
+                .map(control::read_resources)
+                .transpose()?;
             let flags = UpdateFlags {
                 memory: u.memory,
                 cpu_shares: u.cpu_share,
