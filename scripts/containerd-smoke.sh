@@ -15,7 +15,7 @@
 #      PATH, where containerd was started with RUNTIME_BINARY as `runc` first (a drop-in).
 # The runtime's --root and the fifos are under the temp dir too (--runc-root, --fifo-dir):
 #   ctr run --rm … echo hi                       output asserted
-#   ctr run -d …; ctr task exec; ctr task ps; ctr task pause, resume; ctr task kill;
+#   ctr run -d …; ctr task exec (and -t: --console-socket); ctr task ps; ctr task pause, resume; ctr task kill;
 #   ctr task delete
 #   ctr run -t --rm … (under `script`, a real pty: the shim's --console-socket)
 # RUNTIME_BINARY is called through a wrapper that logs its arguments, and the log must
@@ -56,6 +56,13 @@ pass() {
     out=$("${ctr[@]}" tasks exec --fifo-dir "$work/fifo" --exec-id e1 "$id-d" sh -c 'echo exec-hi $$')
     [ "${out%% *}" = exec-hi ] || fail "$label: task exec printed '$out'"
     say "$label: task exec: ok"
+    [ -p "$work/stdin" ] || mkfifo "$work/stdin"
+    exec 3<>"$work/stdin"
+    out=$(script -qec "$(printf '%q ' "${ctr[@]}" tasks exec -t --fifo-dir "$work/fifo" --exec-id e2 "$id-d" sh -c 'tty; echo exec-tty-ok')" /dev/null <"$work/stdin" | tr -d '\r\000')
+    exec 3>&-
+    grep -q '/dev/pts/[0-9]' <<<"$out" || fail "$label: task exec -t: no pty in '$out'"
+    grep -q '^exec-tty-ok$' <<<"$out" || fail "$label: task exec -t printed '$out'"
+    say "$label: task exec -t: ok"
     pid=$("${ctr[@]}" tasks ls | awk -v id="$id-d" '$1 == id {print $2}')
     [ -n "$pid" ] || fail "$label: task ls shows no pid for $id-d"
     "${ctr[@]}" tasks ps "$id-d" | awk 'NR > 1 {print $1}' | grep -qx "$pid" \
