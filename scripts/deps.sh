@@ -26,6 +26,7 @@ packages=(
     bsdutils         # script: a real pty for the exec -t tests
     tmux             # drives the exec -it test (keys, Ctrl-C, window size)
     runc             # bocker-runtime's `spec` output must be accepted by `runc run`
+    containerd       # scripts/containerd-smoke.sh drives bocker-runtime through ctr
     procps           # ps: `bocker top` passes its options to the host's ps
     zsh fish         # the zsh and fish completion scripts are run in the real shells
     golang-go make   # build the OCI runtime-tools validation suite (scripts/oci-validation.sh)

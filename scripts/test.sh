@@ -14,9 +14,23 @@ trap 'rm -f "$log"' EXIT
 set +e
 cargo test --workspace 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# Judges beyond cargo's tests, each one counted as one test in the closing line.
+judge() {
+    local name=$1
+    shift
+    "$@" 2>&1 | tee -a "$log"
+    if [ "${PIPESTATUS[0]}" = 0 ]; then
+        echo "test result: ok. 1 passed; 0 failed ($name)" >>"$log"
+    else
+        echo "test result: FAILED. 0 passed; 1 failed ($name)" >>"$log"
+        status=1
+    fi
+}
 # The OCI runtime-tools validation suite against bocker-runtime: every program listed
 # in tests/oci-validation.expected must still pass (about 3 minutes, 1.5 of it Go).
-scripts/oci-validation.sh --expect tests/oci-validation.expected target/debug/bocker-runtime || status=1
+judge oci-validation scripts/oci-validation.sh --expect tests/oci-validation.expected target/debug/bocker-runtime
+# containerd drives bocker-runtime as it drives runc (a few seconds; issue 14).
+judge containerd-smoke scripts/containerd-smoke.sh target/debug/bocker-runtime
 set -e
 # One closing line for the whole suite (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }

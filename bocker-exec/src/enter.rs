@@ -35,21 +35,28 @@ pub fn open_cgroups(rec: &ContainerRecord) -> io::Result<CgroupFiles> {
     if groups.is_empty() {
         return Err(io::Error::other("the container has no cgroup on record"));
     }
-    let mut files = Vec::new();
-    for dir in groups {
-        let tasks = dir.join("tasks");
-        let path = if tasks.exists() {
-            tasks
-        } else {
-            dir.join("cgroup.procs")
-        };
-        let f = OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(|e| io::Error::new(e.kind(), format!("opening {}: {e}", path.display())))?;
-        files.push(f);
+    CgroupFiles::open(&groups)
+}
+
+impl CgroupFiles {
+    /// The membership file of each group directory in `dirs` (see [`open_cgroups`]).
+    pub fn open<P: AsRef<std::path::Path>>(dirs: &[P]) -> io::Result<CgroupFiles> {
+        let mut files = Vec::new();
+        for dir in dirs {
+            let dir = dir.as_ref();
+            let tasks = dir.join("tasks");
+            let path = if tasks.exists() {
+                tasks
+            } else {
+                dir.join("cgroup.procs")
+            };
+            let f = OpenOptions::new().write(true).open(&path).map_err(|e| {
+                io::Error::new(e.kind(), format!("opening {}: {e}", path.display()))
+            })?;
+            files.push(f);
+        }
+        Ok(CgroupFiles(files))
     }
-    Ok(CgroupFiles(files))
 }
 
 /// In the command's process: move into the container's cgroups ("0" = the writer; its
@@ -66,4 +73,17 @@ pub fn cgroup(files: &CgroupFiles, pidfd: &OwnedFd) -> io::Result<()> {
 /// Join those namespaces of the process behind `pidfd` in one `setns` (all or none).
 pub fn namespaces(pidfd: &OwnedFd) -> io::Result<()> {
     sys::setns(pidfd, NAMESPACES)
+}
+
+/// [`namespaces`], and the user namespace too when process `pid` (the one behind
+/// `pidfd`) has one of its own (an OCI container with `uidMappings`): joining one's own
+/// user namespace is an error (`EINVAL`), so it is joined only when it differs.
+pub fn namespaces_with_user(pidfd: &OwnedFd, pid: libc::pid_t) -> io::Result<()> {
+    let ns = |p: &str| std::fs::metadata(p).map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+    let theirs = ns(&format!("/proc/{pid}/ns/user"))?;
+    let flags = match ns("/proc/self/ns/user")? == theirs {
+        true => NAMESPACES,
+        false => NAMESPACES | libc::CLONE_NEWUSER,
+    };
+    sys::setns(pidfd, flags)
 }

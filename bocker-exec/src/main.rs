@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use bocker_exec::process::Failed;
-use bocker_exec::runtime::exit_code;
+use bocker_exec::runtime::{self, exit_code};
 use bocker_exec::{attach, cli::Args, enter, identity, process, spec, target, tty};
 use bocker_store::{cli, Store};
 use clap::Parser;
@@ -46,7 +46,10 @@ fn exec(args: &Args) -> Result<i32> {
         true => Some(tty::open().context("allocating a terminal")?),
         false => None,
     };
-    let started = process::spawn(&spec, &user, pty, || enter::cgroup(&cgroups, &ctr.pidfd))
-        .map_err(Failed::from)?;
+    let confinement =
+        runtime::confinement(spec.no_new_privileges, &spec.privileges).map_err(Failed::from)?;
+    let io = process::Stdio::for_exec(&spec, pty);
+    let join = || enter::cgroup(&cgroups, &ctr.pidfd);
+    let started = process::spawn(&spec, &user, io, &confinement, join).map_err(Failed::from)?;
     attach::attach(started, spec.stdin).context("attached to the command")
 }

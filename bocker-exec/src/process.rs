@@ -1,6 +1,7 @@
 //! The command's process: fork (the child is born in the container's pid namespace,
-//! which `setns` only sets for children), then in the child the same privilege
-//! sequence `run` gives a container's first process, up to `execve`. A close-on-exec
+//! which `setns` only sets for children), then in the child the privilege sequence of
+//! the container's first process ([`Confine`]: bocker's own for `bocker exec`, the OCI
+//! spec's for `bocker-runtime exec`), up to `execve`. A close-on-exec
 //! error pipe tells the parent how the start went: EOF means the exec succeeded,
 //! otherwise one status byte (125/126/127) and a message.
 
@@ -45,6 +46,65 @@ pub struct Started {
     pub io: Attached,
 }
 
+/// Where the command's stdio comes from.
+pub enum Stdio {
+    /// The container's /dev/null (`bocker exec -d`).
+    Null,
+    /// New pipes, stdin too when asked (`-i`).
+    Pipes { stdin: bool },
+    /// A pty's slave (`-t`); the master is returned in [`Attached::Tty`].
+    Tty(Pty),
+    /// Ours, as they are (`bocker-runtime exec`: the shim's pipes or fifos).
+    Inherit,
+}
+
+impl Stdio {
+    /// `bocker exec`'s choice: `-d` the null device, `-t` the pty, else pipes.
+    pub fn for_exec(spec: &ExecSpec, pty: Option<Pty>) -> Stdio {
+        match (spec.detach, pty) {
+            (true, _) => Stdio::Null,
+            (false, Some(p)) => Stdio::Tty(p),
+            (false, None) => Stdio::Pipes { stdin: spec.stdin },
+        }
+    }
+}
+
+/// The privilege sequence of a command in the container, in runc's order: the child
+/// calls [`Confine::drop_privileges`], enters the working directory as the user, marks
+/// fds close-on-exec, then [`Confine::seal`] right before `execve`.
+pub trait Confine {
+    /// From the privileged runtime to `who`.
+    fn drop_privileges(&self, who: &ExecUser) -> Result<(), StartFailure>;
+    /// The last steps before `execve` (`no_new_privs`, a late filter, signal actions).
+    fn seal(&self) -> Result<(), StartFailure>;
+}
+
+impl Confine for runtime::Confinement {
+    fn drop_privileges(&self, who: &ExecUser) -> Result<(), StartFailure> {
+        runtime::Confinement::drop_privileges(self, who)
+            .map_err(|e| StartFailure::engine(e.to_string()))
+    }
+
+    fn seal(&self) -> Result<(), StartFailure> {
+        runtime::Confinement::seal(self).map_err(|e| StartFailure::engine(e.to_string()))
+    }
+}
+
+impl Confine for runtime::OciConfinement {
+    fn drop_privileges(&self, who: &ExecUser) -> Result<(), StartFailure> {
+        runtime::OciConfinement::drop_privileges(self, who)
+            .map_err(|e| StartFailure::engine(e.to_string()))
+    }
+
+    fn seal(&self) -> Result<(), StartFailure> {
+        let sealed = runtime::OciConfinement::seal(self).and_then(|()| {
+            runtime::default_signal_actions();
+            self.late_filter()
+        });
+        sealed.map_err(|e| StartFailure::engine(e.to_string()))
+    }
+}
+
 /// The child's ends.
 enum ChildIo {
     Null,
@@ -54,22 +114,24 @@ enum ChildIo {
         stderr: OwnedFd,
     },
     Tty(OwnedFd),
+    Inherit,
 }
 
 fn engine(what: &'static str) -> impl Fn(io::Error) -> StartFailure {
     move |e| StartFailure::engine(format!("{what}: {e}"))
 }
 
-/// Fork the command with its stdio as `spec` asks (`pty` for `-t`) and wait until it
+/// Fork the command with its stdio from `io`, confined by `confine`, and wait until it
 /// has exec'd. Must be called single-threaded, after entering the container; `join`
 /// runs first in the child (it joins the container's cgroup).
 pub fn spawn(
     spec: &ExecSpec,
     user: &ExecUser,
-    pty: Option<Pty>,
+    io: Stdio,
+    confine: &dyn Confine,
     join: impl FnOnce() -> io::Result<()>,
 ) -> Result<Started, StartFailure> {
-    let (io, child_io) = stdio(spec, pty).map_err(engine("creating stdio"))?;
+    let (io, child_io) = stdio(io).map_err(engine("creating stdio"))?;
     let (err_r, err_w) = sys::pipe().map_err(engine("creating a pipe"))?;
     sys::sigprocmask(libc::SIG_BLOCK, &sys::sigset(&HANDLED)).map_err(engine("signals"))?;
     let pid = match sys::fork().map_err(engine("fork"))? {
@@ -77,7 +139,7 @@ pub fn spawn(
             drop((io, err_r));
             let failure = match join()
                 .map_err(engine("cgroup"))
-                .and_then(|()| child(spec, user, child_io))
+                .and_then(|()| child(spec, user, child_io, confine))
             {
                 Ok(never) => match never {},
                 Err(f) => f,
@@ -105,14 +167,14 @@ pub fn spawn(
     Ok(Started { pid, io })
 }
 
-fn stdio(spec: &ExecSpec, pty: Option<Pty>) -> io::Result<(Attached, ChildIo)> {
-    if spec.detach {
-        return Ok((Attached::Detached, ChildIo::Null));
-    }
-    if let Some(p) = pty {
-        return Ok((Attached::Tty(p.master), ChildIo::Tty(p.slave)));
-    }
-    let (stdin_r, stdin_w) = match spec.stdin {
+fn stdio(io: Stdio) -> io::Result<(Attached, ChildIo)> {
+    let stdin = match io {
+        Stdio::Null => return Ok((Attached::Detached, ChildIo::Null)),
+        Stdio::Inherit => return Ok((Attached::Detached, ChildIo::Inherit)),
+        Stdio::Tty(p) => return Ok((Attached::Tty(p.master), ChildIo::Tty(p.slave))),
+        Stdio::Pipes { stdin } => stdin,
+    };
+    let (stdin_r, stdin_w) = match stdin {
         true => sys::pipe().map(|(r, w)| (Some(r), Some(w)))?,
         false => (None, None),
     };
@@ -133,7 +195,12 @@ fn stdio(spec: &ExecSpec, pty: Option<Pty>) -> io::Result<(Attached, ChildIo)> {
 }
 
 /// The child, from fork to execve; returns only on failure.
-fn child(spec: &ExecSpec, user: &ExecUser, io: ChildIo) -> Result<Infallible, StartFailure> {
+fn child(
+    spec: &ExecSpec,
+    user: &ExecUser,
+    io: ChildIo,
+    confinement: &dyn Confine,
+) -> Result<Infallible, StartFailure> {
     // Its own session: the caller's terminal signals reach us, and we forward them.
     sys::setsid().map_err(engine("setsid"))?;
     child_stdio(io).map_err(engine("stdio"))?;
@@ -148,20 +215,15 @@ fn child(spec: &ExecSpec, user: &ExecUser, io: ChildIo) -> Result<Infallible, St
     );
     let cwd = CString::new(spec.cwd.as_str())
         .map_err(|_| StartFailure::engine("NUL byte in the working directory"))?;
-    // run's confinement, in run's (runc's) order.
-    let confinement = runtime::confinement(spec.no_new_privileges, &spec.privileges)?;
-    confinement
-        .drop_privileges(user)
-        .map_err(|e| StartFailure::engine(e.to_string()))?;
+    // The container's confinement, in runc's order.
+    confinement.drop_privileges(user)?;
     // As the user, like runc: Docker reports a bad -w as an exec failure (126).
     sys::chdir(&cwd).map_err(|e| StartFailure {
         code: exit_code::CANNOT_INVOKE,
         message: format!("chdir to {}: {e}", spec.cwd),
     })?;
-    sys::cloexec_from_3().map_err(engine("close_range"))?;
-    confinement
-        .seal()
-        .map_err(|e| StartFailure::engine(e.to_string()))?;
+    runtime::preserve_fds(spec.preserve_fds).map_err(engine("close_range"))?;
+    confinement.seal()?;
     sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])).map_err(engine("signal mask"))?;
     Err(runtime::execve(&path, &argv, &envp))
 }
@@ -187,6 +249,7 @@ fn child_stdio(io: ChildIo) -> io::Result<()> {
             sys::dup2(stderr.as_raw_fd(), 2)
         }
         ChildIo::Null => null_to(&[0, 1, 2]),
+        ChildIo::Inherit => Ok(()),
     }
 }
 

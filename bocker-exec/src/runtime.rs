@@ -6,11 +6,14 @@
 //! `no_new_privs` setting (Docker's exec inherits it).
 
 pub use bocker_run::exit_code;
+pub use bocker_run::oci::confine::OciConfinement;
+pub use bocker_run::oci::preserve_fds;
 pub use bocker_run::process::execve::{execve, lookup, to_cstrings, StartFailure};
 pub use bocker_run::security::user::{resolve as resolve_user, ExecUser};
 pub use bocker_run::security::{ConfineError, Confinement};
 pub use bocker_run::spec::recorded::{self, Privileges};
 pub use bocker_run::spec::recorded_no_new_privileges;
+pub use bocker_run::sys::default_signal_actions;
 
 /// The confinement of a command exec'd in a container: the container's recorded
 /// capabilities, rlimits and seccomp filter ([`Privileges`]; Docker's defaults for an

@@ -22,6 +22,8 @@ pub struct ExecSpec {
     pub no_new_privileges: bool,
     /// The container's capabilities, rlimits and seccomp filter (Docker's exec inherits them).
     pub privileges: crate::runtime::Privileges,
+    /// Fds 3..3+N of ours the command keeps (`bocker-runtime exec --preserve-fds`).
+    pub preserve_fds: u32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -84,6 +86,7 @@ pub fn build(
         detach: args.detach,
         no_new_privileges: crate::runtime::recorded_no_new_privileges(&rec.config),
         privileges: crate::runtime::recorded::of(&rec.config),
+        preserve_fds: 0,
     })
 }
 

@@ -14,19 +14,24 @@
 //!   its reader and never blocks opening it) and `start`'s write of one byte to it.
 //!   `O_NONBLOCK` for the writer tells "no init waiting" (`ENXIO`) from a waiting one.
 
+pub mod confine;
+pub mod hooks;
 pub mod namespaces;
 pub mod personality;
 pub mod propagation;
 pub mod resources;
 pub mod seccomp;
+pub mod steps;
 pub mod sysctl;
 
+use crate::process::child::engine;
 use crate::process::execve::{self, StartFailure};
 use crate::process::{self, SpawnError};
 use crate::rootfs::{self, MountStep};
-use crate::security::{self, capabilities, rlimits, user};
+use crate::security::user;
 use crate::{exit_code, sys};
-use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
+use confine::OciConfinement;
+use oci_spec::runtime::{Process, Spec};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -51,19 +56,16 @@ fn unsupported(field: &str) -> OciError {
     OciError::Unsupported(field.to_string())
 }
 
-/// Refuse every field of `spec` bocker's runtime cannot honour yet: hooks, a terminal,
-/// user namespaces and id mappings, AppArmor and SELinux labels, personality flags, an
-/// unknown rootfs propagation, Intel RDT, `linux.resources` this host's cgroup version
-/// cannot take ([`resources::settings`]: on v2 device allow rules beyond bocker-cgroups'
-/// own list), and rdma.
-/// Namespaces, sysctls and mounts are checked by [`namespaces::plan`],
-/// [`sysctl::plan`] and [`rootfs::steps::plan`] in [`create`]. `mountLabel` is ignored
-/// (no SELinux on this host; runc ignores it without SELinux too).
+/// Refuse every field of `spec` bocker's runtime cannot honour yet: user namespaces and
+/// id mappings, AppArmor and SELinux labels, personality flags, an unknown rootfs
+/// propagation, Intel RDT, `linux.resources` this host's cgroup version cannot take
+/// ([`resources::settings`]: on v2 device allow rules beyond bocker-cgroups' own list),
+/// and rdma. Namespaces, sysctls and mounts are checked by [`namespaces::plan`],
+/// [`sysctl::plan`] and [`rootfs::steps::plan`] in [`create`]; a terminal without
+/// `--console-socket` there too. `mountLabel` is ignored (no SELinux on this host; runc
+/// ignores it without SELinux too).
 pub fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
     let process = spec.process().as_ref().ok_or(SpawnError::NoProcess)?;
-    if process.terminal() == Some(true) {
-        return Err(unsupported("process.terminal (--console-socket)"));
-    }
     if process
         .apparmor_profile()
         .as_deref()
@@ -77,20 +79,6 @@ pub fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
         .is_some_and(|p| !p.is_empty())
     {
         return Err(unsupported("process.selinuxLabel"));
-    }
-    if let Some(h) = spec.hooks() {
-        let any = |v: &Option<Vec<_>>| v.as_ref().is_some_and(|v| !v.is_empty());
-        #[allow(deprecated)]
-        let prestart = any(h.prestart());
-        if prestart
-            || any(h.create_runtime())
-            || any(h.create_container())
-            || any(h.start_container())
-            || any(h.poststart())
-            || any(h.poststop())
-        {
-            return Err(unsupported("hooks"));
-        }
     }
     let Some(linux) = spec.linux() else {
         return Ok(());
@@ -117,7 +105,8 @@ pub fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
     Ok(())
 }
 
-fn refuse_resources(r: &oci_spec::runtime::LinuxResources) -> Result<(), OciError> {
+/// Refuse `linux.resources` fields this host's cgroups cannot apply (see [`refuse_unsupported`]).
+pub fn refuse_resources(r: &oci_spec::runtime::LinuxResources) -> Result<(), OciError> {
     let v2 = bocker_cgroups::Hierarchy::detect().is_ok_and(|h| h.version() == 2);
     resources::settings(r, v2).map_err(|e| unsupported(&e))?;
     if r.rdma().as_ref().is_some_and(|v| !v.is_empty()) {
@@ -224,18 +213,43 @@ pub struct CgroupJoin<'a> {
     pub v1_tasks: &'a [PathBuf],
 }
 
+/// What `create` gives the init besides the spec.
+pub struct InitOptions<'a> {
+    /// `--console-socket`, connected: with `process.terminal` the init opens a pty of the
+    /// container's devpts, makes it its controlling terminal and stdio, and sends the
+    /// master over this socket (`SCM_RIGHTS`, as runc). Required with a terminal.
+    pub console: Option<RawFd>,
+    /// `--preserve-fds N`: fds 3..3+N of the caller stay open across `execve`.
+    pub preserve_fds: u32,
+    /// The container's state JSON for the hooks the init runs (`createContainer`,
+    /// `startContainer`), given the pid the init sees and the status.
+    pub hook_state: &'a dyn Fn(i32, &str) -> Vec<u8>,
+}
+
 /// Create the container's init from `spec` (its `root.path` absolute) and return its pid
 /// once it waits on `gate` (see [`open_gate`]), every set-up step done. A set-up failure
 /// is [`OciError::Start`] and the init is reaped. The caller must be single-threaded.
-pub fn create(spec: &Spec, gate: &OwnedFd, cgroup: CgroupJoin<'_>) -> Result<i32, OciError> {
+pub fn create(
+    spec: &Spec,
+    gate: &OwnedFd,
+    cgroup: CgroupJoin<'_>,
+    opts: &InitOptions<'_>,
+) -> Result<i32, OciError> {
     refuse_unsupported(spec)?;
     let mut spec = spec.clone();
     expand_cgroup_mounts(&mut spec)?;
     let spec = &spec;
     let process = spec.process().as_ref().ok_or(SpawnError::NoProcess)?;
+    if process.terminal() == Some(true) && opts.console.is_none() {
+        return Err(OciError::Unsupported(
+            "process.terminal without --console-socket".into(),
+        ));
+    }
     let ns = namespaces::plan(spec).map_err(OciError::Unsupported)?;
     let sysctls = sysctl::plan(spec).map_err(OciError::Unsupported)?;
     let steps = rootfs::steps::plan(spec).map_err(SpawnError::from)?;
+    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    let confinement = OciConfinement::new(process, seccomp).map_err(OciError::Unsupported)?;
     let (ready_r, ready_w) = sys::pipe()?;
     let pid_join = namespaces::PidJoin::enter(&ns)?;
     let pid = sys::clone_child(ns.clone_flags, cgroup.v2_dir)?;
@@ -250,6 +264,8 @@ pub fn create(spec: &Spec, gate: &OwnedFd, cgroup: CgroupJoin<'_>) -> Result<i32
             v1_tasks: cgroup.v1_tasks,
             gate: gate.as_raw_fd(),
             ready: ready_w,
+            confinement,
+            opts,
         };
         let failure = match init.run() {
             Ok(never) => match never {},
@@ -278,6 +294,37 @@ pub fn create(spec: &Spec, gate: &OwnedFd, cgroup: CgroupJoin<'_>) -> Result<i32
     }
 }
 
+/// `process.user` as the spec gives it (numeric ids, no passwd lookup; `HOME` is the
+/// caller's business, containerd sets it).
+pub fn spec_user(process: &Process) -> user::ExecUser {
+    let u = process.user();
+    user::ExecUser {
+        uid: u.uid(),
+        gid: u.gid(),
+        groups: u.additional_gids().clone().unwrap_or_default(),
+        home: "/".into(),
+    }
+}
+
+/// Keep fds 3..3+`n` open across `execve` (`--preserve-fds`) and mark every fd above
+/// them close-on-exec.
+pub fn preserve_fds(n: u32) -> io::Result<()> {
+    for fd in 3..3 + n {
+        // SAFETY: F_SETFD on an fd number; an fd that is not open fails with EBADF.
+        let r = unsafe { libc::fcntl(fd as RawFd, libc::F_SETFD, 0) };
+        if r == -1 {
+            let e = io::Error::last_os_error();
+            return Err(io::Error::new(
+                e.kind(),
+                format!("--preserve-fds: fd {fd}: {e}"),
+            ));
+        }
+    }
+    let flags = libc::CLOSE_RANGE_CLOEXEC as libc::c_int;
+    // SAFETY: only marks our own fds above the preserved ones close-on-exec.
+    sys::cvt(unsafe { libc::close_range(3 + n, libc::c_uint::MAX, flags) }).map(drop)
+}
+
 enum Never {}
 
 struct Init<'a> {
@@ -289,10 +336,18 @@ struct Init<'a> {
     v1_tasks: &'a [PathBuf],
     gate: RawFd,
     ready: OwnedFd,
+    confinement: OciConfinement,
+    opts: &'a InitOptions<'a>,
 }
 
-fn engine(what: &str) -> impl FnOnce(io::Error) -> StartFailure + '_ {
-    move |e| StartFailure::engine(format!("{what}: {e}"))
+fn hooks_of(
+    spec: &Spec,
+    pick: impl Fn(&oci_spec::runtime::Hooks) -> &Option<Vec<oci_spec::runtime::Hook>>,
+) -> &[oci_spec::runtime::Hook] {
+    spec.hooks()
+        .as_ref()
+        .and_then(|h| pick(h).as_deref())
+        .unwrap_or_default()
 }
 
 impl Init<'_> {
@@ -304,7 +359,7 @@ impl Init<'_> {
             Ok(exec) => {
                 let _ = sys::write_all(ready, &[0]);
                 drop(self.ready);
-                exec.wait_and_exec(self.gate)
+                exec.wait_and_exec(self.gate, self.spec, &self.confinement, self.opts)
             }
             Err(f) => {
                 let mut msg = vec![f.code as u8];
@@ -332,18 +387,12 @@ impl Init<'_> {
         // Cgroup mounts were expanded into plain binds by `expand_cgroup_mounts`.
         let root = rootfs::prepare(spec, self.steps, &rootfs::cgroupfs::CgroupView::default())
             .map_err(engine("rootfs"))?;
-        let u = process.user();
-        let who = user::ExecUser {
-            uid: u.uid(),
-            gid: u.gid(),
-            groups: u.additional_gids().clone().unwrap_or_default(),
-            home: "/".into(),
-        };
+        let who = spec_user(process);
         let cwd = process.cwd().to_string_lossy().into_owned();
         rootfs::make_workdir(root.as_raw_fd(), &cwd)
             .map_err(|e| StartFailure::engine(e.to_string()))?;
         crate::cgroup_step::join_self(self.v1_tasks).map_err(engine("cgroup"))?;
-        if process::has_namespace(spec, LinuxNamespaceType::Cgroup)
+        if process::has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::Cgroup)
             && !namespaces::joins(self.namespaces, libc::CLONE_NEWCGROUP)
         {
             sys::unshare(libc::CLONE_NEWCGROUP).map_err(engine("cgroup namespace"))?;
@@ -352,25 +401,26 @@ impl Init<'_> {
             std::fs::write("/proc/self/oom_score_adj", adj.to_string())
                 .map_err(engine("process.oomScoreAdj"))?;
         }
+        // createContainer: in the container's namespaces, its mounts made, before
+        // pivot_root (the hook's path resolves as in the runtime's namespace).
+        let create_hooks = hooks_of(spec, |h| h.create_container());
+        if !create_hooks.is_empty() {
+            let state = (self.opts.hook_state)(std::process::id() as i32, "creating");
+            hooks::run_all(create_hooks, &state)
+                .map_err(|e| StartFailure::engine(e.to_string()))?;
+        }
         rootfs::pivot(&root).map_err(engine("pivot_root"))?;
         drop(root);
         propagation::apply(spec).map_err(engine("linux.rootfsPropagation"))?;
-        let own_uts = process::has_namespace(spec, LinuxNamespaceType::Uts);
-        if let Some(host) = spec.hostname().as_deref().filter(|_| own_uts) {
-            sys::sethostname(host).map_err(engine("sethostname"))?;
+        if let (Some(sock), true) = (self.opts.console, process.terminal() == Some(true)) {
+            steps::console(sock, process).map_err(engine("--console-socket"))?;
         }
+        steps::set_hostname(spec).map_err(engine("sethostname"))?;
         let args = process.args().as_deref().unwrap_or_default();
         let env = process.env().clone().unwrap_or_default();
-        let path = execve::lookup(args.first().map_or("", String::as_str), &env)?;
-        let (argv, envp) = (execve::to_cstrings(args)?, execve::to_cstrings(&env)?);
-        let limits = process.rlimits().as_deref().unwrap_or_default();
-        rlimits::set(limits).map_err(engine("process.rlimits"))?;
+        let (path, argv, envp) = steps::exec_args(args, &env)?;
         let persona = personality::plan(spec).map_err(StartFailure::engine)?;
         personality::apply(persona).map_err(engine("linux.personality"))?;
-        let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-            Some(s) => Some(seccomp::compile(s).map_err(StartFailure::engine)?),
-            None => None,
-        };
         // The working directory is entered as root, before the user switch: the spec's
         // seccomp profile may deny what its safe lookup (openat2) needs.
         rootfs::enter_workdir(&cwd).map_err(|e| StartFailure {
@@ -378,34 +428,15 @@ impl Init<'_> {
             message: e.to_string(),
         })?;
         // Before any filter: a profile may deny close_range.
-        sys::close_fds_above_stdio(libc::CLOSE_RANGE_CLOEXEC as libc::c_int)
-            .map_err(engine("close_range"))?;
+        preserve_fds(self.opts.preserve_fds).map_err(engine("close_range"))?;
         sys::sigprocmask(libc::SIG_SETMASK, &sys::sigset(&[])).map_err(engine("signal mask"))?;
-        let nnp = process.no_new_privileges() == Some(true);
-        // With no_new_privs the filter goes on right before execve; without, it needs
-        // CAP_SYS_ADMIN, so it goes on before the capabilities are set (runc's order).
-        if !nnp {
-            if let Some(f) = &filter {
-                seccomp::install_keeping_privs(f).map_err(engine("linux.seccomp"))?;
-            }
-        }
-        if let Some(caps) = process.capabilities() {
-            capabilities::drop_bounding_set(caps).map_err(engine("capability bounding set"))?;
-        }
-        security::switch_user(&who).map_err(engine("process.user"))?;
-        if let Some(caps) = process.capabilities() {
-            capabilities::set(caps).map_err(engine("process.capabilities"))?;
-        }
-        if nnp {
-            security::set_no_new_privs().map_err(engine("no_new_privs"))?;
-        }
-        let filter = if nnp { filter } else { None };
-        Ok(Exec {
-            path,
-            argv,
-            envp,
-            filter,
-        })
+        self.confinement
+            .drop_privileges(&who)
+            .map_err(|e| StartFailure::engine(e.to_string()))?;
+        self.confinement
+            .seal()
+            .map_err(|e| StartFailure::engine(e.to_string()))?;
+        Ok(Exec { path, argv, envp })
     }
 }
 
@@ -413,14 +444,19 @@ struct Exec {
     path: String,
     argv: Vec<std::ffi::CString>,
     envp: Vec<std::ffi::CString>,
-    /// The spec's seccomp filter, when it is installed last (with no_new_privs).
-    filter: Option<seccompiler::BpfProgram>,
 }
 
 impl Exec {
-    /// Block on the gate until `start` writes to it, then exec (fds above stdio were
-    /// marked close-on-exec, the gate's with them).
-    fn wait_and_exec(self, gate: RawFd) -> StartFailure {
+    /// Block on the gate until `start` writes to it, run the `startContainer` hooks, put
+    /// on the late filter and exec (fds above the preserved ones were marked
+    /// close-on-exec, the gate's with them).
+    fn wait_and_exec(
+        self,
+        gate: RawFd,
+        spec: &Spec,
+        confinement: &OciConfinement,
+        opts: &InitOptions<'_>,
+    ) -> StartFailure {
         let mut b = [0u8; 1];
         loop {
             match sys::read(gate, &mut b) {
@@ -429,10 +465,17 @@ impl Exec {
                 _ => return StartFailure::engine("the start gate closed"),
             }
         }
-        if let Some(f) = &self.filter {
-            if let Err(e) = seccompiler::apply_filter(f) {
-                return StartFailure::engine(format!("linux.seccomp: {e}"));
+        let start_hooks = hooks_of(spec, |h| h.start_container());
+        if !start_hooks.is_empty() {
+            let state = (opts.hook_state)(std::process::id() as i32, "created");
+            if let Err(e) = hooks::run_all(start_hooks, &state) {
+                return StartFailure::engine(e.to_string());
             }
+        }
+        // Last: the hooks above may have ignored SIGPIPE; the command gets defaults.
+        sys::default_signal_actions();
+        if let Err(e) = confinement.late_filter() {
+            return StartFailure::engine(e.to_string());
         }
         execve::execve(&self.path, &self.argv, &self.envp)
     }

@@ -11,10 +11,23 @@
 //! - seccomp: a spec's `linux.seccomp` compiled with seccompiler (`bocker_run::oci::seccomp`)
 //!   for x86_64; the actions and operators listed are those it maps (one action besides
 //!   the default per profile);
-//! - no AppArmor, SELinux, Intel RDT; no hooks yet.
+//! - hooks: all six kinds the runtime spec names, run by `bocker_run::oci::hooks`
+//!   (`prestart`, `createRuntime`, `createContainer`, `startContainer`, `poststart`,
+//!   `poststop`);
+//! - no AppArmor, SELinux, Intel RDT.
 
 use oci_spec::runtime::Features;
 use serde_json::json;
+
+/// The hook kinds this runtime runs (runtime spec config.md, runc's `features` order).
+pub const HOOKS: [&str; 6] = [
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+];
 
 /// The oldest OCI runtime spec version a bundle may declare.
 pub const OCI_VERSION_MIN: &str = "1.0.0";
@@ -73,7 +86,7 @@ pub fn features() -> Features {
     let value = json!({
         "ociVersionMin": OCI_VERSION_MIN,
         "ociVersionMax": OCI_VERSION_MAX,
-        "hooks": [],
+        "hooks": HOOKS,
         "mountOptions": [],
         "linux": {
             "namespaces": ["mount", "uts", "ipc", "pid", "network", "cgroup"],
@@ -143,8 +156,8 @@ mod tests {
             .as_array()
             .unwrap()
             .contains(&serde_json::json!("SCMP_ACT_ERRNO")));
-        // No hooks until the runtime runs them.
-        assert_eq!(v["hooks"], serde_json::json!([]));
+        // Every hook kind: the runtime runs them all (oci::hooks).
+        assert_eq!(v["hooks"], serde_json::json!(HOOKS));
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! `bocker-runtime`: an OCI runtime with runc's command line, so that containerd's runc v2
-//! shim can drive bocker through `options.BinaryName` (issue 14, SPEC §7).
+//! shim can drive bocker through `options.BinaryName` (issue 14, SPEC §7;
+//! docs/RUNTIME-OCI.md).
 //!
-//! This crate holds the verbs that need no container runtime: `spec` ([`spec`]),
-//! `features` ([`features`]), `state` and `list` ([`state`], the on-disk state format the
-//! lifecycle verbs will write), and runc's `--log`/`--log-format` ([`log`]). The lifecycle
-//! (`create`, `start`, `kill`, `delete`, `exec`, …) is planned in docs/RUNTIME-OCI.md and
-//! lands on bocker-run's OCI-spec seam; no verb here pretends to run a container.
+//! - [`lifecycle`]: `create`, `start`, `kill [--all]`, `delete`, `run`, `ps`, the
+//!   per-container lock and the hooks run outside the container, on bocker-run's OCI seam
+//!   (`bocker_run::oci`);
+//! - [`exec`]: `exec`, on bocker-exec's entering code;
+//! - [`control`]: `pause`, `resume`, `events`, `update`, on bocker-cgroups;
+//! - [`state`]: the on-disk state and `state`/`list`; [`spec`]: `spec`; [`features`]:
+//!   `features`; [`signal`]: signal names; [`log`]: runc's `--log`/`--log-format`.
 
+pub mod control;
+pub mod exec;
 pub mod features;
 pub mod lifecycle;
 pub mod log;

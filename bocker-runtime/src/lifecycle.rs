@@ -6,8 +6,8 @@
 
 use crate::state::{self, Record, State, StateError, Status};
 use bocker_run::cgroup_step::{CgroupError, ContainerCgroup};
-use bocker_run::oci::{self, CgroupJoin, OciError};
-use oci_spec::runtime::Spec;
+use bocker_run::oci::{self, CgroupJoin, InitOptions, OciError};
+use oci_spec::runtime::{Hook, Hooks, Spec};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -46,6 +46,8 @@ pub enum LifecycleError {
     NotStopped(String, &'static str),
     #[error("the container's init did not exit after SIGKILL")]
     KillTimeout,
+    #[error("{0}")]
+    Hook(#[from] oci::hooks::HookError),
 }
 
 type Result<T> = std::result::Result<T, LifecycleError>;
@@ -56,12 +58,77 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> LifecycleError {
 }
 
 /// `create`'s options (runc's flags).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     /// The bundle directory holding `config.json`.
     pub bundle: PathBuf,
     /// Where to write the init's pid (atomically: the shim reads it as soon as we exit).
     pub pid_file: Option<PathBuf>,
+    /// `--console-socket`: the unix socket the pty master is sent to (`process.terminal`).
+    pub console_socket: Option<PathBuf>,
+    /// `--preserve-fds N`: fds 3..3+N stay open in the container's process.
+    pub preserve_fds: u32,
+}
+
+/// A container's lock: `flock(LOCK_EX)` on its directory, held while a verb reads and
+/// changes its state, so concurrent `start`/`kill`/`delete`/`pause`… of one container
+/// run one after the other (runc holds the same). Released when dropped (explicitly:
+/// see its `Drop`).
+pub struct Lock {
+    _file: fs::File,
+}
+
+impl Drop for Lock {
+    /// Unlock explicitly: a container's init forked while the lock was held shares the
+    /// lock's open file description, and closing our fd alone would leave it locked.
+    fn drop(&mut self) {
+        // SAFETY: flock on an fd we own; no memory involved.
+        unsafe { libc::flock(self._file.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+/// Take `<root>/<id>`'s lock (blocking). A missing directory is "container does not
+/// exist".
+pub fn lock(root: &Path, id: &str) -> Result<Lock> {
+    let dir = state::container_dir(root, id)?;
+    let f = match fs::File::open(&dir) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StateError::NotFound.into()),
+        Err(e) => return Err(io_err(dir.display().to_string())(e)),
+    };
+    loop {
+        // SAFETY: flock on an fd we own; no memory involved.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(Lock { _file: f });
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(io_err(format!("locking {}", dir.display()))(e));
+        }
+    }
+}
+
+/// The state JSON a hook reads on its stdin: `state` as it is, with `pid` and `status`.
+pub fn hook_state(state: &State, pid: i32, status: &str) -> Vec<u8> {
+    let mut v = serde_json::to_value(state).unwrap_or_default();
+    v["pid"] = pid.into();
+    v["status"] = status.into();
+    serde_json::to_vec(&v).unwrap_or_default()
+}
+
+/// Hooks of one kind from the record's (or spec's) hooks.
+fn hooks_of(hooks: &Option<Hooks>, pick: impl Fn(&Hooks) -> &Option<Vec<Hook>>) -> &[Hook] {
+    hooks
+        .as_ref()
+        .and_then(|h| pick(h).as_deref())
+        .unwrap_or_default()
+}
+
+/// Run hooks whose failure is only a warning (`poststart`, `poststop`: runtime spec).
+fn run_hooks_warning(hooks: &[Hook], state: &[u8], kind: &str) {
+    if let Err(e) = oci::hooks::run_all(hooks, state) {
+        eprintln!("bocker-runtime: warning: {kind} {e}");
+    }
 }
 
 /// `linux.cgroupsPath` → (parent, name) for bocker-cgroups: absolute as given (its last
@@ -106,7 +173,7 @@ fn write_resources(
 }
 
 /// Load `<bundle>/config.json` and make `root.path` absolute inside the bundle.
-fn load_spec(bundle: &Path) -> Result<(Spec, PathBuf)> {
+pub fn load_spec(bundle: &Path) -> Result<(Spec, PathBuf)> {
     let path = bundle.join("config.json");
     let config = |message: String| LifecycleError::Config {
         path: path.clone(),
@@ -137,6 +204,7 @@ pub fn create(root: &Path, id: &str, opts: &CreateOptions) -> Result<Record> {
         }
         Err(e) => return Err(io_err(dir.display().to_string())(e)),
     }
+    let _lock = lock(root, id)?;
     let mut cgroup = None;
     let result = create_in(root, &dir, id, opts, &mut cgroup);
     if result.is_err() {
@@ -192,6 +260,7 @@ fn create_in(
         init_start_time: 0,
         cgroup_parent: parent.clone(),
         cgroup_name: name.clone(),
+        hooks: None,
     };
     record.save(root)?;
     let cg = cgroup.insert(ContainerCgroup::create(&parent, &name, &limits)?);
@@ -203,12 +272,41 @@ fn create_in(
         v2_dir: v2_dir.as_ref().map(|f| f.as_raw_fd()),
         v1_tasks: &v1_tasks,
     };
-    let pid = oci::create(&spec, &gate, join)?;
+    let console = match &opts.console_socket {
+        Some(p) => Some(
+            std::os::unix::net::UnixStream::connect(p)
+                .map_err(io_err(format!("--console-socket {}", p.display())))?,
+        ),
+        None => None,
+    };
+    let state_now = record.state.clone();
+    let init_state = move |pid: i32, status: &str| hook_state(&state_now, pid, status);
+    let init_opts = InitOptions {
+        console: console.as_ref().map(|c| c.as_raw_fd()),
+        preserve_fds: opts.preserve_fds,
+        hook_state: &init_state,
+    };
+    let pid = oci::create(&spec, &gate, join, &init_opts)?;
     drop(gate);
+    drop(console);
     record.state.pid = pid;
-    record.state.status = Status::Created;
     record.init_start_time = state::start_time_of(pid).unwrap_or(0);
-    let saved = record.save(root).map_err(LifecycleError::from);
+    record.hooks = spec.hooks().clone();
+    // prestart (deprecated) and createRuntime: in the runtime's namespaces, the
+    // container's set up (runc runs them at the same point, before pivot_root).
+    #[allow(deprecated)]
+    let early = [
+        hooks_of(&record.hooks, |h| h.prestart()),
+        hooks_of(&record.hooks, |h| h.create_runtime()),
+    ];
+    let state_json = hook_state(&record.state, pid, "creating");
+    let hooked = early
+        .iter()
+        .try_for_each(|hooks| oci::hooks::run_all(hooks, &state_json));
+    record.state.status = Status::Created;
+    let saved = hooked
+        .map_err(LifecycleError::from)
+        .and_then(|()| record.save(root).map_err(LifecycleError::from));
     if let Err(e) = saved.and_then(|()| write_pid_file(opts, pid)) {
         let _ = bocker_run::sys::kill(pid, libc::SIGKILL);
         return Err(e);
@@ -229,6 +327,7 @@ fn write_pid_file(opts: &CreateOptions, pid: i32) -> Result<()> {
 
 /// `start`: release a `created` container's init to `execve` its process; `running`.
 pub fn start(root: &Path, id: &str) -> Result<()> {
+    let _lock = lock(root, id)?;
     let mut record = Record::load(root, id)?;
     let status = record.current().status;
     if status != Status::Created {
@@ -244,11 +343,17 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
     let _ = fs::remove_file(&gate);
     record.state.status = Status::Running;
     record.save(root)?;
+    let poststart = hooks_of(&record.hooks, |h| h.poststart());
+    if !poststart.is_empty() {
+        let state_json = hook_state(&record.state, record.state.pid, "running");
+        run_hooks_warning(poststart, &state_json, "poststart");
+    }
     Ok(())
 }
 
 /// `kill`: send `signal` to the init of a `created`, `running` or `paused` container.
 pub fn kill(root: &Path, id: &str, signal: libc::c_int) -> Result<()> {
+    let _lock = lock(root, id)?;
     let record = Record::load(root, id)?;
     let now = record.current();
     if now.status == Status::Stopped {
@@ -260,11 +365,40 @@ pub fn kill(root: &Path, id: &str, signal: libc::c_int) -> Result<()> {
     bocker_run::sys::kill(now.pid, signal).map_err(io_err(format!("kill {}", now.pid)))
 }
 
+/// `kill --all`: send `signal` to every process in the container's cgroup (a frozen
+/// group is thawed after a SIGKILL, so the processes can die).
+pub fn kill_all(root: &Path, id: &str, signal: libc::c_int) -> Result<()> {
+    let _lock = lock(root, id)?;
+    let record = Record::load(root, id)?;
+    if record.current().status == Status::Stopped {
+        return Err(LifecycleError::WrongStatus {
+            verb: "kill",
+            status: "stopped",
+        });
+    }
+    let h = bocker_cgroups::Hierarchy::detect()?;
+    let cg = bocker_cgroups::Cgroup::open(&h, &record.cgroup_parent, &record.cgroup_name)?;
+    for pid in cg.procs()? {
+        let _ = bocker_run::sys::kill(pid, signal);
+    }
+    if signal == libc::SIGKILL && record.state.status == Status::Paused {
+        let dirs = cg.paths();
+        let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+        bocker_cgroups::thaw(&refs)?;
+    }
+    Ok(())
+}
+
 /// `delete`: remove a `stopped` container's cgroup and state. A container that is not
 /// stopped is refused (runtime spec: deleting one "MUST generate an error") unless
 /// `force`, which SIGKILLs its init first and waits for it. A missing id with `force`
 /// succeeds (runc's behaviour).
 pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
+    let _lock = match lock(root, id) {
+        Ok(l) => l,
+        Err(LifecycleError::State(StateError::NotFound)) if force => return Ok(()),
+        Err(e) => return Err(e),
+    };
     let record = match Record::load(root, id) {
         Ok(r) => r,
         Err(StateError::NotFound) if force => return Ok(()),
@@ -279,10 +413,24 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
             ));
         }
         let _ = bocker_run::sys::kill(now.pid, libc::SIGKILL);
+        if now.status == Status::Paused {
+            // A frozen init cannot die until thawed.
+            if let Ok(Some(cg)) = ContainerCgroup::open(&record.cgroup_parent, &record.cgroup_name)
+            {
+                let dirs = cg.paths();
+                let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+                let _ = bocker_cgroups::thaw(&refs);
+            }
+        }
         wait_gone(&record)?;
     }
     if !record.cgroup_name.is_empty() {
         ContainerCgroup::destroy_named(&record.cgroup_parent, &record.cgroup_name)?;
+    }
+    let poststop = hooks_of(&record.hooks, |h| h.poststop());
+    if !poststop.is_empty() {
+        let state_json = hook_state(&record.state, 0, "stopped");
+        run_hooks_warning(poststop, &state_json, "poststop");
     }
     let dir = state::container_dir(root, id)?;
     fs::remove_dir_all(&dir).map_err(io_err(dir.display().to_string()))

@@ -1,13 +1,15 @@
 //! bocker-runtime: an OCI runtime with runc's command line (issue 14, SPEC §7).
 //!
-//! Global flags as runc's, then one command. Implemented: `create`, `start`, `run`,
-//! `kill`, `delete`, `state`, `ps`, `spec`, `features`, `list`. Not yet (unknown commands,
-//! never pretend ones): `exec`, `pause`, `resume`, `events`, `update` (docs/RUNTIME-OCI.md).
+//! Global flags as runc's, then one command: `create`, `start`, `run`, `exec`, `kill`,
+//! `delete`, `pause`, `resume`, `events`, `update`, `state`, `ps`, `spec`, `features`,
+//! `list` (docs/RUNTIME-OCI.md).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use bocker_runtime::control::{self, UpdateFlags};
+use bocker_runtime::exec::{self, ExecOptions, ProcessFlags};
 use bocker_runtime::lifecycle::{self, CreateOptions};
 use bocker_runtime::{features, log, signal, spec, state};
 use clap::{Parser, Subcommand};
@@ -46,15 +48,90 @@ struct CreateFlags {
     /// Write the container's init pid to this file
     #[arg(long)]
     pid_file: Option<PathBuf>,
-    /// A unix socket to receive the pty master (process.terminal; not supported yet)
+    /// A unix socket to receive the pty master (process.terminal)
     #[arg(long)]
     console_socket: Option<PathBuf>,
+    /// Pass N more fds (3..3+N) to the container's process
+    #[arg(long, default_value_t = 0)]
+    preserve_fds: u32,
     /// Do not use pivot_root (accepted: bocker always pivots, as containerd never asks otherwise)
     #[arg(long)]
     no_pivot: bool,
+    /// `run`: return once the container started instead of waiting for it
+    #[arg(long, short = 'd')]
+    detach: bool,
     /// Do not create a session keyring (accepted: bocker never creates one)
     #[arg(long)]
     no_new_keyring: bool,
+    /// The container id
+    id: String,
+}
+
+/// `exec`'s flags (runc's).
+#[derive(clap::Args)]
+struct ExecFlags {
+    /// The process to run, a runtime-spec `process` JSON file
+    #[arg(long, short = 'p')]
+    process: Option<PathBuf>,
+    /// A unix socket to receive the pty master (with -t or process.terminal)
+    #[arg(long)]
+    console_socket: Option<PathBuf>,
+    /// Write the process's pid to this file
+    #[arg(long)]
+    pid_file: Option<PathBuf>,
+    /// Return once the process started
+    #[arg(long, short = 'd')]
+    detach: bool,
+    /// Allocate a pseudo-terminal
+    #[arg(long, short = 't')]
+    tty: bool,
+    /// Set an environment variable (KEY=VALUE)
+    #[arg(long, short = 'e')]
+    env: Vec<String>,
+    /// Working directory in the container
+    #[arg(long)]
+    cwd: Option<String>,
+    /// uid[:gid]
+    #[arg(long, short = 'u')]
+    user: Option<String>,
+    /// Additional gids
+    #[arg(long, short = 'g')]
+    additional_gids: Vec<u32>,
+    /// Set no_new_privs for the process
+    #[arg(long)]
+    no_new_privs: bool,
+    /// Pass N more fds (3..3+N) to the process
+    #[arg(long, default_value_t = 0)]
+    preserve_fds: u32,
+    /// The container id
+    id: String,
+    /// The command and its arguments (without --process)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+/// `update`'s flags (runc's): a `linux.resources` JSON file (`-` for stdin) and
+/// single values on top of it.
+#[derive(clap::Args)]
+struct UpdateArgs {
+    /// linux.resources JSON ("-": read it from stdin)
+    #[arg(long, short = 'r')]
+    resources: Option<PathBuf>,
+    /// Memory limit in bytes
+    #[arg(long)]
+    memory: Option<i64>,
+    /// CPU shares
+    #[arg(long)]
+    cpu_share: Option<u64>,
+    /// CFS quota in microseconds per period
+    #[arg(long)]
+    cpu_quota: Option<i64>,
+    /// CFS period in microseconds
+    #[arg(long)]
+    cpu_period: Option<u64>,
+    /// Maximum number of pids
+    #[arg(long)]
+    pids_limit: Option<i64>,
     /// The container id
     id: String,
 }
@@ -70,8 +147,36 @@ enum Command {
     },
     /// Create and start a container, wait for it, delete it; exits with its status
     Run(CreateFlags),
+    /// Run another process in a running container
+    Exec(ExecFlags),
+    /// Freeze every process of a container (cgroup freezer)
+    Pause {
+        /// The container id
+        id: String,
+    },
+    /// Thaw a paused container
+    Resume {
+        /// The container id
+        id: String,
+    },
+    /// Print a container's stats as JSON events (runc's shape)
+    Events {
+        /// Print one stats event and exit
+        #[arg(long)]
+        stats: bool,
+        /// Time between events
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        interval: std::time::Duration,
+        /// The container id
+        id: String,
+    },
+    /// Change a live container's resource limits
+    Update(UpdateArgs),
     /// Send a signal (default SIGTERM) to a container's init
     Kill {
+        /// Signal every process of the container's cgroup, not only its init
+        #[arg(long, short = 'a')]
+        all: bool,
         /// The container id
         id: String,
         /// Signal name or number
@@ -158,15 +263,62 @@ fn run(args: Args) -> Result<Option<i32>> {
             lifecycle::start(root, &id).with_context(|| format!("container {id:?}"))?;
         }
         Command::Run(f) => {
+            let detach = f.detach;
             let (opts, id) = create_options(f)?;
+            if detach {
+                lifecycle::create(root, &id, &opts).with_context(|| format!("container {id:?}"))?;
+                lifecycle::start(root, &id).with_context(|| format!("container {id:?}"))?;
+                return Ok(None);
+            }
             let status =
                 lifecycle::run(root, &id, &opts).with_context(|| format!("container {id:?}"))?;
             return Ok(Some(status));
         }
-        Command::Kill { id, signal } => {
+        Command::Exec(f) => return exec_command(root, f),
+        Command::Pause { id } => {
+            control::pause(root, &id).with_context(|| format!("container {id:?}"))?;
+        }
+        Command::Resume { id } => {
+            control::resume(root, &id).with_context(|| format!("container {id:?}"))?;
+        }
+        Command::Events {
+            stats,
+            interval,
+            id,
+        } => {
+            let ctx = || format!("container {id:?}");
+            if stats {
+                println!("{}", control::stats(root, &id).with_context(ctx)?);
+            } else {
+                control::events(root, &id, interval, |v| println!("{v}")).with_context(ctx)?;
+            }
+        }
+        Command::Update(u) => {
+            let resources = u
+                .resources
+                .as_deref()
+                .map(control::read_resources)
+                .transpose()?;
+            let flags = UpdateFlags {
+                memory: u.memory,
+                cpu_shares: u.cpu_share,
+                cpu_quota: u.cpu_quota,
+                cpu_period: u.cpu_period,
+                pids_limit: u.pids_limit,
+            };
+            let limits = control::limits(resources.as_ref(), &flags)?;
+            let id = u.id;
+            control::update(root, &id, &limits).with_context(|| format!("container {id:?}"))?;
+        }
+        Command::Kill { all, id, signal } => {
             let sig =
                 signal::parse(&signal).with_context(|| format!("unknown signal {signal:?}"))?;
-            lifecycle::kill(root, &id, sig).with_context(|| format!("container {id:?}"))?;
+            let ctx = || format!("container {id:?}");
+            if all {
+                lifecycle::kill_all(root, &id, sig).with_context(ctx)?;
+            } else {
+                lifecycle::kill(root, &id, sig).with_context(ctx)?;
+            }
         }
         Command::Ps { format, id } => {
             let pids = lifecycle::pids(root, &id).with_context(|| format!("container {id:?}"))?;
@@ -214,14 +366,45 @@ fn run(args: Args) -> Result<Option<i32>> {
     Ok(None)
 }
 
-/// `create`'s options from its flags; `--console-socket` is refused (no terminal yet).
+/// `create`'s options from its flags.
 fn create_options(f: CreateFlags) -> Result<(CreateOptions, String)> {
-    if f.console_socket.is_some() {
-        bail!("--console-socket: a terminal (process.terminal) is not supported by bocker-runtime yet");
-    }
     let opts = CreateOptions {
         bundle: f.bundle,
         pid_file: f.pid_file,
+        console_socket: f.console_socket,
+        preserve_fds: f.preserve_fds,
     };
     Ok((opts, f.id))
+}
+
+/// `exec`: the process from `--process` or from the flags over the container's own.
+fn exec_command(root: &std::path::Path, f: ExecFlags) -> Result<Option<i32>> {
+    let id = f.id.clone();
+    let ctx = || format!("container {id:?}");
+    let process = match &f.process {
+        Some(p) => exec::load_process(p)?,
+        None => {
+            let record = state::Record::load(root, &id).with_context(ctx)?;
+            let (spec, _) = lifecycle::load_spec(&record.state.bundle).with_context(ctx)?;
+            let base = spec.process().clone().unwrap_or_default();
+            let flags = ProcessFlags {
+                args: f.command,
+                env: f.env,
+                cwd: f.cwd,
+                user: f.user,
+                additional_gids: f.additional_gids,
+                tty: f.tty,
+                no_new_privs: f.no_new_privs,
+            };
+            exec::process_from_flags(&base, &flags).map_err(anyhow::Error::msg)?
+        }
+    };
+    let opts = ExecOptions {
+        console_socket: f.console_socket,
+        pid_file: f.pid_file,
+        detach: f.detach,
+        preserve_fds: f.preserve_fds,
+    };
+    let status = exec::exec(root, &id, &process, &opts).with_context(ctx)?;
+    Ok(status)
 }

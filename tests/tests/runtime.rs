@@ -2,7 +2,10 @@
 //! runc: `spec` in a busybox bundle, `create` → `state` (created, a pid) → `start` →
 //! output → `state` (stopped) → `delete`; `run` passing the exit status through; `delete`
 //! refusing a running container without `--force`; `ps --format json`; `kill` delivering its signal; and a
-//! spec field bocker cannot honour refused by name; the spec's seccomp profile applied. Each test has its own `--root` and its
+//! spec field bocker cannot honour refused by name; the spec's seccomp profile applied;
+//! `exec` (flags and `--process`, `--detach --pid-file`), `pause`/`resume`, `events
+//! --stats`, `update --resources -`, hooks of every kind, `--console-socket`,
+//! `--preserve-fds`. Each test has its own `--root` and its
 //! own cgroup parent (`linux.cgroupsPath`), removed in `Drop` whatever happened.
 
 use std::fs::File;
@@ -227,13 +230,13 @@ fn kill_delivers_the_signal() {
 #[test]
 fn an_unsupported_field_is_refused_by_name_and_leaves_nothing() {
     let mut b = Bundle::new(&["true"]);
-    b.edit(|c| c["hooks"] = serde_json::json!({"prestart": [{"path": "/bin/true"}]}));
+    b.edit(|c| c["linux"]["intelRdt"] = serde_json::json!({"closID": "x"}));
     let out = b.dir.path().join("out");
     let o = b.create("u1", &out);
     assert_eq!(o.status.code(), Some(1));
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
-    assert!(text.contains("hooks: not supported"), "{text}");
+    assert!(text.contains("linux.intelRdt: not supported"), "{text}");
     assert!(
         !b.runtime(&["state", "u1"]).status.success(),
         "no state left"
@@ -260,4 +263,385 @@ fn the_specs_seccomp_profile_is_applied() {
         "{}",
         stderr(&o)
     );
+}
+
+/// A started `sleep 60` container `id` in `b`.
+fn sleeping(b: &mut Bundle, id: &str) {
+    let out = b.dir.path().join(format!("{id}.out"));
+    let o = b.create(id, &out);
+    assert!(
+        o.status.success(),
+        "create: {}",
+        std::fs::read_to_string(&out).unwrap()
+    );
+    b.ok(&["start", id]);
+}
+
+#[test]
+fn exec_runs_in_the_containers_namespaces_and_cgroup() {
+    let mut b = Bundle::new(&["sleep", "60"]);
+    sleeping(&mut b, "e1");
+    // Its pid namespace: pid 1 is the container's sleep; its hostname; status passed on.
+    let o = b.runtime(&[
+        "exec",
+        "e1",
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline; echo; hostname; exit 5",
+    ]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).replace('\0', " ");
+    let host = b.state("e1");
+    assert!(text.starts_with("sleep 60 \n"), "{text} {host}");
+    // The flags as runc's: -e, --cwd, -u uid:gid.
+    let o = b.runtime(&[
+        "exec",
+        "-e",
+        "A=1",
+        "--cwd",
+        "/tmp",
+        "-u",
+        "1000:100",
+        "e1",
+        "sh",
+        "-c",
+        "echo $A $(pwd) $(id -u):$(id -g)",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "1 /tmp 1000:100\n",
+        "{}",
+        stderr(&o)
+    );
+    // containerd's form: --process F --detach --pid-file P; the process is in the cgroup.
+    let process = b.dir.path().join("process.json");
+    let pid_file = b.dir.path().join("exec.pid");
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.path().join("config.json")).unwrap()).unwrap();
+    let mut p = config["process"].clone();
+    p["args"] = serde_json::json!(["sleep", "30"]);
+    std::fs::write(&process, serde_json::to_vec(&p).unwrap()).unwrap();
+    // Its stdio is ours: not the pipes `output()` would wait on for 30 s.
+    let o = b
+        .cmd(&[
+            "exec",
+            "--process",
+            process.to_str().unwrap(),
+            "--detach",
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            "e1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(o.success());
+    let pid: i64 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    let ps = b.runtime(&["ps", "--format", "json", "e1"]);
+    let pids: Vec<i64> = serde_json::from_slice(&ps.stdout).unwrap();
+    assert!(pids.contains(&pid), "{pids:?} lacks {pid}");
+    // The exec'd process is not in the host's pid namespace.
+    let ns = |p: i64| std::fs::read_link(format!("/proc/{p}/ns/pid")).unwrap();
+    let init = b.state("e1")["pid"].as_i64().unwrap();
+    assert_eq!(ns(pid), ns(init));
+    // `kill --all`: the exec'd process too, not only the init.
+    b.ok(&["kill", "--all", "e1", "KILL"]);
+    b.wait_stopped("e1");
+    loop {
+        let ps = b.runtime(&["ps", "--format", "json", "e1"]);
+        let pids: Vec<i64> = serde_json::from_slice(&ps.stdout).unwrap();
+        if pids.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    b.ok(&["delete", "e1"]);
+    let o = b.runtime(&["exec", "e1", "true"]);
+    assert!(
+        stderr(&o).contains("container does not exist"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn pause_and_resume_freeze_and_thaw_the_cgroup() {
+    let mut b = Bundle::new(&["sleep", "60"]);
+    sleeping(&mut b, "p1");
+    let freezer = format!(
+        "/sys/fs/cgroup/freezer/{}/p1/freezer.state",
+        b.cgroup_parent
+    );
+    b.ok(&["pause", "p1"]);
+    assert_eq!(b.state("p1")["status"], "paused");
+    assert_eq!(std::fs::read_to_string(&freezer).unwrap().trim(), "FROZEN");
+    let again = b.runtime(&["pause", "p1"]);
+    assert!(
+        stderr(&again).contains("cannot pause a container that is paused"),
+        "{}",
+        stderr(&again)
+    );
+    b.ok(&["resume", "p1"]);
+    assert_eq!(b.state("p1")["status"], "running");
+    assert_eq!(std::fs::read_to_string(&freezer).unwrap().trim(), "THAWED");
+    // A paused container can be deleted by force (it is thawed to die).
+    b.ok(&["pause", "p1"]);
+    b.ok(&["delete", "--force", "p1"]);
+}
+
+#[test]
+fn events_stats_and_update_read_and_write_the_cgroup() {
+    let mut b = Bundle::new(&["sleep", "60"]);
+    sleeping(&mut b, "s2");
+    let o = b.runtime(&["events", "--stats", "s2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["type"].as_str(), v["id"].as_str()),
+        (Some("stats"), Some("s2")),
+        "{v}"
+    );
+    assert_eq!(v["data"]["pids"]["current"], 1, "{v}");
+    assert!(
+        v["data"]["memory"]["usage"]["usage"].as_u64().unwrap() > 0,
+        "{v}"
+    );
+    // containerd's `update --resources -`, the JSON on stdin.
+    let mut c = b.cmd(&["update", "--resources", "-", "s2"]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        br#"{"memory": {"limit": 67108864}, "pids": {"limit": 42}}"#,
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let read = |f: &str| std::fs::read_to_string(format!("/sys/fs/cgroup/{f}")).unwrap();
+    let parent = &b.cgroup_parent;
+    assert_eq!(
+        read(&format!("memory/{parent}/s2/memory.limit_in_bytes")).trim(),
+        "67108864"
+    );
+    assert_eq!(read(&format!("pids/{parent}/s2/pids.max")).trim(), "42");
+    b.ok(&["update", "--pids-limit", "7", "s2"]);
+    assert_eq!(read(&format!("pids/{parent}/s2/pids.max")).trim(), "7");
+    b.ok(&["delete", "--force", "s2"]);
+}
+
+#[test]
+fn hooks_run_in_order_with_the_state_on_stdin() {
+    let mut b = Bundle::new(&["true"]);
+    let log = b.dir.path().join("hooks.log");
+    let host_hook = |kind: &str| {
+        // The state's id and status, one line per hook, appended on the host.
+        let script = format!(
+            "read -r s; echo {kind} $(echo \"$s\" | grep -o '\"status\":\"[a-z]*\"') >> {}",
+            log.display()
+        );
+        serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", script]})
+    };
+    // startContainer runs inside the container: its path and files are the container's.
+    let start = serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "cat > /start-hook"]});
+    b.edit(|c| {
+        c["hooks"] = serde_json::json!({
+            "prestart": [host_hook("prestart")],
+            "createRuntime": [host_hook("createRuntime")],
+            "createContainer": [host_hook("createContainer")],
+            "startContainer": [start],
+            "poststart": [host_hook("poststart")],
+            "poststop": [host_hook("poststop")],
+        });
+        c["root"]["readonly"] = false.into();
+    });
+    let out = b.dir.path().join("out");
+    let o = b.create("h1", &out);
+    assert!(
+        o.status.success(),
+        "create: {}",
+        std::fs::read_to_string(&out).unwrap()
+    );
+    b.ok(&["start", "h1"]);
+    b.wait_stopped("h1");
+    b.ok(&["delete", "h1"]);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "createContainer \"status\":\"creating\"\nprestart \"status\":\"creating\"\n\
+         createRuntime \"status\":\"creating\"\npoststart \"status\":\"running\"\n\
+         poststop \"status\":\"stopped\"\n"
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.path().join("rootfs/start-hook")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (state["id"].as_str(), state["status"].as_str()),
+        (Some("h1"), Some("created"))
+    );
+    // A failing createRuntime hook fails create and leaves nothing.
+    b.edit(|c| c["hooks"] = serde_json::json!({"createRuntime": [{"path": "/bin/false"}]}));
+    let o = b.create("h2", &out);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("hook /bin/false: exit status 1"));
+    assert!(!b.runtime(&["state", "h2"]).status.success());
+}
+
+/// Receive one fd sent with SCM_RIGHTS on `sock`.
+fn recv_fd(sock: &std::os::unix::net::UnixStream) -> std::os::fd::OwnedFd {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let mut byte = [0u8; 64];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: byte.len(),
+    };
+    let mut cbuf = [0u64; 8];
+    // SAFETY: msghdr is plain data; the pointers set below outlive the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&cbuf);
+    // SAFETY: msg points at valid buffers for the call.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, 0) };
+    assert!(n > 0, "recvmsg: {}", std::io::Error::last_os_error());
+    // SAFETY: the kernel filled the control buffer; one SCM_RIGHTS header with one fd.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        assert!(!c.is_null() && (*c).cmsg_type == libc::SCM_RIGHTS);
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
+        std::os::fd::OwnedFd::from_raw_fd(fd)
+    }
+}
+
+#[test]
+fn a_terminal_goes_to_the_console_socket() {
+    let mut b = Bundle::new(&["sh", "-c", "tty; echo tty-ok"]);
+    b.edit(|c| c["process"]["terminal"] = true.into());
+    let sock_path = b.dir.path().join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock_path).unwrap();
+    let cg = format!("/{}/t1", b.cgroup_parent);
+    b.edit(|c| c["linux"]["cgroupsPath"] = cg.into());
+    b.ids.push("t1".into());
+    let bundle = b.path();
+    let mut create = b
+        .cmd(&[
+            "create",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--console-socket",
+            sock_path.to_str().unwrap(),
+            "t1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (conn, _) = listener.accept().unwrap();
+    let master = std::fs::File::from(recv_fd(&conn));
+    let o = create.wait().unwrap();
+    assert!(o.success());
+    b.ok(&["start", "t1"]);
+    let mut text = String::new();
+    let mut buf = [0u8; 256];
+    // Read until the container's output is in (EIO once the slave is closed).
+    while !text.contains("tty-ok") {
+        match std::io::Read::read(&mut &master, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    assert!(text.starts_with("/dev/pts/"), "{text:?}");
+    assert!(text.contains("tty-ok"), "{text:?}");
+    // Without --console-socket a terminal is refused.
+    b.wait_stopped("t1");
+    b.ok(&["delete", "t1"]);
+    let o = b.create("t2", &b.dir.path().join("out"));
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn preserve_fds_passes_fd_3_through() {
+    use std::os::unix::process::CommandExt;
+    let b = Bundle::new(&["sh", "-c", "echo through-3 >&3"]);
+    let cg = format!("/{}/f1", b.cgroup_parent);
+    b.edit(|c| c["linux"]["cgroupsPath"] = cg.into());
+    let target = b.dir.path().join("fd3");
+    let f = File::create(&target).unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+    let bundle = b.path();
+    let mut c = b.cmd(&[
+        "run",
+        "--preserve-fds",
+        "1",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "f1",
+    ]);
+    // SAFETY: dup2 between the fork and the exec touches only the child's fd table.
+    unsafe {
+        c.pre_exec(move || {
+            // dup2 onto itself keeps close-on-exec: clear it explicitly.
+            if libc::dup2(fd, 3) == -1 || libc::fcntl(3, libc::F_SETFD, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "through-3\n");
+    // Without the flag, fd 3 is not the container's.
+    let mut c = b.cmd(&["run", "--bundle", bundle.to_str().unwrap(), "f1"]);
+    // SAFETY: as above.
+    unsafe {
+        c.pre_exec(move || {
+            // dup2 onto itself keeps close-on-exec: clear it explicitly.
+            if libc::dup2(fd, 3) == -1 || libc::fcntl(3, libc::F_SETFD, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = c.output().unwrap();
+    assert_ne!(o.status.code(), Some(0));
+}
+
+/// Verbs on one container at once are serialized by its lock (flock on its directory):
+/// while the test holds it, `delete --force` waits in flock and the container lives;
+/// released, the delete goes through.
+#[test]
+fn a_verb_waits_for_the_containers_lock() {
+    use std::os::fd::AsRawFd;
+    let mut b = Bundle::new(&["sleep", "60"]);
+    sleeping(&mut b, "l1");
+    let dir = File::open(b.root().join("l1")).unwrap();
+    // SAFETY: flock on an fd we own.
+    assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let mut child = b
+        .cmd(&["delete", "--force", "l1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Until it either finishes (no lock: the bug) or sleeps in the kernel's flock wait.
+    let wchan = format!("/proc/{}/wchan", child.id());
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            panic!("delete did not wait for the container's lock");
+        }
+        let w = std::fs::read_to_string(&wchan).unwrap_or_default();
+        if w.contains("lock") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(b.state("l1")["status"], "running");
+    drop(dir); // releases the lock
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!b.runtime(&["state", "l1"]).status.success());
 }

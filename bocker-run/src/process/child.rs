@@ -10,8 +10,8 @@ use super::reaper;
 use crate::rootfs::{self, MountStep};
 use crate::security::{user, Confinement};
 use crate::spec::Bundle;
-use crate::{exit_code, safepath, sys};
-use oci_spec::runtime::{LinuxNamespaceType, Process};
+use crate::{exit_code, oci, safepath, sys};
+use oci_spec::runtime::Process;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
@@ -34,7 +34,7 @@ pub struct Child<'a> {
 /// A value that cannot exist: [`Child::run`] only returns on failure.
 pub enum Never {}
 
-fn engine(what: &str) -> impl FnOnce(io::Error) -> StartFailure + '_ {
+pub(crate) fn engine(what: &str) -> impl FnOnce(io::Error) -> StartFailure + '_ {
     move |e| StartFailure::engine(format!("{what}: {e}"))
 }
 
@@ -94,10 +94,10 @@ impl Child<'_> {
         // Into our cgroup (v1; on v2 we were born there) and our cgroup namespace first,
         // before anything of the image runs and before the mounts: the cgroupfs mounted
         // inside must show our group as its root.
-        crate::cgroup_step::join_self(self.cgroup_tasks).map_err(engine("cgroup"))?;
-        let cgroups = if super::has_namespace(spec, LinuxNamespaceType::Cgroup) {
-            // We are in our cgroup now, so it becomes the namespace's root.
-            sys::unshare(libc::CLONE_NEWCGROUP).map_err(engine("cgroup namespace"))?;
+        let cgroupns =
+            oci::steps::enter_cgroup(spec, self.cgroup_tasks).map_err(engine("cgroup"))?;
+        let cgroups = if cgroupns {
+            // We were in our cgroup first, so it is the namespace's root.
             rootfs::CgroupView::of_host(self.cgroup_tasks).map_err(engine("cgroup view"))?
         } else {
             // Without one, the host's tree would show: no cgroupfs inside.
@@ -123,19 +123,9 @@ impl Child<'_> {
         if let Some(sock) = &self.pty {
             // `-t`: a pty of the container's own devpts is its stdio and controlling
             // terminal; the master goes to the supervisor.
-            let (master, slave) = sys::tty::open_pty().map_err(engine("opening a pty"))?;
-            sys::tty::set_controlling_tty(slave.as_raw_fd()).map_err(engine("pty"))?;
-            for fd in 0..3 {
-                sys::dup2(slave.as_raw_fd(), fd).map_err(engine("pty stdio"))?;
-            }
-            sys::tty::send_fd(sock.as_raw_fd(), master.as_raw_fd())
-                .map_err(engine("sending the pty"))?;
+            oci::steps::console(sock.as_raw_fd(), process).map_err(engine("pty"))?;
         }
-        // Only in a UTS namespace of its own: never the host's name.
-        let own_uts = super::has_namespace(spec, LinuxNamespaceType::Uts);
-        if let Some(host) = spec.hostname().as_deref().filter(|_| own_uts) {
-            sys::sethostname(host).map_err(engine("sethostname"))?;
-        }
+        oci::steps::set_hostname(spec).map_err(engine("sethostname"))?;
 
         let args = process.args().as_deref().unwrap_or_default();
         let mut env = process.env().clone().unwrap_or_default();
