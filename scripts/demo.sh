@@ -1,12 +1,14 @@
 #!/bin/bash
 # The main job, end to end, with the installed binaries: start a private registry on
 # 127.0.0.1, push a busybox image to it, pull it, run containers (the seed's forms, a
-# published port), exec into a running one, commit its change as an image, list them,
-# show their logs, and clean up.
+# published port), exec into a running one, commit its change as an image, restart it,
+# keep data in a named volume across containers (create + start), list them, show their
+# logs, and clean up.
 #
-# Uses its own store (BOCKER_ROOT, default /var/tmp/bocker-demo). The network is
-# bocker's default (bridge0, 10.0.0.1/24) unless BOCKER_BRIDGE/BOCKER_SUBNET say
-# otherwise; if the demo created the bridge, it tears it down again at the end.
+# Uses its own store (BOCKER_ROOT, default /var/tmp/bocker-demo; removed at the end if
+# the demo made it). The network is bocker's default (bridge0, 10.0.0.1/24) unless
+# BOCKER_BRIDGE/BOCKER_SUBNET say otherwise; if the demo created the bridge, it tears it
+# down again at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BOCKER_ROOT=${BOCKER_ROOT:-/var/tmp/bocker-demo}
@@ -15,14 +17,22 @@ port=${DEMO_REGISTRY_PORT:-5055}
 work=$(mktemp -d)
 had_bridge=no
 [ -e "/sys/class/net/$bridge" ] && had_bridge=yes
+had_root=no
+[ -e "$BOCKER_ROOT" ] && had_root=yes
 cleanup() {
     for c in $(bocker ps -q 2>/dev/null); do bocker rm -f "$c" >/dev/null 2>&1 || true; done
     scripts/registry.sh stop "$work/registry" || true
+    for v in $(bocker volume ls -q 2>/dev/null); do bocker volume rm "$v" >/dev/null 2>&1 || true; done
     if [ "$had_bridge" = no ]; then bocker net teardown >/dev/null 2>&1 || true; fi
+    # A store the demo made goes with it, unless something is still mounted inside.
+    if [ "$had_root" = no ] && ! findmnt -rn -o TARGET | grep -q "^$BOCKER_ROOT"; then
+        rm -rf --one-file-system "$BOCKER_ROOT"
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# Echo a command as it could be typed again (arguments quoted), then run it.
+step() { printf '\n\033[1m$'; printf ' %q' "$@"; printf '\033[0m\n'; "$@"; }
 
 echo "== a private registry on 127.0.0.1:$port, with a busybox image pushed to it"
 scripts/registry.sh start "$work/registry" "$port"
@@ -60,7 +70,18 @@ step bocker exec web sh -c 'echo "made inside web" > /greeting'
 step bocker commit web demo/greeting:v1
 step bocker run --rm demo/greeting:v1 cat /greeting
 step bocker logs web
+# restart: the same container (id, name, files) under a new supervisor.
+step bocker restart -t 1 web
+step bocker exec web cat /greeting
 step bocker stop -t 1 web
+
+# A named volume outlives its container; create + start is run in two steps.
+step bocker run --rm -v demo-data:/data "$img" sh -c 'echo kept > /data/note'
+step bocker create --name reader -v demo-data:/data "$img" cat /data/note
+step bocker start -a reader
+step bocker volume ls
+step bocker rm reader
+step bocker volume rm demo-data
 
 step bocker ps
 step bocker logs -t hello
@@ -70,4 +91,4 @@ step bocker rmi demo/greeting:v1
 step bocker rmi "$img"
 step bocker images
 echo
-echo "demo done (store: $BOCKER_ROOT)"
+echo "demo done"

@@ -175,8 +175,15 @@ pub fn limits(resources: Option<&LinuxResources>, f: &UpdateFlags) -> Result<Lim
     Ok(l)
 }
 
-/// `update`: apply `limits` to a live container's existing group.
-pub fn update(root: &Path, id: &str, limits: &Limits) -> Result<()> {
+/// `update`: apply `limits` to a live container's existing group, then every other
+/// setting of `resources` (cpuset, swap, blkio, hugetlb, `unified`…) as `create` writes
+/// them ([`bocker_run::oci::resources::settings`]).
+pub fn update(
+    root: &Path,
+    id: &str,
+    limits: &Limits,
+    resources: Option<&LinuxResources>,
+) -> Result<()> {
     let _lock = lifecycle::lock(root, id)?;
     let record = Record::load(root, id)?;
     let status = record.current().status;
@@ -185,7 +192,14 @@ pub fn update(root: &Path, id: &str, limits: &Limits) -> Result<()> {
     }
     let h = Hierarchy::detect()?;
     // `create` of an existing group reuses its directories and writes the limits.
-    Cgroup::create(&h, &record.cgroup_parent, &record.cgroup_name, limits)?;
+    let cg = Cgroup::create(&h, &record.cgroup_parent, &record.cgroup_name, limits)?;
+    if let Some(r) = resources {
+        let settings = bocker_run::oci::resources::settings(r, h.version() == 2)
+            .map_err(bocker_run::oci::OciError::Unsupported)?;
+        for s in settings {
+            cg.write_setting(&s.file, &s.value)?;
+        }
+    }
     Ok(())
 }
 
@@ -239,8 +253,14 @@ mod tests {
         let l = limits(Some(&r), &f).unwrap();
         assert_eq!(l.memory_bytes, Some(128 << 20));
         assert_eq!((l.cpus, l.pids_max), (Some(2.0), Some(10)));
+        // Settings beyond the limits are written by `update` itself (as `create` does);
+        // what no host takes is still refused before anything is written.
         let swap: LinuxResources =
             serde_json::from_value(serde_json::json!({"memory": {"swap": 1}})).unwrap();
-        assert!(limits(Some(&swap), &UpdateFlags::default()).is_err());
+        assert!(limits(Some(&swap), &UpdateFlags::default()).is_ok());
+        let rdma: LinuxResources =
+            serde_json::from_value(serde_json::json!({"rdma": {"mlx4_0": {"hcaHandles": 1}}}))
+                .unwrap();
+        assert!(limits(Some(&rdma), &UpdateFlags::default()).is_err());
     }
 }

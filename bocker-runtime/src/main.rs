@@ -308,7 +308,8 @@ fn run(args: Args) -> Result<Option<i32>> {
             };
             let limits = control::limits(resources.as_ref(), &flags)?;
             let id = u.id;
-            control::update(root, &id, &limits).with_context(|| format!("container {id:?}"))?;
+            control::update(root, &id, &limits, resources.as_ref())
+                .with_context(|| format!("container {id:?}"))?;
         }
         Command::Kill { all, id, signal } => {
             let sig =

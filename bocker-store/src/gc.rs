@@ -25,6 +25,7 @@ pub struct GcReport {
 impl Store {
     /// Cheap check run by mutating verbs at start: collects only if a journal is left.
     pub fn recover(&self) -> Result<GcReport> {
+        let swept = self.sweep_orphan_live_temporaries();
         let pending = self.root().join("pending");
         let any = fs::read_dir(&pending)
             .ctx("listing", &pending)?
@@ -32,9 +33,14 @@ impl Store {
             .next()
             .is_some();
         if !any {
-            return Ok(GcReport::default());
+            return Ok(GcReport {
+                removed: swept,
+                ..GcReport::default()
+            });
         }
-        self.gc()
+        let mut r = self.gc()?;
+        r.removed.extend(swept);
+        Ok(r)
     }
 
     /// Full collection if no creator is active right now; never waits.

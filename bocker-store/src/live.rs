@@ -59,6 +59,41 @@ impl Store {
         Ok(removed)
     }
 
+    /// Temporaries of entry writes whose writer is gone (`.<ps_id>.<token>.tmp` of a
+    /// start killed half-way through [`Store::mark_live`]), swept without the store lock:
+    /// a start writes its entry while it holds the container's start lock
+    /// ([`Store::try_lock_container_start`]), so a temporary whose container's start lock
+    /// is free (or whose container is gone) has no writer left. Run by [`Store::recover`]:
+    /// a start of a created container has no journal that would call the collector.
+    pub(crate) fn sweep_orphan_live_temporaries(&self) -> Vec<String> {
+        let Ok(rd) = fs::read_dir(self.live_dir()) else {
+            return Vec::new();
+        };
+        let mut removed = Vec::new();
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(id) = name
+                .strip_prefix('.')
+                .filter(|_| name.ends_with(".tmp"))
+                .and_then(|rest| rest.split('.').next())
+            else {
+                continue;
+            };
+            let id = ContainerId(id.to_string());
+            let orphan = match self.try_lock_container_start(&id) {
+                Ok(Some(lock)) => Some(lock),
+                Ok(None) => continue, // its start is at work
+                Err(StoreError::NoSuchContainer(_)) => None,
+                Err(_) => continue,
+            };
+            if fs::remove_file(e.path()).is_ok() {
+                removed.push(format!("live/{name}"));
+            }
+            drop(orphan);
+        }
+        removed
+    }
+
     /// Records (atomically, without fsync: a power cut kills every container anyway)
     /// that container `id` may hold what `entry` names. Called by a start under its
     /// journal and the store's shared lock (see [`Store::sweep_live_temporaries`]).
@@ -152,6 +187,30 @@ mod tests {
         assert!(s.gc().unwrap().ran);
         assert!(!tmp.exists(), "a dead write's temporary is left");
         assert!(s.read_live(&id).unwrap().is_some(), "a real entry went");
+    }
+
+    #[test]
+    fn recover_removes_a_dead_starts_temporary_and_keeps_a_live_ones() {
+        // A start of a created container has no journal: `recover` itself must find
+        // the temporary of a start killed in `mark_live` (tests/tests/run_leak.rs).
+        let (d, s) = crate::store::test_store();
+        let busy = ContainerId("ps_00000000000b".into());
+        fs::create_dir_all(s.container_dir(&busy)).unwrap();
+        let held = s.try_lock_container_start(&busy).unwrap().unwrap();
+        let live_tmp = d.path().join("live/.ps_00000000000b.img_0123456789ab.tmp");
+        let dead_tmp = d.path().join("live/.ps_00000000000d.img_0123456789ab.tmp");
+        fs::write(&live_tmp, b"").unwrap();
+        fs::write(&dead_tmp, b"").unwrap();
+        let r = s.recover().unwrap();
+        assert!(!dead_tmp.exists(), "a dead start's temporary is left");
+        assert!(live_tmp.exists(), "a start at work lost its temporary");
+        assert_eq!(
+            r.removed,
+            vec!["live/.ps_00000000000d.img_0123456789ab.tmp"]
+        );
+        drop(held);
+        s.recover().unwrap();
+        assert!(!live_tmp.exists(), "the temporary outlived its start");
     }
 
     #[test]
