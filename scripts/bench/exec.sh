@@ -81,13 +81,13 @@ done
 
 echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $RUNS runs each" >&2
 hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$WORK/results.json" "${CMDS[@]}" >&2
-python3 - "$WORK/results.json" "$WORK" <<'PY'
+python3 - "$WORK/results.json" "$WORK" "$BIN" <<'PY'
 import json, statistics, sys
-work = sys.argv[2]
+work, bin_dir = sys.argv[2], sys.argv[3]
 print("| Command | Median [ms] | Mean [ms] | Min [ms] | Max [ms] |")
 print("|:---|---:|---:|---:|---:|")
 for r in json.load(open(sys.argv[1]))["results"]:
     t = [x * 1000 for x in r["times"]]
-    cmd = r["command"].replace(work, "$WORK").replace(" --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp", "")
+    cmd = r["command"].replace(bin_dir, "$BIN").replace(work, "$WORK").replace(" --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp", "")
     print(f"| `{cmd}` | {statistics.median(t):.1f} | {statistics.mean(t):.1f} | {min(t):.1f} | {max(t):.1f} |")
 PY

@@ -74,7 +74,10 @@ for p in docker "$PODMAN"; do
     command -v ${p%% *} >/dev/null && $p info >/dev/null 2>&1 || continue
     tar -C "$ROOTFS" -c . | $p import - "bocker-bench-start-$$" >/dev/null || continue
     PEERS+=("$p")
-    CMDS+=("$p run --rm --network none bocker-bench-start-$$ true" "$p run --rm bocker-bench-start-$$ true")
+    CMDS+=("$p run --rm --network none bocker-bench-start-$$ true")
+    # Podman's default network makes a host bridge and iptables chains that outlive the
+    # run (CNI): only docker's daemon, which owns its network, gets the bridged row.
+    [ "$p" = docker ] && CMDS+=("$p run --rm bocker-bench-start-$$ true")
 done
 
 HEAD_LINE="$(date -u +%FT%TZ), $(uname -r), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) before the run, $RUNS runs each, commit $(git rev-parse --short HEAD 2>/dev/null)"
@@ -88,14 +91,14 @@ unshare -m --propagation private bash -c '
     --export-json "$WORK/results.json" "${CMDS[@]}" >&2
 echo "\`sudo scripts/bench/start.sh $RUNS\`: $HEAD_LINE"
 echo
-python3 - "$WORK/results.json" "$WORK" <<'PY'
+python3 - "$WORK/results.json" "$WORK" "$BIN" <<'PY'
 import json, statistics, sys
-work = sys.argv[2]
+work, bin_dir = sys.argv[2], sys.argv[3]
 print("| Command | Median [ms] | Mean [ms] | Min [ms] | Max [ms] |")
 print("|:---|---:|---:|---:|---:|")
 for r in json.load(open(sys.argv[1]))["results"]:
     t = [x * 1000 for x in r["times"]]
-    cmd = r["command"].replace(work, "$WORK").replace(" --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp", "")
+    cmd = r["command"].replace(bin_dir, "$BIN").replace(work, "$WORK").replace(" --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp", "")
     print(f"| `{cmd}` | {statistics.median(t):.1f} | {statistics.mean(t):.1f} | {min(t):.1f} | {max(t):.1f} |")
 PY
 echo
@@ -110,6 +113,7 @@ for c in "${CMDS[@]}"; do
         [ "$r" -gt "$max" ] && max=$r
     done
     c=${c//" --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp"/}
+    c=${c//$BIN/\$BIN}
     echo "| \`${c//$WORK/\$WORK}\` | $max |"
 done
 echo
