@@ -1,14 +1,22 @@
 //! The caller and the supervisor of one `bocker run`: one way a container lives.
 //!
-//! [`split`] forks twice: the caller (the `bocker run` the user started) stays in the
-//! foreground; the supervisor is a grandchild in a session of its own (`setsid`), not a
-//! child of the caller's shell, its stdin/stdout on /dev/null. The supervisor creates,
-//! starts and waits for the container, writes its log and does the cleanup; the live
-//! entry names it (its own pid and start time, after the double fork).
+//! [`split`] forks once: the caller (the `bocker run` the user started) stays in the
+//! foreground; the supervisor is its child in a session of its own (`setsid`), not a
+//! child of the caller's shell, its stdin/stdout on /dev/null. Once the caller is gone
+//! (at once with `-d`) the supervisor is reparented like any orphan, so it never becomes
+//! the shell's. The supervisor creates, starts and waits for the container, writes its
+//! log and does the cleanup; the live entry names it (its own pid and start time).
+//!
+//! One fork, not the classic two: the second fork only keeps a daemon from being a
+//! session leader that could acquire a controlling terminal by opening one, and the
+//! supervisor opens no terminal (the container's pty is opened by the container's own
+//! process, in its devpts). Each process on the path costs a fork and a wake-up on
+//! every start (`docs/BENCHMARKS.md`).
 //!
 //! They talk over pipes:
-//! - `status` (supervisor → caller), text lines: `pid <supervisor pid>`, then
-//!   `started <ps_id>` once the container runs, then `exit <code>` once it is cleaned up;
+//! - `status` (supervisor → caller), text lines: `started <ps_id>` once the container
+//!   runs (`-d` only: a foreground caller has nothing to do with it), then
+//!   `exit <code>` once it is cleaned up;
 //! - `out`, `err` (supervisor → caller, foreground only): the container's output;
 //! - `hold` (caller → supervisor, never written): its hang-up tells the supervisor that
 //!   the caller is gone; the supervisor then detaches (drops `out`/`err`, its stderr to
@@ -61,6 +69,8 @@ pub struct Link {
 
 /// The caller's end: what it relays until the container's exit.
 pub struct Caller {
+    /// The supervisor's pid (our child until we exit): where signals are forwarded.
+    supervisor: libc::pid_t,
     status: OwnedFd,
     out: Option<OwnedFd>,
     err: Option<OwnedFd>,
@@ -75,7 +85,7 @@ pub struct Caller {
     sig_proxy: bool,
 }
 
-/// Fork the supervisor (twice, `setsid` between), set up the pipes; `detach`: `-d`,
+/// Fork the supervisor (which calls `setsid`), set up the pipes; `detach`: `-d`,
 /// `interactive`: `-i` (the container reads a pipe the caller feeds from its stdin).
 /// Must be called while single-threaded.
 pub fn split(detach: bool, interactive: bool, tty: bool) -> io::Result<Role> {
@@ -85,10 +95,10 @@ pub fn split(detach: bool, interactive: bool, tty: bool) -> io::Result<Role> {
     let err = (!detach).then(sys::pipe).transpose()?;
     let stdin = interactive.then(sys::pipe).transpose()?;
     let ctl = (tty && !detach).then(sys::pipe).transpose()?;
-    let first = sys::fork()?;
-    if first != 0 {
-        sys::wait_for_child(first);
+    let supervisor = sys::fork()?;
+    if supervisor != 0 {
         return Ok(Role::Caller(Caller {
+            supervisor,
             status: status_r,
             out: out.map(|p| p.0),
             err: err.map(|p| p.0),
@@ -100,10 +110,10 @@ pub fn split(detach: bool, interactive: bool, tty: bool) -> io::Result<Role> {
             sig_proxy: true,
         }));
     }
-    // The intermediate: a new session, then the supervisor, then gone, so the
-    // supervisor is nobody's child in the caller's session.
-    if sys::setsid().is_err() || sys::fork().map_or(true, |pid| pid != 0) {
-        sys::exit_now(0);
+    // A session of its own: the caller's terminal signals (^C) are the caller's to
+    // forward, and the supervisor outlives the caller's session.
+    if sys::setsid().is_err() {
+        sys::exit_now(exit_code::ENGINE);
     }
     drop((status_r, hold_w));
     let null = sys::open(c"/dev/null", libc::O_RDWR)?;
@@ -127,7 +137,6 @@ pub fn split(detach: bool, interactive: bool, tty: bool) -> io::Result<Role> {
         stdin_w,
         keys: None,
     };
-    link.send(&format!("pid {}", std::process::id()));
     Ok(Role::Supervisor(link))
 }
 
@@ -207,12 +216,13 @@ impl Link {
         }
     }
 
-    /// The container runs: with `-d`, our stderr leaves the caller's before we say so.
+    /// The container runs: with `-d`, our stderr leaves the caller's and the caller
+    /// hears the id. A foreground caller is not told (one wake-up fewer on the start).
     pub fn started(&mut self, id: &str) {
         if self.detach {
             self.detach_stdio();
+            self.send(&format!("started {id}"));
         }
-        self.send(&format!("started {id}"));
     }
 
     /// The caller is gone (or never wanted output): output goes to the log only, and
@@ -240,7 +250,6 @@ impl Link {
 /// What the caller saw of the supervisor's status lines.
 #[derive(Default)]
 struct Status {
-    supervisor: Option<libc::pid_t>,
     started: Option<String>,
     exit: Option<i32>,
     buf: Vec<u8>,
@@ -253,7 +262,6 @@ impl Status {
             let line: Vec<u8> = self.buf.drain(..=i).collect();
             let line = String::from_utf8_lossy(&line[..i]).into_owned();
             match line.split_once(' ') {
-                Some(("pid", p)) => self.supervisor = p.parse().ok(),
                 Some(("started", id)) => self.started = Some(id.to_string()),
                 Some(("exit", c)) => self.exit = c.parse().ok(),
                 _ => {}
@@ -502,9 +510,7 @@ impl Caller {
                         self.send_window();
                         continue;
                     }
-                    if let Some(pid) = st.supervisor {
-                        let _ = sys::kill(pid, signo);
-                    }
+                    let _ = sys::kill(self.supervisor, signo);
                     if signo == libc::SIGINT || signo == libc::SIGTERM {
                         forced += 1;
                         if forced >= FORCE_AFTER {

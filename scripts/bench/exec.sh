@@ -2,8 +2,10 @@
 # `exec` latency: median wall time of `bocker exec CTR true` into a running busybox
 # `sleep` container, beside `nsenter -a` into the same process (the kernel floor:
 # setns + fork + exec, no cgroup, no privileges dropped) and `docker exec`/`podman exec`
-# when a daemon answers (DOCKER_HOST is honoured): the same rootfs is imported into it as
-# an image of the benchmark's own, removed again at the end.
+# when they answer (DOCKER_HOST is honoured; podman runs with CONTAINERS_CONF set to a
+# file this script writes and a --root/--runroot of its own, see ../shared/PEERS.md):
+# the same rootfs is imported into each as an image of the benchmark's own, removed
+# again at the end.
 # Usage: sudo scripts/bench/exec.sh [runs]   (default 50)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,6 +19,8 @@ WORK=$(mktemp -d /tmp/bocker-bench.XXXXXX)
 export BOCKER_ROOT=$WORK/root BOCKER_CGROUP_PARENT=bocker-bench-$$
 RUN_PID=
 PEERS=()
+PODMAN="podman --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp"
+export CONTAINERS_CONF=$WORK/containers.conf
 cleanup() {
     set +e
     # rm -f ends the container (its PID 1 ignores SIGTERM); the foreground run then exits.
@@ -29,6 +33,7 @@ cleanup() {
         $p rm -f "bench-exec-$$" >/dev/null 2>&1 || true
         $p rmi "bocker-bench-exec-$$" >/dev/null 2>&1 || true
     done
+    [ -d "$WORK/podman" ] && $PODMAN system reset -f >/dev/null 2>&1
     for d in /sys/fs/cgroup/*/"$BOCKER_CGROUP_PARENT" /sys/fs/cgroup/"$BOCKER_CGROUP_PARENT"; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
     done
@@ -36,6 +41,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Podman's defaults fail on this kind of host (../shared/PEERS.md).
+cat > "$CONTAINERS_CONF" <<'EOF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOF
 ROOTFS=$WORK/rootfs
 mkdir -p "$ROOTFS"/{bin,etc,proc,sys,dev,tmp}
 cp /bin/busybox "$ROOTFS/bin/"
@@ -57,23 +71,23 @@ CMDS=(
     "nsenter -t $PID -a true"
     "$BIN/bocker-exec bench true"
 )
-for p in docker podman; do
-    command -v $p >/dev/null && $p info >/dev/null 2>&1 || continue
+for p in docker "$PODMAN"; do
+    command -v ${p%% *} >/dev/null && $p info >/dev/null 2>&1 || continue
     PEERS+=("$p")
     tar -C "$ROOTFS" -c . | $p import - "bocker-bench-exec-$$" >/dev/null
     $p run -d --name "bench-exec-$$" --network none "bocker-bench-exec-$$" sleep 3600 >/dev/null
     CMDS+=("$p exec bench-exec-$$ true")
 done
 
-echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cores, $RUNS runs each" >&2
+echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $RUNS runs each" >&2
 hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$WORK/results.json" "${CMDS[@]}" >&2
-python3 - "$WORK/results.json" "$WORK" <<'PY'
+python3 - "$WORK/results.json" "$WORK" "$BIN" <<'PY'
 import json, statistics, sys
-work = sys.argv[2]
+work, bin_dir = sys.argv[2], sys.argv[3]
 print("| Command | Median [ms] | Mean [ms] | Min [ms] | Max [ms] |")
 print("|:---|---:|---:|---:|---:|")
 for r in json.load(open(sys.argv[1]))["results"]:
     t = [x * 1000 for x in r["times"]]
-    cmd = r["command"].replace(work, "$WORK")
+    cmd = r["command"].replace(bin_dir, "$BIN").replace(work, "$WORK").replace(" --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp", "")
     print(f"| `{cmd}` | {statistics.median(t):.1f} | {statistics.mean(t):.1f} | {min(t):.1f} | {max(t):.1f} |")
 PY

@@ -2,8 +2,11 @@
 # Container start latency: median wall time and peak RSS of `bocker run --rm IMG true`,
 # with `--network none` and with the default bridge networking (on a bridge of the
 # benchmark's own), beside crun and runc running the same busybox rootfs as an OCI bundle (own network
-# namespace, no bridge), podman/docker when they are installed and running, and the
-# kernel floor. Usage: sudo scripts/bench/start.sh [runs]   (default 30)
+# namespace, no bridge), podman/docker when they are installed and answer (DOCKER_HOST
+# is honoured; podman with a config and storage of the benchmark's own, see
+# ../shared/PEERS.md; the same rootfs is imported into each), and the kernel floor.
+# Usage: sudo scripts/bench/start.sh [runs]   (default 30). The tables on stdout paste
+# into docs/BENCHMARKS.md as they are.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-30}
@@ -22,8 +25,13 @@ cleanup() {
     for d in /sys/fs/cgroup/*/"$BOCKER_CGROUP_PARENT" /sys/fs/cgroup/"$BOCKER_CGROUP_PARENT"; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
     done
+    for p in "${PEERS[@]}"; do $p rmi "bocker-bench-start-$$" >/dev/null 2>&1 || true; done
+    [ -d "$WORK/podman" ] && $PODMAN system reset -f >/dev/null 2>&1
     rm -rf "$WORK"
 }
+PODMAN="podman --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp"
+export CONTAINERS_CONF=$WORK/containers.conf
+PEERS=()
 trap cleanup EXIT
 
 # A busybox rootfs, imported as an image and laid out as an OCI bundle.
@@ -58,14 +66,22 @@ CMDS=(
     "crun run -b $WORK/bundle bench-crun-$$"
     "runc run -b $WORK/bundle bench-runc-$$"
 )
-if command -v podman >/dev/null && podman info >/dev/null 2>&1; then
-    CMDS+=("podman run --rm --network none busybox true" "podman run --rm busybox true")
-fi
-if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-    CMDS+=("docker run --rm --network none busybox true" "docker run --rm busybox true")
-fi
+# Podman's defaults fail on this kind of host (../shared/PEERS.md).
+printf '%s\n' '[containers]' 'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]' \
+    '[engine]' 'runtime = "runc"' 'cgroup_manager = "cgroupfs"' 'events_logger = "file"' \
+    > "$CONTAINERS_CONF"
+for p in docker "$PODMAN"; do
+    command -v ${p%% *} >/dev/null && $p info >/dev/null 2>&1 || continue
+    tar -C "$ROOTFS" -c . | $p import - "bocker-bench-start-$$" >/dev/null || continue
+    PEERS+=("$p")
+    CMDS+=("$p run --rm --network none bocker-bench-start-$$ true")
+    # Podman's default network makes a host bridge and iptables chains that outlive the
+    # run (CNI): only docker's daemon, which owns its network, gets the bridged row.
+    [ "$p" = docker ] && CMDS+=("$p run --rm bocker-bench-start-$$ true")
+done
 
-echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cores, $RUNS runs each" >&2
+HEAD_LINE="$(date -u +%FT%TZ), $(uname -r), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) before the run, $RUNS runs each, commit $(git rev-parse --short HEAD 2>/dev/null)"
+echo "# $HEAD_LINE" >&2
 # crun refuses a "hybrid" host (v1 controllers plus a cgroup2 mount with a controller,
 # as here): every command runs in a private mount namespace without that cgroup2 mount.
 HYBRID=/sys/fs/cgroup/unified
@@ -73,14 +89,16 @@ unshare -m --propagation private bash -c '
     if [ -n "$(cat "$0/cgroup.controllers" 2>/dev/null)" ]; then umount "$0"; fi
     shift; exec hyperfine -N --warmup 3 --runs "$@"' "$HYBRID" _ "$RUNS" \
     --export-json "$WORK/results.json" "${CMDS[@]}" >&2
-python3 - "$WORK/results.json" "$WORK" <<'PY'
+echo "\`sudo scripts/bench/start.sh $RUNS\`: $HEAD_LINE"
+echo
+python3 - "$WORK/results.json" "$WORK" "$BIN" <<'PY'
 import json, statistics, sys
-work = sys.argv[2]
+work, bin_dir = sys.argv[2], sys.argv[3]
 print("| Command | Median [ms] | Mean [ms] | Min [ms] | Max [ms] |")
 print("|:---|---:|---:|---:|---:|")
 for r in json.load(open(sys.argv[1]))["results"]:
     t = [x * 1000 for x in r["times"]]
-    cmd = r["command"].replace(work, "$WORK")
+    cmd = r["command"].replace(bin_dir, "$BIN").replace(work, "$WORK").replace(" --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp", "")
     print(f"| `{cmd}` | {statistics.median(t):.1f} | {statistics.mean(t):.1f} | {min(t):.1f} | {max(t):.1f} |")
 PY
 echo
@@ -94,5 +112,9 @@ for c in "${CMDS[@]}"; do
             /usr/bin/time -f %M $1 2>&1 >/dev/null | tail -1' "$HYBRID" "$c")
         [ "$r" -gt "$max" ] && max=$r
     done
+    c=${c//" --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp"/}
+    c=${c//$BIN/\$BIN}
     echo "| \`${c//$WORK/\$WORK}\` | $max |"
 done
+echo
+echo "load after the run: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -8,6 +8,7 @@
 
 use bocker_cgroups::{Cgroup, Hierarchy, Limits};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use bocker_store::ContainerRecord;
 
@@ -36,6 +37,18 @@ pub fn store_parent(store: &bocker_store::Store) -> bocker_store::Result<String>
     ))
 }
 
+/// The host's hierarchy, read from /proc/self/mountinfo once per process: a start asks
+/// for it in reclaim and again to create the group, and each read of mountinfo costs
+/// about 0.1-0.2 ms on the start path. A failure is not kept (the next call retries).
+fn hierarchy() -> Result<Hierarchy, CgroupError> {
+    static HOST: OnceLock<Hierarchy> = OnceLock::new();
+    if let Some(h) = HOST.get() {
+        return Ok(h.clone());
+    }
+    let h = Hierarchy::detect()?;
+    Ok(HOST.get_or_init(|| h).clone())
+}
+
 /// The container's group `<parent>/<container id>`.
 pub struct ContainerCgroup {
     cg: Cgroup,
@@ -48,7 +61,7 @@ impl ContainerCgroup {
     /// enforced, as Docker does; a missing device policy is refused
     /// ([`CreateError::NoDevicePolicy`]).
     pub fn create(parent: &str, name: &str, limits: &Limits) -> Result<Self, CreateError> {
-        let h = Hierarchy::detect()?;
+        let h = hierarchy()?;
         let cg = Cgroup::create(&h, parent, name, limits)?;
         // A container without the device policy could open any host device: refuse.
         // A missing resource controller only loses that limit: warn, as Docker does.
@@ -77,7 +90,7 @@ impl ContainerCgroup {
 
     /// The group `<parent>/<name>` if it exists (`Ok(None)` if not).
     pub fn open(parent: &str, name: &str) -> Result<Option<Self>, CgroupError> {
-        let h = Hierarchy::detect()?;
+        let h = hierarchy()?;
         let v2 = h.version() == 2;
         match Cgroup::open(&h, parent, name) {
             Ok(cg) => Ok(Some(ContainerCgroup { cg, v2 })),
@@ -88,7 +101,7 @@ impl ContainerCgroup {
 
     /// Names of the groups under `parent`.
     pub fn children(parent: &str) -> Result<Vec<String>, CgroupError> {
-        Cgroup::list_children(&Hierarchy::detect()?, parent)
+        Cgroup::list_children(&hierarchy()?, parent)
     }
 
     /// Whether any process is in the group.
