@@ -4,13 +4,13 @@
 //! killed with SIGKILL can be run again, and login/logout keep Docker's config shape.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use bocker_e2e::pull::fault::{Action, Fault};
 use bocker_e2e::pull::oci::{self, Comp, Flavor};
-use bocker_e2e::pull::tar::{dir, file, symlink, Tar};
+use bocker_e2e::pull::tar::{dir, file, symlink, Entry, Kind, Tar};
 use bocker_e2e::pull::token::{self, TokenServer};
 use bocker_e2e::pull::{self as h, Auth, Registry};
 use bocker_e2e::run::{code, stderr, stdout};
@@ -218,6 +218,121 @@ fn pull_commit_push_is_read_by_skopeo_and_umoci_and_a_second_push_sends_nothing(
         before + 2,
         "one mount POST each for the layer and the config"
     );
+}
+
+/// The busybox image of [`registry_image`] plus device nodes outside /dev (where the
+/// runtime's own /dev would hide them), as `base/devs:v1`.
+fn device_image(reg: &Registry) -> String {
+    let bb = fs::read(BUSYBOX).unwrap();
+    let l1 = Tar::with(vec![
+        dir("bin"),
+        file("bin/busybox", &bb).mode(0o755),
+        symlink("bin/sh", "busybox"),
+        dir("proc"),
+        dir("sys"),
+        dir("dev"),
+        dir("opt"),
+        Entry::new("opt/mem", Kind::Char(1, 1))
+            .mode(0o640)
+            .owner(0, 15),
+        Entry::new("opt/sda", Kind::Block(8, 0))
+            .mode(0o660)
+            .owner(0, 6),
+        Entry::new("opt/null", Kind::Char(1, 3)).mode(0o666),
+    ]);
+    let img = oci::image(
+        vec![oci::layer(&l1, Comp::Gzip, Flavor::Oci)],
+        Flavor::Oci,
+        "amd64",
+        serde_json::json!({"Cmd": ["sh"]}),
+    );
+    reg.pusher().image("base/devs", "v1", &img);
+    format!("{}/base/devs:v1", reg.addr)
+}
+
+/// (file type, rdev, mode bits, gid) of a device node.
+fn node(path: &std::path::Path) -> (&'static str, u64, u32, u32) {
+    let m = fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let ft = m.file_type();
+    let kind = if ft.is_char_device() {
+        "c"
+    } else if ft.is_block_device() {
+        "b"
+    } else {
+        "other"
+    };
+    (kind, m.rdev(), m.mode() & 0o7777, m.gid())
+}
+
+#[test]
+fn device_nodes_survive_pull_commit_push_and_the_device_policy_refuses_them() {
+    for driver in [Driver::Overlay, Driver::Btrfs] {
+        let reg = Registry::start(Auth::None);
+        let base = device_image(&reg);
+        let t = TestRoot::new(driver);
+        h::pull_ok(&t, &base);
+        // Docker 20.10: the nodes exist in the container, and opening one the device
+        // cgroup does not allow fails with EPERM; /dev/null's numbers are allowed.
+        let name = format!("c{}", random_hex(8));
+        let script = "busybox cat /opt/mem; busybox head -c1 /opt/sda; \
+                      echo x > /opt/null && echo null-ok; \
+                      busybox mknod -m 0600 /opt/made c 1 7 && echo made";
+        let o = t.run(
+            "run",
+            &[
+                "--name",
+                &name,
+                "--network",
+                "none",
+                &base,
+                "sh",
+                "-c",
+                script,
+            ],
+        );
+        let (out, err) = (stdout(&o), stderr(&o));
+        assert_eq!(
+            err.matches("Operation not permitted").count(),
+            2,
+            "{driver:?}: {out}{err}"
+        );
+        assert!(
+            err.contains("/opt/mem") && err.contains("/opt/sda"),
+            "{err}"
+        );
+        assert!(
+            out.contains("null-ok") && out.contains("made"),
+            "{out}{err}"
+        );
+        let id = t
+            .ok("commit", &[&name])
+            .lines()
+            .last()
+            .unwrap()
+            .trim_start_matches("Created: ")
+            .to_string();
+        t.ok("rm", &[&name]);
+
+        // Pushed: the pulled layer as pulled, the committed one written by bocker; both
+        // carry their nodes with major/minor, as umoci unpacks them.
+        let target = format!("{}/me/devs:v1", reg.addr);
+        let o = t.run("push", &[&id, &target]);
+        assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+        let d = umoci_rootfs(&target);
+        let rootfs = d.0.join("bundle/rootfs");
+        assert_eq!(
+            node(&rootfs.join("opt/mem")),
+            ("c", libc::makedev(1, 1), 0o640, 15)
+        );
+        assert_eq!(
+            node(&rootfs.join("opt/sda")),
+            ("b", libc::makedev(8, 0), 0o660, 6)
+        );
+        assert_eq!(
+            node(&rootfs.join("opt/made")),
+            ("c", libc::makedev(1, 7), 0o600, 0)
+        );
+    }
 }
 
 #[test]
