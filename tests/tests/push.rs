@@ -8,6 +8,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use bocker_e2e::dockerd::Dockerd;
 use bocker_e2e::pull::fault::{Action, Fault};
 use bocker_e2e::pull::oci::{self, Comp, Flavor};
 use bocker_e2e::pull::tar::{dir, file, symlink, Entry, Kind, Tar};
@@ -332,6 +333,199 @@ fn device_nodes_survive_pull_commit_push_and_the_device_policy_refuses_them() {
             node(&rootfs.join("opt/made")),
             ("c", libc::makedev(1, 7), 0o600, 0)
         );
+    }
+}
+
+/// `img` with a config that says when it was built and how (as a registry's would).
+fn with_build_date(mut img: oci::Image, created: &str) -> oci::Image {
+    let mut cfg: serde_json::Value = serde_json::from_slice(&img.config.bytes).unwrap();
+    cfg["created"] = serde_json::json!(created);
+    cfg["history"] = serde_json::json!([{"created": created, "created_by": "ADD rootfs /"}]);
+    img.config.bytes = serde_json::to_vec(&cfg).unwrap();
+    img.config.digest = oci::sha256(&img.config.bytes);
+    let mut m: serde_json::Value = serde_json::from_slice(&img.manifest.bytes).unwrap();
+    m["config"]["digest"] = serde_json::json!(img.config.digest);
+    m["config"]["size"] = serde_json::json!(img.config.bytes.len());
+    img.manifest.bytes = serde_json::to_vec(&m).unwrap();
+    img.manifest.digest = oci::sha256(&img.manifest.bytes);
+    img
+}
+
+/// The Docker id (`sha256:` of the config blob) bocker records for `image`.
+fn docker_id(t: &TestRoot, image: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(&t.ok("inspect", &[image])).unwrap();
+    format!("sha256:{}", v[0]["Bocker"]["blobs"][0].as_str().unwrap())
+}
+
+#[test]
+fn a_commit_writes_its_own_config_and_every_tool_agrees_on_its_id() {
+    for driver in [Driver::Overlay, Driver::Btrfs] {
+        let reg = Registry::start(Auth::None);
+        let bb = fs::read(BUSYBOX).unwrap();
+        let l1 = Tar::with(vec![
+            dir("bin"),
+            file("bin/busybox", &bb).mode(0o755),
+            symlink("bin/sh", "busybox"),
+            dir("proc"),
+            dir("sys"),
+            dir("dev"),
+            dir("etc"),
+        ]);
+        let img = oci::image(
+            vec![oci::layer(&l1, Comp::Gzip, Flavor::Oci)],
+            Flavor::Oci,
+            "amd64",
+            serde_json::json!({"Cmd": ["sh"]}),
+        );
+        let img = with_build_date(img, "2019-01-01T00:00:00Z");
+        reg.pusher().image("base/dated", "v1", &img);
+        let base = format!("{}/base/dated:v1", reg.addr);
+        let t = TestRoot::new(driver);
+        h::pull_ok(&t, &base);
+        assert_eq!(docker_id(&t, &base), img.config.digest);
+
+        let name = format!("c{}", random_hex(8));
+        let o = t.run(
+            "run",
+            &[
+                "--name",
+                &name,
+                "--network",
+                "none",
+                &base,
+                "sh",
+                "-c",
+                "echo new > /etc/new",
+            ],
+        );
+        assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+        let tag = format!("{}/me/committed:v1", reg.addr);
+        let out = t.ok(
+            "commit",
+            &[
+                "-m",
+                "the message",
+                "-a",
+                "Jane <j@example.com>",
+                "--change",
+                "ENV X=1",
+                &name,
+                &tag,
+            ],
+        );
+        t.ok("rm", &[&name]);
+        let id = out
+            .lines()
+            .last()
+            .unwrap()
+            .trim_start_matches("Created: ")
+            .to_string();
+
+        // Docker 20.10: a commit is a new image config, so a new id, CREATED now.
+        let own = docker_id(&t, &id);
+        assert_ne!(
+            own, img.config.digest,
+            "{driver:?}: the parent's config was kept"
+        );
+        let blob = fs::read(t.root.join("blobs/sha256").join(&own["sha256:".len()..])).unwrap();
+        assert_eq!(oci::sha256(&blob), own, "the id is the config's digest");
+        let cfg: serde_json::Value = serde_json::from_slice(&blob).unwrap();
+        assert_eq!(cfg["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
+        assert_eq!(cfg["rootfs"]["diff_ids"][0], img.layers[0].diff_id.as_str());
+        assert_eq!(cfg["history"].as_array().unwrap().len(), 2, "{cfg}");
+        assert_eq!(cfg["history"][1]["comment"], "the message");
+        assert_eq!(cfg["history"][1]["author"], "Jane <j@example.com>");
+        assert_eq!(cfg["author"], "Jane <j@example.com>");
+        assert!(cfg["config"]["Env"].to_string().contains("X=1"), "{cfg}");
+        assert_ne!(cfg["created"], "2019-01-01T00:00:00Z");
+        let created = t.ok("images", &["--format", "{{.CreatedSince}}", &tag]);
+        assert!(
+            created.trim().ends_with("seconds ago") || created.trim() == "Less than a second ago",
+            "{created}"
+        );
+        let hist = t.ok("history", &["--no-trunc", "--format", "{{.Comment}}", &id]);
+        assert_eq!(
+            hist.matches("the message").count(),
+            1,
+            "once in history: {hist}"
+        );
+
+        // Pushed and saved: the same config, so the same id.
+        let o = t.run("push", &[&tag]);
+        assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+        let raw = Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{tag}"))
+            .output()
+            .unwrap();
+        let manifest: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+        assert_eq!(manifest["config"]["digest"], own.as_str(), "{manifest}");
+        let archive = t.base.join("committed.tar");
+        t.ok("save", &[&id, "-o", archive.to_str().unwrap()]);
+        let m = Command::new("tar")
+            .arg("xOf")
+            .arg(&archive)
+            .arg("manifest.json")
+            .output()
+            .unwrap();
+        let m: serde_json::Value = serde_json::from_slice(&m.stdout).unwrap();
+        assert!(
+            m[0]["Config"]
+                .as_str()
+                .unwrap()
+                .contains(&own["sha256:".len()..]),
+            "{m}"
+        );
+
+        // Removed: Docker's line names the commit's own id.
+        let o = t.run("rmi", &[&tag]);
+        assert!(
+            stdout(&o).contains(&format!("Deleted: {own}")),
+            "{}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn docker_pulls_and_runs_a_bocker_pushed_commit() {
+    let Some(dockerd) = Dockerd::start() else {
+        eprintln!("SKIPPED: dockerd is not installed (Debian's docker.io); docker pull interop not checked");
+        return;
+    };
+    let reg = Registry::start(Auth::None);
+    let base = registry_image(&reg);
+    for driver in [Driver::Overlay, Driver::Btrfs] {
+        let t = TestRoot::new(driver);
+        h::pull_ok(&t, &base);
+        let id = committed(&t, &base, "rm /etc/base && echo committed > /etc/committed");
+        let tag = format!("{}/me/for-docker:{}", reg.addr, random_hex(6));
+        let o = t.run("push", &[&id, &tag]);
+        assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+        let o = dockerd.docker(&["pull", &tag]);
+        assert!(
+            o.status.success(),
+            "docker pull: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        // The image id Docker computes (its config's digest) is the one bocker shows.
+        let o = dockerd.docker(&["image", "inspect", "--format", "{{.Id}}", &tag]);
+        assert_eq!(stdout(&o).trim(), docker_id(&t, &id), "{driver:?}");
+        // Docker 20.10: the committed file is there, the deleted one is not.
+        let o = dockerd.docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &tag,
+            "sh",
+            "-c",
+            "cat /etc/committed; test -e /etc/base || echo deleted",
+        ]);
+        assert!(o.status.success(), "docker run: {}", stderr(&o));
+        assert_eq!(stdout(&o), "committed\ndeleted\n", "{driver:?}");
+        dockerd.docker(&["rmi", &tag]);
     }
 }
 
