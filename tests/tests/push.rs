@@ -657,6 +657,108 @@ fn login_and_logout_keep_dockers_config_shape() {
     drop(reg);
 }
 
+/// A fake `docker-credential-fake` in `dir` keeping one secret in `dir/creds.json`
+/// (docker-credential-helpers protocol: store/get/erase, input on stdin); each call's
+/// verb and stdin is appended to `dir/calls`. Erase fails while `dir/erase-fails` exists.
+fn fake_helper(dir: &std::path::Path) {
+    let d = dir.display();
+    let script = format!(
+        r#"#!/bin/sh
+in=$(cat)
+printf '%s %s\n' "$1" "$in" >> {d}/calls
+case "$1" in
+store) printf '%s' "$in" > {d}/creds.json ;;
+get) [ -f {d}/creds.json ] || {{ echo "credentials not found in native keychain"; exit 1; }}
+     cat {d}/creds.json ;;
+erase) [ -e {d}/erase-fails ] && {{ echo "keychain locked"; exit 1; }}
+       rm -f {d}/creds.json ;;
+*) exit 2 ;;
+esac
+"#
+    );
+    let path = dir.join("docker-credential-fake");
+    fs::write(&path, script).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn login_and_logout_use_the_configured_credential_helper() {
+    let scratch = Scratch::new();
+    let dir = scratch.0.clone();
+    let htpasswd = dir.join("htpasswd");
+    let o = Command::new("htpasswd")
+        .args(["-Bbn", "alice", "s3cret"])
+        .output()
+        .expect("htpasswd (apt package apache2-utils) must be installed");
+    fs::write(&htpasswd, &o.stdout).unwrap();
+    let reg = Registry::start(Auth::Htpasswd(htpasswd));
+    fake_helper(&dir);
+    let cfg_dir = dir.join("docker");
+    fs::create_dir_all(&cfg_dir).unwrap();
+    let cfg = cfg_dir.join("config.json");
+    fs::write(&cfg, r#"{"credsStore":"fake","auths":{}}"#).unwrap();
+    let mut t = TestRoot::new(Driver::Overlay);
+    t.env("DOCKER_CONFIG", cfg_dir.to_str().unwrap());
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    t.env("PATH", &path);
+
+    let o = t.run("login", &["-u", "alice", "-p", "s3cret", &reg.addr]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    // Docker 20.10: the secret goes to the helper; the file keeps an empty entry.
+    let stored: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("creds.json")).unwrap()).unwrap();
+    assert_eq!(
+        stored,
+        serde_json::json!({"ServerURL": reg.addr, "Username": "alice", "Secret": "s3cret"})
+    );
+    let text = fs::read_to_string(&cfg).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["auths"][&reg.addr], serde_json::json!({}), "{text}");
+    assert_eq!(v["credsStore"], "fake");
+    assert!(
+        !text.contains("YWxpY2U6czNjcmV0") && !text.contains("s3cret"),
+        "{text}"
+    );
+
+    // What the helper keeps is what push uses.
+    let id = t.busybox_image();
+    let o = t.run("push", &[&id, &format!("{}/me/helped:1", reg.addr)]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+
+    let o = t.run("logout", &[&reg.addr]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("Removing login credentials for {}\n", reg.addr)
+    );
+    assert!(!dir.join("creds.json").exists(), "the helper erased it");
+    let calls = fs::read_to_string(dir.join("calls")).unwrap();
+    assert!(calls.contains(&format!("erase {}\n", reg.addr)), "{calls}");
+    let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&cfg).unwrap()).unwrap();
+    assert!(v["auths"].get(&reg.addr).is_none());
+    let o = t.run("logout", &[&reg.addr]);
+    assert_eq!(stdout(&o), format!("Not logged in to {}\n", reg.addr));
+
+    // A helper that cannot erase: Docker warns and still forgets the entry.
+    t.ok("login", &["-u", "alice", "-p", "s3cret", &reg.addr]);
+    fs::write(dir.join("erase-fails"), b"").unwrap();
+    let o = t.run("logout", &[&reg.addr]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("WARNING: could not erase credentials")
+            && stderr(&o).contains("keychain locked"),
+        "{}",
+        stderr(&o)
+    );
+    let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&cfg).unwrap()).unwrap();
+    assert!(v["auths"].get(&reg.addr).is_none());
+    drop(reg);
+}
+
 #[test]
 fn login_and_push_with_bearer_tokens() {
     let ts = TokenServer::start("bob", "hunter2");
