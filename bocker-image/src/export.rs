@@ -279,8 +279,9 @@ fn write_compressed(
             (w.inner, Digest::from_hasher(w.hash))
         }
         Compression::Gzip => {
-            // No name, mtime 0: the same tar always compresses to the same bytes.
-            let enc = flate2::GzBuilder::new().write(file, flate2::Compression::default());
+            // On every core; no name, mtime 0, fixed blocks: the same tar always
+            // compresses to the same bytes (see `pgzip`).
+            let enc = crate::pgzip::ParGz::new(file, flate2::Compression::default())?;
             let w = diff::write_layer(src, hashing(enc), below)?;
             (w.inner.finish()?, Digest::from_hasher(w.hash))
         }
