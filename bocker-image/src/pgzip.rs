@@ -114,25 +114,78 @@ impl<W: Write> Write for ParGz<W> {
     }
 }
 
-/// One block as raw deflate primed with `dict`, ended by a sync flush.
-fn deflate_block(block: &[u8], dict: &[u8], level: Compression) -> io::Result<Vec<u8>> {
-    let mut c = Compress::new(level, false);
-    if !dict.is_empty() {
-        c.set_dictionary(dict).map_err(io::Error::other)?;
+/// Input is judged in parts of this size: compressible or not (see [`incompressible`]).
+const PART: usize = 32 << 10;
+
+/// True when `part` looks incompressible: its bytes are as evenly spread as random ones
+/// (Pearson's chi-squared of the byte counts against uniform under 400, for 255 degrees
+/// of freedom: random data scores 255 ± 23, machine code and text thousands, gzip and
+/// zstd streams near random). Such parts are stored (deflate level 0): no CPU, and no
+/// bigger than deflate would make them. Integer arithmetic on the bytes alone: the
+/// output stays reproducible everywhere.
+fn incompressible(part: &[u8]) -> bool {
+    let n = part.len() as u64;
+    if n < 4096 {
+        return false;
     }
+    let mut counts = [0u64; 256];
+    for &b in part {
+        counts[b as usize] += 1;
+    }
+    let sum_sq: u64 = counts.iter().map(|c| c * c).sum();
+    // chi² = 256·Σc²/n − n  <  400   ⇔   256·Σc² − n² < 400·n
+    (256 * sum_sq).saturating_sub(n * n) < 400 * n
+}
+
+/// One block as raw deflate primed with `dict`, ended by a sync flush; each
+/// [`PART`] at `level`, or stored when it is incompressible. A run of
+/// parts judged alike is one deflate stream primed with the 32 KiB before it and ended
+/// by a sync flush, so runs concatenate as blocks do.
+fn deflate_block(block: &[u8], dict: &[u8], level: Compression) -> io::Result<Vec<u8>> {
     // Incompressible input grows by a few bytes per 16 KiB stored block.
     let mut out = Vec::with_capacity(block.len() + block.len() / 1000 + 64);
-    let mut input = block;
+    let parts: Vec<bool> = block.chunks(PART).map(incompressible).collect();
+    let mut start = 0;
+    while start < parts.len() {
+        let fast = parts[start];
+        let end = (start..parts.len())
+            .find(|&i| parts[i] != fast)
+            .unwrap_or(parts.len());
+        let (from, to) = (start * PART, (end * PART).min(block.len()));
+        let mut c = Compress::new(if fast { Compression::none() } else { level }, false);
+        let primer: &[u8] = if from == 0 {
+            dict
+        } else {
+            &block[from.saturating_sub(WINDOW)..from]
+        };
+        if !primer.is_empty() {
+            c.set_dictionary(primer).map_err(io::Error::other)?;
+        }
+        feed(&mut c, &block[from..to], &mut out, FlushCompress::Sync)?;
+        start = end;
+    }
+    Ok(out)
+}
+
+/// Compress all of `input` into `out` (grown as needed) with `flush`.
+fn feed(
+    c: &mut Compress,
+    mut input: &[u8],
+    out: &mut Vec<u8>,
+    flush: FlushCompress,
+) -> io::Result<()> {
     loop {
+        if out.capacity() - out.len() < 4096 {
+            out.reserve(out.capacity().max(1 << 16));
+        }
         let before = c.total_in();
-        c.compress_vec(input, &mut out, FlushCompress::Sync)
+        c.compress_vec(input, out, flush)
             .map_err(io::Error::other)?;
         input = &input[(c.total_in() - before) as usize..];
-        // Done when all input is taken and the flush had room to complete.
+        // Done when all input is taken and the call had room to finish its flush.
         if input.is_empty() && out.len() < out.capacity() {
-            return Ok(out);
+            return Ok(());
         }
-        out.reserve(out.capacity().max(4096));
     }
 }
 
@@ -195,5 +248,16 @@ mod tests {
             par <= one + one / 100 + 64,
             "parallel {par} vs one stream {one}"
         );
+    }
+
+    #[test]
+    fn random_parts_are_judged_incompressible_and_text_is_not() {
+        let noise: Vec<u8> = sample(PART).into_iter().collect();
+        assert!(incompressible(&noise));
+        let text: Vec<u8> = (0..PART)
+            .map(|i| b"ELF binaries and man pages"[i % 26])
+            .collect();
+        assert!(!incompressible(&text));
+        assert!(!incompressible(&noise[..100]), "too short to judge");
     }
 }

@@ -25,7 +25,9 @@ SIZES_MB=${SIZES_MB:-150 1024}
 [ "$(id -u)" = 0 ] || { echo "commit.sh: run as root" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "commit.sh: apt-get install hyperfine" >&2; exit 1; }
 
-cargo build --release -p bocker-commit -p bocker-store -p bocker-run -p bocker-image >&2
+cargo build --release -p bocker-run -p bocker-commit >&2
+cargo build --release --bin bocker-init --bin bocker-inspect --bin bocker-load --bin bocker-save \
+    --bin bocker-tag >&2
 BIN=$PWD/target/release
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bocker-commit-bench.XXXXXX")
 export BOCKER_CGROUP_PARENT=bocker-bench-$$

@@ -21,7 +21,7 @@ RUNS=${1:-3}
 MB=${BENCH_MB:-1024}
 [ "$(id -u)" = 0 ] || { echo "push.sh: run as root" >&2; exit 1; }
 
-cargo build --release -q -p bocker-push -p bocker-store -p bocker-image >&2
+cargo build --release -q --bin bocker-push --bin bocker-init >&2
 BIN=$PWD/target/release
 WORK=$(mktemp -d /var/tmp/bocker-bench-push-XXXXXX)
 REG_PID= DOCKERD_PID=
@@ -44,9 +44,12 @@ echo 'root:x:0:0:root:/root:/bin/sh' > "$SRC/etc/passwd"
 half=$((MB / 2))
 for i in $(seq 1 $((half / 8))); do head -c 8M /dev/urandom > "$SRC/random/r$i"; done
 # Real files (binaries, libraries) up to the other half, by size order for a stable set.
+# (find's SIGPIPE when awk has enough is expected: no pipefail for this one.)
+set +o pipefail
 find /usr/lib -xdev -type f -size -64M -printf '%s\t%p\n' 2>/dev/null | sort -k2 |
-    awk -v max=$((half * 1048576)) -F'\t' '{ t += $1; if (t > max) exit; print $2 }' |
-    tar -cf - -T - 2>/dev/null | tar -C "$SRC/lib" -xf -
+    awk -v max=$((half * 1048576)) -F'\t' '{ t += $1; if (t > max) exit; print $2 }' > "$WORK/files"
+set -o pipefail
+tar -cf - -T "$WORK/files" 2>/dev/null | tar -C "$SRC/lib" -xf -
 usize=$(du -sb "$SRC" | cut -f1)
 
 # The same tree as an OCI layout with one uncompressed layer (skopeo's source).
