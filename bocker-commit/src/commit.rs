@@ -25,6 +25,8 @@ pub enum CommitError {
     Pause(#[from] bocker_cgroups::CgroupError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("writing the image config: {0}")]
+    Config(#[from] bocker_image::ImageError),
 }
 
 /// What the user asked for besides the target.
@@ -84,7 +86,7 @@ pub fn commit(
             .commit_container(&mut journal, &store.container_dir(ctr_id), &ctr.layers)?
     };
     let created = time::now();
-    let record = ImageRecord {
+    let mut record = ImageRecord {
         id: id.0.clone(),
         source: ctr.id.clone(),
         created: created.clone(),
@@ -96,8 +98,7 @@ pub fn commit(
             _ => replacing.as_ref().and_then(|o| o.reference.clone()),
         },
         digest: None,
-        // The parent's blobs still describe the layers this image shares with it.
-        blobs: parent.as_ref().map(|p| p.blobs.clone()).unwrap_or_default(),
+        blobs: Vec::new(),
         config,
         history: crate::config::history(
             parent.as_ref(),
@@ -107,6 +108,17 @@ pub fn commit(
             opts.comment.as_deref(),
         ),
     };
+    // The image's own config first (its Docker id), then the parent's layer blobs, which
+    // still describe the layers this image shares with it.
+    if let Some(p) = &parent {
+        let own = crate::config_blob::write(store, p, &record)?;
+        record.blobs = match own {
+            Some(hex) => std::iter::once(hex)
+                .chain(p.blobs.iter().skip(1).cloned())
+                .collect(),
+            None => p.blobs.clone(),
+        };
+    }
     store.write_image(&record)?;
     if let Target::Tag(r) = target {
         store.tag(r, &id)?;

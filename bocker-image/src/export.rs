@@ -65,8 +65,11 @@ impl Drop for Exported {
 /// Layers of the store that have a stored blob: layer key -> (blob hex, diff id).
 pub type KnownBlobs = HashMap<String, (String, Digest)>;
 
-/// Read a stored config blob (bounded) and its diff ids, if `rec` follows the
-/// config-then-layers blob listing of `pull`/`load` for its first layers.
+/// Read a stored config blob (bounded) and its diff ids, if `rec` lists its config blob
+/// first and then one blob per layer for its first layers (`pull`, `load`), whose keys
+/// are then their chain ids. The config describes either every layer of the image
+/// (pulled, loaded, committed from such an image: `commit` writes its own config) or
+/// only those with blobs (an image committed before `commit` wrote configs).
 fn blob_config(store: &Store, rec: &ImageRecord) -> Option<(Vec<u8>, ConfigFile)> {
     let first = rec.blobs.first()?;
     let mut bytes = Vec::new();
@@ -79,10 +82,18 @@ fn blob_config(store: &Store, rec: &ImageRecord) -> Option<(Vec<u8>, ConfigFile)
         return None;
     }
     let n = rec.blobs.len() - 1;
-    let cfg = ConfigFile::parse(&bytes, n).ok()?;
+    if n > rec.layers.len() {
+        return None;
+    }
+    let cfg = ConfigFile::parse(&bytes, rec.layers.len())
+        .or_else(|_| ConfigFile::parse(&bytes, n))
+        .ok()?;
     let chain = chain_ids(&cfg.rootfs.diff_ids);
-    let keys_match =
-        rec.layers.len() >= n && chain.iter().zip(&rec.layers).all(|(c, k)| c.hex() == k);
+    let keys_match = chain
+        .iter()
+        .zip(&rec.layers)
+        .take(n)
+        .all(|(c, k)| c.hex() == k);
     keys_match.then_some((bytes, cfg))
 }
 
@@ -94,7 +105,13 @@ pub fn known_blobs(store: &Store) -> Result<KnownBlobs, ImageError> {
         let Some((_, cfg)) = blob_config(store, &rec) else {
             continue;
         };
-        for (i, d) in cfg.rootfs.diff_ids.iter().enumerate() {
+        for (i, d) in cfg
+            .rootfs
+            .diff_ids
+            .iter()
+            .enumerate()
+            .take(rec.blobs.len() - 1)
+        {
             let blob = &rec.blobs[i + 1];
             if store.blobs_dir().join(blob).is_file() {
                 map.insert(rec.layers[i].clone(), (blob.clone(), d.clone()));
@@ -111,8 +128,6 @@ pub fn export(
     known: &KnownBlobs,
     comp: Compression,
 ) -> Result<Exported, ImageError> {
-    let driver = store.driver();
-    let full_trees = driver.whiteout_style() == WhiteoutStyle::Delete;
     let mut out = Exported {
         config: Vec::new(),
         config_digest: Digest::of(b""),
@@ -135,29 +150,24 @@ pub fn export(
                     scratch: false,
                 }
             }
-            None => {
-                let child = driver.layer_path(key);
-                let parent = (i > 0).then(|| driver.layer_path(&rec.layers[i - 1]));
-                let src = if full_trees {
-                    Source::Trees {
-                        parent: parent.as_deref(),
-                        child: &child,
-                    }
-                } else {
-                    Source::Overlay(&child)
-                };
-                // Layers made from a container: everything below decides the runtime's stubs.
-                let below: Vec<PathBuf> = rec.layers[..i]
-                    .iter()
-                    .map(|k| driver.layer_path(k))
-                    .collect();
-                export_layer(src, comp, &store.tmp_dir(), (i > 0).then_some(&below[..]))?
-            }
+            None => with_source(store, &rec.layers, i, |src, below| {
+                export_layer(src, comp, &store.tmp_dir(), below)
+            })?,
         };
         out.layers.push(layer);
     }
+    // The stored config when it describes exactly these layers (a commit's own config
+    // names its diff's digest, which the export above reproduces); else one made here.
     let (config, digest) = match blob_config(store, rec) {
-        Some((bytes, cfg)) if cfg.rootfs.diff_ids.len() == rec.layers.len() => {
+        Some((bytes, cfg))
+            if cfg.rootfs.diff_ids.len() == out.layers.len()
+                && cfg
+                    .rootfs
+                    .diff_ids
+                    .iter()
+                    .zip(&out.layers)
+                    .all(|(d, l)| *d == l.diff_id) =>
+        {
             let d = Digest::of(&bytes);
             (bytes, d)
         }
@@ -170,6 +180,40 @@ pub fn export(
     out.config = config;
     out.config_digest = digest;
     Ok(out)
+}
+
+/// Call `f` with the diff source of layer `i` of `layers` and, for a layer above the
+/// base, the layer directories below it (they decide the runtime's stubs).
+fn with_source<R>(
+    store: &Store,
+    layers: &[String],
+    i: usize,
+    f: impl FnOnce(Source<'_>, Option<&[PathBuf]>) -> R,
+) -> R {
+    let driver = store.driver();
+    let child = driver.layer_path(&layers[i]);
+    let parent = (i > 0).then(|| driver.layer_path(&layers[i - 1]));
+    let src = if driver.whiteout_style() == WhiteoutStyle::Delete {
+        Source::Trees {
+            parent: parent.as_deref(),
+            child: &child,
+        }
+    } else {
+        Source::Overlay(&child)
+    };
+    let below: Vec<PathBuf> = layers[..i].iter().map(|k| driver.layer_path(k)).collect();
+    f(src, (i > 0).then_some(&below[..]))
+}
+
+/// The diff id (digest of the uncompressed layer tar) of layer `i` of `layers`, as
+/// [`export`] would write it, computed without writing it anywhere.
+/// Cost: the diff's walk and the hashing of its changed files.
+pub fn layer_diff_id(store: &Store, layers: &[String], i: usize) -> Result<Digest, ImageError> {
+    let tmp = store.tmp_dir();
+    with_source(store, layers, i, |src, below| {
+        let w = diff::write_layer(src, hashing(io::sink()), below).map_err(ImageError::io(&tmp))?;
+        Ok(Digest::from_hasher(w.hash))
+    })
 }
 
 /// Counts and hashes what is written through it.
@@ -235,8 +279,9 @@ fn write_compressed(
             (w.inner, Digest::from_hasher(w.hash))
         }
         Compression::Gzip => {
-            // No name, mtime 0: the same tar always compresses to the same bytes.
-            let enc = flate2::GzBuilder::new().write(file, flate2::Compression::default());
+            // On every core; no name, mtime 0, fixed blocks: the same tar always
+            // compresses to the same bytes (see `pgzip`).
+            let enc = crate::pgzip::ParGz::new(file, flate2::Compression::default())?;
             let w = diff::write_layer(src, hashing(enc), below)?;
             (w.inner.finish()?, Digest::from_hasher(w.hash))
         }
@@ -269,7 +314,45 @@ pub fn scratch_name(what: &str) -> String {
 /// configuration, its layers' diff ids, and its history when that matches the layers.
 pub fn config_json(rec: &ImageRecord, layers: &[LayerBlob]) -> Vec<u8> {
     use serde_json::{json, Map, Value};
-    let c = &rec.config;
+    let run = run_config(&rec.config);
+    let host = Platform::host();
+    let mut cfg = Map::new();
+    cfg.insert("architecture".into(), json!(host.architecture));
+    if let Some(v) = host.variant {
+        cfg.insert("variant".into(), json!(v));
+    }
+    cfg.insert("os".into(), json!("linux"));
+    cfg.insert("created".into(), json!(rec.created));
+    cfg.insert("config".into(), run);
+    let diff_ids: Vec<String> = layers.iter().map(|l| l.diff_id.to_string()).collect();
+    cfg.insert(
+        "rootfs".into(),
+        json!({"type": "layers", "diff_ids": diff_ids}),
+    );
+    // Tools check that non-empty history entries match the layers one to one: layers
+    // older than the recorded history (an `init` base) get an empty entry each.
+    let non_empty = rec.history.iter().filter(|h| !h.empty_layer).count();
+    if !rec.history.is_empty() && non_empty <= layers.len() {
+        let mut h: Vec<Value> = vec![json!({}); layers.len() - non_empty];
+        for e in &rec.history {
+            let mut v = json!(e);
+            if e.created.is_empty() {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("created");
+                }
+            }
+            h.push(v);
+        }
+        cfg.insert("history".into(), Value::Array(h));
+    }
+    serde_json::to_vec(&Value::Object(cfg)).unwrap_or_default()
+}
+
+/// The `config` object of an image config (Docker's container config names:
+/// `Env`, `Entrypoint`, `Cmd`, `WorkingDir`, `User`, `Labels`, `ExposedPorts`,
+/// `StopSignal`), with only the fields that are set.
+pub fn run_config(c: &bocker_store::ImageConfig) -> serde_json::Value {
+    use serde_json::{json, Map, Value};
     let mut run = Map::new();
     if !c.env.is_empty() {
         run.insert("Env".into(), json!(c.env));
@@ -300,37 +383,7 @@ pub fn config_json(rec: &ImageRecord, layers: &[LayerBlob]) -> Vec<u8> {
     if let Some(s) = &c.stop_signal {
         run.insert("StopSignal".into(), json!(s));
     }
-    let host = Platform::host();
-    let mut cfg = Map::new();
-    cfg.insert("architecture".into(), json!(host.architecture));
-    if let Some(v) = host.variant {
-        cfg.insert("variant".into(), json!(v));
-    }
-    cfg.insert("os".into(), json!("linux"));
-    cfg.insert("created".into(), json!(rec.created));
-    cfg.insert("config".into(), Value::Object(run));
-    let diff_ids: Vec<String> = layers.iter().map(|l| l.diff_id.to_string()).collect();
-    cfg.insert(
-        "rootfs".into(),
-        json!({"type": "layers", "diff_ids": diff_ids}),
-    );
-    // Tools check that non-empty history entries match the layers one to one: layers
-    // older than the recorded history (an `init` base) get an empty entry each.
-    let non_empty = rec.history.iter().filter(|h| !h.empty_layer).count();
-    if !rec.history.is_empty() && non_empty <= layers.len() {
-        let mut h: Vec<Value> = vec![json!({}); layers.len() - non_empty];
-        for e in &rec.history {
-            let mut v = json!(e);
-            if e.created.is_empty() {
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("created");
-                }
-            }
-            h.push(v);
-        }
-        cfg.insert("history".into(), Value::Array(h));
-    }
-    serde_json::to_vec(&Value::Object(cfg)).unwrap_or_default()
+    Value::Object(run)
 }
 
 /// The image `query` names and the reference to record for it: the tag when `query`

@@ -1,7 +1,7 @@
 //! bocker-image: images as OCI blobs and archives, both ways.
 //!
 //! [`diff`] turns a layer of the store into a reproducible OCI layer tar ([`tarball`]
-//! writes its entries); [`export`] makes an image's config and layer blobs (the stored
+//! writes its entries, [`pgzip`] compresses them on every core); [`export`] makes an image's config and layer blobs (the stored
 //! blobs of pulled layers, diffs for the others); [`archive`] writes `docker save`
 //! archives and OCI image layouts; [`load`] reads them back, verified, through
 //! bocker-pull's extractor. Design: docs/IMAGES.md.
@@ -10,6 +10,7 @@ pub mod archive;
 pub mod diff;
 pub mod export;
 pub mod load;
+pub mod pgzip;
 pub mod tarball;
 
 use std::io;

@@ -157,24 +157,7 @@ fn helper_server(registry: &str) -> &str {
 /// credentials.
 fn from_helper(name: &str, registry: &str) -> Result<Option<Credentials>, String> {
     let prog = format!("docker-credential-{name}");
-    let mut child = Command::new(&prog)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => format!(
-                "credential helper {prog} (from the docker config) is not installed: not found in PATH"
-            ),
-            _ => format!("running credential helper {prog}: {e}"),
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(helper_server(registry).as_bytes());
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("running credential helper {prog}: {e}"))?;
+    let out = run_helper(name, "get", helper_server(registry).as_bytes())?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         let msg = format!(
@@ -217,6 +200,78 @@ fn from_helper(name: &str, registry: &str) -> Result<Option<Credentials>, String
         password: a.secret,
         identity_token: None,
     }))
+}
+
+/// Run `docker-credential-<name> <verb>` with `input` on stdin; its output, whatever
+/// its status. Errors: the helper is not installed or cannot be run.
+fn run_helper(name: &str, verb: &str, input: &[u8]) -> Result<std::process::Output, String> {
+    let prog = format!("docker-credential-{name}");
+    let mut child = Command::new(&prog)
+        .arg(verb)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!(
+                "credential helper {prog} (from the docker config) is not installed: not found in PATH"
+            ),
+            _ => format!("running credential helper {prog}: {e}"),
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input);
+    }
+    child
+        .wait_with_output()
+        .map_err(|e| format!("running credential helper {prog}: {e}"))
+}
+
+/// A failed helper's first line of output, bounded.
+fn helper_failure(prog: &str, out: &std::process::Output) -> String {
+    let msg = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    let first: String = msg.lines().next().unwrap_or("").chars().take(200).collect();
+    format!("credential helper {prog} failed: {first}")
+}
+
+/// The credential helper a docker config (as JSON) names for `registry`: its
+/// `credHelpers` entry for the host, else `credsStore` (Docker's cli/config order).
+pub fn helper_for(
+    cfg: &serde_json::Map<String, serde_json::Value>,
+    registry: &str,
+) -> Option<String> {
+    let per_host = cfg
+        .get("credHelpers")
+        .and_then(serde_json::Value::as_object)
+        .and_then(|m| m.iter().find(|(k, _)| key_host(k) == registry))
+        .and_then(|(_, v)| v.as_str());
+    per_host
+        .or_else(|| cfg.get("credsStore").and_then(serde_json::Value::as_str))
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+}
+
+/// `docker-credential-<name> store` with `{"ServerURL","Username","Secret"}` on stdin
+/// (the docker-credential-helpers protocol, as `docker login` uses it).
+pub fn helper_store(name: &str, server: &str, username: &str, secret: &str) -> Result<(), String> {
+    let input = serde_json::json!({"ServerURL": server, "Username": username, "Secret": secret});
+    let out = run_helper(name, "store", input.to_string().as_bytes())?;
+    if !out.status.success() {
+        return Err(helper_failure(&format!("docker-credential-{name}"), &out));
+    }
+    Ok(())
+}
+
+/// `docker-credential-<name> erase` with the server URL on stdin (`docker logout`).
+pub fn helper_erase(name: &str, server: &str) -> Result<(), String> {
+    let out = run_helper(name, "erase", server.as_bytes())?;
+    if !out.status.success() {
+        return Err(helper_failure(&format!("docker-credential-{name}"), &out));
+    }
+    Ok(())
 }
 
 /// A parsed `WWW-Authenticate` header.

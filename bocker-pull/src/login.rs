@@ -2,6 +2,12 @@
 //! in `~/.docker/config.json` (`$DOCKER_CONFIG/config.json`), as Docker's CLI writes
 //! it. Every other key and entry of the file is kept as it was; the file is written
 //! to a temporary file beside it, mode 0600, and renamed over it (atomic).
+//!
+//! With a credential helper configured for the registry (`credHelpers.<host>`, else
+//! `credsStore`), Docker 20.10 keeps the secret in the helper instead: `login` runs
+//! `docker-credential-<name> store` and leaves an empty `auths.<server>` entry (the mark
+//! that one is logged in), `logout` runs `docker-credential-<name> erase` and removes the
+//! entry; a failed erase is a warning, as Docker's.
 
 use std::fs;
 use std::io::Write;
@@ -11,7 +17,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use crate::auth::docker_config_path;
+use crate::auth::{docker_config_path, helper_erase, helper_for, helper_store};
 use crate::reference::DOCKER_HUB;
 
 /// The `auths` key Docker uses for `registry`: Docker Hub's legacy URL, else the host.
@@ -84,10 +90,16 @@ fn write(path: &Path, cfg: &Map<String, Value>) -> Result<(), String> {
     Ok(())
 }
 
-/// Store `user`/`password` for `registry`; returns the file written.
+/// Store `user`/`password` for `registry`, in its credential helper when the config
+/// names one; returns the file written.
 pub fn save(registry: &str, user: &str, password: &str) -> Result<PathBuf, String> {
     let path = path()?;
     let mut cfg = read(&path)?;
+    let key = server_key(registry);
+    let helper = helper_for(&cfg, registry);
+    if let Some(h) = &helper {
+        helper_store(h, &key, user, password)?;
+    }
     let auths = cfg
         .entry("auths")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -96,12 +108,11 @@ pub fn save(registry: &str, user: &str, password: &str) -> Result<PathBuf, Strin
     }
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     if let Some(m) = auths.as_object_mut() {
-        let key = server_key(registry);
         let entry = m.entry(key).or_insert_with(|| Value::Object(Map::new()));
-        if !entry.is_object() {
+        if !entry.is_object() || helper.is_some() {
             *entry = Value::Object(Map::new());
         }
-        if let Some(e) = entry.as_object_mut() {
+        if let (Some(e), None) = (entry.as_object_mut(), &helper) {
             e.insert("auth".into(), Value::String(auth));
         }
     }
@@ -109,12 +120,23 @@ pub fn save(registry: &str, user: &str, password: &str) -> Result<PathBuf, Strin
     Ok(path)
 }
 
-/// Remove `registry`'s entry (under any key naming it); Ok(false) if there was none.
-pub fn remove(registry: &str) -> Result<bool, String> {
+/// What `logout` did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LoggedOut {
+    /// The config had an entry for the registry (else: "Not logged in").
+    pub was_logged_in: bool,
+    /// The credential helper could not erase the secret (Docker prints it as a warning).
+    pub warning: Option<String>,
+}
+
+/// Remove `registry`'s entry (under any key naming it), and its secret from the
+/// credential helper the config names for it.
+pub fn remove(registry: &str) -> Result<LoggedOut, String> {
     let path = path()?;
     let mut cfg = read(&path)?;
+    let helper = helper_for(&cfg, registry);
     let Some(auths) = cfg.get_mut("auths").and_then(Value::as_object_mut) else {
-        return Ok(false);
+        return Ok(LoggedOut::default());
     };
     let keys: Vec<String> = auths
         .keys()
@@ -122,13 +144,21 @@ pub fn remove(registry: &str) -> Result<bool, String> {
         .cloned()
         .collect();
     if keys.is_empty() {
-        return Ok(false);
+        return Ok(LoggedOut::default());
     }
-    for k in keys {
-        auths.remove(&k);
+    for k in &keys {
+        auths.remove(k);
     }
+    let warning = helper.and_then(|h| {
+        keys.iter()
+            .find_map(|k| helper_erase(&h, k).err())
+            .map(|e| format!("could not erase credentials: {e}"))
+    });
     write(&path, &cfg)?;
-    Ok(true)
+    Ok(LoggedOut {
+        was_logged_in: true,
+        warning,
+    })
 }
 
 #[cfg(test)]

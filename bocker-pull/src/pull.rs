@@ -347,7 +347,6 @@ impl LayerJobs<'_> {
                 .collect();
             if let Some(x) = d.extracted {
                 bytes += x.file_bytes;
-                note_devices(self.progress, &self.res.layers[i].digest, x.skipped_devices);
                 if let Err(e) = x.finish(&lowers) {
                     let _ = fsutil::remove_path(&staged.path);
                     return Err(LayerError::Extract {
@@ -407,7 +406,6 @@ impl LayerJobs<'_> {
                         let x = d
                             .extracted
                             .ok_or_else(|| PullError::Other("layer not extracted".into()))?;
-                        note_devices(self.progress, &plan.digest.clone(), x.skipped_devices);
                         bytes += x.file_bytes;
                         x.finish(&[]).map_err(|e| {
                             LayerError::Extract {
@@ -430,14 +428,5 @@ impl LayerJobs<'_> {
             },
         )?;
         Ok(bytes)
-    }
-}
-
-fn note_devices(p: &dyn Progress, d: &Digest, n: u64) {
-    if n > 0 {
-        p.note(&format!(
-            "{}: skipped {n} device node(s) (bocker does not extract devices)",
-            d.short()
-        ));
     }
 }

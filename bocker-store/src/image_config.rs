@@ -88,7 +88,8 @@ impl Store {
     /// The image's history, newest first (as `docker history` lists it), each step with
     /// the size of the layer it made. Without a config history: one step for the whole
     /// image, `Imported from <source>` (as `docker import` records it).
-    /// Steps bocker itself added (`commit`, in the record) follow the config's.
+    /// Steps bocker itself added (`commit`, in the record) follow the config's unless the
+    /// config already has them.
     pub fn image_history(&self, rec: &ImageRecord) -> Vec<HistoryEntry> {
         let mut steps = self.config_file(rec).map(|c| c.history).unwrap_or_default();
         if steps.is_empty() && rec.history.is_empty() {
@@ -109,13 +110,21 @@ impl Store {
                 size: 0,
             });
         }
-        steps.extend(rec.history.iter().map(|h| HistoryEntry {
-            created: h.created.clone(),
-            created_by: h.created_by.clone(),
-            comment: h.comment.clone().unwrap_or_default(),
-            empty_layer: h.empty_layer,
-            size: 0,
-        }));
+        // The record's steps the config already holds (a commit's own config, a loaded
+        // image's) are not repeated.
+        let own: Vec<HistoryEntry> = rec
+            .history
+            .iter()
+            .map(|h| HistoryEntry {
+                created: h.created.clone(),
+                created_by: h.created_by.clone(),
+                comment: h.comment.clone().unwrap_or_default(),
+                empty_layer: h.empty_layer,
+                size: 0,
+            })
+            .filter(|h| !steps.contains(h))
+            .collect();
+        steps.extend(own);
         let sizes = self.layer_sizes(rec);
         for (layer, s) in steps.iter_mut().filter(|s| !s.empty_layer).enumerate() {
             s.size = sizes.get(layer).copied().unwrap_or(0);

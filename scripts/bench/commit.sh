@@ -7,9 +7,14 @@
 #
 #   sudo scripts/bench/commit.sh [runs]      (default 20; SIZES_MB="150 1024")
 #
-# Docker rows use whatever `docker info` reaches: set DOCKER_HOST to a dockerd of your own
-# (e.g. `dockerd --data-root D --exec-root E -H unix://S --iptables=false --bridge=none`,
-# so it leaves the host's firewall and bridges alone).
+# Docker rows use whatever `docker info` reaches (set DOCKER_HOST to a dockerd of your
+# own); when none answers and dockerd is installed, the script starts a private one
+# (own data-root, exec-root, socket; --iptables=false --bridge=none) and stops it by pid.
+# Podman rows (when podman is installed) use a private --root/--runroot under the
+# script's scratch directory and CONTAINERS_CONF with the settings ../shared/PEERS.md
+# gives for this machine (runc, cgroupfs, file events, ulimits root can set).
+# "loaded" rows: the same image through `bocker save | bocker load`, so it has an image
+# config and the commit writes its own (computing the new layer's diff id).
 #
 # Target (issue 12): btrfs under 10 ms and flat as the image grows 7x; overlay
 # proportional to the change, not to the image.
@@ -20,7 +25,9 @@ SIZES_MB=${SIZES_MB:-150 1024}
 [ "$(id -u)" = 0 ] || { echo "commit.sh: run as root" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "commit.sh: apt-get install hyperfine" >&2; exit 1; }
 
-cargo build --release -p bocker-commit -p bocker-store -p bocker-run >&2
+cargo build --release -p bocker-run -p bocker-commit >&2
+cargo build --release --bin bocker-init --bin bocker-inspect --bin bocker-load --bin bocker-save \
+    --bin bocker-tag >&2
 BIN=$PWD/target/release
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bocker-commit-bench.XXXXXX")
 export BOCKER_CGROUP_PARENT=bocker-bench-$$
@@ -34,9 +41,41 @@ cleanup() {
     if [ -n "${DOCKER_OK:-}" ]; then
         docker rm -f "bench-commit-$$" >/dev/null 2>&1 || true
     fi
+    if [ -n "${DOCKERD_PID:-}" ]; then
+        kill "$DOCKERD_PID" 2>/dev/null; wait "$DOCKERD_PID" 2>/dev/null
+        umount -R "$WORK/docker" 2>/dev/null || true
+    fi
+    if [ -n "${PODMAN_OK:-}" ]; then
+        podman rm -f "bench-commit-$$" >/dev/null 2>&1 || true
+        umount -R "$WORK/podman" 2>/dev/null || true
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+
+if ! docker info >/dev/null 2>&1 && command -v dockerd >/dev/null; then
+    mkdir -p "$WORK/docker"
+    setsid dockerd --data-root "$WORK/docker/data" --exec-root "$WORK/docker/exec" \
+        --pidfile "$WORK/docker/pid" -H "unix://$WORK/docker/sock" \
+        --iptables=false --bridge=none --containerd-namespace bocker-bench \
+        >"$WORK/docker/log" 2>&1 </dev/null &
+    DOCKERD_PID=$!
+    export DOCKER_HOST=unix://$WORK/docker/sock
+    for _ in $(seq 300); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+if command -v podman >/dev/null; then
+    mkdir -p "$WORK/podman"
+    cat >"$WORK/podman/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOF
+    export CONTAINERS_CONF=$WORK/podman/containers.conf
+    podman() { command podman --root "$WORK/podman/root" --runroot "$WORK/podman/run" "$@"; }
+fi
 
 # A busybox rootfs padded with SIZE MB of incompressible files (1 MB each).
 make_rootfs() {
@@ -77,6 +116,13 @@ for mb in $SIZES_MB; do
         img=$("$BIN/bocker-init" -q "$src")
         "$BIN/bocker-run" --name c --network none "$img" sh -c 'echo changed >/etc/motd'
         bench "bocker commit, $driver, $mb MB image" "$BIN/bocker-commit" c
+        # The same image with a config (save | load): the commit writes its own config.
+        "$BIN/bocker-tag" "$img" bench/loaded:1
+        "$BIN/bocker-save" bench/loaded:1 -o "$WORK/img.tar"
+        "$BIN/bocker-load" -q -i "$WORK/img.tar"   # moves the tag to the loaded image
+        rm -f "$WORK/img.tar"
+        "$BIN/bocker-run" --name cl --network none bench/loaded:1 sh -c 'echo changed >/etc/motd'
+        bench "bocker commit, $driver, $mb MB image, loaded" "$BIN/bocker-commit" cl
         if [ "$driver" = btrfs ]; then
             ctr=$("$BIN/bocker-inspect" c | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Bocker"]["rootfs"])')
             n=0
@@ -106,10 +152,12 @@ EOF
         docker rmi "bocker-bench-commit:$mb" >/dev/null 2>&1 || true
     fi
     if command -v podman >/dev/null && podman info >/dev/null 2>&1; then
+        PODMAN_OK=1
         tar -C "$src" -c . | podman import - "bocker-bench-commit:$mb" >/dev/null
         podman run --name "bench-commit-$$" --network none "bocker-bench-commit:$mb" \
             sh -c 'echo changed >/etc/motd'
-        bench "podman commit, $mb MB image" podman commit "bench-commit-$$"
+        bench "podman commit, $mb MB image" podman --root "$WORK/podman/root" \
+            --runroot "$WORK/podman/run" commit "bench-commit-$$"
         podman rm -f "bench-commit-$$" >/dev/null
         podman image prune -f >/dev/null
         podman rmi "bocker-bench-commit:$mb" >/dev/null 2>&1 || true

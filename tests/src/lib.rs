@@ -5,6 +5,7 @@
 //! Every `TestRoot` has its own `BOCKER_ROOT`, cgroup parent, bridge name and subnet,
 //! so tests run in parallel without touching each other or `/var/bocker`.
 
+pub mod dockerd;
 pub mod net;
 pub mod pull;
 pub mod rootfs;

@@ -22,9 +22,13 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<()> {
     let registry = login::registry_of(args.server.as_deref());
     let key = login::server_key(&registry);
-    if login::remove(&registry).map_err(anyhow::Error::msg)? {
+    let done = login::remove(&registry).map_err(anyhow::Error::msg)?;
+    if done.was_logged_in {
         // Docker 20.10's words.
         println!("Removing login credentials for {key}");
+        if let Some(w) = done.warning {
+            eprintln!("WARNING: {w}");
+        }
     } else {
         println!("Not logged in to {key}");
     }

@@ -1,4 +1,5 @@
-//! One tar entry applied inside the root: files, dirs, links, fifos and whiteouts.
+//! One tar entry applied inside the root: files, dirs, links, fifos, device nodes and
+//! whiteouts.
 
 use std::ffi::{CStr, CString};
 use std::fs::File;
@@ -72,10 +73,13 @@ impl Layer {
                 self.hardlink(&path, &RelPath::clean(&target))
             }
             T::Fifo => self.fifo(&path, &m),
-            T::Char | T::Block => {
-                self.skipped_devices += 1;
-                Ok(())
-            }
+            T::Char | T::Block => match device_numbers(e.header()) {
+                Some(dev) => self.device(&path, kind == T::Block, dev, &m),
+                None => Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "invalid device numbers",
+                )),
+            },
             // Global PAX headers, GNU volume labels and the like carry no file.
             _ => Ok(()),
         };
@@ -218,6 +222,42 @@ impl Layer {
         meta::apply_fd(&fd, m, true)
     }
 
+    /// A character or block device node, as Docker extracts them: kept in the image, and
+    /// the container's device cgroup policy (not the node's absence) keeps it from being
+    /// opened (docs/PULL.md). Created with no permission bits, then given its owner and
+    /// mode through an `O_PATH` fd of the very node created (never a link in its place).
+    /// Extended attributes are not applied: the kernel refuses `user.*` on devices.
+    fn device(
+        &mut self,
+        path: &RelPath,
+        block: bool,
+        dev: libc::dev_t,
+        m: &Meta,
+    ) -> io::Result<()> {
+        let (parent, name) = self.root.parent_of(path)?;
+        self.clear(&parent, &name, false)?;
+        let kind = if block { libc::S_IFBLK } else { libc::S_IFCHR };
+        sys::mknodat(parent.as_raw_fd(), &name, kind, dev)?;
+        let fd = sys::openat(
+            parent.as_raw_fd(),
+            &name,
+            libc::O_PATH | libc::O_NOFOLLOW,
+            0,
+        )?;
+        let st = sys::fstat(fd.as_raw_fd())?;
+        if st.st_mode & libc::S_IFMT != kind || st.st_rdev != dev {
+            return Err(io::Error::other("device node replaced while being created"));
+        }
+        // The fd's magic link names the node's inode itself (an O_PATH fd takes no fchmod).
+        let proc = std::path::PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        std::os::unix::fs::chown(&proc, Some(m.uid), Some(m.gid))?;
+        std::fs::set_permissions(
+            &proc,
+            std::os::unix::fs::PermissionsExt::from_mode(m.mode & 0o7777),
+        )?;
+        meta::set_time_at(parent.as_raw_fd(), &name, m)
+    }
+
     fn whiteout(&mut self, path: &RelPath, name: &[u8]) -> Result<(), ExtractError> {
         let dir = path.parent();
         if name == WH_OPAQUE {
@@ -276,6 +316,22 @@ impl Layer {
             }
         }
     }
+}
+
+/// A device entry's numbers. As Go's archive/tar (Docker's parser), an empty field
+/// reads as 0; anything else must be octal.
+fn device_numbers(h: &tar::Header) -> Option<libc::dev_t> {
+    let field = |raw: Option<&[u8; 8]>, v: io::Result<Option<u32>>| match raw {
+        Some(r) if r.iter().all(|&b| b == 0 || b == b' ') => Some(0),
+        _ => v.ok().map(Option::unwrap_or_default),
+    };
+    let ustar = h.as_ustar().map(|u| (&u.dev_major, &u.dev_minor));
+    let gnu = h.as_gnu().map(|g| (&g.dev_major, &g.dev_minor));
+    let (ma, mi) = ustar.or(gnu).unzip();
+    Some(libc::makedev(
+        field(ma, h.device_major())?,
+        field(mi, h.device_minor())?,
+    ))
 }
 
 /// Hardlink the inode behind the O_PATH `src` as `name` in `dir`.

@@ -46,8 +46,6 @@ pub struct Extracted {
     pub dir: PathBuf,
     pub deferred_links: Vec<(RelPath, RelPath)>,
     dir_times: Vec<(RelPath, Meta)>,
-    /// Device nodes left out (see docs/PULL.md: device nodes are not extracted).
-    pub skipped_devices: u64,
     pub entries: u64,
     /// Bytes of regular file content written.
     pub file_bytes: u64,
@@ -77,7 +75,6 @@ struct Layer {
     created: HashSet<RelPath>,
     dir_times: Vec<(RelPath, Meta)>,
     deferred: Vec<(RelPath, RelPath)>,
-    skipped_devices: u64,
     buf: Vec<u8>,
     /// The directory the previous regular file went into (see `entry::file_parent`).
     parent_cache: Option<(RelPath, std::os::fd::OwnedFd)>,
@@ -100,7 +97,6 @@ pub fn extract<R: Read>(
         created: HashSet::new(),
         dir_times: Vec::new(),
         deferred: Vec::new(),
-        skipped_devices: 0,
         buf: vec![0u8; 1 << 20],
         parent_cache: None,
         file_bytes: 0,
@@ -116,7 +112,6 @@ pub fn extract<R: Read>(
         dir: dir.to_path_buf(),
         deferred_links: layer.deferred,
         dir_times: layer.dir_times,
-        skipped_devices: layer.skipped_devices,
         entries,
         file_bytes: layer.file_bytes,
     })

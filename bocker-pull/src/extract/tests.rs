@@ -138,3 +138,52 @@ fn pax_size_lies_are_refused() {
         assert!(r.is_err(), "PAX size {lie} must not parse");
     }
 }
+
+/// A device entry with numbers, owner and mode.
+fn device(b: &mut tar::Builder<Vec<u8>>, name: &str, kind: tar::EntryType, major: u32, minor: u32) {
+    let mut h = tar::Header::new_ustar();
+    h.set_path(name).unwrap();
+    h.set_entry_type(kind);
+    h.set_mode(0o4620);
+    h.set_uid(1000);
+    h.set_gid(6);
+    h.set_device_major(major).unwrap();
+    h.set_device_minor(minor).unwrap();
+    h.set_size(0);
+    h.set_mtime(1_500_000_000);
+    h.set_cksum();
+    b.append(&h, &[][..]).unwrap();
+}
+
+#[test]
+fn device_nodes_are_created_with_numbers_owner_and_mode() {
+    // Docker 20.10 extracts char and block devices with the layer's metadata.
+    for style in [WhiteoutStyle::Delete, WhiteoutStyle::Overlay] {
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("root");
+        fs::create_dir(&root).unwrap();
+        let victim = outer.path().join("victim");
+        fs::write(&victim, b"host file").unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        add(&mut b, "opt/", D, "", b"");
+        // A symlink to a host file, then a device under its name: the link is replaced.
+        add(&mut b, "opt/link", S, victim.to_str().unwrap(), b"");
+        device(&mut b, "opt/link", tar::EntryType::Block, 8, 0);
+        device(&mut b, "opt/mem", tar::EntryType::Char, 1, 1);
+        let t = b.into_inner().unwrap();
+        apply(&root, style, &t);
+        let blk = fs::symlink_metadata(root.join("opt/link")).unwrap();
+        assert!(blk.file_type().is_block_device(), "{style:?}");
+        assert_eq!(blk.rdev(), libc::makedev(8, 0));
+        let chr = fs::symlink_metadata(root.join("opt/mem")).unwrap();
+        assert!(chr.file_type().is_char_device());
+        assert_eq!(chr.rdev(), libc::makedev(1, 1));
+        for m in [&blk, &chr] {
+            assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (1000, 6, 0o4620));
+            assert_eq!(m.mtime(), 1_500_000_000);
+        }
+        let host = fs::symlink_metadata(&victim).unwrap();
+        assert!(host.is_file() && host.mode() & 0o7777 != 0o4620 && host.uid() == 0);
+        assert_eq!(fs::read(&victim).unwrap(), b"host file");
+    }
+}
