@@ -195,7 +195,6 @@ impl Link {
         self.hold = fds.next();
         self.keys = fds.next();
         self.ctl = fds.next();
-        self.send(&format!("pid {}", std::process::id()));
         true
     }
 
@@ -342,7 +341,10 @@ impl Caller {
         for fd in [&status_w, &out_w, &err_w, &hold_r, &keys_r, &ctl_r] {
             sys::tty::send_fd(conn.as_raw_fd(), fd.as_raw_fd())?;
         }
+        // The supervisor listening there: where our signals are forwarded.
+        let supervisor = sys::peer_pid(conn.as_raw_fd())?;
         Ok(Caller {
+            supervisor,
             status: status_r,
             out: Some(out_r),
             err: Some(err_r),

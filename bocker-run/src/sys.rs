@@ -381,6 +381,28 @@ pub fn seccomp_set_filter(program: &[libc::sock_filter]) -> io::Result<()> {
     .map(drop)
 }
 
+/// The pid of the process at the other end of a connected unix socket (`SO_PEERCRED`,
+/// as it was when it connected or listened).
+pub fn peer_pid(sock: RawFd) -> io::Result<libc::pid_t> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `cred`, a ucred we own.
+    cvt(unsafe {
+        libc::getsockopt(
+            sock,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(cred.pid)
+}
+
 /// `pidfd_open(2)`: a handle on process `pid` that never comes to mean another one.
 pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     // SAFETY: plain syscall with integer arguments; the returned fd is ours alone.
