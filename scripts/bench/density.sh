@@ -32,11 +32,18 @@ cleanup() {
         "${P[@]}" ps -aq --filter "label=bocker-density=$$" | xargs -r "${P[@]}" rm -f >/dev/null 2>&1
         "${P[@]}" rmi "bocker-density-$$" >/dev/null 2>&1
     done
-    [ -d "$WORK/podman" ] && "${PODMAN[@]}" system reset -f >/dev/null 2>&1
+    # Never `podman system reset`: podman 4.3 removes more than its own storage
+    # (podman#18349, #18287); on this host /dev/null was found replaced by a plain file
+    # after runs that used it. Remove what the benchmark made, then unmount its storage.
+    if [ -d "$WORK/podman" ]; then
+        "${PODMAN[@]}" rm -af >/dev/null 2>&1 || true
+        "${PODMAN[@]}" rmi -af >/dev/null 2>&1 || true
+        findmnt -rn -o TARGET | grep "^$WORK/podman" | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    fi
     for d in /sys/fs/cgroup/*/"$BOCKER_CGROUP_PARENT" /sys/fs/cgroup/"$BOCKER_CGROUP_PARENT"; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
     done
-    rm -rf "$WORK"
+    rm -rf --one-file-system "$WORK"
 }
 trap cleanup EXIT
 # Podman's defaults fail on this kind of host (../shared/PEERS.md): runc, cgroupfs, file

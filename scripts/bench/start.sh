@@ -26,8 +26,15 @@ cleanup() {
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
     done
     for p in "${PEERS[@]}"; do $p rmi "bocker-bench-start-$$" >/dev/null 2>&1 || true; done
-    [ -d "$WORK/podman" ] && $PODMAN system reset -f >/dev/null 2>&1
-    rm -rf "$WORK"
+    # Never `podman system reset`: podman 4.3 removes more than its own storage
+    # (podman#18349, #18287); on this host /dev/null was found replaced by a plain file
+    # after runs that used it. Remove what the benchmark made, then unmount its storage.
+    if [ -d "$WORK/podman" ]; then
+        $PODMAN rm -af >/dev/null 2>&1 || true
+        $PODMAN rmi -af >/dev/null 2>&1 || true
+        findmnt -rn -o TARGET | grep "^$WORK/podman" | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    fi
+    rm -rf --one-file-system "$WORK"
 }
 PODMAN="podman --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp"
 export CONTAINERS_CONF=$WORK/containers.conf
