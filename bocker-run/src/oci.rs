@@ -14,6 +14,7 @@
 //!   its reader and never blocks opening it) and `start`'s write of one byte to it.
 //!   `O_NONBLOCK` for the writer tells "no init waiting" (`ENXIO`) from a waiting one.
 
+mod bpf;
 pub mod confine;
 pub mod hooks;
 pub mod namespaces;
