@@ -144,10 +144,7 @@ pub fn compile(s: &LinuxSeccomp) -> Result<BpfProgram, String> {
         return Err("linux.seccomp.flags: not supported yet".into());
     }
     let default = action(s.default_action(), s.default_errno_ret())?;
-    let numbers: BTreeMap<&str, i64> = profile::allowed()
-        .map(|(n, nr)| (n.strip_prefix("SYS_").unwrap_or(n), nr))
-        .chain(extra_numbers())
-        .collect();
+    let numbers = numbers();
     let mut calls: BTreeMap<u32, Vec<Rule>> = BTreeMap::new();
     for sc in s.syscalls().iter().flatten() {
         let ret = action(sc.action(), sc.errno_ret())?;
@@ -211,36 +208,24 @@ fn program(default: u32, calls: &BTreeMap<u32, Vec<Rule>>) -> Result<BpfProgram,
     a.assemble()
 }
 
-/// Syscalls Docker's allowlist leaves out but profiles name (so they can be denied).
-fn extra_numbers() -> impl Iterator<Item = (&'static str, i64)> {
-    [
-        ("mount", libc::SYS_mount),
-        ("umount2", libc::SYS_umount2),
-        ("unshare", libc::SYS_unshare),
-        ("setns", libc::SYS_setns),
-        ("pivot_root", libc::SYS_pivot_root),
-        ("clone", libc::SYS_clone),
-        ("clone3", libc::SYS_clone3),
-        ("personality", libc::SYS_personality),
-        ("socket", libc::SYS_socket),
-        ("ptrace", libc::SYS_ptrace),
-        ("reboot", libc::SYS_reboot),
-        ("bpf", libc::SYS_bpf),
-        ("kexec_load", libc::SYS_kexec_load),
-        ("init_module", libc::SYS_init_module),
-        ("finit_module", libc::SYS_finit_module),
-        ("delete_module", libc::SYS_delete_module),
-        ("open_by_handle_at", libc::SYS_open_by_handle_at),
-        ("sethostname", libc::SYS_sethostname),
-        ("setdomainname", libc::SYS_setdomainname),
-        ("getcwd", libc::SYS_getcwd),
-        ("chmod", libc::SYS_chmod),
-        ("fchmod", libc::SYS_fchmod),
-        ("mkdir", libc::SYS_mkdir),
-        ("mkdirat", libc::SYS_mkdirat),
-        ("getpid", libc::SYS_getpid),
-    ]
-    .into_iter()
+/// This architecture's syscall table, `name number` per line: libc 0.2.191's constants
+/// (x86_64: `gnu/b64/x86_64/not_x32.rs`; aarch64: the list the built-in profile's tests
+/// use), so a profile can name any syscall libc knows, not only Docker's allowlist.
+#[cfg(target_arch = "x86_64")]
+const TABLE: &str = include_str!("x86_64_syscalls.txt");
+#[cfg(target_arch = "aarch64")]
+const TABLE: &str = include_str!("../security/seccomp/aarch64_syscalls.txt");
+
+/// Name → number: [`TABLE`], and the built-in profile's numbers libc lacks.
+fn numbers() -> BTreeMap<&'static str, i64> {
+    TABLE
+        .lines()
+        .filter_map(|l| {
+            let (name, nr) = l.split_once(' ')?;
+            Some((name, nr.parse().ok()?))
+        })
+        .chain(profile::allowed().map(|(n, nr)| (n.strip_prefix("SYS_").unwrap_or(n), nr)))
+        .collect()
 }
 
 /// Install `program` on the calling thread with `seccomp(SECCOMP_SET_MODE_FILTER)` and no
@@ -293,6 +278,7 @@ mod tests {
                 {"names": ["chmod"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
                 {"names": ["fchmod"], "action": "SCMP_ACT_ERRNO"},
                 {"names": ["getpid"], "action": "SCMP_ACT_KILL_PROCESS"},
+                {"names": ["keyctl"], "action": "SCMP_ACT_TRAP"},
                 {"names": ["no_such_call"], "action": "SCMP_ACT_KILL"}
             ]}"#,
         );
@@ -304,6 +290,8 @@ mod tests {
         assert_eq!(verdict(&p, libc::SYS_fchmod, none), EPERM);
         assert_eq!(verdict(&p, libc::SYS_getpid, none), RET_KILL_PROCESS);
         assert_eq!(verdict(&p, libc::SYS_read, none), RET_ALLOW);
+        // A syscall outside Docker's allowlist is named too (libc's whole table).
+        assert_eq!(verdict(&p, libc::SYS_keyctl, none), RET_TRAP);
         // Another architecture, and x32's numbers on x86_64, are killed.
         assert_eq!(bpf::eval(&p, 0x4000_0003, 39, none), RET_KILL_PROCESS);
         if let Some(bit) = X32_BIT {
@@ -375,6 +363,15 @@ mod tests {
         assert_eq!(verdict(&p, libc::SYS_mkdir, [0, 7, 0, 0, 0, 0]), EPERM);
         assert_eq!(verdict(&p, libc::SYS_mkdir, [0, 9, 0, 0, 0, 0]), EPERM);
         assert_eq!(verdict(&p, libc::SYS_mkdir, [0, 8, 0, 0, 0, 0]), RET_ALLOW);
+    }
+
+    #[test]
+    fn the_table_knows_this_architectures_names() {
+        let n = numbers();
+        assert_eq!(n["mkdir"], libc::SYS_mkdir);
+        assert_eq!(n["clone3"], libc::SYS_clone3);
+        assert_eq!(n["keyctl"], libc::SYS_keyctl);
+        assert!(n.len() > 300, "{}", n.len());
     }
 
     #[test]
