@@ -169,12 +169,17 @@ pub fn compile(s: &LinuxSeccomp) -> Result<BpfProgram, String> {
 /// block of rules; the blocks follow the default's return.
 fn program(default: u32, calls: &BTreeMap<u32, Vec<Rule>>) -> Result<BpfProgram, String> {
     let mut a = Asm::default();
-    let kill = a.label();
+    let native = a.label();
     a.load(bpf::ARCH);
-    a.jeq(AUDIT_ARCH, None, Some(kill));
+    a.jeq(AUDIT_ARCH, Some(native), None);
+    a.ret(RET_KILL_PROCESS);
+    a.mark(native);
     a.load(bpf::NR);
     if let Some(bit) = X32_BIT {
-        a.jge(bit, Some(kill), None);
+        let not_x32 = a.label();
+        a.jge(bit, None, Some(not_x32));
+        a.ret(RET_KILL_PROCESS);
+        a.mark(not_x32);
     }
     let mut blocks = Vec::new();
     for (&nr, rules) in calls {
@@ -191,8 +196,6 @@ fn program(default: u32, calls: &BTreeMap<u32, Vec<Rule>>) -> Result<BpfProgram,
         a.mark(next);
     }
     a.ret(default);
-    a.mark(kill);
-    a.ret(RET_KILL_PROCESS);
     for (block, rules) in blocks {
         a.mark(block);
         for r in rules {
@@ -363,6 +366,39 @@ mod tests {
         assert_eq!(verdict(&p, libc::SYS_mkdir, [0, 7, 0, 0, 0, 0]), EPERM);
         assert_eq!(verdict(&p, libc::SYS_mkdir, [0, 9, 0, 0, 0, 0]), EPERM);
         assert_eq!(verdict(&p, libc::SYS_mkdir, [0, 8, 0, 0, 0, 0]), RET_ALLOW);
+    }
+
+    /// Docker's default is an allowlist of some 350 names: the arch check must reach
+    /// past all of them.
+    #[test]
+    fn an_allowlist_of_every_known_syscall_compiles() {
+        // Docker's list leaves clone and clone3 to their own entries (an unconditional
+        // ALLOW for them first would make the later rules dead, as in libseccomp).
+        let names: Vec<&str> = numbers()
+            .into_keys()
+            .filter(|n| !n.starts_with("clone"))
+            .collect();
+        let json = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+            "syscalls": [
+                {"names": names, "action": "SCMP_ACT_ALLOW"},
+                {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+                {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 2114060288, "op": "SCMP_CMP_MASKED_EQ"}]}
+            ]
+        });
+        let p = compile(&serde_json::from_value(json).unwrap()).unwrap();
+        assert!(p.len() < bpf::MAX_INSNS, "{}", p.len());
+        assert_eq!(verdict(&p, libc::SYS_read, [0; 6]), RET_ALLOW);
+        assert_eq!(verdict(&p, libc::SYS_clone3, [0; 6]), ENOSYS);
+        assert_eq!(
+            verdict(&p, libc::SYS_clone, [0x11, 0, 0, 0, 0, 0]),
+            RET_ALLOW
+        );
+        let newns = libc::CLONE_NEWNS as u64;
+        assert_eq!(verdict(&p, libc::SYS_clone, [newns, 0, 0, 0, 0, 0]), EPERM);
+        assert_eq!(verdict(&p, 1000, [0; 6]), EPERM);
+        assert_eq!(bpf::eval(&p, 0x4000_0003, 0, [0; 6]), RET_KILL_PROCESS);
     }
 
     #[test]
