@@ -8,9 +8,9 @@
 //! - capabilities: bocker-run's capability masks are by number, so every capability the
 //!   kernel headers name (`CAP_CHOWN` … `CAP_CHECKPOINT_RESTORE`, 0–40);
 //! - cgroup: v1 and v2 through bocker-cgroups' cgroupfs code; no systemd driver;
-//! - seccomp: a spec's `linux.seccomp` compiled with seccompiler (`bocker_run::oci::seccomp`)
-//!   for x86_64; the actions and operators listed are those it maps (one action besides
-//!   the default per profile);
+//! - seccomp: a spec's `linux.seccomp` compiled into BPF (`bocker_run::oci::seccomp`)
+//!   for x86_64; the actions and operators listed are those it maps (each rule its own
+//!   action);
 //! - hooks: all six kinds the runtime spec names, run by `bocker_run::oci::hooks`
 //!   (`prestart`, `createRuntime`, `createContainer`, `startContainer`, `poststart`,
 //!   `poststop`);

@@ -252,6 +252,89 @@ fn security_opt_seccomp_unconfined_and_a_profile() {
     assert!(stderr(&o).contains("opening seccomp profile (/nonexistent.json) failed"));
 }
 
+/// Issue 13: a profile whose rules have different actions and errno values, as Docker's
+/// own default JSON has (Docker 20.10 runs both with runc/libseccomp: each rule's action).
+#[test]
+fn security_opt_seccomp_profile_with_several_actions() {
+    let (t, img) = setup();
+    let profile = t.base.join("two-errnos.json");
+    fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW",
+            "syscalls":[
+              {"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1},
+              {"names":["chmod","fchmodat","fchmodat2"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let o = run(&t, &["--security-opt", &opt], &img, &["mkdir", "/x"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("Operation not permitted"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        &t,
+        &["--security-opt", &opt],
+        &img,
+        &["chmod", "700", "/tmp"],
+    );
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("Function not implemented"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        ok(
+            &t,
+            &["--security-opt", &opt],
+            &img,
+            &["sh", "-c", "echo ok"]
+        ),
+        "ok\n"
+    );
+    // The shape of Docker's default profile (written from moby's documented format, a
+    // trimmed allowlist): ERRNO(EPERM) default, conditional ALLOW rules, includes and
+    // excludes by capability, clone3 → ENOSYS.
+    let docker = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/seccomp_docker_shape.json"
+    );
+    let opt = format!("seccomp={docker}");
+    assert_eq!(
+        ok(
+            &t,
+            &["--security-opt", &opt],
+            &img,
+            &["sh", "-c", "echo ok"]
+        ),
+        "ok\n"
+    );
+    // chroot is allowed for holders of CAP_SYS_CHROOT (Docker's default set has it).
+    assert_eq!(
+        ok(
+            &t,
+            &["--security-opt", &opt],
+            &img,
+            &["chroot", "/", "echo", "ok"]
+        ),
+        "ok\n"
+    );
+    // ftruncate is not in this allowlist: the default's EPERM, where a container with
+    // the built-in profile may truncate its own file.
+    let truncate = ["truncate", "-s", "0", "/tmp/f"];
+    assert_eq!(ok(&t, &[], &img, &truncate), "");
+    let o = run(&t, &["--security-opt", &opt], &img, &truncate);
+    assert_ne!(code(&o), 0);
+    assert!(
+        stderr(&o).contains("Operation not permitted"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn labels_show_in_inspect_and_ps_filters() {
     let (t, img) = setup();
