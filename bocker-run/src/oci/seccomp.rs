@@ -16,7 +16,9 @@
 //!   rule's action, as libseccomp merges: it replaces the conditional rules before it
 //!   and later rules for that syscall are dropped.
 //! - Two rules with the same conditions and different actions are refused (libseccomp's
-//!   EEXIST). Rules whose conditions overlap otherwise are tried in profile order.
+//!   EEXIST). Rules whose conditions overlap otherwise are tried in profile order
+//!   (libseccomp's decision tree, ordered by argument index, may pick another of them;
+//!   Docker's profiles have no such overlap).
 //!
 //! `SCMP_ACT_NOTIFY`, `listenerPath` and `flags` are refused. Syscall names this
 //! architecture's table does not know are skipped (libseccomp's and runc's behaviour
