@@ -295,6 +295,29 @@ fn security_opt_seccomp_profile_with_several_actions() {
         ),
         "ok\n"
     );
+    // `exec` gets the same profile, each rule's errno included.
+    t.ok(
+        "run",
+        &[
+            "-d",
+            "--name",
+            "p",
+            "--network",
+            "none",
+            "--security-opt",
+            &opt,
+            &img,
+            "sleep",
+            "600",
+        ],
+    );
+    let o = t.run("exec", &["p", "chmod", "700", "/tmp"]);
+    let err = stderr(&o);
+    assert!(err.contains("Function not implemented"), "{err}");
+    let o = t.run("exec", &["p", "mkdir", "/x"]);
+    let err = stderr(&o);
+    assert!(err.contains("Operation not permitted"), "{err}");
+    t.ok("rm", &["-f", "p"]);
     // The shape of Docker's default profile (written from moby's documented format, a
     // trimmed allowlist): ERRNO(EPERM) default, conditional ALLOW rules, includes and
     // excludes by capability, clone3 → ENOSYS.
