@@ -154,7 +154,8 @@ impl Asm {
     }
 
     /// The instructions, jumps resolved. `Err`: a conditional jump longer than 255
-    /// instructions, a backward jump, or more than [`MAX_INSNS`] instructions.
+    /// instructions, a backward jump, a label never marked, or more than [`MAX_INSNS`]
+    /// instructions.
     pub fn assemble(self) -> Result<Vec<sock_filter>, String> {
         let mut at = vec![usize::MAX; self.labels];
         let mut n = 0;
@@ -172,16 +173,22 @@ impl Asm {
         let mut out = Vec::with_capacity(n);
         let off = |from: usize, to: Option<Label>| -> Result<usize, String> {
             let Some(l) = to else { return Ok(0) };
-            at[l]
-                .checked_sub(from + 1)
-                .ok_or_else(|| "a jump goes backwards".to_string())
+            match at[l] {
+                usize::MAX => Err("a jump to a label never marked".to_string()),
+                to => to
+                    .checked_sub(from + 1)
+                    .ok_or_else(|| "a jump goes backwards".to_string()),
+            }
         };
         for it in self.items {
             let pc = out.len();
             let (code, jt, jf, k) = match it {
                 Item::Mark(_) => continue,
                 Item::Stmt(code, k) => (code, 0, 0, k),
-                Item::Ja(l) => (JA, 0, 0, off(pc, Some(l))? as u32),
+                Item::Ja(l) => {
+                    let k = u32::try_from(off(pc, Some(l))?).map_err(|_| "a jump is too long")?;
+                    (JA, 0, 0, k)
+                }
                 Item::Jump(code, k, t, f) => {
                     let short = |o: usize| u8::try_from(o).map_err(|_| "a jump is too long");
                     (code, short(off(pc, t)?)?, short(off(pc, f)?)?, k)
