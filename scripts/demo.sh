@@ -31,8 +31,13 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-# Echo a command as it could be typed again (arguments quoted), then run it.
-step() { printf '\n\033[1m$'; printf ' %q' "$@"; printf '\033[0m\n'; "$@"; }
+# Echo a command as it could be typed again (an argument with spaces or quotes in single
+# quotes), then run it.
+quote() {
+    if [[ $1 =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then printf ' %s' "$1"
+    else printf " '%s'" "${1//\'/\'\\\'\'}"; fi
+}
+step() { printf '\n\033[1m$'; for a in "$@"; do quote "$a"; done; printf '\033[0m\n'; "$@"; }
 
 echo "== a private registry on 127.0.0.1:$port, with a busybox image pushed to it"
 scripts/registry.sh start "$work/registry" "$port"
