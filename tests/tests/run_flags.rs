@@ -497,6 +497,28 @@ fn stop_signal_and_stop_timeout_are_what_stop_uses() {
     let i = inspect(&t, "slow");
     assert_eq!(i["State"]["ExitCode"], 137);
     assert_eq!(i["Config"]["StopTimeout"], 1);
+    // restart without -t waits the same recorded second, not Docker's default 10 s:
+    // it has returned (the container running again) well before 10 s have passed.
+    t.ok("start", &["slow"]);
+    bocker_e2e::run::eventually("ready again", || {
+        t.ok("logs", &["slow"]).matches("ready").count() == 2
+    });
+    let mut restart = t.cmd("restart").arg("slow").spawn().unwrap();
+    let begun = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = restart.try_wait().unwrap() {
+            break Some(s);
+        }
+        if begun.elapsed() > std::time::Duration::from_secs(8) {
+            let _ = restart.kill();
+            let _ = restart.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let status = status.expect("restart waited Docker's default 10 s, not --stop-timeout 1");
+    assert!(status.success());
+    t.ok("stop", &["-t", "0", "slow"]);
     // Docker: an unknown signal is refused at create.
     let o = run(&t, &["--stop-signal", "SIGNOPE"], &img, &["true"]);
     assert_eq!(code(&o), 125);

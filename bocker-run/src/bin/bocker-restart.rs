@@ -18,9 +18,15 @@ struct Args {
     /// Signal to send to the container (default: the image's StopSignal, else SIGTERM)
     #[arg(short, long)]
     signal: Option<String>,
-    /// Seconds to wait before killing the container (negative: wait for ever)
-    #[arg(short = 't', long = "timeout", visible_alias = "time", default_value_t = stop::DEFAULT_TIMEOUT, allow_negative_numbers = true)]
-    timeout: i64,
+    /// Seconds to wait before killing the container (negative: wait for ever; default:
+    /// its --stop-timeout, else 10)
+    #[arg(
+        short = 't',
+        long = "timeout",
+        visible_alias = "time",
+        allow_negative_numbers = true
+    )]
+    timeout: Option<i64>,
     /// Containers (id, prefix or name)
     #[arg(required = true)]
     containers: Vec<String>,
@@ -34,7 +40,8 @@ fn main() -> ExitCode {
         if liveness::is_running(&store.read_container(id)?) {
             // Its supervisor keeps a `--rm` container for the start that follows.
             store.update_container(id, |r| r.state.restarting = true)?;
-            stop::stop(store, id, sig, args.timeout)?;
+            let timeout = stop::timeout_for(store, id, args.timeout)?;
+            stop::stop(store, id, sig, timeout)?;
         }
         match supervised::start(store, id, &Attach::default())? {
             0 => bocker_cli::say(typed),

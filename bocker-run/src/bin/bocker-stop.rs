@@ -32,10 +32,7 @@ fn main() -> ExitCode {
     each::each(&args.containers, |store, id, typed| {
         // Docker checks the signal per container (status 1), not as a usage error.
         let sig = args.signal.as_deref().map(signal::parse).transpose()?;
-        let timeout = match args.timeout {
-            Some(t) => t,
-            None => stop::recorded_timeout(&store.read_container(id)?),
-        };
+        let timeout = stop::timeout_for(store, id, args.timeout)?;
         stop::stop(store, id, sig, timeout)?;
         bocker_cli::say(typed);
         Ok(())

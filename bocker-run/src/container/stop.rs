@@ -16,6 +16,15 @@ use super::wait::{self, Ended};
 /// Docker's default `stop -t`, seconds.
 pub const DEFAULT_TIMEOUT: i64 = 10;
 
+/// `-t` when given, else [`recorded_timeout`] of container `id` (seconds): the wait of
+/// `stop` and `restart`, Docker's rule for both.
+pub fn timeout_for(store: &Store, id: &ContainerId, given: Option<i64>) -> Result<i64, StoreError> {
+    match given {
+        Some(t) => Ok(t),
+        None => Ok(recorded_timeout(&store.read_container(id)?)),
+    }
+}
+
 /// The container's `run --stop-timeout` (its record's `stop_timeout`), else
 /// [`DEFAULT_TIMEOUT`]: what `stop` and `restart` wait without `-t`, as Docker.
 pub fn recorded_timeout(rec: &bocker_store::ContainerRecord) -> i64 {
