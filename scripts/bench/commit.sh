@@ -65,15 +65,7 @@ if ! docker info >/dev/null 2>&1 && command -v dockerd >/dev/null; then
 fi
 if command -v podman >/dev/null; then
     mkdir -p "$WORK/podman"
-    cat >"$WORK/podman/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOF
-    export CONTAINERS_CONF=$WORK/podman/containers.conf
+    export CONTAINERS_CONF=$PWD/scripts/bench/containers.conf
     podman() { command podman --root "$WORK/podman/root" --runroot "$WORK/podman/run" "$@"; }
 fi
 

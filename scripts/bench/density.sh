@@ -8,8 +8,8 @@
 # (docker: dockerd + containerd; bocker and podman have none). Then `rm -f` of all.
 #
 # Peers run when they answer: docker through DOCKER_HOST (start a private dockerd, see
-# ../shared/PEERS.md), podman when installed (run here with CONTAINERS_CONF set to a
-# file this script writes, and a --root/--runroot of its own: the host's podman storage
+# ../shared/PEERS.md), podman when installed (run here with CONTAINERS_CONF set to
+# scripts/bench/containers.conf, and a --root/--runroot of its own: the host's podman storage
 # is never touched). Usage: sudo scripts/bench/density.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,7 +22,7 @@ export BOCKER_ROOT=$WORK/root BOCKER_CGROUP_PARENT=bocker-density-$$
 export BOCKER_BRIDGE=bkdens$$ BOCKER_SUBNET=10.251.$(( $$ % 250 )).0/24
 IDS=()
 PODMAN=(podman --root "$WORK/podman/root" --runroot "$WORK/podman/run" --tmpdir "$WORK/podman/tmp")
-export CONTAINERS_CONF=$WORK/containers.conf
+export CONTAINERS_CONF=$PWD/scripts/bench/containers.conf
 PEERS=()
 cleanup() {
     set +e
@@ -46,16 +46,6 @@ cleanup() {
     rm -rf --one-file-system "$WORK"
 }
 trap cleanup EXIT
-# Podman's defaults fail on this kind of host (../shared/PEERS.md): runc, cgroupfs, file
-# events, and ulimits root may set without CAP_SYS_RESOURCE.
-cat > "$CONTAINERS_CONF" <<'EOF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOF
 ROOTFS=$WORK/rootfs
 mkdir -p "$ROOTFS"/{bin,etc,proc,sys,dev,tmp}
 cp /bin/busybox "$ROOTFS/bin/"

@@ -2,8 +2,8 @@
 # `exec` latency: median wall time of `bocker exec CTR true` into a running busybox
 # `sleep` container, beside `nsenter -a` into the same process (the kernel floor:
 # setns + fork + exec, no cgroup, no privileges dropped) and `docker exec`/`podman exec`
-# when they answer (DOCKER_HOST is honoured; podman runs with CONTAINERS_CONF set to a
-# file this script writes and a --root/--runroot of its own, see ../shared/PEERS.md):
+# when they answer (DOCKER_HOST is honoured; podman runs with CONTAINERS_CONF set to
+# scripts/bench/containers.conf and a --root/--runroot of its own, see ../shared/PEERS.md):
 # the same rootfs is imported into each as an image of the benchmark's own, removed
 # again at the end.
 # Usage: sudo scripts/bench/exec.sh [runs]   (default 50)
@@ -20,7 +20,7 @@ export BOCKER_ROOT=$WORK/root BOCKER_CGROUP_PARENT=bocker-bench-$$
 RUN_PID=
 PEERS=()
 PODMAN="podman --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp"
-export CONTAINERS_CONF=$WORK/containers.conf
+export CONTAINERS_CONF=$PWD/scripts/bench/containers.conf
 cleanup() {
     set +e
     # rm -f ends the container (its PID 1 ignores SIGTERM); the foreground run then exits.
@@ -48,15 +48,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Podman's defaults fail on this kind of host (../shared/PEERS.md).
-cat > "$CONTAINERS_CONF" <<'EOF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOF
 ROOTFS=$WORK/rootfs
 mkdir -p "$ROOTFS"/{bin,etc,proc,sys,dev,tmp}
 cp /bin/busybox "$ROOTFS/bin/"

@@ -37,7 +37,7 @@ cleanup() {
     rm -rf --one-file-system "$WORK"
 }
 PODMAN="podman --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp"
-export CONTAINERS_CONF=$WORK/containers.conf
+export CONTAINERS_CONF=$PWD/scripts/bench/containers.conf
 PEERS=()
 trap cleanup EXIT
 
@@ -73,10 +73,6 @@ CMDS=(
     "crun run -b $WORK/bundle bench-crun-$$"
     "runc run -b $WORK/bundle bench-runc-$$"
 )
-# Podman's defaults fail on this kind of host (../shared/PEERS.md).
-printf '%s\n' '[containers]' 'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]' \
-    '[engine]' 'runtime = "runc"' 'cgroup_manager = "cgroupfs"' 'events_logger = "file"' \
-    > "$CONTAINERS_CONF"
 for p in docker "$PODMAN"; do
     command -v ${p%% *} >/dev/null && $p info >/dev/null 2>&1 || continue
     tar -C "$ROOTFS" -c . | $p import - "bocker-bench-start-$$" >/dev/null || continue
