@@ -18,6 +18,9 @@ pub struct Args {
     /// Set environment variables (KEY=VALUE, or KEY to copy ours)
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
+    /// Read environment variables from a file (Docker's env-file format; before -e)
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_file: Vec<std::path::PathBuf>,
     /// Working directory inside the container (default: the container's)
     #[arg(short = 'w', long = "workdir", value_name = "DIR")]
     pub workdir: Option<String>,

@@ -34,6 +34,12 @@ pub enum SpecError {
     /// Docker 20.10's `opts.ValidateEnv`: a variable without a name.
     #[error("invalid environment variable: {0}")]
     BadEnv(String),
+    /// `--env-file` could not be read: the path and the reason (Docker: `open PATH: …`).
+    #[error("open {0}")]
+    EnvFile(String),
+    /// A line of an `--env-file` Docker refuses (the message names it).
+    #[error("{0}")]
+    EnvFileLine(String),
 }
 
 /// Merge the record and the options. `ours` looks up a variable of the caller (for
@@ -44,7 +50,17 @@ pub fn build(
     ours: impl Fn(&str) -> Option<String>,
 ) -> Result<ExecSpec, SpecError> {
     let mut env = rec.config.env.clone();
-    for e in &args.env {
+    // `--env-file` lines first, then `-e` (later wins), as `run` and Docker do.
+    let mut given = Vec::new();
+    for path in &args.env_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SpecError::EnvFile(format!("{}: {e}", path.display())))?;
+        let lines = bocker_run::spec::image_rules::parse_env_file(&text)
+            .map_err(|e| SpecError::EnvFileLine(e.to_string()))?;
+        given.extend(lines);
+    }
+    given.extend(args.env.iter().cloned());
+    for e in &given {
         if e.split('=').next().is_none_or(str::is_empty) {
             return Err(SpecError::BadEnv(e.clone()));
         }
@@ -118,6 +134,34 @@ mod tests {
 
     fn args(a: &[&str]) -> Args {
         Args::parse_from(std::iter::once("bocker-exec").chain(a.iter().copied()))
+    }
+
+    #[test]
+    fn env_file_lines_come_before_e_and_a_missing_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("env");
+        std::fs::write(&file, "# comment\nA=from-file\nB=b\n\nMINE\n").unwrap();
+        let path = file.to_str().unwrap();
+        let ours = |k: &str| (k == "MINE").then(|| "m".to_string());
+        let s = build(
+            &args(&["--env-file", path, "-e", "B=flag", "x", "env"]),
+            &record(),
+            ours,
+        )
+        .unwrap();
+        // Docker: the file's lines, then -e; later wins; a bare name copies ours.
+        assert_eq!(
+            s.env,
+            ["PATH=/bin", "A=from-file", "UNSET=img", "B=flag", "MINE=m"]
+        );
+        let missing = dir.path().join("nope");
+        let e = build(
+            &args(&["--env-file", missing.to_str().unwrap(), "x", "env"]),
+            &record(),
+            ours,
+        )
+        .unwrap_err();
+        assert!(matches!(e, SpecError::EnvFile(m) if m.contains("nope")));
     }
 
     #[test]

@@ -169,6 +169,29 @@ fn env_workdir_and_user_take_effect() {
 }
 
 #[test]
+fn env_file_is_read_before_e() {
+    // Docker 28: `docker exec --env-file F -e B=flag CTR env`: the file's lines, then -e.
+    let c = Sleeping::start();
+    let file = c.t.base.join("exec.env");
+    std::fs::write(&file, "# a comment\nA=from-file\nB=from-file\n").unwrap();
+    let path = file.to_str().unwrap();
+    let out = c.ok(&[
+        "--env-file",
+        path,
+        "-e",
+        "B=flag",
+        "x",
+        "sh",
+        "-c",
+        "echo $A $B",
+    ]);
+    assert_eq!(out, "from-file flag\n");
+    let o = c.exec(&["--env-file", "/nonexistent/env", "x", "true"]);
+    assert_ne!(code(&o), 0);
+    assert!(stderr(&o).contains("/nonexistent/env"), "{}", stderr(&o));
+}
+
+#[test]
 fn exit_status_passes_through() {
     let c = Sleeping::start();
     assert_eq!(code(&c.exec(&["x", "sh", "-c", "exit 3"])), 3);
