@@ -3,6 +3,7 @@
 pub mod config;
 pub mod image;
 pub mod security;
+pub mod stop;
 
 use clap::{ArgAction, Parser};
 use std::path::PathBuf;

@@ -15,32 +15,19 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(name = "bocker-restart")]
 struct Args {
-    /// Signal to send to the container (default: the image's StopSignal, else SIGTERM)
-    #[arg(short, long)]
-    signal: Option<String>,
-    /// Seconds to wait before killing the container (negative: wait for ever; default:
-    /// its --stop-timeout, else 10)
-    #[arg(
-        short = 't',
-        long = "timeout",
-        visible_alias = "time",
-        allow_negative_numbers = true
-    )]
-    timeout: Option<i64>,
-    /// Containers (id, prefix or name)
-    #[arg(required = true)]
-    containers: Vec<String>,
+    #[command(flatten)]
+    opts: bocker_run::cli::stop::StopArgs,
 }
 
 fn main() -> ExitCode {
     let args = bocker_cli::parse::<Args>();
-    each::each(&args.containers, |store, id, typed| {
+    each::each(&args.opts.containers, |store, id, typed| {
         // Docker checks the signal per container (status 1), not as a usage error.
-        let sig = args.signal.as_deref().map(signal::parse).transpose()?;
+        let sig = args.opts.signal.as_deref().map(signal::parse).transpose()?;
         if liveness::is_running(&store.read_container(id)?) {
             // Its supervisor keeps a `--rm` container for the start that follows.
             store.update_container(id, |r| r.state.restarting = true)?;
-            let timeout = stop::timeout_for(store, id, args.timeout)?;
+            let timeout = stop::timeout_for(store, id, args.opts.timeout)?;
             stop::stop(store, id, sig, timeout)?;
         }
         match supervised::start(store, id, &Attach::default())? {
