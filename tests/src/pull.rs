@@ -35,6 +35,34 @@ pub enum Auth {
     },
 }
 
+/// A one-layer busybox image (`/bin/busybox` with `sh` and `cat` links, `/etc/base`,
+/// Cmd `sh`) pushed to `reg` as `repo` under each of `tags`; returns `ADDR/repo`.
+pub fn busybox_on(reg: &Registry, repo: &str, tags: &[&str]) -> String {
+    use tar::{dir, file, symlink, Tar};
+    let bb = std::fs::read("/bin/busybox").expect("/bin/busybox (busybox-static)");
+    let l1 = Tar::with(vec![
+        dir("bin"),
+        file("bin/busybox", &bb).mode(0o755),
+        symlink("bin/sh", "busybox"),
+        symlink("bin/cat", "busybox"),
+        dir("etc"),
+        file("etc/base", b"base\n"),
+        dir("proc"),
+        dir("sys"),
+        dir("dev"),
+    ]);
+    let img = oci::image(
+        vec![oci::layer(&l1, oci::Comp::Gzip, oci::Flavor::Oci)],
+        oci::Flavor::Oci,
+        "amd64",
+        serde_json::json!({"Cmd": ["sh"]}),
+    );
+    for tag in tags {
+        reg.pusher().image(repo, tag, &img);
+    }
+    format!("{}/{repo}", reg.addr)
+}
+
 /// A free port on 127.0.0.1 (bound then released).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -21,26 +21,10 @@ const BUSYBOX: &str = "/bin/busybox";
 
 /// A busybox image on `reg` as `base/bb:v1`; returns its reference.
 fn registry_image(reg: &Registry) -> String {
-    let bb = fs::read(BUSYBOX).unwrap();
-    let l1 = Tar::with(vec![
-        dir("bin"),
-        file("bin/busybox", &bb).mode(0o755),
-        symlink("bin/sh", "busybox"),
-        symlink("bin/cat", "busybox"),
-        dir("etc"),
-        file("etc/base", b"base\n"),
-        dir("proc"),
-        dir("sys"),
-        dir("dev"),
-    ]);
-    let img = oci::image(
-        vec![oci::layer(&l1, Comp::Gzip, Flavor::Oci)],
-        Flavor::Oci,
-        "amd64",
-        serde_json::json!({"Cmd": ["sh"]}),
-    );
-    reg.pusher().image("base/bb", "v1", &img);
-    format!("{}/base/bb:v1", reg.addr)
+    format!(
+        "{}:v1",
+        bocker_e2e::pull::busybox_on(reg, "base/bb", &["v1"])
+    )
 }
 
 /// Runs `sh -c change` in `base` and commits it; returns the new image's id.

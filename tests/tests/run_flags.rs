@@ -7,8 +7,6 @@
 
 use std::fs;
 
-use bocker_e2e::pull::oci::{self, Comp, Flavor};
-use bocker_e2e::pull::tar::{dir, file, symlink, Tar};
 use bocker_e2e::pull::{Auth, Registry};
 use bocker_e2e::run::{code, stderr, stdout};
 use bocker_e2e::TestRoot;
@@ -589,29 +587,9 @@ fn platform_other_than_the_hosts_is_refused() {
     );
 }
 
-/// A busybox image on `reg` as `flags/bb:v1`; returns its reference.
+/// A busybox image on `reg` as `flags/bb:v1` and `:latest`; returns its reference.
 fn registry_image(reg: &Registry) -> String {
-    let bb = fs::read("/bin/busybox").unwrap();
-    let l1 = Tar::with(vec![
-        dir("bin"),
-        file("bin/busybox", &bb).mode(0o755),
-        symlink("bin/sh", "busybox"),
-        symlink("bin/cat", "busybox"),
-        dir("etc"),
-        file("etc/base", b"base\n"),
-        dir("proc"),
-        dir("sys"),
-        dir("dev"),
-    ]);
-    let img = oci::image(
-        vec![oci::layer(&l1, Comp::Gzip, Flavor::Oci)],
-        Flavor::Oci,
-        "amd64",
-        serde_json::json!({"Cmd": ["sh"]}),
-    );
-    reg.pusher().image("flags/bb", "v1", &img);
-    reg.pusher().image("flags/bb", "latest", &img);
-    format!("{}/flags/bb", reg.addr)
+    bocker_e2e::pull::busybox_on(reg, "flags/bb", &["v1", "latest"])
 }
 
 #[test]
