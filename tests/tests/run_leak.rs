@@ -248,12 +248,18 @@ fn bocker_run_killed_at_random_instants_leaves_nothing_the_next_run_does_not_cle
         0,
         "journals left; {ctx}"
     );
-    // Every record left is a container the kill ended, shown as such; no directory
-    // without a record.
+    // Every record left is a container the kill ended, shown as such, or one the kill
+    // caught between create and start, left `created` (what `docker run` leaves when it
+    // dies between its create and start calls; Docker 20.10); no directory without a
+    // record.
     let ps = t.ok("ps", &["--format", "json"]);
     for line in ps.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert_eq!(v["status"], "exited (137)", "{line}; {ctx}");
+        let status = v["status"].as_str().unwrap_or_default();
+        assert!(
+            status == "exited (137)" || status == "created",
+            "status {status:?}: {line}; {ctx}"
+        );
     }
     let dirs = count_files(&t.root.join("containers"));
     assert_eq!(
