@@ -21,6 +21,7 @@ mod error;
 mod fs;
 mod limits;
 mod names;
+mod oom;
 mod pause;
 mod settings;
 mod stats;
@@ -35,6 +36,7 @@ pub use device_rules::{DeviceRule, DEFAULT_DEVICE_RULES};
 pub use error::{CgroupError, Result};
 pub use limits::{Limits, CPU_PERIOD_US};
 pub use names::default_parent;
+pub use oom::{OomEvent, OomWatch};
 pub use pause::{freeze, thaw, Frozen};
 pub use stats::{sample, Sample};
 pub use units::parse_memory;
@@ -170,13 +172,14 @@ impl Cgroup {
 
     /// Writes `value` to the group's control file `file` (`<controller>.<knob>`, e.g.
     /// `cpuset.cpus`; v1: in that controller's directory, v2: in the group's). For
-    /// settings beyond [`Limits`]; a file of an unmounted (v1) or not enabled (v2)
-    /// controller is [`CgroupError::InvalidValue`], a kernel refusal [`CgroupError::Io`].
+    /// settings beyond [`Limits`]; on v2 the controller is enabled down to the group
+    /// first when the host has it. A file of a controller the host lacks (v1: not
+    /// mounted) is [`CgroupError::InvalidValue`], a kernel refusal [`CgroupError::Io`].
     pub fn write_setting(&self, file: &str, value: &str) -> Result<()> {
         let controller = settings::controller_of(file)?;
         let dir = match &self.inner {
             Inner::V1(g) => g.dir_of(controller),
-            Inner::V2(g) => g.dir_for(controller),
+            Inner::V2(g) => g.dir_for(controller)?,
         };
         let dir = dir.ok_or_else(|| CgroupError::InvalidValue {
             what: "cgroup setting",

@@ -106,14 +106,12 @@ impl Group {
         Ok(names)
     }
 
-    /// The group's directory when `controller` is enabled for it (`cpuset`, `io`,
-    /// `hugetlb`, … included when the parent offers them).
-    pub(crate) fn dir_for(&self, controller: &str) -> Option<PathBuf> {
-        let enabled = std::fs::read_to_string(self.dir.join("cgroup.controllers"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .any(|c| c == controller);
-        enabled.then(|| self.dir.clone())
+    /// The group's directory once `controller` is enabled for it (`cpuset`, `io`,
+    /// `hugetlb`, … enabled on demand: [`controllers::enable_for`]); `None` when the
+    /// host has no such controller.
+    pub(crate) fn dir_for(&self, controller: &str) -> Result<Option<PathBuf>> {
+        let enabled = controllers::enable_for(&self.dir, controller)?;
+        Ok(enabled.then(|| self.dir.clone()))
     }
 
     pub(crate) fn paths(&self) -> Vec<PathBuf> {
