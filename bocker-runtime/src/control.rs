@@ -1,7 +1,8 @@
 //! The verbs that act on a live container's cgroup, all through bocker-cgroups (the
 //! owner of cgroups): `pause`/`resume` (the freezer: v1 `freezer.state`, v2
-//! `cgroup.freeze`), `events` (runc's JSON event lines from the group's usage files) and
-//! `update` (`linux.resources` re-applied to the existing group).
+//! `cgroup.freeze`), `events --stats` (runc's JSON stats line from the group's usage
+//! files; the `events` stream is [`crate::events`]) and `update` (`linux.resources`
+//! re-applied to the existing group).
 
 use crate::lifecycle::{self, LifecycleError};
 use crate::state::{Record, Status};
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 type Result<T> = std::result::Result<T, LifecycleError>;
 
-fn group(record: &Record) -> Result<Cgroup> {
+pub(crate) fn group(record: &Record) -> Result<Cgroup> {
     let h = Hierarchy::detect()?;
     Ok(Cgroup::open(
         &h,
@@ -25,7 +26,7 @@ fn paths(cg: &Cgroup) -> Vec<PathBuf> {
     cg.paths()
 }
 
-fn wrong(verb: &'static str, status: Status) -> LifecycleError {
+pub(crate) fn wrong(verb: &'static str, status: Status) -> LifecycleError {
     LifecycleError::WrongStatus {
         verb,
         status: status.as_str(),
@@ -102,25 +103,6 @@ pub fn stats(root: &Path, id: &str) -> Result<Value> {
     let dirs = paths(&group(&record)?);
     let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
     Ok(stats_event(id, &bocker_cgroups::sample(&refs)))
-}
-
-/// `events [--interval D]`: a stats event every `interval` until the container stops
-/// (each line passed to `emit`).
-pub fn events(
-    root: &Path,
-    id: &str,
-    interval: std::time::Duration,
-    mut emit: impl FnMut(&Value),
-) -> Result<()> {
-    loop {
-        match stats(root, id) {
-            Ok(v) => emit(&v),
-            Err(LifecycleError::WrongStatus { .. }) => return Ok(()),
-            Err(LifecycleError::State(crate::state::StateError::NotFound)) => return Ok(()),
-            Err(e) => return Err(e),
-        }
-        std::thread::sleep(interval);
-    }
 }
 
 /// `update --resources PATH`: a `linux.resources` JSON object from the file, or from

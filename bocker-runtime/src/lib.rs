@@ -6,11 +6,14 @@
 //!   per-container lock and the hooks run outside the container, on bocker-run's OCI seam
 //!   (`bocker_run::oci`);
 //! - [`exec`]: `exec`, on bocker-exec's entering code;
-//! - [`control`]: `pause`, `resume`, `events`, `update`, on bocker-cgroups;
+//! - [`control`]: `pause`, `resume`, `events --stats`, `update`, on bocker-cgroups;
+//!   [`events`]: the `events` stream (stats and OOM kills);
 //! - [`state`]: the on-disk state and `state`/`list`; [`spec`]: `spec`; [`features`]:
-//!   `features`; [`signal`]: signal names; [`log`]: runc's `--log`/`--log-format`.
+//!   `features`; [`signal`]: signal names; [`log`]: runc's `--log`/`--log-format`;
+//!   [`tty`]: `run` on a terminal of its own (no `--console-socket`).
 
 pub mod control;
+pub mod events;
 pub mod exec;
 pub mod features;
 pub mod lifecycle;
@@ -18,3 +21,4 @@ pub mod log;
 pub mod signal;
 pub mod spec;
 pub mod state;
+pub mod tty;

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use bocker_runtime::control::{self, UpdateFlags};
 use bocker_runtime::exec::{self, ExecOptions, ProcessFlags};
 use bocker_runtime::lifecycle::{self, CreateOptions};
-use bocker_runtime::{features, log, signal, spec, state};
+use bocker_runtime::{events, features, log, signal, spec, state, tty};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -159,7 +159,7 @@ enum Command {
         /// The container id
         id: String,
     },
-    /// Print a container's stats as JSON events (runc's shape)
+    /// Print a container's stats and OOM kills as JSON events (runc's shape)
     Events {
         /// Print one stats event and exit
         #[arg(long)]
@@ -257,7 +257,9 @@ fn run(args: Args) -> Result<Option<i32>> {
     match args.command {
         Command::Create(f) => {
             let (opts, id) = create_options(f)?;
-            lifecycle::create(root, &id, &opts).with_context(|| format!("container {id:?}"))?;
+            lifecycle::create(root, &id, &opts)
+                .map_err(runc_terminal_error)
+                .with_context(|| format!("container {id:?}"))?;
         }
         Command::Start { id } => {
             lifecycle::start(root, &id).with_context(|| format!("container {id:?}"))?;
@@ -265,13 +267,19 @@ fn run(args: Args) -> Result<Option<i32>> {
         Command::Run(f) => {
             let detach = f.detach;
             let (opts, id) = create_options(f)?;
+            let ctx = || format!("container {id:?}");
             if detach {
-                lifecycle::create(root, &id, &opts).with_context(|| format!("container {id:?}"))?;
-                lifecycle::start(root, &id).with_context(|| format!("container {id:?}"))?;
+                lifecycle::create(root, &id, &opts)
+                    .map_err(runc_terminal_error)
+                    .with_context(ctx)?;
+                lifecycle::start(root, &id).with_context(ctx)?;
                 return Ok(None);
             }
-            let status =
-                lifecycle::run(root, &id, &opts).with_context(|| format!("container {id:?}"))?;
+            let status = if opts.console_socket.is_none() && tty::wants_terminal(&opts.bundle) {
+                tty::run(root, &id, &opts).with_context(ctx)?
+            } else {
+                lifecycle::run(root, &id, &opts).with_context(ctx)?
+            };
             return Ok(Some(status));
         }
         Command::Exec(f) => return exec_command(root, f),
@@ -290,7 +298,7 @@ fn run(args: Args) -> Result<Option<i32>> {
             if stats {
                 println!("{}", control::stats(root, &id).with_context(ctx)?);
             } else {
-                control::events(root, &id, interval, |v| println!("{v}")).with_context(ctx)?;
+                events::events(root, &id, interval, |v| println!("{v}")).with_context(ctx)?;
             }
         }
         Command::Update(u) => {
@@ -365,6 +373,14 @@ fn run(args: Args) -> Result<Option<i32>> {
         }
     }
     Ok(None)
+}
+
+/// A terminal refused for want of a console socket, in runc's words.
+fn runc_terminal_error(e: lifecycle::LifecycleError) -> anyhow::Error {
+    match tty::is_detached_terminal(&e) {
+        true => anyhow::anyhow!(tty::DETACHED),
+        false => e.into(),
+    }
 }
 
 /// `create`'s options from its flags.

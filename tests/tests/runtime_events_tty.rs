@@ -1,0 +1,207 @@
+//! End-to-end tests of `bocker-runtime`'s `events` OOM notifications and of `run` on a
+//! terminal without `--console-socket`, driven as runc is driven: a busybox bundle from
+//! `bocker-runtime spec`, its own `--root` and cgroup parent (removed in `Drop`).
+//! runc 1.1's behaviour is the reference: `events` prints `{"type":"oom","id":…}` when
+//! the container's cgroup has an OOM kill; `run` with `process.terminal` and no console
+//! socket relays a pty to its own stdio; `create` with a terminal and no socket fails
+//! with "cannot allocate tty if runc will detach without setting console socket".
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use bocker_e2e::{bin, busybox_rootfs, random_hex};
+
+/// A bundle, a runtime root and a cgroup parent of one test.
+struct Bundle {
+    dir: tempfile::TempDir,
+    cgroup_parent: String,
+    ids: Vec<String>,
+}
+
+impl Bundle {
+    /// `bocker-runtime spec` in a fresh bundle with a busybox rootfs, `args` as the
+    /// process, `terminal` as given, and a cgroup `id` under this test's own parent.
+    fn new(id: &str, args: &[&str], terminal: bool) -> Bundle {
+        let dir = tempfile::tempdir().unwrap();
+        let b = Bundle {
+            dir,
+            cgroup_parent: format!("bocker-e2e-rtio-{}", random_hex(8)),
+            ids: vec![id.to_string()],
+        };
+        std::fs::create_dir_all(b.path()).unwrap();
+        let o = b.runtime(&["spec", "--bundle", b.path().to_str().unwrap()]);
+        assert!(o.status.success(), "spec: {}", stderr(&o));
+        busybox_rootfs(&b.path().join("rootfs"));
+        let cg = format!("/{}/{id}", b.cgroup_parent);
+        b.edit(|c| {
+            c["process"]["terminal"] = terminal.into();
+            c["process"]["args"] = serde_json::json!(args);
+            c["linux"]["cgroupsPath"] = cg.into();
+        });
+        b
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("bundle")
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn edit(&self, f: impl FnOnce(&mut serde_json::Value)) {
+        let path = self.path().join("config.json");
+        let mut c: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        f(&mut c);
+        std::fs::write(&path, serde_json::to_vec(&c).unwrap()).unwrap();
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin("runtime"));
+        c.arg("--root").arg(self.root()).args(args);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    fn runtime(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// The command line of `run` in this bundle, for a shell.
+    fn run_line(&self, id: &str) -> String {
+        format!(
+            "{} --root {} run --bundle {} {id}",
+            bin("runtime").display(),
+            self.root().display(),
+            self.path().display()
+        )
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        for id in &self.ids {
+            let _ = self.runtime(&["delete", "--force", id]);
+        }
+        bocker_e2e::testroot::cleanup_cgroups(&self.cgroup_parent);
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A child process killed and reaped on drop (the `events` stream).
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn events_reports_an_oom_kill_of_the_container() {
+    // Doubles a shell variable until the 16 MiB limit's OOM killer ends it.
+    let script = "x=0123456789abcdef; while :; do x=$x$x; done";
+    let b = Bundle::new("oom1", &["sh", "-c", script], false);
+    b.edit(|c| {
+        let limit = 16 << 20;
+        c["linux"]["resources"]["memory"] = serde_json::json!({"limit": limit, "swap": limit});
+    });
+    let log = std::fs::File::create(b.dir.path().join("out")).unwrap();
+    let o = b
+        .cmd(&["create", "--bundle", b.path().to_str().unwrap(), "oom1"])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "create: {}", stderr(&o));
+    let mut events = Reaped(
+        b.cmd(&["events", "--interval", "1h", "oom1"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(events.0.stdout.take().unwrap()).lines();
+    // The first line (stats) comes once the OOM watch is registered.
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["type"], "stats", "{first}");
+    let o = b.runtime(&["start", "oom1"]);
+    assert!(o.status.success(), "start: {}", stderr(&o));
+    // The stream ends when the init is gone; the OOM line comes before that.
+    let rest: Vec<serde_json::Value> = lines
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    assert!(
+        rest.contains(&serde_json::json!({"type": "oom", "id": "oom1"})),
+        "{rest:?}"
+    );
+    let status = events.0.wait().unwrap();
+    assert!(status.success(), "events: {status}");
+    let o = b.runtime(&["state", "oom1"]);
+    let state: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(state["status"], "stopped", "{state}");
+}
+
+/// Runs `shell` under `script`, which gives it a real pty as its terminal; returns what
+/// the terminal showed.
+fn in_a_terminal(shell: &str) -> String {
+    // Our end of script's stdin stays open and silent: at EOF script would type for us.
+    let mut child = Command::new("script")
+        .args(["-qec", shell, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _stdin = child.stdin.take();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "script: {status}\n{out}");
+    out.replace('\r', "")
+}
+
+#[test]
+fn run_on_a_terminal_relays_a_pty_and_restores_the_callers_terminal() {
+    let b = Bundle::new("tty1", &["sh", "-c", "tty; stty size; exit 7"], true);
+    let out = in_a_terminal(&format!(
+        "stty rows 33 cols 101; stty -g; stty size; {}; echo status=$?; stty -g",
+        b.run_line("tty1")
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.len() >= 6, "{out}");
+    let (before, after) = (lines[0], lines[lines.len() - 1]);
+    assert_eq!(before, after, "terminal settings changed:\n{out}");
+    // The container's stdio is a pty of its own devpts, sized as the caller's.
+    assert!(lines.iter().any(|l| l.starts_with("/dev/pts/")), "{out}");
+    assert_eq!(lines.iter().filter(|l| **l == "33 101").count(), 2, "{out}");
+    assert!(out.contains("status=7"), "{out}");
+    // `run` deleted the container.
+    let o = b.runtime(&["state", "tty1"]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn a_detached_terminal_without_console_socket_is_refused_as_runc() {
+    let b = Bundle::new("tty2", &["true"], true);
+    let bundle = b.path();
+    for verb in [&["create"][..], &["run", "--detach"][..]] {
+        let mut args = verb.to_vec();
+        args.extend(["--bundle", bundle.to_str().unwrap(), "tty2"]);
+        let o = b.runtime(&args);
+        assert!(!o.status.success(), "{verb:?}");
+        assert!(
+            stderr(&o)
+                .contains("cannot allocate tty if runc will detach without setting console socket"),
+            "{verb:?}: {}",
+            stderr(&o)
+        );
+        // Nothing was made.
+        assert!(!b.runtime(&["state", "tty2"]).status.success());
+    }
+}
