@@ -124,10 +124,14 @@ fn hooks_of(hooks: &Option<Hooks>, pick: impl Fn(&Hooks) -> &Option<Vec<Hook>>) 
         .unwrap_or_default()
 }
 
-/// Run hooks whose failure is only a warning (`poststart`, `poststop`: runtime spec).
+/// Run hooks whose failure is only a warning (`poststart`, `poststop`): each one, a
+/// failure warned and the rest run "as if the hook had succeeded" (runtime spec
+/// "Lifecycle"; runc 1.1 stops at the first failure).
 fn run_hooks_warning(hooks: &[Hook], state: &[u8], kind: &str) {
-    if let Err(e) = oci::hooks::run_all(hooks, state) {
-        eprintln!("bocker-runtime: warning: {kind} {e}");
+    for hook in hooks {
+        if let Err(e) = oci::hooks::run(hook, state) {
+            eprintln!("bocker-runtime: warning: {kind} {e}");
+        }
     }
 }
 
@@ -210,10 +214,30 @@ pub fn create(root: &Path, id: &str, opts: &CreateOptions) -> Result<Record> {
     if result.is_err() {
         if let Some(cg) = cgroup {
             let _ = cg.destroy();
+            poststop_after_failed_create(root, id);
         }
         let _ = fs::remove_dir_all(&dir);
     }
     result
+}
+
+/// A `create` that failed once the container existed (its cgroup made, e.g. a
+/// `createRuntime` hook failed) still runs the spec's `poststop` hooks, the container
+/// stopped: runtime spec "Lifecycle" (a failing create hook continues "at step 12"),
+/// as runc's destroy does.
+fn poststop_after_failed_create(root: &Path, id: &str) {
+    let Ok(record) = Record::load(root, id) else {
+        return;
+    };
+    let Ok((spec, _)) = load_spec(&record.state.bundle) else {
+        return;
+    };
+    let hooks = spec.hooks().clone();
+    let poststop = hooks_of(&hooks, |h| h.poststop());
+    if !poststop.is_empty() {
+        let state_json = hook_state(&record.state, 0, "stopped");
+        run_hooks_warning(poststop, &state_json, "poststop");
+    }
 }
 
 fn create_root(root: &Path) -> Result<()> {

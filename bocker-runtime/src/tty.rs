@@ -109,11 +109,12 @@ fn attach(root: &Path, id: &str, pid: i32, listener: &UnixListener) -> Result<i3
             io_err("the container's terminal")(io::Error::other("no pty master received"))
         })?;
     bocker_exec::tty::pass_window_size(master.as_raw_fd());
-    // Blocked for the attach loop's signalfd (forwarded or handled there); the init has
-    // its own mask and clears it before execve.
+    lifecycle::start(root, id)?;
+    // Blocked for the attach loop's signalfd (forwarded or handled there), after `start`
+    // so that poststart hooks do not inherit the mask. A SIGCHLD before this is not
+    // lost: the loop looks for the init's exit first.
     bocker_exec::sys::sigprocmask(libc::SIG_BLOCK, &bocker_exec::sys::sigset(&HANDLED))
         .map_err(io_err("signal mask"))?;
-    lifecycle::start(root, id)?;
     let started = Started {
         pid,
         io: Attached::Tty(master),

@@ -205,3 +205,63 @@ fn a_detached_terminal_without_console_socket_is_refused_as_runc() {
         assert!(!b.runtime(&["state", "tty2"]).status.success());
     }
 }
+
+/// A poststop hook appending `word` to `log` on the host.
+fn poststop_echo(log: &std::path::Path, word: &str) -> serde_json::Value {
+    let script = format!("echo {word} >> {}", log.display());
+    serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", script]})
+}
+
+#[test]
+fn poststop_hooks_run_at_delete_and_a_failing_one_is_only_a_warning() {
+    let b = Bundle::new("ps1", &["true"], false);
+    let log = b.dir.path().join("poststop.log");
+    let (one, two) = (poststop_echo(&log, "one"), poststop_echo(&log, "two"));
+    b.edit(|c| {
+        c["hooks"] = serde_json::json!({"poststop": [one, {"path": "/bin/false"}, two]});
+    });
+    let out = std::fs::File::create(b.dir.path().join("out")).unwrap();
+    let o = b
+        .cmd(&["create", "--bundle", b.path().to_str().unwrap(), "ps1"])
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "create: {}", stderr(&o));
+    let o = b.runtime(&["start", "ps1"]);
+    assert!(o.status.success(), "start: {}", stderr(&o));
+    while b
+        .runtime(&["state", "ps1"])
+        .stdout
+        .windows(9)
+        .all(|w| w != b"\"stopped\"")
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Not before delete (runtime spec: after the container is deleted).
+    assert!(!log.exists());
+    // Every hook runs, the failing one a warning; delete succeeds (runc 1.1 stops at
+    // the failure; the spec says the rest run "as if the hook had succeeded").
+    let o = b.runtime(&["delete", "ps1"]);
+    assert!(o.status.success(), "delete: {}", stderr(&o));
+    assert!(stderr(&o).contains("warning: poststop"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "one\ntwo\n");
+
+    // A create that fails in a createRuntime hook still runs poststop (spec lifecycle
+    // step 12; runc's destroy), and leaves nothing.
+    std::fs::remove_file(&log).unwrap();
+    let one = poststop_echo(&log, "after-failed-create");
+    b.edit(|c| {
+        c["hooks"] = serde_json::json!({
+            "createRuntime": [{"path": "/bin/false"}],
+            "poststop": [one],
+        });
+    });
+    let o = b.runtime(&["create", "--bundle", b.path().to_str().unwrap(), "ps1"]);
+    assert!(!o.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "after-failed-create\n"
+    );
+    assert!(!b.runtime(&["state", "ps1"]).status.success());
+}
