@@ -3,8 +3,10 @@
 //! `bocker-runtime spec`, its own `--root` and cgroup parent (removed in `Drop`).
 //! runc 1.1's behaviour is the reference: `events` prints `{"type":"oom","id":…}` when
 //! the container's cgroup has an OOM kill; `run` with `process.terminal` and no console
-//! socket relays a pty to its own stdio; `create` with a terminal and no socket fails
-//! with "cannot allocate tty if runc will detach without setting console socket".
+//! socket relays a pty to its own stdio (under `script`, and interactively under a tmux
+//! of the test's own: prompt, resize, Ctrl-C); `create` with a terminal and no socket
+//! fails with "cannot allocate tty if runc will detach without setting console socket".
+//! poststop hooks: at `delete`, past a failing one, and after a failed `create`.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -264,4 +266,109 @@ fn poststop_hooks_run_at_delete_and_a_failing_one_is_only_a_warning() {
         "after-failed-create\n"
     );
     assert!(!b.runtime(&["state", "ps1"]).status.success());
+}
+
+/// A tmux server of this test's own (its socket in the test's directory), killed on drop.
+struct Tmux {
+    sock: PathBuf,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let o = Command::new("tmux")
+            .env_remove("TMUX")
+            .arg("-S")
+            .arg(&self.sock)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "tmux {args:?}: {}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// Polls the pane until `pred` holds on its text (the test's own bound: 20 s).
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let pane = self.run(&["capture-pane", "-p", "-t", "t"]);
+            if pred(&pane) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never saw {what}:\n{pane}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .env_remove("TMUX")
+            .arg("-S")
+            .arg(&self.sock)
+            .arg("kill-server")
+            .status();
+    }
+}
+
+#[test]
+fn run_on_a_terminal_is_interactive_resizes_and_passes_ctrl_c_on() {
+    let b = Bundle::new("tty3", &["sh"], true);
+    let tmux = Tmux {
+        sock: b.dir.path().join("tmux.sock"),
+    };
+    let out = b.dir.path().join("out");
+    let shell = format!(
+        "stty -g > {o}.before; {run}; echo $? > {o}.status; stty -g > {o}.after; sleep 60",
+        o = out.display(),
+        run = b.run_line("tty3")
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &shell,
+    ]);
+    // busybox sh's root prompt, from inside the container.
+    tmux.wait_for("the prompt", |p| p.contains("/ #"));
+    tmux.run(&["send-keys", "-t", "t", "stty size", "Enter"]);
+    tmux.wait_for("the size", |p| p.contains("30 100"));
+    tmux.run(&["resize-window", "-t", "t", "-x", "120", "-y", "40"]);
+    tmux.run(&["send-keys", "-t", "t", "stty size", "Enter"]);
+    tmux.wait_for("the new size", |p| p.contains("40 120"));
+    // Ctrl-C is a byte to the container's terminal: its foreground job dies, the shell
+    // and the runtime go on.
+    tmux.run(&[
+        "send-keys",
+        "-t",
+        "t",
+        "sleep 100; echo after-sleep",
+        "Enter",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    tmux.run(&["send-keys", "-t", "t", "C-c"]);
+    tmux.run(&["send-keys", "-t", "t", "echo still-$((40+2))", "Enter"]);
+    tmux.wait_for("the shell after ^C", |p| p.contains("still-42"));
+    tmux.run(&["send-keys", "-t", "t", "exit 3", "Enter"]);
+    let after = out.with_extension("after");
+    tmux.wait_for("run's end", |_| {
+        std::fs::read_to_string(&after).is_ok_and(|s| !s.is_empty())
+    });
+    assert_eq!(
+        std::fs::read_to_string(out.with_extension("status")).unwrap(),
+        "3\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.with_extension("before")).unwrap(),
+        std::fs::read_to_string(after).unwrap(),
+        "the caller's terminal settings changed"
+    );
 }
