@@ -439,7 +439,13 @@ impl Init<'_> {
     /// sent.
     fn helper(self, to_rt: &OwnedFd, flags: u64, v2_dir: Option<RawFd>) -> Result<(), StartFailure> {
         crate::cgroup_step::join_self(self.v1_tasks).map_err(engine("cgroup"))?;
-        namespaces::join_before_user(self.namespaces).map_err(engine("linux.namespaces"))?;
+        namespaces::join_in_child(self.namespaces).map_err(engine("linux.namespaces"))?;
+        // Into the rootfs while its path may be walked: the init's cwd is its copy in
+        // the new mount namespace (`rootfs::prepare_cwd`).
+        let rootfs = self.spec.root().as_ref().map(|r| r.path().clone()).unwrap_or_default();
+        sys::chdir(&sys::cpath(&rootfs).map_err(engine("root.path"))?)
+            .map_err(|e| StartFailure::engine(format!("root.path {}: {e}", rootfs.display())))?;
+        namespaces::join_user(self.namespaces).map_err(engine("linux.namespaces"))?;
         if let namespaces::UserNs::New { .. } = self.namespaces.user {
             sys::unshare(libc::CLONE_NEWUSER).map_err(engine("user namespace"))?;
             sys::write_all(to_rt.as_raw_fd(), &[tag::MAP]).map_err(engine("sync"))?;
@@ -518,7 +524,11 @@ impl Init<'_> {
         // Through the host's /proc/sys, from inside the new namespaces (oci::sysctl).
         sysctl::apply(self.sysctls).map_err(engine("linux.sysctl"))?;
         rootfs::make_private().map_err(engine("rootfs"))?;
-        let root = rootfs::prepare(spec, self.steps, &cgroups).map_err(engine("rootfs"))?;
+        let root = match self.helped {
+            true => rootfs::prepare_cwd(self.steps, &cgroups),
+            false => rootfs::prepare(spec, self.steps, &cgroups),
+        }
+        .map_err(engine("rootfs"))?;
         let who = spec_user(process);
         let cwd = process.cwd().to_string_lossy().into_owned();
         rootfs::make_workdir(root.as_raw_fd(), &cwd)

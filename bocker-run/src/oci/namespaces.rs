@@ -212,12 +212,10 @@ pub fn write_id_maps(pid: libc::pid_t, uid_map: &str, gid_map: &str) -> io::Resu
     Ok(())
 }
 
-/// In the helper, before the init is cloned: join every namespace given by path but
-/// PID ([`PidJoin`]) and user while still the host's root, then the user namespace
+/// In the helper, after [`join_in_child`] (as the host's root): join the user namespace
 /// given by path. (A new user namespace is unshared by the caller, which needs the
 /// runtime to write its maps.)
-pub fn join_before_user(plan: &Plan) -> io::Result<()> {
-    join_in_child(plan)?;
+pub fn join_user(plan: &Plan) -> io::Result<()> {
     if let UserNs::Join(fd) = &plan.user {
         setns(fd, libc::CLONE_NEWUSER)
             .map_err(|e| io::Error::new(e.kind(), format!("joining the user namespace: {e}")))?;
