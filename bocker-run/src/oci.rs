@@ -320,7 +320,11 @@ fn talk_to_helper(
     ns: &namespaces::Plan,
     go_w: &OwnedFd,
 ) -> Result<i32, OciError> {
-    let died = || OciError::Start(StartFailure::engine("the container's helper died during set-up"));
+    let died = || {
+        OciError::Start(StartFailure::engine(
+            "the container's helper died during set-up",
+        ))
+    };
     loop {
         let mut b = [0u8; 1];
         if read_retrying(from, &mut b)? != 1 {
@@ -437,12 +441,22 @@ impl Init<'_> {
 
     /// The helper of [`spawn_with_helper`] (see there); returns once the init's pid is
     /// sent.
-    fn helper(self, to_rt: &OwnedFd, flags: u64, v2_dir: Option<RawFd>) -> Result<(), StartFailure> {
+    fn helper(
+        self,
+        to_rt: &OwnedFd,
+        flags: u64,
+        v2_dir: Option<RawFd>,
+    ) -> Result<(), StartFailure> {
         crate::cgroup_step::join_self(self.v1_tasks).map_err(engine("cgroup"))?;
         namespaces::join_in_child(self.namespaces).map_err(engine("linux.namespaces"))?;
         // Into the rootfs while its path may be walked: the init's cwd is its copy in
         // the new mount namespace (`rootfs::prepare_cwd`).
-        let rootfs = self.spec.root().as_ref().map(|r| r.path().clone()).unwrap_or_default();
+        let rootfs = self
+            .spec
+            .root()
+            .as_ref()
+            .map(|r| r.path().clone())
+            .unwrap_or_default();
         sys::chdir(&sys::cpath(&rootfs).map_err(engine("root.path"))?)
             .map_err(|e| StartFailure::engine(format!("root.path {}: {e}", rootfs.display())))?;
         namespaces::join_user(self.namespaces).map_err(engine("linux.namespaces"))?;
@@ -451,8 +465,8 @@ impl Init<'_> {
             sys::write_all(to_rt.as_raw_fd(), &[tag::MAP]).map_err(engine("sync"))?;
             self.wait_go("the runtime did not write the id maps")?;
         }
-        let pid = sys::clone_child(flags | libc::CLONE_PARENT as u64, v2_dir)
-            .map_err(engine("clone"))?;
+        let pid =
+            sys::clone_child(flags | libc::CLONE_PARENT as u64, v2_dir).map_err(engine("clone"))?;
         if pid == 0 {
             self.run_and_exit();
         }

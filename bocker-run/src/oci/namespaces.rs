@@ -366,7 +366,11 @@ mod tests {
     #[test]
     fn a_new_user_namespace_takes_its_mappings_by_runcs_rules() {
         use LinuxNamespaceType::*;
-        let s = with_maps(spec(&[(Mount, None), (User, None), (Pid, None)]), true, true);
+        let s = with_maps(
+            spec(&[(Mount, None), (User, None), (Pid, None)]),
+            true,
+            true,
+        );
         assert_eq!(
             user_plan(&s).unwrap(),
             UserPlan::New {
@@ -379,12 +383,22 @@ mod tests {
             classify(&s).unwrap().0,
             (libc::CLONE_NEWNS | libc::CLONE_NEWPID) as u64
         );
-        let e = user_plan(&with_maps(spec(&[(Mount, None), (User, None)]), false, true));
+        let e = user_plan(&with_maps(
+            spec(&[(Mount, None), (User, None)]),
+            false,
+            true,
+        ));
         assert!(e.unwrap_err().contains("no uid mappings found"));
-        let e = user_plan(&with_maps(spec(&[(Mount, None), (User, None)]), true, false));
+        let e = user_plan(&with_maps(
+            spec(&[(Mount, None), (User, None)]),
+            true,
+            false,
+        ));
         assert!(e.unwrap_err().contains("no gid mappings found"));
         let e = user_plan(&with_maps(spec(&[(Mount, None)]), true, true));
-        assert!(e.unwrap_err().contains("user namespaces not enabled in config"));
+        assert!(e
+            .unwrap_err()
+            .contains("user namespaces not enabled in config"));
     }
 
     #[test]

@@ -196,7 +196,15 @@ fn current_flags(path: &CStr) -> io::Result<libc::c_ulong> {
 /// when its namespace was copied from a more privileged one are locked (mount(2)
 /// `EPERM`): then retry with them kept, as runc does.
 fn remount_keeping_locked(path: &CStr, flags: libc::c_ulong) -> io::Result<()> {
-    let go = |flags| sys::mount(None, path, None, libc::MS_BIND | libc::MS_REMOUNT | flags, None);
+    let go = |flags| {
+        sys::mount(
+            None,
+            path,
+            None,
+            libc::MS_BIND | libc::MS_REMOUNT | flags,
+            None,
+        )
+    };
     match go(flags) {
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => go(flags | current_flags(path)?),
         other => other,

@@ -99,7 +99,9 @@ fn v1_groups(tasks_files: &[PathBuf]) -> Vec<(String, PathBuf)> {
 }
 
 /// The host's /sys/fs/cgroup symlinks (`cpu` → `cpu,cpuacct`) to one of `names`.
-fn host_links<'a>(names: impl Iterator<Item = &'a str> + Clone) -> io::Result<Vec<(String, String)>> {
+fn host_links<'a>(
+    names: impl Iterator<Item = &'a str> + Clone,
+) -> io::Result<Vec<(String, String)>> {
     let mut links = Vec::new();
     for entry in std::fs::read_dir(HOST_CGROUP)? {
         let entry = entry?;

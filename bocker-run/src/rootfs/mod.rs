@@ -60,7 +60,8 @@ const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
 /// that tree (`open_tree`) is attached over it (`move_mount`); the clone's fd is the
 /// new mount's root, what [`pivot`] enters.
 pub fn prepare_cwd(steps: &[MountStep], cgroups: &CgroupView) -> io::Result<OwnedFd> {
-    let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_RECURSIVE as libc::c_uint;
+    let flags =
+        OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_RECURSIVE as libc::c_uint;
     // SAFETY: open_tree on the cwd with a valid path; the result is a new fd we own.
     let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c".".as_ptr(), flags) };
     let fd = sys::cvt_long(fd)
@@ -80,6 +81,11 @@ pub fn prepare_cwd(steps: &[MountStep], cgroups: &CgroupView) -> io::Result<Owne
         )
     };
     sys::cvt_long(r).map_err(|e| io::Error::new(e.kind(), format!("binding the rootfs: {e}")))?;
-    apply::apply(root.as_raw_fd(), &sys::fd_path(root.as_raw_fd()), steps, cgroups)?;
+    apply::apply(
+        root.as_raw_fd(),
+        &sys::fd_path(root.as_raw_fd()),
+        steps,
+        cgroups,
+    )?;
     Ok(root)
 }
