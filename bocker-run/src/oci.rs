@@ -518,8 +518,10 @@ impl Init<'_> {
             // born in the user namespace's others.
             namespaces::become_root().map_err(engine("user namespace"))?;
         } else {
-            namespaces::join_in_child(self.namespaces).map_err(engine("linux.namespaces"))?;
+            // The host's cgroupfs paths first: a mount namespace joined by path would
+            // resolve them in the container's mounts.
             crate::cgroup_step::join_self(self.v1_tasks).map_err(engine("cgroup"))?;
+            namespaces::join_in_child(self.namespaces).map_err(engine("linux.namespaces"))?;
         }
         sys::setsid().map_err(engine("setsid"))?;
         // In our cgroup first, then our own cgroup namespace: its root is our group, and

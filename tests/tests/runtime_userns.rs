@@ -1,6 +1,7 @@
 //! End-to-end tests of `bocker-runtime` with a user namespace (`linux.uidMappings`,
-//! `gidMappings`: the container's root is host uid 100000), `exec` joining it, runc's
-//! rules for mappings refused before anything is made; the spec's `cgroup` mount showing
+//! `gidMappings`: the container's root is host uid 100000), `exec` joining it, a second
+//! container joining it by `path`, runc's rules for mappings refused before anything is
+//! made; the spec's `cgroup` mount showing
 //! the container's own groups with and without a cgroup namespace; and the hooks'
 //! timing (`prestart`/`createRuntime` after the mounts, before `pivot_root`). Each test
 //! has its own `--root` and cgroup parent, removed in `Drop`.
@@ -268,4 +269,37 @@ fn prestart_and_create_runtime_run_after_the_mounts_before_pivot_root() {
         "prestart \"status\":\"creating\" host mounted\n\
          createRuntime \"status\":\"creating\" host mounted\n"
     );
+}
+
+#[test]
+fn a_user_namespace_given_by_path_is_joined_and_owns_the_new_ones() {
+    let mut b = Bundle::new("sleep 1000").with_user_namespace();
+    b.start("owner");
+    let pid = b.runtime(&["state", "owner"]);
+    let state: serde_json::Value = serde_json::from_slice(&pid.stdout).unwrap();
+    let pid = state["pid"].as_i64().unwrap();
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap();
+    // A second container in the first one's user namespace, its other namespaces new.
+    let user_path = format!("/proc/{pid}/ns/user");
+    b.edit(|c| {
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "user");
+        ns.push(serde_json::json!({"type": "user", "path": user_path}));
+        c["linux"].as_object_mut().unwrap().remove("uidMappings");
+        c["linux"].as_object_mut().unwrap().remove("gidMappings");
+        c["process"]["args"] = serde_json::json!([
+            "sh",
+            "-c",
+            "readlink /proc/self/ns/user; cat /proc/self/uid_map; id -u; touch /tmp/joined"
+        ]);
+    });
+    let o = b.run("joiner");
+    assert!(o.status.success(), "run: {}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], theirs.to_str().unwrap(), "{out}");
+    assert_eq!(words(lines[1]), ["0", "100000", "65536"], "{out}");
+    assert_eq!(lines[2], "0", "{out}");
+    let meta = std::fs::metadata(b.path().join("rootfs/tmp/joined")).unwrap();
+    assert_eq!(meta.uid(), HOST_ID);
 }
