@@ -303,3 +303,18 @@ fn a_user_namespace_given_by_path_is_joined_and_owns_the_new_ones() {
     let meta = std::fs::metadata(b.path().join("rootfs/tmp/joined")).unwrap();
     assert_eq!(meta.uid(), HOST_ID);
 }
+
+#[test]
+fn without_an_own_network_namespace_sys_is_the_hosts_bound_read_only() {
+    // sysfs cannot be mounted by a user namespace that does not own the network
+    // namespace; runc binds the host's /sys then, and so does bocker.
+    let script = "ls /sys/class/net >/dev/null && echo listed; touch /sys/x 2>/dev/null || echo ro";
+    let mut b = Bundle::new(script).with_user_namespace();
+    b.edit(|c| {
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "network");
+    });
+    let o = b.run("nonet");
+    assert!(o.status.success(), "run: {}", stderr(&o));
+    assert_eq!(stdout(&o), "listed\nro\n");
+}

@@ -87,14 +87,27 @@ fn mount_fs(
 ) -> io::Result<()> {
     let target = mount_point(root, dest, true).map_err(|e| err("creating", dest, e))?;
     let data = (!data.is_empty()).then(|| cstr(data)).transpose()?;
-    sys::mount(
+    let mounted = sys::mount(
         Some(&cstr(source)?),
         &fd_path(target.as_raw_fd()),
         Some(&cstr(fstype)?),
         flags,
         data.as_deref(),
-    )
-    .map_err(|e| err("mounting", dest, e))
+    );
+    match mounted {
+        // A sysfs belongs to a network namespace: in a user namespace that does not own
+        // the container's network namespace (the host's, say) the kernel refuses it, so
+        // the host's /sys is bound instead, with the mount's flags (runc's fallback).
+        Err(e) if fstype == "sysfs" && e.raw_os_error() == Some(libc::EPERM) => {
+            bind_at(root, Path::new("/sys"), dest, true)?;
+            let kept = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+            match flags & kept {
+                0 => Ok(()),
+                f => remount(root, dest, f).map_err(|e| err("remounting", dest, e)),
+            }
+        }
+        other => other.map_err(|e| err("mounting", dest, e)),
+    }
 }
 
 fn bind(src: RawFd, target: RawFd, recursive: bool) -> io::Result<()> {
