@@ -5,7 +5,10 @@
 //! - [`refuse_unsupported`]: every field of the runtime spec this runtime cannot honour
 //!   yet is refused with one line naming the field, never silently ignored.
 //! - [`create`]: clone into the spec's namespaces (joining the cgroup whose v1 `tasks`
-//!   files or v2 directory are given), build the rootfs, pivot, set hostname, rlimits,
+//!   files or v2 directory are given; with a user namespace through a helper that makes
+//!   or joins it first, the runtime writing its id maps: [`namespaces::UserNs`]), build
+//!   the rootfs, let the runtime run `prestart`/`createRuntime`, run `createContainer`,
+//!   pivot, set hostname, rlimits,
 //!   `oomScoreAdj`, capabilities, user, working directory and `noNewPrivileges`, report
 //!   "ready", then block reading the gate (runc's exec fifo). The init has no
 //!   parent-death signal: it outlives `create` and is reparented to the caller's subreaper
@@ -152,8 +155,9 @@ pub struct InitOptions<'a> {
     pub console: Option<RawFd>,
     /// `--preserve-fds N`: fds 3..3+N of the caller stay open across `execve`.
     pub preserve_fds: u32,
-    /// The container's state JSON for the hooks the init runs (`createContainer`,
-    /// `startContainer`), given the pid the init sees and the status.
+    /// The container's state JSON for the hooks, given a pid and the status: the init
+    /// runs `createContainer` and `startContainer` with the pid it sees, [`create`]
+    /// `prestart` and `createRuntime` with the init's host pid.
     pub hook_state: &'a dyn Fn(i32, &str) -> Vec<u8>,
 }
 
