@@ -452,6 +452,10 @@ impl Init<'_> {
         v2_dir: Option<RawFd>,
     ) -> Result<(), StartFailure> {
         crate::cgroup_step::join_self(self.v1_tasks).map_err(engine("cgroup"))?;
+        // Inherited by the init; written while we are the host's root (a process of the
+        // container's root is not dumpable after its setresuid, so its /proc files are
+        // the host root's), as runc's nsexec does.
+        set_oom_score_adj(self.process)?;
         namespaces::join_in_child(self.namespaces).map_err(engine("linux.namespaces"))?;
         // Into the rootfs while its path may be walked: the init's cwd is its copy in
         // the new mount namespace (`rootfs::prepare_cwd`).
@@ -553,9 +557,8 @@ impl Init<'_> {
         let cwd = process.cwd().to_string_lossy().into_owned();
         rootfs::make_workdir(root.as_raw_fd(), &cwd)
             .map_err(|e| StartFailure::engine(e.to_string()))?;
-        if let Some(adj) = process.oom_score_adj() {
-            std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-                .map_err(engine("process.oomScoreAdj"))?;
+        if !self.helped {
+            set_oom_score_adj(process)?;
         }
         // prestart and createRuntime: the runtime runs them now, in its namespaces, the
         // mounts made and before pivot_root (runtime spec "Lifecycle" steps 3-4, runc).
@@ -599,6 +602,15 @@ impl Init<'_> {
             .seal()
             .map_err(|e| StartFailure::engine(e.to_string()))?;
         Ok(Exec { path, argv, envp })
+    }
+}
+
+/// `process.oomScoreAdj`, for this process and the ones it forks.
+fn set_oom_score_adj(process: &Process) -> Result<(), StartFailure> {
+    match process.oom_score_adj() {
+        Some(adj) => std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(engine("process.oomScoreAdj")),
+        None => Ok(()),
     }
 }
 

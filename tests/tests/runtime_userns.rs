@@ -318,3 +318,21 @@ fn without_an_own_network_namespace_sys_is_the_hosts_bound_read_only() {
     assert!(o.status.success(), "run: {}", stderr(&o));
     assert_eq!(stdout(&o), "listed\nro\n");
 }
+
+#[test]
+fn process_fields_and_sysctls_apply_in_a_user_namespace() {
+    // oomScoreAdj is written before the user namespace (runc's nsexec order): the
+    // container's root cannot write its /proc files once it has setresuid'd.
+    let script = "cat /proc/self/oom_score_adj; cat /proc/sys/net/ipv4/ip_forward; hostname; \
+                  id -u; id -G";
+    let mut b = Bundle::new(script).with_user_namespace();
+    b.edit(|c| {
+        c["process"]["oomScoreAdj"] = 100.into();
+        c["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000, "additionalGids": [5]});
+        c["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward": "1"});
+        c["hostname"] = "inside".into();
+    });
+    let o = b.run("fields");
+    assert!(o.status.success(), "run: {}", stderr(&o));
+    assert_eq!(stdout(&o), "100\n1\ninside\n1000\n1000 5\n");
+}
