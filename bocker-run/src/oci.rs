@@ -5,7 +5,10 @@
 //! - [`refuse_unsupported`]: every field of the runtime spec this runtime cannot honour
 //!   yet is refused with one line naming the field, never silently ignored.
 //! - [`create`]: clone into the spec's namespaces (joining the cgroup whose v1 `tasks`
-//!   files or v2 directory are given), build the rootfs, pivot, set hostname, rlimits,
+//!   files or v2 directory are given; with a user namespace through a helper that makes
+//!   or joins it first, the runtime writing its id maps: [`namespaces::UserNs`]), build
+//!   the rootfs, let the runtime run `prestart`/`createRuntime`, run `createContainer`,
+//!   pivot, set hostname, rlimits,
 //!   `oomScoreAdj`, capabilities, user, working directory and `noNewPrivileges`, report
 //!   "ready", then block reading the gate (runc's exec fifo). The init has no
 //!   parent-death signal: it outlives `create` and is reparented to the caller's subreaper
@@ -49,6 +52,12 @@ pub enum OciError {
     /// The init failed during set-up (status, one line, as [`StartFailure`]).
     #[error("{}", .0.message)]
     Start(StartFailure),
+    /// A spec the runtime spec (or runc's validation) says is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// A `prestart` or `createRuntime` hook failed (the init is killed).
+    #[error(transparent)]
+    Hook(#[from] hooks::HookError),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -57,11 +66,12 @@ fn unsupported(field: &str) -> OciError {
     OciError::Unsupported(field.to_string())
 }
 
-/// Refuse every field of `spec` bocker's runtime cannot honour yet: user namespaces and
-/// id mappings, AppArmor and SELinux labels, personality flags, an unknown rootfs
+/// Refuse every field of `spec` bocker's runtime cannot honour yet (AppArmor and SELinux labels, personality flags, an unknown rootfs
 /// propagation, Intel RDT, `linux.resources` this host's cgroup version cannot take
 /// ([`resources::settings`]: on v2 device allow rules beyond bocker-cgroups' own list),
-/// and rdma. Namespaces, sysctls and mounts are checked by [`namespaces::plan`],
+/// and rdma), and a user namespace against runc's rules ([`namespaces::user_plan`]:
+/// mappings without a user namespace, a new one without both, a path with them).
+/// Namespaces, sysctls and mounts are checked by [`namespaces::plan`],
 /// [`sysctl::plan`] and [`rootfs::steps::plan`] in [`create`]; a terminal without
 /// `--console-socket` there too. `mountLabel` is ignored (no SELinux on this host; runc
 /// ignores it without SELinux too).
@@ -84,13 +94,7 @@ pub fn refuse_unsupported(spec: &Spec) -> Result<(), OciError> {
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
-    if linux.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
-        || linux.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())
-    {
-        return Err(unsupported(
-            "linux.uidMappings/gidMappings (user namespaces)",
-        ));
-    }
+    namespaces::user_plan(spec).map_err(OciError::Invalid)?;
     personality::plan(spec).map_err(|e| unsupported(&e))?;
     if linux.intel_rdt().is_some() {
         return Err(unsupported("linux.intelRdt"));
@@ -113,77 +117,6 @@ pub fn refuse_resources(r: &oci_spec::runtime::LinuxResources) -> Result<(), Oci
     if r.rdma().as_ref().is_some_and(|v| !v.is_empty()) {
         return Err(unsupported("linux.resources.rdma"));
     }
-    Ok(())
-}
-
-/// A `cgroup` mount of the spec as this host can make it. On cgroup v1 a bare `cgroup`
-/// mount asks for every controller in one hierarchy, which the kernel refuses (`EBUSY`)
-/// where they are mounted apart; so, as runc does, it becomes a tmpfs at the destination
-/// and one `cgroup` mount per hierarchy of the host (`/proc/self/mountinfo`'s, under
-/// /sys/fs/cgroup), each seen from the container's cgroup namespace. On cgroup v2 it is a
-/// `cgroup2` mount. Other mounts are unchanged.
-pub fn expand_cgroup_mounts(spec: &mut Spec) -> io::Result<()> {
-    let Some(mounts) = spec.mounts().clone() else {
-        return Ok(());
-    };
-    if !mounts.iter().any(|m| m.typ().as_deref() == Some("cgroup")) {
-        return Ok(());
-    }
-    let info = std::fs::read_to_string("/proc/self/mountinfo")?;
-    let v1: Vec<(String, String)> = info
-        .lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let point = left.split_whitespace().nth(4)?;
-            let mut r = right.split_whitespace();
-            let fstype = r.next()?;
-            let name = point.strip_prefix("/sys/fs/cgroup/")?;
-            let opts = r.nth(1)?;
-            let controllers: Vec<&str> = opts
-                .split(',')
-                .filter(|o| !matches!(*o, "rw" | "ro") && !o.contains("release_agent"))
-                .collect();
-            (fstype == "cgroup" && !name.contains('/'))
-                .then(|| (name.to_string(), controllers.join(",")))
-        })
-        .collect();
-    let mut out = Vec::new();
-    for m in mounts {
-        if m.typ().as_deref() != Some("cgroup") {
-            out.push(m);
-            continue;
-        }
-        let opts = m.options().clone().unwrap_or_default();
-        let flags: Vec<String> = opts
-            .iter()
-            .filter(|o| matches!(o.as_str(), "ro" | "nosuid" | "nodev" | "noexec"))
-            .cloned()
-            .collect();
-        if v1.is_empty() {
-            let mut m2 = m.clone();
-            m2.set_typ(Some("cgroup2".into()));
-            m2.set_source(Some("cgroup2".into()));
-            m2.set_options(Some(flags));
-            out.push(m2);
-            continue;
-        }
-        let mut tmpfs = m.clone();
-        tmpfs.set_typ(Some("tmpfs".into()));
-        tmpfs.set_source(Some("tmpfs".into()));
-        let mut t_opts: Vec<String> = flags.iter().filter(|o| *o != "ro").cloned().collect();
-        t_opts.push("mode=755".into());
-        tmpfs.set_options(Some(t_opts));
-        out.push(tmpfs);
-        for (name, controllers) in &v1 {
-            let mut c = m.clone();
-            c.set_destination(m.destination().join(name));
-            let mut o = flags.clone();
-            o.push(controllers.clone());
-            c.set_options(Some(o));
-            out.push(c);
-        }
-    }
-    spec.set_mounts(Some(out));
     Ok(())
 }
 
@@ -222,14 +155,36 @@ pub struct InitOptions<'a> {
     pub console: Option<RawFd>,
     /// `--preserve-fds N`: fds 3..3+N of the caller stay open across `execve`.
     pub preserve_fds: u32,
-    /// The container's state JSON for the hooks the init runs (`createContainer`,
-    /// `startContainer`), given the pid the init sees and the status.
+    /// The container's state JSON for the hooks, given a pid and the status: the init
+    /// runs `createContainer` and `startContainer` with the pid it sees, [`create`]
+    /// `prestart` and `createRuntime` with the init's host pid.
     pub hook_state: &'a dyn Fn(i32, &str) -> Vec<u8>,
+}
+
+/// Tags of the init's messages on the ready pipe (runtime ← init).
+mod tag {
+    /// Set up, waiting at the gate.
+    pub const READY: u8 = b'R';
+    /// Mounts done, before `pivot_root`: run `prestart` and `createRuntime`, then resume.
+    pub const HOOKS: u8 = b'H';
+    /// Failed: a status byte and a message follow.
+    pub const FAILED: u8 = b'E';
+    /// Runtime → helper/init on the resume pipe: go on.
+    pub const GO: u8 = b'G';
+    /// Helper → runtime: its user namespace exists, write its maps.
+    pub const MAP: u8 = b'M';
+    /// Helper → runtime: the init's pid follows (4 bytes, native order).
+    pub const PID: u8 = b'P';
 }
 
 /// Create the container's init from `spec` (its `root.path` absolute) and return its pid
 /// once it waits on `gate` (see [`open_gate`]), every set-up step done. A set-up failure
 /// is [`OciError::Start`] and the init is reaped. The caller must be single-threaded.
+///
+/// The runtime's own part of the sequence (runtime spec "Lifecycle", runc's order): with
+/// a user namespace, the helper's maps ([`namespaces::UserNs`]); once the init has made
+/// its mounts and before its `pivot_root`, the `prestart` and `createRuntime` hooks here,
+/// in the runtime's namespaces, status `creating` (a failure kills the init).
 pub fn create(
     spec: &Spec,
     gate: &OwnedFd,
@@ -237,60 +192,181 @@ pub fn create(
     opts: &InitOptions<'_>,
 ) -> Result<i32, OciError> {
     refuse_unsupported(spec)?;
-    let mut spec = spec.clone();
-    expand_cgroup_mounts(&mut spec)?;
-    let spec = &spec;
     let process = spec.process().as_ref().ok_or(SpawnError::NoProcess)?;
     if process.terminal() == Some(true) && opts.console.is_none() {
         return Err(OciError::Unsupported(
             "process.terminal without --console-socket".into(),
         ));
     }
-    let ns = namespaces::plan(spec).map_err(OciError::Unsupported)?;
+    let ns = namespaces::plan(spec).map_err(OciError::Invalid)?;
     let sysctls = sysctl::plan(spec).map_err(OciError::Unsupported)?;
     let steps = rootfs::steps::plan(spec).map_err(SpawnError::from)?;
     let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
     let confinement = OciConfinement::new(process, seccomp).map_err(OciError::Unsupported)?;
+    #[allow(deprecated)]
+    let runtime_hooks: Vec<oci_spec::runtime::Hook> = [
+        hooks_of(spec, |h| h.prestart()),
+        hooks_of(spec, |h| h.create_runtime()),
+    ]
+    .concat();
     let (ready_r, ready_w) = sys::pipe()?;
+    let (go_r, go_w) = sys::pipe()?;
+    let init = Init {
+        spec,
+        process,
+        steps: &steps,
+        namespaces: &ns,
+        sysctls: &sysctls,
+        v1_tasks: cgroup.v1_tasks,
+        gate: gate.as_raw_fd(),
+        ready: ready_w,
+        go: go_r,
+        runtime_hooks: !runtime_hooks.is_empty(),
+        helped: ns.has_user(),
+        confinement,
+        opts,
+    };
     let pid_join = namespaces::PidJoin::enter(&ns)?;
-    let pid = sys::clone_child(ns.clone_flags, cgroup.v2_dir)?;
+    let pid = match ns.has_user() {
+        true => spawn_with_helper(init, &ns, cgroup.v2_dir, &go_w),
+        false => spawn(init, ns.clone_flags, cgroup.v2_dir),
+    };
+    drop(pid_join);
+    let pid = pid?;
+    let fail = |e: OciError| {
+        let _ = sys::kill(pid, libc::SIGKILL);
+        sys::wait_for_child(pid);
+        e
+    };
+    loop {
+        let mut b = [0u8; 1];
+        let n = read_retrying(&ready_r, &mut b).map_err(|e| fail(e.into()))?;
+        match (n, b[0]) {
+            (1, tag::READY) => return Ok(pid),
+            (1, tag::HOOKS) => {
+                let state = (opts.hook_state)(pid, "creating");
+                hooks::run_all(&runtime_hooks, &state).map_err(|e| fail(e.into()))?;
+                sys::write_all(go_w.as_raw_fd(), &[tag::GO]).map_err(|e| fail(e.into()))?;
+            }
+            (1, tag::FAILED) => {
+                let msg = sys::read_to_end(&ready_r).unwrap_or_default();
+                sys::wait_for_child(pid);
+                let (code, text) = msg.split_first().unwrap_or((&1, &[]));
+                return Err(OciError::Start(StartFailure {
+                    code: i32::from(*code),
+                    message: String::from_utf8_lossy(text).into_owned(),
+                }));
+            }
+            _ => {
+                sys::wait_for_child(pid);
+                return Err(OciError::Start(StartFailure::engine(
+                    "the container's init died during set-up",
+                )));
+            }
+        }
+    }
+}
+
+fn read_retrying(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match sys::read(fd.as_raw_fd(), buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Clone the init straight into the namespaces to create (no user namespace).
+fn spawn(init: Init<'_>, flags: u64, v2_dir: Option<RawFd>) -> Result<i32, OciError> {
+    let pid = sys::clone_child(flags, v2_dir)?;
     if pid == 0 {
-        drop(ready_r);
-        let init = Init {
-            spec,
-            process,
-            steps: &steps,
-            namespaces: &ns,
-            sysctls: &sysctls,
-            v1_tasks: cgroup.v1_tasks,
-            gate: gate.as_raw_fd(),
-            ready: ready_w,
-            confinement,
-            opts,
-        };
-        let failure = match init.run() {
-            Ok(never) => match never {},
+        init.run_and_exit();
+    }
+    Ok(pid)
+}
+
+/// With a user namespace: fork a helper that, as the host's root, joins the cgroup (v1)
+/// and the namespaces given by path, then joins or creates the user namespace (the
+/// runtime writes the maps of a new one while the helper waits), then clones the init
+/// into the namespaces to create, which the user namespace thereby owns; `CLONE_PARENT`
+/// makes the init the runtime's child, as runc's stage-2. The helper sends the init's
+/// pid and exits.
+fn spawn_with_helper(
+    init: Init<'_>,
+    ns: &namespaces::Plan,
+    v2_dir: Option<RawFd>,
+    go_w: &OwnedFd,
+) -> Result<i32, OciError> {
+    let (to_rt_r, to_rt_w) = sys::pipe()?;
+    let helper = sys::fork()?;
+    if helper == 0 {
+        drop(to_rt_r);
+        let failure = match init.helper(&to_rt_w, ns.clone_flags, v2_dir) {
+            Ok(()) => sys::exit_now(0),
             Err(f) => f,
         };
+        let mut msg = vec![tag::FAILED, failure.code as u8];
+        msg.extend_from_slice(failure.message.as_bytes());
+        let _ = sys::write_all(to_rt_w.as_raw_fd(), &msg);
         sys::exit_now(failure.code);
     }
-    drop(pid_join);
-    drop(ready_w);
-    let msg = sys::read_to_end(&ready_r)?;
-    match msg.split_first() {
-        Some((0, _)) => Ok(pid),
-        Some((&code, text)) => {
-            sys::wait_for_child(pid);
-            Err(OciError::Start(StartFailure {
-                code: i32::from(code),
-                message: String::from_utf8_lossy(text).into_owned(),
-            }))
+    drop(to_rt_w);
+    drop(init);
+    let result = talk_to_helper(helper, &to_rt_r, ns, go_w);
+    sys::wait_for_child(helper);
+    result
+}
+
+/// The runtime's side of [`spawn_with_helper`]: maps on request, then the init's pid.
+fn talk_to_helper(
+    helper: libc::pid_t,
+    from: &OwnedFd,
+    ns: &namespaces::Plan,
+    go_w: &OwnedFd,
+) -> Result<i32, OciError> {
+    let died = || {
+        OciError::Start(StartFailure::engine(
+            "the container's helper died during set-up",
+        ))
+    };
+    loop {
+        let mut b = [0u8; 1];
+        if read_retrying(from, &mut b)? != 1 {
+            return Err(died());
         }
-        None => {
-            sys::wait_for_child(pid);
-            Err(OciError::Start(StartFailure::engine(
-                "the container's init died during set-up",
-            )))
+        match b[0] {
+            tag::MAP => {
+                if let namespaces::UserNs::New { uid_map, gid_map } = &ns.user {
+                    let mapped = namespaces::write_id_maps(helper, uid_map, gid_map);
+                    if let Err(e) = mapped {
+                        let _ = sys::kill(helper, libc::SIGKILL);
+                        return Err(OciError::Start(StartFailure::engine(format!(
+                            "linux.uidMappings/gidMappings: {e}"
+                        ))));
+                    }
+                }
+                sys::write_all(go_w.as_raw_fd(), &[tag::GO])?;
+            }
+            tag::PID => {
+                let mut p = [0u8; 4];
+                let mut got = 0;
+                while got < 4 {
+                    match read_retrying(from, &mut p[got..])? {
+                        0 => return Err(died()),
+                        n => got += n,
+                    }
+                }
+                return Ok(i32::from_ne_bytes(p));
+            }
+            tag::FAILED => {
+                let msg = sys::read_to_end(from).unwrap_or_default();
+                let (code, text) = msg.split_first().unwrap_or((&1, &[]));
+                return Err(OciError::Start(StartFailure {
+                    code: i32::from(*code),
+                    message: String::from_utf8_lossy(text).into_owned(),
+                }));
+            }
+            _ => return Err(died()),
         }
     }
 }
@@ -337,6 +413,12 @@ struct Init<'a> {
     v1_tasks: &'a [PathBuf],
     gate: RawFd,
     ready: OwnedFd,
+    /// The runtime's "go on" (after the maps, after its hooks).
+    go: OwnedFd,
+    /// Whether the runtime has `prestart`/`createRuntime` hooks to run before pivot_root.
+    runtime_hooks: bool,
+    /// Whether a helper joined the cgroup and namespaces already (a user namespace).
+    helped: bool,
     confinement: OciConfinement,
     opts: &'a InitOptions<'a>,
 }
@@ -352,18 +434,77 @@ fn hooks_of(
 }
 
 impl Init<'_> {
-    /// Set up, report on the ready pipe (0 = waiting at the gate; else status + message),
-    /// wait at the gate, exec. Returns only on failure.
+    /// [`Init::run`] in the cloned child, exiting with the failure's status.
+    fn run_and_exit(self) -> ! {
+        let failure = match self.run() {
+            Ok(never) => match never {},
+            Err(f) => f,
+        };
+        sys::exit_now(failure.code)
+    }
+
+    /// The helper of [`spawn_with_helper`] (see there); returns once the init's pid is
+    /// sent.
+    fn helper(
+        self,
+        to_rt: &OwnedFd,
+        flags: u64,
+        v2_dir: Option<RawFd>,
+    ) -> Result<(), StartFailure> {
+        crate::cgroup_step::join_self(self.v1_tasks).map_err(engine("cgroup"))?;
+        // Inherited by the init; written while we are the host's root (a process of the
+        // container's root is not dumpable after its setresuid, so its /proc files are
+        // the host root's), as runc's nsexec does.
+        set_oom_score_adj(self.process)?;
+        namespaces::join_in_child(self.namespaces).map_err(engine("linux.namespaces"))?;
+        // Into the rootfs while its path may be walked: the init's cwd is its copy in
+        // the new mount namespace (`rootfs::prepare_cwd`).
+        let rootfs = self
+            .spec
+            .root()
+            .as_ref()
+            .map(|r| r.path().clone())
+            .unwrap_or_default();
+        sys::chdir(&sys::cpath(&rootfs).map_err(engine("root.path"))?)
+            .map_err(|e| StartFailure::engine(format!("root.path {}: {e}", rootfs.display())))?;
+        namespaces::join_user(self.namespaces).map_err(engine("linux.namespaces"))?;
+        if let namespaces::UserNs::New { .. } = self.namespaces.user {
+            sys::unshare(libc::CLONE_NEWUSER).map_err(engine("user namespace"))?;
+            sys::write_all(to_rt.as_raw_fd(), &[tag::MAP]).map_err(engine("sync"))?;
+            self.wait_go("the runtime did not write the id maps")?;
+        }
+        let pid =
+            sys::clone_child(flags | libc::CLONE_PARENT as u64, v2_dir).map_err(engine("clone"))?;
+        if pid == 0 {
+            self.run_and_exit();
+        }
+        let mut msg = vec![tag::PID];
+        msg.extend_from_slice(&pid.to_ne_bytes());
+        sys::write_all(to_rt.as_raw_fd(), &msg).map_err(engine("sync"))
+    }
+
+    /// Block until the runtime says go on (EOF or anything else: `what` failed).
+    fn wait_go(&self, what: &str) -> Result<(), StartFailure> {
+        let mut b = [0u8; 1];
+        match read_retrying(&self.go, &mut b) {
+            Ok(1) if b[0] == tag::GO => Ok(()),
+            _ => Err(StartFailure::engine(what)),
+        }
+    }
+
+    /// Set up, report on the ready pipe ([`tag`]), wait at the gate, exec. Returns only
+    /// on failure.
     fn run(self) -> Result<Never, StartFailure> {
         let ready = self.ready.as_raw_fd();
         let failure = match self.set_up() {
             Ok(exec) => {
-                let _ = sys::write_all(ready, &[0]);
+                let _ = sys::write_all(ready, &[tag::READY]);
                 drop(self.ready);
+                drop(self.go);
                 exec.wait_and_exec(self.gate, self.spec, &self.confinement, self.opts)
             }
             Err(f) => {
-                let mut msg = vec![f.code as u8];
+                let mut msg = vec![tag::FAILED, f.code as u8];
                 msg.extend_from_slice(f.message.as_bytes());
                 let _ = sys::write_all(ready, &msg);
                 return Err(f);
@@ -380,27 +521,50 @@ impl Init<'_> {
     fn set_up(&self) -> Result<Exec, StartFailure> {
         let spec = self.spec;
         let process = self.process;
+        if self.helped {
+            // The helper joined the cgroup and the namespaces given by path; we were
+            // born in the user namespace's others.
+            namespaces::become_root().map_err(engine("user namespace"))?;
+        } else {
+            // The host's cgroupfs paths first: a mount namespace joined by path would
+            // resolve them in the container's mounts.
+            crate::cgroup_step::join_self(self.v1_tasks).map_err(engine("cgroup"))?;
+            namespaces::join_in_child(self.namespaces).map_err(engine("linux.namespaces"))?;
+        }
         sys::setsid().map_err(engine("setsid"))?;
-        namespaces::join_in_child(self.namespaces).map_err(engine("linux.namespaces"))?;
+        // In our cgroup first, then our own cgroup namespace: its root is our group, and
+        // the spec's cgroup mount shows it (as `process/child.rs` for bocker's own).
+        let own_cgroupns =
+            process::has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::Cgroup)
+                && !namespaces::joins(self.namespaces, libc::CLONE_NEWCGROUP);
+        if own_cgroupns {
+            sys::unshare(libc::CLONE_NEWCGROUP).map_err(engine("cgroup namespace"))?;
+        }
+        let cgroups = match own_cgroupns {
+            true => rootfs::CgroupView::of_host(self.v1_tasks),
+            false => rootfs::CgroupView::binds_of_host(self.v1_tasks),
+        }
+        .map_err(engine("cgroup view"))?;
         // Through the host's /proc/sys, from inside the new namespaces (oci::sysctl).
         sysctl::apply(self.sysctls).map_err(engine("linux.sysctl"))?;
         rootfs::make_private().map_err(engine("rootfs"))?;
-        // Cgroup mounts were expanded into plain binds by `expand_cgroup_mounts`.
-        let root = rootfs::prepare(spec, self.steps, &rootfs::cgroupfs::CgroupView::default())
-            .map_err(engine("rootfs"))?;
+        let root = match self.helped {
+            true => rootfs::prepare_cwd(self.steps, &cgroups),
+            false => rootfs::prepare(spec, self.steps, &cgroups),
+        }
+        .map_err(engine("rootfs"))?;
         let who = spec_user(process);
         let cwd = process.cwd().to_string_lossy().into_owned();
         rootfs::make_workdir(root.as_raw_fd(), &cwd)
             .map_err(|e| StartFailure::engine(e.to_string()))?;
-        crate::cgroup_step::join_self(self.v1_tasks).map_err(engine("cgroup"))?;
-        if process::has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::Cgroup)
-            && !namespaces::joins(self.namespaces, libc::CLONE_NEWCGROUP)
-        {
-            sys::unshare(libc::CLONE_NEWCGROUP).map_err(engine("cgroup namespace"))?;
+        if !self.helped {
+            set_oom_score_adj(process)?;
         }
-        if let Some(adj) = process.oom_score_adj() {
-            std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-                .map_err(engine("process.oomScoreAdj"))?;
+        // prestart and createRuntime: the runtime runs them now, in its namespaces, the
+        // mounts made and before pivot_root (runtime spec "Lifecycle" steps 3-4, runc).
+        if self.runtime_hooks {
+            sys::write_all(self.ready.as_raw_fd(), &[tag::HOOKS]).map_err(engine("sync"))?;
+            self.wait_go("a prestart or createRuntime hook failed")?;
         }
         // createContainer: in the container's namespaces, its mounts made, before
         // pivot_root (the hook's path resolves as in the runtime's namespace).
@@ -438,6 +602,15 @@ impl Init<'_> {
             .seal()
             .map_err(|e| StartFailure::engine(e.to_string()))?;
         Ok(Exec { path, argv, envp })
+    }
+}
+
+/// `process.oomScoreAdj`, for this process and the ones it forks.
+fn set_oom_score_adj(process: &Process) -> Result<(), StartFailure> {
+    match process.oom_score_adj() {
+        Some(adj) => std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(engine("process.oomScoreAdj")),
+        None => Ok(()),
     }
 }
 

@@ -4,7 +4,8 @@
 //! Only facts true of bocker's runtime library today, each with where it lives; a list
 //! grows when the code it names does (docs/RUNTIME-OCI.md tracks what is missing):
 //! - namespaces: bocker-run's clone flags (mount, uts, ipc, pid, network) and its
-//!   `unshare(CLONE_NEWCGROUP)`; no `user` or `time` yet;
+//!   `unshare(CLONE_NEWCGROUP)`, `user` (with uid/gid mappings, or joined by path); no
+//!   `time` yet;
 //! - capabilities: bocker-run's capability masks are by number, so every capability the
 //!   kernel headers name (`CAP_CHOWN` … `CAP_CHECKPOINT_RESTORE`, 0–40);
 //! - cgroup: v1 and v2 through bocker-cgroups' cgroupfs code; no systemd driver;
@@ -89,7 +90,7 @@ pub fn features() -> Features {
         "hooks": HOOKS,
         "mountOptions": [],
         "linux": {
-            "namespaces": ["mount", "uts", "ipc", "pid", "network", "cgroup"],
+            "namespaces": ["mount", "uts", "ipc", "pid", "network", "cgroup", "user"],
             "capabilities": CAPABILITIES.as_slice(),
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
             "seccomp": {
@@ -146,7 +147,10 @@ mod tests {
             .iter()
             .map(|n| n.as_str().unwrap())
             .collect();
-        assert_eq!(ns, ["mount", "uts", "ipc", "pid", "network", "cgroup"]);
+        assert_eq!(
+            ns,
+            ["mount", "uts", "ipc", "pid", "network", "cgroup", "user"]
+        );
         assert_eq!(v["linux"]["cgroup"]["systemd"], false);
         assert_eq!(v["linux"]["cgroup"]["v1"], true);
         assert_eq!(v["linux"]["apparmor"]["enabled"], false);

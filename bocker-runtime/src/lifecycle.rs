@@ -315,22 +315,11 @@ fn create_in(
     drop(console);
     record.state.pid = pid;
     record.init_start_time = state::start_time_of(pid).unwrap_or(0);
+    // prestart (deprecated) and createRuntime ran inside `oci::create`: in the
+    // runtime's namespaces, the container's mounts made, before its pivot_root.
     record.hooks = spec.hooks().clone();
-    // prestart (deprecated) and createRuntime: in the runtime's namespaces, the
-    // container's set up (runc runs them at the same point, before pivot_root).
-    #[allow(deprecated)]
-    let early = [
-        hooks_of(&record.hooks, |h| h.prestart()),
-        hooks_of(&record.hooks, |h| h.create_runtime()),
-    ];
-    let state_json = hook_state(&record.state, pid, "creating");
-    let hooked = early
-        .iter()
-        .try_for_each(|hooks| oci::hooks::run_all(hooks, &state_json));
     record.state.status = Status::Created;
-    let saved = hooked
-        .map_err(LifecycleError::from)
-        .and_then(|()| record.save(root).map_err(LifecycleError::from));
+    let saved = record.save(root).map_err(LifecycleError::from);
     if let Err(e) = saved.and_then(|()| write_pid_file(opts, pid)) {
         let _ = bocker_run::sys::kill(pid, libc::SIGKILL);
         return Err(e);

@@ -469,8 +469,8 @@ fn hooks_run_in_order_with_the_state_on_stdin() {
     b.ok(&["delete", "h1"]);
     assert_eq!(
         std::fs::read_to_string(&log).unwrap(),
-        "createContainer \"status\":\"creating\"\nprestart \"status\":\"creating\"\n\
-         createRuntime \"status\":\"creating\"\npoststart \"status\":\"running\"\n\
+        "prestart \"status\":\"creating\"\ncreateRuntime \"status\":\"creating\"\n\
+         createContainer \"status\":\"creating\"\npoststart \"status\":\"running\"\n\
          poststop \"status\":\"stopped\"\n"
     );
     let state: serde_json::Value =

@@ -72,14 +72,8 @@ fn apply_one(r: RawFd, rootfs: &CStr, step: &MountStep, cgroups: &CgroupView) ->
         MountStep::Mask { path } => mask(r, path),
         MountStep::Cgroup { dest, flags } => super::cgroupfs::mount(r, dest, *flags, cgroups),
         MountStep::ReadOnlyPath { path } => read_only(r, path),
-        MountStep::ReadOnlyRoot => sys::mount(
-            None,
-            rootfs,
-            None,
-            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY,
-            None,
-        )
-        .map_err(|e| err("remounting read-only", "/", e)),
+        MountStep::ReadOnlyRoot => remount_keeping_locked(rootfs, libc::MS_RDONLY)
+            .map_err(|e| err("remounting read-only", "/", e)),
     }
 }
 
@@ -93,14 +87,27 @@ fn mount_fs(
 ) -> io::Result<()> {
     let target = mount_point(root, dest, true).map_err(|e| err("creating", dest, e))?;
     let data = (!data.is_empty()).then(|| cstr(data)).transpose()?;
-    sys::mount(
+    let mounted = sys::mount(
         Some(&cstr(source)?),
         &fd_path(target.as_raw_fd()),
         Some(&cstr(fstype)?),
         flags,
         data.as_deref(),
-    )
-    .map_err(|e| err("mounting", dest, e))
+    );
+    match mounted {
+        // A sysfs belongs to a network namespace: in a user namespace that does not own
+        // the container's network namespace (the host's, say) the kernel refuses it, so
+        // the host's /sys is bound instead, with the mount's flags (runc's fallback).
+        Err(e) if fstype == "sysfs" && e.raw_os_error() == Some(libc::EPERM) => {
+            bind_at(root, Path::new("/sys"), dest, true)?;
+            let kept = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+            match flags & kept {
+                0 => Ok(()),
+                f => remount(root, dest, f).map_err(|e| err("remounting", dest, e)),
+            }
+        }
+        other => other.map_err(|e| err("mounting", dest, e)),
+    }
 }
 
 fn bind(src: RawFd, target: RawFd, recursive: bool) -> io::Result<()> {
@@ -175,13 +182,46 @@ fn dangling_link(r: RawFd, path: &str) -> io::Result<Option<String>> {
 /// an fd opened before the mount names the dentry *under* it.
 fn remount(root: RawFd, dest: &str, flags: libc::c_ulong) -> io::Result<()> {
     let fd = safepath::open_path(root, dest)?;
-    sys::mount(
-        None,
-        &fd_path(fd.as_raw_fd()),
-        None,
-        libc::MS_BIND | libc::MS_REMOUNT | flags,
-        None,
-    )
+    remount_keeping_locked(&fd_path(fd.as_raw_fd()), flags)
+}
+
+/// The per-mount flags a bind of `path` has now (statvfs(3)'s `ST_*` as `MS_*`).
+fn current_flags(path: &CStr) -> io::Result<libc::c_ulong> {
+    // SAFETY: statvfs is plain data; zero is a valid value.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid C string and a statvfs we own.
+    sys::cvt(unsafe { libc::statvfs(path.as_ptr(), &mut st) })?;
+    let pairs = [
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ];
+    Ok(pairs
+        .iter()
+        .filter(|(st_flag, _)| st.f_flag & st_flag != 0)
+        .fold(0, |acc, (_, ms)| acc | ms))
+}
+
+/// Remount the bind at `path` with `flags`. In a user namespace the flags a mount had
+/// when its namespace was copied from a more privileged one are locked (mount(2)
+/// `EPERM`): then retry with them kept, as runc does.
+fn remount_keeping_locked(path: &CStr, flags: libc::c_ulong) -> io::Result<()> {
+    let go = |flags| {
+        sys::mount(
+            None,
+            path,
+            None,
+            libc::MS_BIND | libc::MS_REMOUNT | flags,
+            None,
+        )
+    };
+    match go(flags) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => go(flags | current_flags(path)?),
+        other => other,
+    }
 }
 
 /// /dev, resolved again: the fresh tmpfs, which nothing but us has touched.

@@ -10,6 +10,11 @@
 //!   host's symlinks beside them (`cpu` → `cpu,cpuacct`), then the tmpfs made read-only.
 //!   `--memory 64m` → `/sys/fs/cgroup/memory/memory.limit_in_bytes` reads 67108864.
 //!
+//! Without a cgroup namespace of its own (containerd's default on a v1 host), a
+//! `cgroup` mount would show the host's whole tree; so, as runc does, each hierarchy's
+//! directory at /sys/fs/cgroup/<name> is a bind of the container's own group on the host
+//! ([`CgroupView::V1Binds`]): its files, its limits, nothing above it.
+//!
 //! Every mount is read-only, nosuid, noexec, nodev: the container (without
 //! CAP_SYS_ADMIN) can neither write a limit nor a `release_agent` (CVE-2022-0492).
 
@@ -45,6 +50,12 @@ pub enum CgroupView {
         hierarchies: Vec<(String, String)>,
         links: Vec<(String, String)>,
     },
+    /// v1 without a cgroup namespace: (name under /sys/fs/cgroup, the container's group
+    /// directory on the host) bound, and (link, target) pairs.
+    V1Binds {
+        groups: Vec<(String, PathBuf)>,
+        links: Vec<(String, String)>,
+    },
 }
 
 impl CgroupView {
@@ -57,20 +68,53 @@ impl CgroupView {
         }
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")?;
         let hierarchies = v1_hierarchies(&mountinfo, tasks_files);
-        let mut links = Vec::new();
-        for entry in std::fs::read_dir(HOST_CGROUP)? {
-            let entry = entry?;
-            if !entry.file_type()?.is_symlink() {
-                continue;
-            }
-            let target = std::fs::read_link(entry.path())?;
-            let (name, target) = (entry.file_name(), target.to_string_lossy().into_owned());
-            if hierarchies.iter().any(|(h, _)| *h == target) {
-                links.push((name.to_string_lossy().into_owned(), target));
-            }
-        }
+        let links = host_links(hierarchies.iter().map(|(h, _)| h.as_str()))?;
         Ok(CgroupView::V1 { hierarchies, links })
     }
+
+    /// The view of a container without a cgroup namespace of its own: on v1 the group
+    /// directories of `tasks_files` (`/sys/fs/cgroup/<name>/<group>/tasks`) bound at
+    /// `<name>`; on v2 (none) the `cgroup2` mount.
+    pub fn binds_of_host(tasks_files: &[PathBuf]) -> io::Result<CgroupView> {
+        if tasks_files.is_empty() {
+            return Ok(CgroupView::V2);
+        }
+        let groups = v1_groups(tasks_files);
+        let links = host_links(groups.iter().map(|(h, _)| h.as_str()))?;
+        Ok(CgroupView::V1Binds { groups, links })
+    }
+}
+
+/// (hierarchy name, group directory) of each `tasks` file under /sys/fs/cgroup/<name>/.
+fn v1_groups(tasks_files: &[PathBuf]) -> Vec<(String, PathBuf)> {
+    tasks_files
+        .iter()
+        .filter_map(|t| {
+            let dir = t.parent()?;
+            let rel = dir.strip_prefix(HOST_CGROUP).ok()?;
+            let name = rel.components().next()?.as_os_str().to_str()?.to_string();
+            Some((name, dir.to_path_buf()))
+        })
+        .collect()
+}
+
+/// The host's /sys/fs/cgroup symlinks (`cpu` → `cpu,cpuacct`) to one of `names`.
+fn host_links<'a>(
+    names: impl Iterator<Item = &'a str> + Clone,
+) -> io::Result<Vec<(String, String)>> {
+    let mut links = Vec::new();
+    for entry in std::fs::read_dir(HOST_CGROUP)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_symlink() {
+            continue;
+        }
+        let target = std::fs::read_link(entry.path())?;
+        let (name, target) = (entry.file_name(), target.to_string_lossy().into_owned());
+        if names.clone().any(|h| h == target) {
+            links.push((name.to_string_lossy().into_owned(), target));
+        }
+    }
+    Ok(links)
 }
 
 /// (name, mount data) of each v1 hierarchy mounted directly under /sys/fs/cgroup whose
@@ -137,17 +181,30 @@ pub fn mount(r: RawFd, dest: &str, extra: libc::c_ulong, view: &CgroupView) -> i
             fs("cgroup2", at.as_raw_fd(), None, flags)
                 .map_err(|e| err("mounting cgroup2 at", dest, e))
         }
-        CgroupView::V1 { hierarchies, links } => {
+        CgroupView::V1 { links, .. } | CgroupView::V1Binds { links, .. } => {
             let at = safepath::mkdir_all(r, dest, 0o755).map_err(|e| err("creating", dest, e))?;
             let tmpfs = libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV;
             fs("tmpfs", at.as_raw_fd(), Some("mode=755"), tmpfs)
                 .map_err(|e| err("mounting tmpfs at", dest, e))?;
-            for (name, data) in hierarchies {
+            let dir_of = |name: &str| {
                 let path = format!("{}/{name}", dest.trim_end_matches('/'));
                 let dir =
                     safepath::mkdir_all(r, &path, 0o755).map_err(|e| err("creating", &path, e))?;
-                fs("cgroup", dir.as_raw_fd(), Some(data), flags)
-                    .map_err(|e| err("mounting cgroup at", &path, e))?;
+                Ok::<_, io::Error>((path, dir))
+            };
+            if let CgroupView::V1 { hierarchies, .. } = view {
+                for (name, data) in hierarchies {
+                    let (path, dir) = dir_of(name)?;
+                    fs("cgroup", dir.as_raw_fd(), Some(data), flags)
+                        .map_err(|e| err("mounting cgroup at", &path, e))?;
+                }
+            }
+            if let CgroupView::V1Binds { groups, .. } = view {
+                for (name, host) in groups {
+                    let (path, dir) = dir_of(name)?;
+                    bind_read_only(host, r, &path, dir.as_raw_fd(), flags)
+                        .map_err(|e| err("binding the container's cgroup at", &path, e))?;
+                }
             }
             let top = safepath::open(r, dest, libc::O_PATH | libc::O_DIRECTORY)?;
             for (link, target) in links {
@@ -166,6 +223,33 @@ pub fn mount(r: RawFd, dest: &str, extra: libc::c_ulong, view: &CgroupView) -> i
             .map_err(|e| err("remounting read-only", dest, e))
         }
     }
+}
+
+/// Bind the host directory `host` onto `at` (`path` under the root `r`), then remount
+/// the bind with `flags` (resolved again: `at` names the directory under the bind).
+fn bind_read_only(
+    host: &Path,
+    r: RawFd,
+    path: &str,
+    at: RawFd,
+    flags: libc::c_ulong,
+) -> io::Result<()> {
+    let src = sys::open(&sys::cpath(host)?, libc::O_PATH | libc::O_DIRECTORY)?;
+    sys::mount(
+        Some(&fd_path(src.as_raw_fd())),
+        &fd_path(at),
+        None,
+        libc::MS_BIND,
+        None,
+    )?;
+    let bound = safepath::open_path(r, path)?;
+    sys::mount(
+        None,
+        &fd_path(bound.as_raw_fd()),
+        None,
+        libc::MS_BIND | libc::MS_REMOUNT | flags,
+        None,
+    )
 }
 
 #[cfg(test)]
@@ -191,6 +275,19 @@ mod tests {
             [
                 ("cpu,cpuacct".to_string(), "cpu,cpuacct".to_string()),
                 ("memory".to_string(), "memory".to_string())
+            ]
+        );
+        assert_eq!(
+            v1_groups(&tasks),
+            [
+                (
+                    "cpu,cpuacct".to_string(),
+                    PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/bocker/c1")
+                ),
+                (
+                    "memory".to_string(),
+                    PathBuf::from("/sys/fs/cgroup/memory/bocker/c1")
+                )
             ]
         );
         let tasks = [PathBuf::from("/sys/fs/cgroup/systemd/x/tasks")];

@@ -12,7 +12,7 @@ pub mod steps;
 use crate::sys::{self, cpath};
 use oci_spec::runtime::Spec;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 pub use cgroupfs::CgroupView;
 pub use pivot::{enter_workdir, make_workdir, pivot};
@@ -45,5 +45,47 @@ pub fn prepare(spec: &Spec, steps: &[MountStep], cgroups: &CgroupView) -> io::Re
     .map_err(|e| io::Error::new(e.kind(), format!("binding rootfs {}: {e}", path.display())))?;
     let root = sys::open(&rootfs, libc::O_PATH | libc::O_DIRECTORY)?;
     apply::apply(root.as_raw_fd(), &rootfs, steps, cgroups)?;
+    Ok(root)
+}
+
+/// `open_tree(2)`'s "clone the tree" flag (linux/mount.h).
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+/// `move_mount(2)`: the source and the target are the fds themselves (linux/mount.h).
+const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+
+/// [`prepare`] of the current directory, the rootfs the init's creator entered before
+/// cloning it (so that it is the copy in the init's mount namespace): in a user
+/// namespace the container's root may not be allowed to walk the rootfs' path (a
+/// bundle under a 0700 directory), while its cwd needs no walk. A recursive clone of
+/// that tree (`open_tree`) is attached over it (`move_mount`); the clone's fd is the
+/// new mount's root, what [`pivot`] enters.
+pub fn prepare_cwd(steps: &[MountStep], cgroups: &CgroupView) -> io::Result<OwnedFd> {
+    let flags =
+        OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_RECURSIVE as libc::c_uint;
+    // SAFETY: open_tree on the cwd with a valid path; the result is a new fd we own.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c".".as_ptr(), flags) };
+    let fd = sys::cvt_long(fd)
+        .map_err(|e| io::Error::new(e.kind(), format!("cloning the rootfs tree: {e}")))?;
+    // SAFETY: open_tree returned a new fd nobody else owns.
+    let root = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as RawFd) };
+    let move_flags = MOVE_MOUNT_F_EMPTY_PATH;
+    // SAFETY: move_mount of the fd we own onto the cwd; valid C strings.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            root.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            c".".as_ptr(),
+            move_flags,
+        )
+    };
+    sys::cvt_long(r).map_err(|e| io::Error::new(e.kind(), format!("binding the rootfs: {e}")))?;
+    apply::apply(
+        root.as_raw_fd(),
+        &sys::fd_path(root.as_raw_fd()),
+        steps,
+        cgroups,
+    )?;
     Ok(root)
 }

@@ -3,7 +3,8 @@
 //! [`super::apply`]. Order: the spec's mounts in spec order (the OCI rule), with the
 //! default devices and /dev symlinks right after a tmpfs /dev (OCI "Default Devices"),
 //! then `linux.devices`, `linux.maskedPaths`, `linux.readonlyPaths`, and `root.readonly`
-//! last.
+//! last. In a user namespace `mknod` of a device is not allowed (user_namespaces(7)), so
+//! every device node becomes a bind of the host's node at the same path, as runc does.
 
 use oci_spec::runtime::{LinuxDeviceType, Mount, Spec};
 use std::path::PathBuf;
@@ -265,7 +266,22 @@ pub fn plan(spec: &Spec) -> Result<Vec<MountStep>, StepError> {
     if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
         out.push(MountStep::ReadOnlyRoot);
     }
+    if crate::process::has_namespace(spec, oci_spec::runtime::LinuxNamespaceType::User) {
+        out = out.into_iter().map(device_as_bind).collect();
+    }
     Ok(out)
+}
+
+/// A device node as a bind of the host's `/dev/<name>` (see the module doc).
+fn device_as_bind(step: MountStep) -> MountStep {
+    match step {
+        MountStep::Device { name, .. } | MountStep::Node { name, .. } => MountStep::Bind {
+            source: PathBuf::from("/dev").join(&name),
+            dest: format!("/dev/{name}"),
+            recursive: false,
+        },
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -543,6 +559,40 @@ mod device_tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn in_a_user_namespace_devices_are_binds_of_the_hosts_nodes() {
+        use oci_spec::runtime::{LinuxNamespaceBuilder, LinuxNamespaceType, MountBuilder};
+        let mut s = spec_with(vec![dev("/dev/test2", LinuxDeviceType::B).build().unwrap()]);
+        let dev_tmpfs = MountBuilder::default()
+            .destination("/dev")
+            .typ("tmpfs")
+            .source("tmpfs")
+            .build()
+            .unwrap();
+        s.set_mounts(Some(vec![dev_tmpfs]));
+        let user = LinuxNamespaceBuilder::default()
+            .typ(LinuxNamespaceType::User)
+            .build()
+            .unwrap();
+        let mut linux = s.linux().clone().unwrap();
+        linux.set_namespaces(Some(vec![user]));
+        s.set_linux(Some(linux));
+        let steps = plan(&s).unwrap();
+        assert!(!steps
+            .iter()
+            .any(|s| matches!(s, MountStep::Device { .. } | MountStep::Node { .. })));
+        for name in ["null", "tty", "test2"] {
+            assert!(
+                steps.contains(&MountStep::Bind {
+                    source: PathBuf::from(format!("/dev/{name}")),
+                    dest: format!("/dev/{name}"),
+                    recursive: false
+                }),
+                "{name}"
+            );
+        }
     }
 
     #[test]
