@@ -48,6 +48,17 @@ pub fn run(hook: &Hook, state: &[u8]) -> Result<(), HookError> {
     if pid == 0 {
         drop(stdin_w);
         let _ = sys::dup2(stdin_r.as_raw_fd(), 0);
+        // A hook starts as a fresh program would: no signal the runtime blocks or ignores
+        // (a foreground `run` on a terminal blocks INT/TERM/HUP/QUIT/CHLD/WINCH to relay
+        // them; Rust ignores SIGPIPE) is blocked or ignored in it.
+        sys::default_signal_actions();
+        // SAFETY: an empty set written into a local before it is read.
+        let empty = unsafe {
+            let mut set = std::mem::zeroed::<libc::sigset_t>();
+            libc::sigemptyset(&mut set);
+            set
+        };
+        let _ = sys::sigprocmask(libc::SIG_SETMASK, &empty);
         let e = sys::execve(&c_path, &argv, &envp);
         let _ = sys::write_all(2, format!("hook {path}: {e}\n").as_bytes());
         sys::exit_now(127);
@@ -142,5 +153,29 @@ mod tests {
         assert_eq!(e.to_string(), "hook /bin/sh: exit status 3");
         let e = run(&hook("sleep 5", Some(1)), b"").unwrap_err();
         assert_eq!(e.to_string(), "hook /bin/sh: timed out after 1 s");
+    }
+
+    #[test]
+    fn a_hook_inherits_no_blocked_or_ignored_signal() {
+        // This thread blocks SIGTERM (as a foreground `run` on a terminal does) and the
+        // process ignores SIGPIPE (Rust's default); the hook sees neither.
+        // SAFETY: sets built in locals; only this test thread's mask changes, restored below.
+        let old = unsafe {
+            let mut set = std::mem::zeroed::<libc::sigset_t>();
+            let mut old = std::mem::zeroed::<libc::sigset_t>();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+            old
+        };
+        let h = hook(
+            "grep -q '^SigBlk:[[:space:]]*0*$' /proc/self/status && \
+             grep -q '^SigIgn:[[:space:]]*0*$' /proc/self/status",
+            None,
+        );
+        let r = run(&h, b"");
+        // SAFETY: restoring the mask saved above.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+        r.unwrap();
     }
 }
