@@ -503,32 +503,63 @@ fn wait_gone(record: &Record) -> Result<()> {
 /// (128+N after signal N, as a shell's).
 pub fn run(root: &Path, id: &str, opts: &CreateOptions) -> Result<i32> {
     let record = create(root, id, opts)?;
+    // From here every signal sent to us goes to the init, as runc's foreground `run`
+    // forwards them (after `create`: the init must not inherit the mask).
+    let forwarded = forwarded_signals();
+    let mut old = forwarded;
+    // SAFETY: valid sets; only this thread's mask changes (the runtime is single-threaded).
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &forwarded, &mut old) };
     if let Err(e) = start(root, id) {
         let _ = delete(root, id, true);
         return Err(e);
     }
-    let status = wait_child(record.state.pid);
+    let status = forward_until_exit(record.state.pid, &forwarded);
+    // SAFETY: restoring the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
     delete(root, id, true)?;
     Ok(status)
 }
 
-/// Reap our child `pid`; its exit status, 128+N after signal N.
-fn wait_child(pid: i32) -> i32 {
-    let mut status = 0;
-    loop {
-        // SAFETY: waiting for our own child; `status` is ours to write.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            break;
-        }
-        if r == -1 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return 255;
-        }
+/// Every signal but those the kernel raises for a fault of our own (never blockable in
+/// practice) and SIGKILL/SIGSTOP (never blockable at all).
+fn forwarded_signals() -> libc::sigset_t {
+    let mut set = bocker_run::sys::sigset_all();
+    for sig in [
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGFPE,
+        libc::SIGILL,
+        libc::SIGTRAP,
+        libc::SIGSYS,
+        libc::SIGKILL,
+        libc::SIGSTOP,
+    ] {
+        // SAFETY: `set` is an initialised sigset_t of ours.
+        unsafe { libc::sigdelset(&mut set, sig) };
     }
-    if libc::WIFSIGNALED(status) {
-        128 + libc::WTERMSIG(status)
-    } else {
-        libc::WEXITSTATUS(status)
+    set
+}
+
+/// Wait for our child `pid` (`set` blocked by the caller), passing every other signal
+/// of `set` on to it (runc's foreground `run`); its exit status, 128+N after signal N.
+fn forward_until_exit(pid: i32, set: &libc::sigset_t) -> i32 {
+    loop {
+        // A SIGCHLD that came before the mask was set is lost: look first, then wait.
+        if let Some((_, status)) = bocker_run::sys::try_wait(pid) {
+            return if libc::WIFSIGNALED(status) {
+                128 + libc::WTERMSIG(status)
+            } else {
+                libc::WEXITSTATUS(status)
+            };
+        }
+        match bocker_run::sys::sigwaitinfo(set) {
+            Ok(libc::SIGCHLD) => {}
+            Ok(sig) => {
+                let _ = bocker_run::sys::kill(pid, sig);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return 255,
+        }
     }
 }
 

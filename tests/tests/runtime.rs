@@ -5,7 +5,7 @@
 //! spec field bocker cannot honour refused by name; the spec's seccomp profile applied;
 //! `exec` (flags and `--process`, `--detach --pid-file`), `pause`/`resume`, `events
 //! --stats`, `update --resources -`, hooks of every kind, `--console-socket`,
-//! `--preserve-fds`. Each test has its own `--root` and its
+//! `--preserve-fds`, signals to a foreground `run` reaching the init. Each test has its own `--root` and its
 //! own cgroup parent (`linux.cgroupsPath`), removed in `Drop` whatever happened.
 
 use std::fs::File;
@@ -181,6 +181,47 @@ fn run_passes_the_exit_status_through() {
     // run deletes what it created.
     let gone = b.runtime(&["state", "r1"]);
     assert!(!gone.status.success());
+}
+
+#[test]
+fn run_forwards_the_signals_it_gets_to_the_init() {
+    // runc's foreground `run` passes every signal it receives on to the container's
+    // init; before, a SIGTERM to `bocker-runtime run` killed the runtime itself.
+    let script = "trap 'echo got USR1' USR1; trap 'echo got TERM; exit 3' TERM; \
+                  echo up; while :; do sleep 0.1; done";
+    let b = Bundle::new(&["sh", "-c", script]);
+    let cg = format!("/{}/f2", b.cgroup_parent);
+    b.edit(|c| c["linux"]["cgroupsPath"] = cg.into());
+    let out = b.dir.path().join("out");
+    let bundle = b.path();
+    let mut child = b
+        .cmd(&["run", "--bundle", bundle.to_str().unwrap(), "f2"])
+        .stdout(File::create(&out).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let wait_for = |text: &str| {
+        while !std::fs::read_to_string(&out).unwrap().contains(text) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    wait_for("up");
+    // SAFETY: signalling the runtime this test started.
+    unsafe { libc::kill(pid, libc::SIGUSR1) };
+    wait_for("got USR1");
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "up\ngot USR1\ngot TERM\n"
+    );
+    assert!(
+        !b.runtime(&["state", "f2"]).status.success(),
+        "run deleted it"
+    );
 }
 
 #[test]
