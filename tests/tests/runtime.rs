@@ -194,7 +194,7 @@ fn run_forwards_the_signals_it_gets_to_the_init() {
     b.edit(|c| c["linux"]["cgroupsPath"] = cg.into());
     let out = b.dir.path().join("out");
     let bundle = b.path();
-    let mut child = b
+    let child = b
         .cmd(&["run", "--bundle", bundle.to_str().unwrap(), "f2"])
         .stdout(File::create(&out).unwrap())
         .stderr(Stdio::piped())
