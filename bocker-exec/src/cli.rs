@@ -27,6 +27,10 @@ pub struct Args {
     /// User: name|uid[:group|gid], resolved from the container's /etc/passwd and /etc/group
     #[arg(short = 'u', long)]
     pub user: Option<String>,
+    /// Give the command every capability (Docker's exec --privileged; the container's
+    /// seccomp filter and no_new_privs still apply)
+    #[arg(long)]
+    pub privileged: bool,
     /// Container id, unique prefix or name
     pub container: String,
     /// Command and arguments

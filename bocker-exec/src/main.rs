@@ -1,4 +1,4 @@
-//! `bocker exec [-i] [-t] [-d] [-e K=V] [-w DIR] [-u USER] <ctr> <cmd…>`: run a command
+//! `bocker exec [-i] [-t] [-d] [-e K=V] [-w DIR] [-u USER] [--privileged] <ctr> <cmd…>`: run a command
 //! inside a running container's namespaces and cgroup, as the seed's `bocker_exec` did
 //! (without grepping `ps` for the container's pid), and pass its exit status through.
 

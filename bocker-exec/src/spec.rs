@@ -101,9 +101,20 @@ pub fn build(
         tty: args.tty,
         detach: args.detach,
         no_new_privileges: crate::runtime::recorded_no_new_privileges(&rec.config),
-        privileges: crate::runtime::recorded::of(&rec.config),
+        privileges: privileges(args, rec),
         preserve_fds: 0,
     })
+}
+
+/// The container's privileges; with `--privileged`, every capability instead of the
+/// container's (moby's exec: `Privileged` sets all capabilities of the process; the
+/// container's seccomp filter stays, as runc applies the container's to an exec).
+fn privileges(args: &Args, rec: &ContainerRecord) -> crate::runtime::Privileges {
+    let mut p = crate::runtime::recorded::of(&rec.config);
+    if args.privileged {
+        p.capabilities = Some(bocker_run::spec::security::privileged_capabilities());
+    }
+    p
 }
 
 /// Replace the entry with the same key, or append.

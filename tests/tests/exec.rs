@@ -139,6 +139,26 @@ fn capabilities_seccomp_and_no_new_privs_are_the_containers() {
 }
 
 #[test]
+fn exec_privileged_gives_the_command_every_capability_bocker_holds() {
+    // Docker 20.10's `exec --privileged`: every capability for the command (the
+    // container's seccomp filter stays); the container itself keeps its default set.
+    let c = Sleeping::start();
+    let field = |out: &str, name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {name} in\n{out}"))
+            .to_string()
+    };
+    let ours = std::fs::read_to_string("/proc/self/status").unwrap();
+    let privileged = c.ok(&["--privileged", "x", "cat", "/proc/self/status"]);
+    assert_eq!(field(&privileged, "CapEff:"), field(&ours, "CapPrm:"));
+    assert_eq!(field(&privileged, "Seccomp:"), "2");
+    let plain = c.ok(&["x", "cat", "/proc/self/status"]);
+    assert_eq!(field(&plain, "CapEff:"), "00000000a80425fb");
+}
+
+#[test]
 fn env_workdir_and_user_take_effect() {
     let c = Sleeping::start();
     let out = c.ok(&[

@@ -247,6 +247,16 @@ fn capability_set(args: &SecurityArgs) -> Result<Capabilities, FlagError> {
         .collect())
 }
 
+/// Every capability bocker itself holds: what `--privileged` gives a container and
+/// `exec --privileged` a command (moby's `caps.GetAllCapabilities`, less what this
+/// process lacks, e.g. CAP_SYS_RESOURCE on some hosts).
+pub fn privileged_capabilities() -> Vec<Capability> {
+    let held = held_capabilities();
+    ALL.into_iter()
+        .filter(|c| held & (1 << capabilities::number(*c)) != 0)
+        .collect()
+}
+
 /// Our own permitted set (`CapPrm` of /proc/self/status); all bits when unreadable.
 fn held_capabilities() -> u64 {
     std::fs::read_to_string("/proc/self/status")
