@@ -1,7 +1,7 @@
 //! A spec's own `linux.seccomp` compiled into one classic-BPF program, written with
 //! [`super::bpf`] (a profile such as Docker's default JSON needs an action per rule);
-//! [`program`] also writes the built-in default profile (`security::seccomp`). The semantics are libseccomp's as runc
-//! applies them (runc's `libcontainer/seccomp`, libseccomp's `seccomp_rule_add(3)`):
+//! [`program`] also writes the built-in default profile (`security::seccomp`). The
+//! semantics are libseccomp's as runc applies them (runc's `libcontainer/seccomp`, libseccomp's `seccomp_rule_add(3)`):
 //!
 //! - A call from another architecture (or an x32 call on x86_64) kills the process:
 //!   only the native architecture is filtered (`architectures` is not read).
@@ -456,6 +456,37 @@ mod tests {
         assert_eq!(verdict(&p, libc::SYS_clone, [newns, 0, 0, 0, 0, 0]), EPERM);
         assert_eq!(verdict(&p, 1000, [0; 6]), EPERM);
         assert_eq!(bpf::eval(&p, 0x4000_0003, 0, [0; 6]), RET_KILL_PROCESS);
+    }
+
+    /// Every other syscall allowed: hundreds of one-number ranges, so the search's
+    /// upper levels jump further than a conditional jump reaches (255) and go through
+    /// `ja`. Each number still gets its own action.
+    #[test]
+    fn a_sparse_profile_searches_past_the_conditional_jump_range() {
+        let table = numbers();
+        let even: Vec<&str> = table
+            .iter()
+            .filter(|(_, &nr)| nr % 2 == 0)
+            .map(|(&n, _)| n)
+            .collect();
+        let json = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+            "syscalls": [{"names": even, "action": "SCMP_ACT_ALLOW"}]
+        });
+        let p = compile(&serde_json::from_value(json).unwrap()).unwrap();
+        assert!(p.iter().any(|i| i.code == 0x05), "no long jump was needed");
+        let known: std::collections::BTreeSet<i64> = table.values().copied().collect();
+        for nr in 0..1100u32 {
+            let want = if nr % 2 == 0 && known.contains(&i64::from(nr)) {
+                RET_ALLOW
+            } else {
+                EPERM
+            };
+            assert_eq!(verdict(&p, i64::from(nr), [0; 6]), want, "nr {nr}");
+        }
+        if let Some(bit) = X32_BIT {
+            assert_eq!(bpf::eval(&p, AUDIT_ARCH, bit, [0; 6]), RET_KILL_PROCESS);
+        }
     }
 
     #[test]
