@@ -42,6 +42,11 @@ pub enum CgroupError {
 pub type Result<T> = std::result::Result<T, CgroupError>;
 
 impl CgroupError {
+    /// Whether a file system operation failed because the path does not exist.
+    pub(crate) fn is_not_found(&self) -> bool {
+        matches!(self, CgroupError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         CgroupError::Io {
             op,

@@ -127,6 +127,19 @@ fn rmdir_retry(dir: &Path) -> Result<()> {
     }
 }
 
+/// One `rmdir` of a group's directory: `Ok(true)` when it is gone (or was), `Ok(false)`
+/// when the kernel keeps it (EBUSY: processes or child groups; ENOTEMPTY).
+pub(crate) fn rmdir_once(dir: &Path) -> Result<bool> {
+    match std::fs::remove_dir(dir) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(true),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::ENOTEMPTY)) => {
+            Ok(false)
+        }
+        Err(e) => Err(CgroupError::io("rmdir", dir, e)),
+    }
+}
+
 /// Removes a directory only if nothing lives in it any more (used for the
 /// shared parent group); a busy or non-empty parent is left alone.
 pub(crate) fn rmdir_if_unused(dir: &Path) -> Result<()> {

@@ -247,8 +247,17 @@ impl Cgroup {
 
     /// Kills whatever is left in the group (v2: `cgroup.kill` where the kernel has it;
     /// else, and on v1, freeze, SIGKILL every member, thaw) and removes it. The usual
-    /// case, a group already empty, skips the kill round.
+    /// case, a group already empty and without child groups, is one `rmdir` per
+    /// directory: the kernel refuses (EBUSY) any that still holds a process or a group,
+    /// and only then are its processes listed and killed.
     pub fn destroy(&self) -> Result<()> {
+        let mut left = false;
+        for dir in self.paths() {
+            left |= !fs::rmdir_once(&dir)?;
+        }
+        if !left {
+            return Ok(());
+        }
         if !self.procs().map(|p| p.is_empty()).unwrap_or(false) {
             self.kill_all()?;
         }

@@ -341,3 +341,40 @@ fn destroy_kills_a_forking_group_and_leaves_the_sibling_stores_group() {
         Some(9)
     );
 }
+
+/// A start makes only its own group when the parent exists, and still works when the
+/// parent was removed since (made again), or was made by another tool without
+/// `cgroup.clone_children` (its empty cpuset is filled, else no task could join).
+#[test]
+fn parent_levels_are_made_once_and_again_when_gone() {
+    let Some(h) = real_v1() else { return };
+    let parent = unique_parent("v1par");
+    let mut guard = Guard::new(h.clone(), &format!("{parent}/st"));
+    let cpuset = PathBuf::from("/sys/fs/cgroup/cpuset");
+    let host_cpus = read(&cpuset.join("cpuset.cpus"));
+    // First start: the levels are made, with clone_children set on them.
+    let a = Cgroup::create(&h, &format!("{parent}/st"), "ps_a", &Limits::default()).unwrap();
+    let level = cpuset.join(&parent).join("st");
+    assert_eq!(read(&level.join("cgroup.clone_children")), "1");
+    assert_eq!(read(&level.join("ps_a").join("cpuset.cpus")), host_cpus);
+    a.destroy().unwrap();
+    assert!(a.paths().iter().all(|p| !p.exists()));
+    // The store's level removed meanwhile (all hierarchies): made again.
+    Cgroup::remove_parent_if_empty(&h, &format!("{parent}/st")).unwrap();
+    assert!(!level.exists());
+    let b = Cgroup::create(&h, &format!("{parent}/st"), "ps_b", &Limits::default()).unwrap();
+    assert!(b.paths().iter().all(|p| p.is_dir()));
+    b.destroy().unwrap();
+    // A level made by someone else: empty cpuset, no clone_children.
+    std::fs::remove_dir(&level).unwrap();
+    std::fs::write(cpuset.join(&parent).join("cgroup.clone_children"), "0").unwrap();
+    std::fs::create_dir(&level).unwrap();
+    assert_eq!(read(&level.join("cpuset.cpus")), "");
+    let c = Cgroup::create(&h, &format!("{parent}/st"), "ps_c", &Limits::default()).unwrap();
+    assert_eq!(read(&level.join("ps_c").join("cpuset.cpus")), host_cpus);
+    assert!(!read(&level.join("ps_c").join("cpuset.mems")).is_empty());
+    // And a process can join it.
+    let p = guard.spawn_sh("read x; echo in; read y");
+    c.add_pid(p.pid).unwrap();
+    assert!(c.procs().unwrap().contains(&p.pid));
+}

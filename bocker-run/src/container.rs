@@ -118,9 +118,30 @@ pub struct Created {
     /// The container's start lock ([`Store::try_lock_container_start`]), held until its
     /// run has ended and been cleaned up.
     start_lock: Option<Lock>,
+    /// Set by [`Created::defer_storage_removal`]: a `--rm` container's storage is kept
+    /// here once its record is gone, for [`Created::delete_storage`].
+    buried: Option<Option<bocker_store::Buried>>,
 }
 
 impl Created {
+    /// `run`'s supervisor answers its caller before a `--rm` container's storage is
+    /// deleted (unlinking a container's files is the slowest part of its end): the
+    /// record goes when the run ends, as always, and the storage waits in `tmp/` for
+    /// [`Created::delete_storage`], called once the caller has the exit status.
+    pub fn defer_storage_removal(&mut self) {
+        self.buried = Some(None);
+    }
+
+    /// Deletes the storage [`Created::defer_storage_removal`] kept (nothing otherwise);
+    /// a failure is reported on stderr and left to the collector.
+    pub fn delete_storage(&mut self, store: &Store) {
+        if let Some(Some(b)) = self.buried.take() {
+            if let Err(e) = b.delete(store) {
+                bocker_cli::warn(&format!("removing {}: {e}", self.id));
+            }
+        }
+    }
+
     /// Apply `f` to the stored record, under the record's lock.
     fn record(
         &mut self,
@@ -197,6 +218,7 @@ pub fn create(
         record,
         log,
         start_lock,
+        buried: None,
     })
 }
 
@@ -229,6 +251,7 @@ pub fn load(store: &Store, id: &ContainerId) -> Result<Created, ContainerError> 
         record,
         log,
         start_lock: Some(start_lock),
+        buried: None,
     })
 }
 
@@ -369,8 +392,16 @@ fn launch(store: &Store, ctr: &mut Created, link: &mut Link) -> Result<i32, i32>
         // A restart's stop is not the end: the container stays (Docker's restart).
         Ok(()) if ctr.bundle.extras.auto_remove && !restarting => {
             let waiters = store.lock_container_waiters(&ctr.id, Mode::Exclusive);
-            match store.remove_container_record(&ctr.id) {
-                Ok(()) | Err(StoreError::NoSuchContainer(_)) => {}
+            match store.bury_container_record(&ctr.id) {
+                Ok(buried) => match ctr.buried.as_mut() {
+                    Some(later) => *later = Some(buried),
+                    None => {
+                        if let Err(e) = buried.delete(store) {
+                            failed.push(format!("removing the record: {e}"));
+                        }
+                    }
+                },
+                Err(StoreError::NoSuchContainer(_)) => {}
                 Err(e) => failed.push(format!("removing the record: {e}")),
             }
             drop(waiters);

@@ -7,7 +7,7 @@
 use anyhow::{Context, Result};
 use bocker_run::attach::{self, Link, Role};
 use bocker_run::cidfile::CidFile;
-use bocker_run::container::{self, from_flags, reclaim};
+use bocker_run::container::{self, from_flags, reclaim, Created};
 use bocker_run::{cli::Args, exit_code, prepare};
 use bocker_store::Store;
 use std::process::ExitCode;
@@ -34,11 +34,16 @@ fn main() -> ExitCode {
             caller.attach()
         }
         Ok(Role::Supervisor(mut link)) => {
-            let code = run(&args, &mut link, cidfile.as_mut()).unwrap_or_else(|e| {
+            let mut started = None;
+            let code = run(&args, &mut link, cidfile.as_mut(), &mut started).unwrap_or_else(|e| {
                 bocker_cli::report(&e);
                 exit_code::ENGINE
             });
             link.exit(code);
+            // A `--rm` container's storage goes once the caller has its answer.
+            if let Some((store, ctr)) = started.as_mut() {
+                ctr.delete_storage(store);
+            }
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -49,7 +54,14 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
-fn run(args: &Args, link: &mut Link, cidfile: Option<&mut CidFile>) -> Result<i32> {
+/// The container created and run under this supervisor; `started` keeps the store and
+/// the container for the storage removal after the caller's answer.
+fn run(
+    args: &Args,
+    link: &mut Link,
+    cidfile: Option<&mut CidFile>,
+    started: &mut Option<(Store, Created)>,
+) -> Result<i32> {
     let store = Store::open().context("opening the store")?;
     reclaim::reclaim(&store);
     let ctr = from_flags::create_from_flags(&store, args)?;
@@ -57,6 +69,7 @@ fn run(args: &Args, link: &mut Link, cidfile: Option<&mut CidFile>) -> Result<i3
         f.write(&ctr.id.0)
             .context("writing the container ID file")?;
     }
-    let mut ctr = ctr;
-    Ok(container::run_attached(&store, &mut ctr, link))
+    let (store, ctr) = started.insert((store, ctr));
+    ctr.defer_storage_removal();
+    Ok(container::run_attached(store, ctr, link))
 }

@@ -5,9 +5,19 @@
 //! directory); it is used for images, tags and everything that is not re-creatable.
 //! Container state changes many times per container and is repaired by reclaim after a
 //! crash, so the runtime's record writes skip the fsync (`Durability::CrashSafe`).
+//!
+//! A crash-safe write that replaces a file swaps the two (`renameat2(RENAME_EXCHANGE)`),
+//! then unlinks the temporary, which then holds the old content: a plain rename over an
+//! existing file makes ext4 start writing the new file's data back at once
+//! (`auto_da_alloc`, the "replace by rename" heuristic meant for durability), which on
+//! a busy disk stalls the rename for milliseconds, twice per container start. Readers
+//! still see the old or the new file, never a mix; a kill between the swap and the
+//! unlink leaves a temporary beside the file (dot-named, `*.tmp`).
 
+use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -50,8 +60,10 @@ pub fn write_with(path: &Path, data: &[u8], durability: Durability) -> Result<()
         f.write_all(data).ctx("writing", &tmp)?;
         if durable {
             f.sync_data().ctx("syncing", &tmp)?;
+            fs::rename(&tmp, path).ctx("renaming into place", path)
+        } else {
+            replace(&tmp, path).ctx("renaming into place", path)
         }
-        fs::rename(&tmp, path).ctx("renaming into place", path)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -64,6 +76,37 @@ pub fn write_with(path: &Path, data: &[u8], durability: Durability) -> Result<()
         }
     }
     Ok(())
+}
+
+/// Puts `tmp` in `path`'s place: swapped with an existing regular file `path` (then the
+/// old content, now at `tmp`, is unlinked), else renamed (nothing there, something
+/// other than a file, which the rename refuses as before, or a file system that cannot
+/// swap; see the module doc).
+fn replace(tmp: &Path, path: &Path) -> io::Result<()> {
+    if !fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file()) {
+        return fs::rename(tmp, path);
+    }
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
+    let (from, to) = (c(tmp)?, c(path)?);
+    // SAFETY: two NUL-terminated paths alive for the call; no memory is handed over.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        // Only the old content is lost if this fails: a stray temporary, no harm.
+        let _ = fs::remove_file(tmp);
+        return Ok(());
+    }
+    match io::Error::last_os_error().raw_os_error() {
+        Some(libc::ENOENT | libc::EINVAL | libc::ENOSYS) => fs::rename(tmp, path),
+        _ => Err(io::Error::last_os_error()),
+    }
 }
 
 /// Serialises `value` as pretty JSON and writes it atomically and durably.
@@ -98,6 +141,13 @@ mod tests {
         write_json_with(&p, &serde_json::json!({"k": 1}), Durability::CrashSafe).unwrap();
         assert_eq!(fs::read_to_string(&p).unwrap(), "{\n  \"k\": 1\n}\n");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        // A directory in the way is refused, never swapped aside.
+        let d = dir.path().join("adir");
+        fs::create_dir(&d).unwrap();
+        fs::write(d.join("x"), b"x").unwrap();
+        assert!(write_with(&d, b"new", Durability::CrashSafe).is_err());
+        assert_eq!(fs::read(d.join("x")).unwrap(), b"x");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]

@@ -41,4 +41,4 @@ pub use live::LiveEntry;
 pub use record::{
     ContainerConfig, ContainerRecord, ContainerState, History, ImageConfig, ImageRecord, Status,
 };
-pub use store::Store;
+pub use store::{Buried, Store};

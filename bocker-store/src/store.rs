@@ -401,6 +401,15 @@ impl Store {
     /// (`live/<id>`) names host resources and is the runtime's to clear once they are
     /// released.
     pub fn remove_container_record(&self, id: &ContainerId) -> Result<()> {
+        self.bury_container_record(id)?.delete(self)
+    }
+
+    /// [`Store::remove_container_record`] in two steps, so that a caller can answer
+    /// before the slow one: the record and name go at once (no verb finds the
+    /// container any more) and its directory moves to `tmp/`; [`Buried::delete`] then
+    /// deletes its storage. If that never runs (we die first), the collector sweeps
+    /// `tmp/` (`bocker system prune`), as it does for any removal cut short.
+    pub fn bury_container_record(&self, id: &ContainerId) -> Result<Buried> {
         // Shared: the collector (which sweeps tmp/) must not race what we move there.
         let _removing = self.lock_shared()?;
         let dir = self.container_dir(id);
@@ -415,11 +424,15 @@ impl Store {
             }
             Err(e) => return Err(StoreError::io("removing", &dir, e)),
         }
+        let buried = Buried { dir: gone };
         if let Some(name) = rec.as_ref().and_then(|r| r.name.as_deref()) {
-            self.release_name(name, id)?;
+            if let Err(e) = self.release_name(name, id) {
+                // The record is gone already: its storage goes too before we report.
+                let _ = buried.delete(self);
+                return Err(e);
+            }
         }
-        self.driver.remove_container(&gone)?;
-        crate::fsutil::remove_path(&gone)
+        Ok(buried)
     }
 
     /// A fresh path in tmp/ to move a doomed object to (unique: the same id may be
@@ -427,6 +440,23 @@ impl Store {
     fn graveyard(&self, what: &str, id: &str) -> PathBuf {
         let token = &id::random(Kind::Image)[4..];
         self.tmp_dir().join(format!("{what}-{id}-{token}"))
+    }
+}
+
+/// A removed container's directory, moved to `tmp/` ([`Store::bury_container_record`]),
+/// whose storage is still to be deleted.
+#[must_use = "the storage stays in tmp/ until delete"]
+pub struct Buried {
+    dir: PathBuf,
+}
+
+impl Buried {
+    /// Deletes the storage (the driver's part first: the overlay's mount, a btrfs
+    /// subvolume), under the store's shared lock. Already swept by the collector is fine.
+    pub fn delete(self, store: &Store) -> Result<()> {
+        let _removing = store.lock_shared()?;
+        store.driver.remove_container(&self.dir)?;
+        crate::fsutil::remove_path(&self.dir)
     }
 }
 

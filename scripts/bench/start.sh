@@ -5,11 +5,16 @@
 # namespace, no bridge), podman/docker when they are installed and answer (DOCKER_HOST
 # is honoured; podman with a config and storage of the benchmark's own, see
 # ../shared/PEERS.md; the same rootfs is imported into each), and the kernel floor.
-# Usage: sudo scripts/bench/start.sh [runs]   (default 30). The tables on stdout paste
-# into docs/BENCHMARKS.md as they are.
+# Usage: sudo scripts/bench/start.sh [runs] [rounds]   (defaults 30 and 5). The runs of
+# each command are spread over `rounds` passes through the whole list (runs/rounds each),
+# so a burst of load on a shared machine lands on every row instead of on one; the
+# medians are over all of a command's runs. The tables on stdout paste into
+# docs/BENCHMARKS.md as they are.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-30}
+ROUNDS=${2:-5}
+PER_ROUND=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
 [ "$(id -u)" = 0 ] || { echo "start.sh: run as root" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "start.sh: apt-get install hyperfine" >&2; exit 1; }
 
@@ -83,25 +88,31 @@ for p in docker "$PODMAN"; do
     [ "$p" = docker ] && CMDS+=("$p run --rm bocker-bench-start-$$ true")
 done
 
-HEAD_LINE="$(date -u +%FT%TZ), $(uname -r), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) before the run, $RUNS runs each, commit $(git rev-parse --short HEAD 2>/dev/null)"
+HEAD_LINE="$(date -u +%FT%TZ), $(uname -r), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) before the run, $(( PER_ROUND * ROUNDS )) runs each in $ROUNDS rounds, commit $(git rev-parse --short HEAD 2>/dev/null)"
 echo "# $HEAD_LINE" >&2
 # crun refuses a "hybrid" host (v1 controllers plus a cgroup2 mount with a controller,
 # as here): every command runs in a private mount namespace without that cgroup2 mount.
 HYBRID=/sys/fs/cgroup/unified
-unshare -m --propagation private bash -c '
-    if [ -n "$(cat "$0/cgroup.controllers" 2>/dev/null)" ]; then umount "$0"; fi
-    shift; exec hyperfine -N --warmup 3 --runs "$@"' "$HYBRID" _ "$RUNS" \
-    --export-json "$WORK/results.json" "${CMDS[@]}" >&2
-echo "\`sudo scripts/bench/start.sh $RUNS\`: $HEAD_LINE"
+for round in $(seq "$ROUNDS"); do
+    unshare -m --propagation private bash -c '
+        if [ -n "$(cat "$0/cgroup.controllers" 2>/dev/null)" ]; then umount "$0"; fi
+        shift; exec hyperfine -N --warmup 2 --runs "$@"' "$HYBRID" _ "$PER_ROUND" \
+        --export-json "$WORK/results-$round.json" "${CMDS[@]}" >&2
+done
+echo "\`sudo scripts/bench/start.sh $RUNS $ROUNDS\`: $HEAD_LINE"
 echo
-python3 - "$WORK/results.json" "$WORK" "$BIN" <<'PY'
+python3 - "$WORK" "$BIN" "$ROUNDS" <<'PY'
 import json, statistics, sys
-work, bin_dir = sys.argv[2], sys.argv[3]
+work, bin_dir, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+times = {}
+for i in range(1, rounds + 1):
+    for r in json.load(open(f"{work}/results-{i}.json"))["results"]:
+        times.setdefault(r["command"], []).extend(r["times"])
 print("| Command | Median [ms] | Mean [ms] | Min [ms] | Max [ms] |")
 print("|:---|---:|---:|---:|---:|")
-for r in json.load(open(sys.argv[1]))["results"]:
-    t = [x * 1000 for x in r["times"]]
-    cmd = r["command"].replace(bin_dir, "$BIN").replace(work, "$WORK").replace(" --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp", "")
+for command, ts in times.items():
+    t = [x * 1000 for x in ts]
+    cmd = command.replace(bin_dir, "$BIN").replace(work, "$WORK").replace(" --root $WORK/podman/root --runroot $WORK/podman/run --tmpdir $WORK/podman/tmp", "")
     print(f"| `{cmd}` | {statistics.median(t):.1f} | {statistics.mean(t):.1f} | {min(t):.1f} | {max(t):.1f} |")
 PY
 echo

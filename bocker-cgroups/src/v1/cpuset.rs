@@ -6,18 +6,30 @@ use std::path::Path;
 use crate::error::Result;
 use crate::fs;
 
-/// Fills cpuset.cpus and cpuset.mems of `dir` from its parent when empty.
+/// Fills cpuset.cpus and cpuset.mems of `dir` from its parent when empty, the parent's
+/// first when that is empty too (a level made by another tool, or before bocker set
+/// `cgroup.clone_children` on the levels it makes), up to the hierarchy's root, which is
+/// never empty. A directory without cpuset files (another hierarchy) is left alone.
 pub(crate) fn inherit(dir: &Path) -> Result<()> {
-    let Some(parent) = dir.parent() else {
-        return Ok(());
-    };
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let own = dir.join(file);
-        if !own.exists() || !fs::read(&own)?.is_empty() {
+        let value = match fs::read(&own) {
+            Ok(v) => v,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => return Err(e),
+        };
+        if !value.is_empty() {
             continue;
         }
-        let value = fs::read(&parent.join(file))?;
-        fs::write(&own, &value)?;
+        let Some(parent) = dir.parent() else {
+            continue;
+        };
+        let mut from = fs::read(&parent.join(file))?;
+        if from.is_empty() {
+            inherit(parent)?;
+            from = fs::read(&parent.join(file))?;
+        }
+        fs::write(&own, &from)?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ mod memory;
 mod pids;
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::Result;
 use crate::fs;
@@ -27,8 +28,23 @@ pub(crate) struct Group {
 }
 
 /// Mounted controllers under `root` as (name, hierarchy root), each
-/// hierarchy once even when several names link to it.
+/// hierarchy once even when several names link to it. Found once per process and
+/// root: each look costs a `canonicalize` (three readlinks and a stat) per controller,
+/// and a start asks for it in reclaim and again to make the group; mounts do not
+/// change under a running verb.
 fn mounted(root: &Path) -> Vec<(&'static str, PathBuf)> {
+    type Found = Vec<(PathBuf, Vec<(&'static str, PathBuf)>)>;
+    static FOUND: Mutex<Found> = Mutex::new(Vec::new());
+    let mut found = FOUND.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, m)) = found.iter().find(|(r, _)| r == root) {
+        return m.clone();
+    }
+    let m = look_for_mounted(root);
+    found.push((root.to_path_buf(), m.clone()));
+    m
+}
+
+fn look_for_mounted(root: &Path) -> Vec<(&'static str, PathBuf)> {
     let mut seen: Vec<PathBuf> = Vec::new();
     let mut out = Vec::new();
     for &c in CONTROLLERS {
@@ -42,6 +58,33 @@ fn mounted(root: &Path) -> Vec<(&'static str, PathBuf)> {
         }
     }
     out
+}
+
+/// Makes `<croot>/<rel>` (`rel` = `<parent>/<name>`). The parent levels are made once and
+/// then trusted: the group's own mkdir comes first, and only when the parent is missing
+/// (ENOENT: the first start, or someone removed it) are its levels made, each new one
+/// with `cgroup.clone_children` on so that the kernel fills a new child's cpuset
+/// (`cpuset.cpus`/`mems`) from its parent. One mkdir per hierarchy on a start instead
+/// of one per level (and the cpuset checks of each).
+fn make_dir(croot: &Path, parent: &str, rel: &str, created: &mut Vec<PathBuf>) -> Result<()> {
+    let dir = croot.join(rel);
+    match fs::mkdir(&dir) {
+        Ok(true) => {
+            created.push(dir);
+            return Ok(());
+        }
+        Ok(false) => return Ok(()),
+        Err(e) if !e.is_not_found() || parent.is_empty() => return Err(e),
+        Err(_) => {}
+    }
+    fs::mkdir_levels(croot, parent, created, |level| {
+        cpuset::inherit(level)?;
+        fs::write_if_exists(&level.join("cgroup.clone_children"), "1").map(drop)
+    })?;
+    if fs::mkdir(&dir)? {
+        created.push(dir);
+    }
+    Ok(())
 }
 
 impl Group {
@@ -61,8 +104,11 @@ impl Group {
             dirs: ctrls.iter().map(|(c, r)| (*c, r.join(&rel))).collect(),
         };
         let result = (|| {
-            for (_, croot) in &ctrls {
-                fs::mkdir_levels(croot, &rel, &mut created, cpuset::inherit)?;
+            for (c, croot) in &ctrls {
+                make_dir(croot, parent, &rel, &mut created)?;
+                if *c == "cpuset" {
+                    cpuset::inherit(&croot.join(&rel))?;
+                }
             }
             group.apply(limits)
         })();

@@ -164,13 +164,18 @@ pub fn setup_network(
 }
 
 /// The one writer of the container's /etc/hosts (same inode as the bind mount's source):
-/// bocker-net's content, then the `--add-host` entries the file was seeded with.
+/// bocker-net's content, then the `--add-host` entries the file was seeded with. Written
+/// over the seed, then cut to its length, never truncated to zero first: ext4 flushes a
+/// file truncated to zero when it is closed (`auto_da_alloc`), milliseconds on a busy
+/// disk on every start. Nothing reads the file yet: the container waits for the start.
 fn write_hosts(ctx: &NetContext, ip: Option<std::net::Ipv4Addr>) -> io::Result<()> {
-    let extra = extra_hosts(ctx)?;
-    std::fs::write(
-        ctx.hosts_file,
-        bocker_net::hosts_file(ctx.hostname, ip) + &extra,
-    )
+    use std::io::Write;
+    let text = bocker_net::hosts_file(ctx.hostname, ip) + &extra_hosts(ctx)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(ctx.hosts_file)?;
+    f.write_all(text.as_bytes())?;
+    f.set_len(text.len() as u64)
 }
 
 /// The `--add-host` lines `etc_files` seeded the file with, `host-gateway` resolved to

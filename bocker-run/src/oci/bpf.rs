@@ -1,13 +1,17 @@
-//! A small assembler for classic-BPF seccomp programs (`oci::seccomp` writes its filter
-//! with it): instructions whose jumps name labels, resolved into kernel `sock_filter`s,
-//! and the 64-bit argument comparisons a 32-bit BPF machine makes of two halves
-//! (high word first), with libseccomp's operators and unsigned semantics.
+//! A small assembler for classic-BPF seccomp programs (`oci::seccomp` writes every filter
+//! with it, a spec's profile and the built-in default): instructions whose jumps name
+//! labels, resolved into kernel `sock_filter`s, and the 64-bit argument comparisons a
+//! 32-bit BPF machine makes of two halves (high word first), with libseccomp's operators
+//! and unsigned semantics.
 //!
 //! Shapes: `struct seccomp_data` (linux/seccomp.h) is `nr: u32` at 0, `arch: u32` at 4,
 //! `instruction_pointer: u64` at 8, `args: [u64; 6]` at 16, little-endian on the
 //! architectures bocker builds for (x86_64, aarch64).
 
-use seccompiler::sock_filter;
+use libc::sock_filter;
+
+/// A program as the kernel takes it (`struct sock_filter` instructions).
+pub type Program = Vec<sock_filter>;
 
 const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const ALU_AND_K: u16 = 0x54; // BPF_ALU | BPF_AND | BPF_K
@@ -156,7 +160,7 @@ impl Asm {
     /// The instructions, jumps resolved. `Err`: a conditional jump longer than 255
     /// instructions, a backward jump, a label never marked, or more than [`MAX_INSNS`]
     /// instructions.
-    pub fn assemble(self) -> Result<Vec<sock_filter>, String> {
+    pub fn assemble(self) -> Result<Program, String> {
         let mut at = vec![usize::MAX; self.labels];
         let mut n = 0;
         for it in &self.items {

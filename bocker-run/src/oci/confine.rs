@@ -15,15 +15,15 @@
 //! Unlike bocker's own containers ([`crate::security::Confinement`], the built-in
 //! profile), the filter is the spec's own, or none when the spec has none.
 
+use super::bpf::Program;
 use super::seccomp;
 use crate::security::{self, capabilities, rlimits, user::ExecUser};
 use oci_spec::runtime::{LinuxCapabilities, LinuxSeccomp, PosixRlimit, Process};
-use seccompiler::BpfProgram;
 use std::io;
 
 /// What confines one OCI process (see the module doc for the order).
 pub struct OciConfinement {
-    filter: Option<BpfProgram>,
+    filter: Option<Program>,
     capabilities: Option<LinuxCapabilities>,
     rlimits: Vec<PosixRlimit>,
     no_new_privileges: bool,

@@ -1,7 +1,7 @@
 //! A spec's own `linux.seccomp` compiled into one classic-BPF program, written with
-//! [`super::bpf`] (seccompiler's filters have a single match action; a profile such as
-//! Docker's default JSON needs one per rule). The semantics are libseccomp's as runc
-//! applies them (runc's `libcontainer/seccomp`, libseccomp's `seccomp_rule_add(3)`):
+//! [`super::bpf`] (a profile such as Docker's default JSON needs an action per rule);
+//! [`program`] also writes the built-in default profile (`security::seccomp`). The
+//! semantics are libseccomp's as runc applies them (runc's `libcontainer/seccomp`, libseccomp's `seccomp_rule_add(3)`):
 //!
 //! - A call from another architecture (or an x32 call on x86_64) kills the process:
 //!   only the native architecture is filtered (`architectures` is not read).
@@ -24,31 +24,33 @@
 //! architecture's table does not know are skipped (libseccomp's and runc's behaviour
 //! for names of other architectures).
 
-use super::bpf::{self, Asm, Cmp};
+#[cfg(test)]
+pub(crate) use super::bpf::eval;
+use super::bpf::{self, Asm, Label};
+pub use super::bpf::{Cmp, Program};
 use crate::security::seccomp::profile;
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator, LinuxSyscall};
-use seccompiler::BpfProgram;
 use std::collections::BTreeMap;
 
 /// `AUDIT_ARCH_*` of this host (linux/audit.h).
 #[cfg(target_arch = "x86_64")]
-const AUDIT_ARCH: u32 = 0xC000_003E;
+pub(crate) const AUDIT_ARCH: u32 = 0xC000_003E;
 #[cfg(target_arch = "aarch64")]
-const AUDIT_ARCH: u32 = 0xC000_00B7;
+pub(crate) const AUDIT_ARCH: u32 = 0xC000_00B7;
 /// x32 syscall numbers carry this bit (`__X32_SYSCALL_BIT`) under the x86_64 arch.
 #[cfg(target_arch = "x86_64")]
-const X32_BIT: Option<u32> = Some(0x4000_0000);
+pub(crate) const X32_BIT: Option<u32> = Some(0x4000_0000);
 #[cfg(target_arch = "aarch64")]
-const X32_BIT: Option<u32> = None;
+pub(crate) const X32_BIT: Option<u32> = None;
 
 /// `SECCOMP_RET_*` (linux/seccomp.h).
-const RET_KILL_PROCESS: u32 = 0x8000_0000;
+pub(crate) const RET_KILL_PROCESS: u32 = 0x8000_0000;
 const RET_KILL_THREAD: u32 = 0;
 const RET_TRAP: u32 = 0x0003_0000;
-const RET_ERRNO: u32 = 0x0005_0000;
+pub(crate) const RET_ERRNO: u32 = 0x0005_0000;
 const RET_TRACE: u32 = 0x7ff0_0000;
 const RET_LOG: u32 = 0x7ffc_0000;
-const RET_ALLOW: u32 = 0x7fff_0000;
+pub(crate) const RET_ALLOW: u32 = 0x7fff_0000;
 
 /// The action's `SECCOMP_RET_*` value, its data in the low 16 bits (libseccomp's).
 fn action(a: LinuxSeccompAction, errno: Option<u32>) -> Result<u32, String> {
@@ -83,9 +85,9 @@ fn op(o: LinuxSeccompOperator, value: u64, two: Option<u64>) -> Cmp {
 
 /// One rule: every condition (argument index, comparison) holds → `ret`.
 #[derive(Debug, Clone, PartialEq)]
-struct Rule {
-    conds: Vec<(u32, Cmp)>,
-    ret: u32,
+pub(crate) struct Rule {
+    pub conds: Vec<(u32, Cmp)>,
+    pub ret: u32,
 }
 
 /// An entry's rules: one, or one per condition when an index repeats (runc).
@@ -138,7 +140,7 @@ fn merge(rules: &mut Vec<Rule>, rule: Rule, name: &str) -> Result<(), String> {
 }
 
 /// The spec's profile as one BPF program; `Err` is a one-line reason naming the field.
-pub fn compile(s: &LinuxSeccomp) -> Result<BpfProgram, String> {
+pub fn compile(s: &LinuxSeccomp) -> Result<Program, String> {
     if s.listener_path().is_some() {
         return Err("linux.seccomp.listenerPath: not supported yet".into());
     }
@@ -164,12 +166,31 @@ pub fn compile(s: &LinuxSeccomp) -> Result<BpfProgram, String> {
             }
         }
     }
-    program(default, &calls).map_err(|e| format!("linux.seccomp: {e}"))
+    let x32 = RET_KILL_PROCESS;
+    program(default, x32, &calls).map_err(|e| format!("linux.seccomp: {e}"))
 }
 
-/// Check the arch, then per syscall number either its one action or a jump to its
-/// block of rules; the blocks follow the default's return.
-fn program(default: u32, calls: &BTreeMap<u32, Vec<Rule>>) -> Result<BpfProgram, String> {
+/// Where a run of syscall numbers goes: straight to an action, or to the block of its
+/// rules.
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    Ret(u32),
+    Rules(usize),
+}
+
+/// The program: the arch check, then a binary search over ranges of syscall numbers
+/// with one target each (numbers without rules get `default`; on x86_64, x32 numbers,
+/// `__X32_SYSCALL_BIT` and up, get `x32`), the rule blocks after it.
+///
+/// A search instead of one `jeq` per syscall: Docker's allowlist makes a few dozen ranges,
+/// so any number is decided after six or seven comparisons, and the kernel's attach, which
+/// runs the program once per syscall number to find the "always allowed" ones
+/// (`seccomp_cache_prepare`, Linux 5.11), walks a few instructions instead of hundreds.
+pub(crate) fn program(
+    default: u32,
+    x32: u32,
+    calls: &BTreeMap<u32, Vec<Rule>>,
+) -> Result<Program, String> {
     let mut a = Asm::default();
     let native = a.label();
     a.load(bpf::ARCH);
@@ -177,28 +198,30 @@ fn program(default: u32, calls: &BTreeMap<u32, Vec<Rule>>) -> Result<BpfProgram,
     a.ret(RET_KILL_PROCESS);
     a.mark(native);
     a.load(bpf::NR);
-    if let Some(bit) = X32_BIT {
-        let not_x32 = a.label();
-        a.jge(bit, None, Some(not_x32));
-        a.ret(RET_KILL_PROCESS);
-        a.mark(not_x32);
-    }
-    let mut blocks = Vec::new();
+    let mut blocks: Vec<&[Rule]> = Vec::new();
+    let mut ranges: Vec<(u32, Target)> = vec![(0, Target::Ret(default))];
     for (&nr, rules) in calls {
-        let next = a.label();
-        a.jeq(nr, None, Some(next));
-        match rules.as_slice() {
-            [one] if one.conds.is_empty() => a.ret(one.ret),
-            _ => {
-                let block = a.label();
-                a.ja(block);
-                blocks.push((block, rules));
-            }
+        if X32_BIT.is_some_and(|bit| nr >= bit) {
+            break;
         }
-        a.mark(next);
+        let t = match rules.as_slice() {
+            [one] if one.conds.is_empty() => Target::Ret(one.ret),
+            _ => {
+                blocks.push(rules);
+                Target::Rules(blocks.len() - 1)
+            }
+        };
+        push(&mut ranges, nr, t);
+        if let Some(next) = nr.checked_add(1) {
+            push(&mut ranges, next, Target::Ret(default));
+        }
     }
-    a.ret(default);
-    for (block, rules) in blocks {
+    if let Some(bit) = X32_BIT {
+        push(&mut ranges, bit, Target::Ret(x32));
+    }
+    let block_labels: Vec<Label> = blocks.iter().map(|_| a.label()).collect();
+    search(&mut a, &ranges, &block_labels);
+    for (rules, block) in blocks.into_iter().zip(block_labels) {
         a.mark(block);
         for r in rules {
             let next = a.label();
@@ -211,6 +234,57 @@ fn program(default: u32, calls: &BTreeMap<u32, Vec<Rule>>) -> Result<BpfProgram,
         a.ret(default);
     }
     a.assemble()
+}
+
+/// Numbers from `from` on go to `t` (until a later push): replaces a range that starts
+/// at `from`, and extends the last range when its target is the same.
+fn push(ranges: &mut Vec<(u32, Target)>, from: u32, t: Target) {
+    if ranges.last().is_some_and(|r| r.0 == from) {
+        ranges.pop();
+    }
+    if ranges.last().is_none_or(|r| r.1 != t) {
+        ranges.push((from, t));
+    }
+}
+
+/// Instructions [`search`] writes for `ranges`.
+fn search_len(ranges: &[(u32, Target)]) -> usize {
+    match ranges.len() {
+        0 | 1 => 1,
+        n => {
+            let left = search_len(&ranges[..n / 2]);
+            1 + usize::from(left > usize::from(u8::MAX)) + left + search_len(&ranges[n / 2..])
+        }
+    }
+}
+
+/// With the syscall number in A: `ranges` (sorted by their first number, each reaching
+/// to the next) split in halves on the middle range's first number, down to one range,
+/// whose target is a return or a jump to its rule block.
+fn search(a: &mut Asm, ranges: &[(u32, Target)], blocks: &[Label]) {
+    let n = ranges.len();
+    if n <= 1 {
+        match ranges.first().map(|r| r.1) {
+            Some(Target::Ret(v)) => a.ret(v),
+            Some(Target::Rules(i)) => a.ja(blocks[i]),
+            None => unreachable!("the ranges start with number 0"),
+        }
+        return;
+    }
+    let (left, right) = ranges.split_at(n / 2);
+    let upper = a.label();
+    if search_len(left) > usize::from(u8::MAX) {
+        // Too far for a conditional jump: over a `ja`, which has 32 bits.
+        let lower = a.label();
+        a.jge(right[0].0, None, Some(lower));
+        a.ja(upper);
+        a.mark(lower);
+    } else {
+        a.jge(right[0].0, Some(upper), None);
+    }
+    search(a, left, blocks);
+    a.mark(upper);
+    search(a, right, blocks);
 }
 
 /// This architecture's syscall table, `name number` per line: libc 0.2.191's constants
@@ -234,41 +308,22 @@ fn numbers() -> BTreeMap<&'static str, i64> {
 }
 
 /// Install `program` on the calling thread with `seccomp(SECCOMP_SET_MODE_FILTER)` and no
-/// more: unlike `seccompiler::apply_filter`, it does not set `no_new_privs` (the spec's
-/// `noNewPrivileges: false` must stay false), so the caller needs CAP_SYS_ADMIN.
-pub fn install_keeping_privs(program: &BpfProgram) -> std::io::Result<()> {
-    let prog = libc::sock_fprog {
-        len: u16::try_from(program.len())
-            .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?,
-        filter: program.as_ptr() as *mut libc::sock_filter,
-    };
-    // SAFETY: `prog` points at `program`'s instructions (seccompiler's sock_filter has
-    // libc's layout), alive for the call; the kernel copies them.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            0,
-            &prog as *const libc::sock_fprog,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+/// more: it does not set `no_new_privs` (the spec's `noNewPrivileges: false` must stay
+/// false), so the caller needs CAP_SYS_ADMIN unless `no_new_privs` is set already.
+pub fn install_keeping_privs(program: &Program) -> std::io::Result<()> {
+    crate::sys::seccomp_set_filter(program)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn compiled(json: &str) -> BpfProgram {
+    fn compiled(json: &str) -> Program {
         compile(&serde_json::from_str(json).unwrap()).unwrap()
     }
 
     /// The action `prog` returns for syscall `nr` with `args`.
-    fn verdict(prog: &BpfProgram, nr: i64, args: [u64; 6]) -> u32 {
+    fn verdict(prog: &Program, nr: i64, args: [u64; 6]) -> u32 {
         bpf::eval(prog, AUDIT_ARCH, nr as u32, args)
     }
 
@@ -401,6 +456,37 @@ mod tests {
         assert_eq!(verdict(&p, libc::SYS_clone, [newns, 0, 0, 0, 0, 0]), EPERM);
         assert_eq!(verdict(&p, 1000, [0; 6]), EPERM);
         assert_eq!(bpf::eval(&p, 0x4000_0003, 0, [0; 6]), RET_KILL_PROCESS);
+    }
+
+    /// Every other syscall allowed: hundreds of one-number ranges, so the search's
+    /// upper levels jump further than a conditional jump reaches (255) and go through
+    /// `ja`. Each number still gets its own action.
+    #[test]
+    fn a_sparse_profile_searches_past_the_conditional_jump_range() {
+        let table = numbers();
+        let even: Vec<&str> = table
+            .iter()
+            .filter(|(_, &nr)| nr % 2 == 0)
+            .map(|(&n, _)| n)
+            .collect();
+        let json = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+            "syscalls": [{"names": even, "action": "SCMP_ACT_ALLOW"}]
+        });
+        let p = compile(&serde_json::from_value(json).unwrap()).unwrap();
+        assert!(p.iter().any(|i| i.code == 0x05), "no long jump was needed");
+        let known: std::collections::BTreeSet<i64> = table.values().copied().collect();
+        for nr in 0..1100u32 {
+            let want = if nr % 2 == 0 && known.contains(&i64::from(nr)) {
+                RET_ALLOW
+            } else {
+                EPERM
+            };
+            assert_eq!(verdict(&p, i64::from(nr), [0; 6]), want, "nr {nr}");
+        }
+        if let Some(bit) = X32_BIT {
+            assert_eq!(bpf::eval(&p, AUDIT_ARCH, bit, [0; 6]), RET_KILL_PROCESS);
+        }
     }
 
     #[test]

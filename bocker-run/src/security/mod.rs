@@ -7,9 +7,9 @@ pub mod rlimits;
 pub mod seccomp;
 pub mod user;
 
+use crate::oci::seccomp::Program;
 use crate::sys;
 use oci_spec::runtime::{LinuxCapabilities, PosixRlimit, Process};
-use seccompiler::BpfProgram;
 use std::io;
 use thiserror::Error;
 use user::ExecUser;
@@ -17,8 +17,6 @@ use user::ExecUser;
 /// A step of [`Confinement`] that failed.
 #[derive(Debug, Error)]
 pub enum ConfineError {
-    #[error("seccomp: compiling the profile: {0}")]
-    Compile(#[from] seccomp::BackendError),
     #[error("seccomp: {0}")]
     Profile(String),
     #[error("{step}: {source}")]
@@ -49,7 +47,7 @@ fn step(step: &'static str) -> impl FnOnce(io::Error) -> ConfineError {
 /// Every container process gets the filter, root or not, with or without
 /// `no_new_privs`.
 pub struct Confinement {
-    filters: Vec<BpfProgram>,
+    filter: Option<Program>,
     capabilities: Option<LinuxCapabilities>,
     rlimits: Vec<PosixRlimit>,
     no_new_privileges: bool,
@@ -75,15 +73,15 @@ impl Confinement {
 
     /// [`Confinement::new`] with the filter `seccomp` says.
     pub fn with_seccomp(process: &Process, seccomp: Seccomp) -> Result<Self, ConfineError> {
-        let filters = match seccomp {
-            Seccomp::Default => seccomp::compile()?,
-            Seccomp::Unconfined => Vec::new(),
+        let filter = match seccomp {
+            Seccomp::Default => Some(seccomp::compile().map_err(ConfineError::Profile)?),
+            Seccomp::Unconfined => None,
             Seccomp::Profile(p) => {
-                vec![crate::oci::seccomp::compile(p).map_err(ConfineError::Profile)?]
+                Some(crate::oci::seccomp::compile(p).map_err(ConfineError::Profile)?)
             }
         };
         Ok(Confinement {
-            filters,
+            filter,
             capabilities: process.capabilities().clone(),
             rlimits: process.rlimits().clone().unwrap_or_default(),
             no_new_privileges: process.no_new_privileges() == Some(true),
@@ -97,8 +95,8 @@ impl Confinement {
 
     /// Step 1: from the privileged runtime to the container user.
     pub fn drop_privileges(&self, who: &ExecUser) -> Result<(), ConfineError> {
-        if !self.no_new_privileges {
-            seccomp::install(&self.filters).map_err(step("seccomp"))?;
+        if let (Some(f), false) = (&self.filter, self.no_new_privileges) {
+            seccomp::install(f).map_err(step("seccomp"))?;
         }
         rlimits::set(&self.rlimits).map_err(step("rlimits"))?;
         if let Some(caps) = &self.capabilities {
@@ -118,7 +116,9 @@ impl Confinement {
     pub fn seal(&self) -> Result<(), ConfineError> {
         if self.no_new_privileges {
             set_no_new_privs().map_err(step("no_new_privs"))?;
-            seccomp::install(&self.filters).map_err(step("seccomp"))?;
+            if let Some(f) = &self.filter {
+                seccomp::install(f).map_err(step("seccomp"))?;
+            }
         }
         sys::default_signal_actions();
         Ok(())
