@@ -214,10 +214,8 @@ fn the_btrfs_send_diff_is_byte_identical_to_the_full_walk() {
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
     let dev = cstr(&r.join("new/null"));
     // SAFETY: a valid C string; a character device 1:3 (as /dev/null).
-    assert_eq!(
-        unsafe { libc::mknod(dev.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) },
-        0
-    );
+    let made = unsafe { libc::mknod(dev.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
+    assert_eq!(made, 0);
     let one = commit(&t, &ctr);
     let e = same_either_way(&t, &one, "one");
     for name in [
