@@ -8,9 +8,13 @@
 //! the digest of the layer tar `bocker save`/`push` will write (reproducible, see
 //! `bocker_image::diff`), so their config, and so the id, is this one.
 //!
-//! A parent without a config describing all its layers (an `init` image, or one committed
-//! before commits wrote configs) gives none: its base layer's diff id would mean hashing
-//! the whole tree at every commit. Such images have no Docker id until they are exported.
+//! The diff id costs the change, not the image: overlay diffs are the upper dir; btrfs
+//! diffs visit only the paths `btrfs send` names (`bocker_image::btrfs_send`).
+//!
+//! Every image made by this bocker has a config (`init` writes one, as `docker import`).
+//! A parent without one describing all its layers (made by an older bocker) gives none:
+//! its base layer's diff id would mean hashing the whole tree at every commit. Such images
+//! have no Docker id until they are exported.
 
 use std::fs::File;
 use std::io::Read;

@@ -1,14 +1,18 @@
 //! bocker-image: images as OCI blobs and archives, both ways.
 //!
-//! [`diff`] turns a layer of the store into a reproducible OCI layer tar ([`tarball`]
+//! [`diff`] turns a layer of the store into a reproducible OCI layer tar ([`btrfs_send`]
+//! finds where two btrfs snapshots differ, [`tarball`]
 //! writes its entries, [`pgzip`] compresses them on every core); [`export`] makes an image's config and layer blobs (the stored
 //! blobs of pulled layers, diffs for the others); [`archive`] writes `docker save`
 //! archives and OCI image layouts; [`load`] reads them back, verified, through
-//! bocker-pull's extractor. Design: docs/IMAGES.md.
+//! bocker-pull's extractor; [`init_config`] is the config `bocker init` writes for an
+//! imported tree. Design: docs/IMAGES.md.
 
 pub mod archive;
+pub mod btrfs_send;
 pub mod diff;
 pub mod export;
+pub mod init_config;
 pub mod load;
 pub mod pgzip;
 pub mod tarball;

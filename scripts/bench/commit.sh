@@ -13,8 +13,10 @@
 # Podman rows (when podman is installed) use a private --root/--runroot under the
 # script's scratch directory and CONTAINERS_CONF with the settings ../shared/PEERS.md
 # gives for this machine (runc, cgroupfs, file events, ulimits root can set).
-# "loaded" rows: the same image through `bocker save | bocker load`, so it has an image
-# config and the commit writes its own (computing the new layer's diff id).
+# Every commit writes its own image config, computing the new layer's diff id (an
+# `init` image has a config since init writes one). "loaded" rows: the same image through
+# `bocker save | bocker load` (its config from the archive). "init" rows: one run of
+# `bocker init` of the tree (the copy plus hashing the new layer for its config).
 #
 # Target (issue 12): btrfs under 10 ms and flat as the image grows 7x; overlay
 # proportional to the change, not to the image.
@@ -105,7 +107,11 @@ for mb in $SIZES_MB; do
             scripts/btrfs-loop.sh create "$root" "$(( mb * 3 + 1024 ))M" >/dev/null
         fi
         export BOCKER_ROOT=$root
+        t0=$(date +%s%N)
         img=$("$BIN/bocker-init" -q "$src")
+        t1=$(date +%s%N)
+        printf '| %-44s | %8s |\n' "bocker init, $driver, $mb MB tree (1 run)" \
+            "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')"
         "$BIN/bocker-run" --name c --network none "$img" sh -c 'echo changed >/etc/motd'
         bench "bocker commit, $driver, $mb MB image" "$BIN/bocker-commit" c
         # The same image with a config (save | load): the commit writes its own config.

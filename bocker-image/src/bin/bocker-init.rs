@@ -1,4 +1,5 @@
-//! `bocker init <dir>`: import a root filesystem directory as a new image.
+//! `bocker init <dir>`: import a root filesystem directory as a new image, with its own
+//! image config (the layer's diff id computed here, as `docker import` does).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,7 +36,7 @@ fn run(args: Args) -> Result<()> {
     let size = fsutil::tree_size(&layer.path);
     let key = driver::local_layer_key();
     store.driver().commit_layer(layer, &key)?;
-    store.write_image(&ImageRecord {
+    let mut record = ImageRecord {
         id: id.0.clone(),
         source: src.display().to_string(),
         created: time::now(),
@@ -47,7 +48,11 @@ fn run(args: Args) -> Result<()> {
         blobs: Vec::new(),
         config: ImageConfig::default(),
         history: Vec::new(),
-    })?;
+    };
+    let config = bocker_image::init_config::write(&store, &record)
+        .with_context(|| format!("writing the image config of {}", src.display()))?;
+    record.blobs = vec![config];
+    store.write_image(&record)?;
     journal.finish()?;
     if args.quiet {
         cli::say(id.as_ref());
