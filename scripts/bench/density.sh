@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-50}
 [ "$(id -u)" = 0 ] || { echo "density.sh: run as root" >&2; exit 1; }
-cargo build --release -p bocker-run -p bocker-store -p bocker-net >&2
+cargo build --release -p bocker-run -p bocker-store -p bocker-net -p bocker-image >&2
 BIN=$PWD/target/release
 WORK=$(mktemp -d /tmp/bocker-density.XXXXXX)
 export BOCKER_ROOT=$WORK/root BOCKER_CGROUP_PARENT=bocker-density-$$

@@ -13,7 +13,7 @@ RUNS=${1:-50}
 [ "$(id -u)" = 0 ] || { echo "exec.sh: run as root" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "exec.sh: apt-get install hyperfine" >&2; exit 1; }
 
-cargo build --release -p bocker-run -p bocker-store -p bocker-exec >&2
+cargo build --release -p bocker-run -p bocker-store -p bocker-exec -p bocker-image >&2
 BIN=$PWD/target/release
 WORK=$(mktemp -d /tmp/bocker-bench.XXXXXX)
 export BOCKER_ROOT=$WORK/root BOCKER_CGROUP_PARENT=bocker-bench-$$

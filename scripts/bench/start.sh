@@ -18,7 +18,7 @@ PER_ROUND=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
 [ "$(id -u)" = 0 ] || { echo "start.sh: run as root" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "start.sh: apt-get install hyperfine" >&2; exit 1; }
 
-cargo build --release -p bocker-run -p bocker-store -p bocker-net >&2
+cargo build --release -p bocker-run -p bocker-store -p bocker-net -p bocker-image >&2
 BIN=$PWD/target/release
 WORK=$(mktemp -d /tmp/bocker-bench.XXXXXX)
 export BOCKER_ROOT=$WORK/root BOCKER_CGROUP_PARENT=bocker-bench-$$
