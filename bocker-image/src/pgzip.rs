@@ -57,7 +57,8 @@ impl<W: Write> ParGz<W> {
     }
 
     /// Hand the buffered block to a thread; write out finished blocks in order so that
-    /// no more than one block per core (plus one) is in flight.
+    /// no more than two blocks per core are in flight (one queued behind each running
+    /// one, so no core waits while the writer fills the next block).
     fn dispatch(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
@@ -70,7 +71,7 @@ impl<W: Write> ParGz<W> {
         self.pending.push_back(std::thread::spawn(move || {
             deflate_block(&block, &dict, level)
         }));
-        while self.pending.len() > self.threads {
+        while self.pending.len() > 2 * self.threads {
             self.write_oldest()?;
         }
         Ok(())
@@ -128,11 +129,23 @@ fn incompressible(part: &[u8]) -> bool {
     if n < 4096 {
         return false;
     }
-    let mut counts = [0u64; 256];
-    for &b in part {
-        counts[b as usize] += 1;
+    // Four tables, so that runs of one byte value do not wait on the same counter
+    // (u32: a part is at most PART bytes).
+    let mut tables = [[0u32; 256]; 4];
+    let mut quads = part.chunks_exact(4);
+    for q in &mut quads {
+        tables[0][q[0] as usize] += 1;
+        tables[1][q[1] as usize] += 1;
+        tables[2][q[2] as usize] += 1;
+        tables[3][q[3] as usize] += 1;
     }
-    let sum_sq: u64 = counts.iter().map(|c| c * c).sum();
+    for &b in quads.remainder() {
+        tables[0][b as usize] += 1;
+    }
+    let sum_sq: u64 = (0..256)
+        .map(|i| u64::from(tables[0][i] + tables[1][i] + tables[2][i] + tables[3][i]))
+        .map(|c| c * c)
+        .sum();
     // chi² = 256·Σc²/n − n  <  400   ⇔   256·Σc² − n² < 400·n
     (256 * sum_sq).saturating_sub(n * n) < 400 * n
 }
