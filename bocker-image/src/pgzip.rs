@@ -42,9 +42,16 @@ pub struct ParGz<W: Write> {
 
 impl<W: Write> ParGz<W> {
     /// A writer at `level`, on as many threads as the machine has cores.
-    pub fn new(mut inner: W, level: Compression) -> io::Result<ParGz<W>> {
-        inner.write_all(&HEADER)?;
+    pub fn new(inner: W, level: Compression) -> io::Result<ParGz<W>> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        ParGz::with_threads(inner, level, threads)
+    }
+
+    /// A writer at `level` on `threads` threads (at least one); the bytes are the same
+    /// whatever the number.
+    pub fn with_threads(mut inner: W, level: Compression, threads: usize) -> io::Result<ParGz<W>> {
+        inner.write_all(&HEADER)?;
+        let threads = threads.max(1);
         Ok(ParGz {
             inner,
             level,
@@ -247,6 +254,20 @@ mod tests {
                 z,
                 "the same bytes however they are written"
             );
+        }
+    }
+
+    #[test]
+    fn the_bytes_do_not_depend_on_the_number_of_threads() {
+        let data = sample(5 * BLOCK + 777);
+        let with = |threads| {
+            let mut w = ParGz::with_threads(Vec::new(), Compression::new(2), threads).unwrap();
+            w.write_all(&data).unwrap();
+            w.finish().unwrap()
+        };
+        let one = with(1);
+        for threads in [2, 3, 8] {
+            assert!(with(threads) == one, "{threads} threads");
         }
     }
 
