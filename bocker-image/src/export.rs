@@ -38,11 +38,16 @@ pub struct LayerBlob {
 impl LayerBlob {
     /// The OCI media type of the blob.
     pub fn media_type(&self) -> &'static str {
-        match self.compression {
-            Compression::None => "application/vnd.oci.image.layer.v1.tar",
-            Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
-            Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
-        }
+        media_type(self.compression)
+    }
+}
+
+/// The OCI media type of a layer blob compressed with `comp`.
+pub fn media_type(comp: Compression) -> &'static str {
+    match comp {
+        Compression::None => "application/vnd.oci.image.layer.v1.tar",
+        Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+        Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
     }
 }
 
@@ -121,7 +126,110 @@ pub fn known_blobs(store: &Store) -> Result<KnownBlobs, ImageError> {
     Ok(map)
 }
 
-/// Export `rec`: stored blobs where there are, diffs (compressed with `comp`) elsewhere.
+/// How one layer of an image becomes a blob.
+#[derive(Debug, Clone)]
+pub enum LayerPlan {
+    /// The blob stored when the layer was pulled or loaded: sent as it is.
+    Stored(LayerBlob),
+    /// Written on demand from the store's layer `index` of the image (`init`,
+    /// `commit`), see [`write_layer`]; `previous` is what its last export made, when
+    /// recorded (the same layer exports to the same bytes).
+    Diff {
+        index: usize,
+        previous: Option<LayerDigests>,
+    },
+}
+
+/// The digests of an exported layer blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerDigests {
+    /// Digest of the blob as written (compressed or not).
+    pub digest: Digest,
+    pub size: u64,
+    /// Digest of the uncompressed tar (the config's `rootfs.diff_ids` entry).
+    pub diff_id: Digest,
+}
+
+/// The name of a compression in the store's export records.
+fn compression_name(comp: Compression) -> &'static str {
+    match comp {
+        Compression::None => "none",
+        Compression::Gzip => "gzip",
+        Compression::Zstd => "zstd",
+    }
+}
+
+/// What layer `i` of `layers` last exported to with `comp`, if the store recorded it.
+pub fn previous_export(
+    store: &Store,
+    layers: &[String],
+    i: usize,
+    comp: Compression,
+) -> Option<LayerDigests> {
+    let r = store.layer_digests(&layers[..=i], compression_name(comp))?;
+    Some(LayerDigests {
+        digest: Digest::parse(&r.digest).ok()?,
+        size: r.size,
+        diff_id: Digest::parse(&r.diff_id).ok()?,
+    })
+}
+
+/// Record what layer `i` of `layers` exported to with `comp` (for the next push).
+pub fn record_export(
+    store: &Store,
+    layers: &[String],
+    i: usize,
+    comp: Compression,
+    d: &LayerDigests,
+) -> Result<(), ImageError> {
+    let r = bocker_store::layer_digests::LayerDigests {
+        digest: d.digest.to_string(),
+        size: d.size,
+        diff_id: d.diff_id.to_string(),
+    };
+    Ok(store.record_layer_digests(&layers[..=i], compression_name(comp), &r)?)
+}
+
+/// How each layer of `rec` becomes a blob: its stored blob where there is one, else a
+/// diff written with `comp` (with the digests of its last export when recorded).
+pub fn plan(
+    store: &Store,
+    rec: &ImageRecord,
+    known: &KnownBlobs,
+    comp: Compression,
+) -> Result<Vec<LayerPlan>, ImageError> {
+    let mut out = Vec::new();
+    for (i, key) in rec.layers.iter().enumerate() {
+        out.push(match known.get(key) {
+            Some((hex, diff_id)) => LayerPlan::Stored(stored_blob(store, hex, diff_id)?),
+            None => LayerPlan::Diff {
+                index: i,
+                previous: previous_export(store, &rec.layers, i, comp),
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// The stored blob `hex` (of a pulled or loaded layer) as a [`LayerBlob`].
+fn stored_blob(store: &Store, hex: &str, diff_id: &Digest) -> Result<LayerBlob, ImageError> {
+    let path = store.blobs_dir().join(hex);
+    let mut head = [0u8; 4];
+    let mut f = File::open(&path).map_err(ImageError::io(&path))?;
+    let n = f.read(&mut head).map_err(ImageError::io(&path))?;
+    Ok(LayerBlob {
+        digest: Digest::parse(&format!("sha256:{hex}"))
+            .map_err(|e| ImageError::Invalid(e.to_string()))?,
+        diff_id: diff_id.clone(),
+        size: f.metadata().map_err(ImageError::io(&path))?.len(),
+        compression: Compression::sniff(&head[..n]),
+        path,
+        scratch: false,
+    })
+}
+
+/// Export `rec`: stored blobs where there are, diffs (compressed with `comp`) written
+/// to scratch files elsewhere.
 pub fn export(
     store: &Store,
     rec: &ImageRecord,
@@ -133,53 +241,55 @@ pub fn export(
         config_digest: Digest::of(b""),
         layers: Vec::new(),
     };
-    for (i, key) in rec.layers.iter().enumerate() {
-        let layer = match known.get(key) {
-            Some((hex, diff_id)) => {
-                let path = store.blobs_dir().join(hex);
-                let mut head = [0u8; 4];
-                let mut f = File::open(&path).map_err(ImageError::io(&path))?;
-                let n = f.read(&mut head).map_err(ImageError::io(&path))?;
-                LayerBlob {
-                    digest: Digest::parse(&format!("sha256:{hex}"))
-                        .map_err(|e| ImageError::Invalid(e.to_string()))?,
-                    diff_id: diff_id.clone(),
-                    size: f.metadata().map_err(ImageError::io(&path))?.len(),
-                    compression: Compression::sniff(&head[..n]),
-                    path,
-                    scratch: false,
-                }
+    for p in plan(store, rec, known, comp)? {
+        let layer = match p {
+            LayerPlan::Stored(b) => b,
+            LayerPlan::Diff { index, .. } => {
+                let b = with_source(store, &rec.layers, index, |src, below| {
+                    export_layer(src, comp, &store.tmp_dir(), below)
+                })?;
+                let d = LayerDigests {
+                    digest: b.digest.clone(),
+                    size: b.size,
+                    diff_id: b.diff_id.clone(),
+                };
+                // Only a hint for the next push: not worth failing the export over.
+                let _ = record_export(store, &rec.layers, index, comp, &d);
+                b
             }
-            None => with_source(store, &rec.layers, i, |src, below| {
-                export_layer(src, comp, &store.tmp_dir(), below)
-            })?,
         };
         out.layers.push(layer);
     }
-    // The stored config when it describes exactly these layers (a commit's own config
-    // names its diff's digest, which the export above reproduces); else one made here.
-    let (config, digest) = match blob_config(store, rec) {
-        Some((bytes, cfg))
-            if cfg.rootfs.diff_ids.len() == out.layers.len()
-                && cfg
-                    .rootfs
-                    .diff_ids
-                    .iter()
-                    .zip(&out.layers)
-                    .all(|(d, l)| *d == l.diff_id) =>
-        {
-            let d = Digest::of(&bytes);
-            (bytes, d)
-        }
-        _ => {
-            let bytes = config_json(rec, &out.layers);
-            let d = Digest::of(&bytes);
-            (bytes, d)
-        }
-    };
-    out.config = config;
-    out.config_digest = digest;
+    let diff_ids: Vec<Digest> = out.layers.iter().map(|l| l.diff_id.clone()).collect();
+    (out.config, out.config_digest) = image_config(store, rec, &diff_ids);
     Ok(out)
+}
+
+/// The config blob of `rec` whose layers have `diff_ids` (bottom first), and its
+/// digest: the stored config when it describes exactly these layers (a commit's own
+/// config names its diff's digest, which an export reproduces), else one made here.
+pub fn image_config(store: &Store, rec: &ImageRecord, diff_ids: &[Digest]) -> (Vec<u8>, Digest) {
+    let bytes = match blob_config(store, rec) {
+        Some((bytes, cfg)) if cfg.rootfs.diff_ids == diff_ids => bytes,
+        _ => config_json(rec, diff_ids),
+    };
+    let d = Digest::of(&bytes);
+    (bytes, d)
+}
+
+/// Write layer `i` of `layers` (an image's layer keys, bottom first) into `out` as a
+/// layer tar compressed with `comp`; returns `out` and the layer's diff id.
+/// The same layer always gives the same bytes (see [`crate::diff`], [`crate::pgzip`]).
+pub fn write_layer<W: Write>(
+    store: &Store,
+    layers: &[String],
+    i: usize,
+    comp: Compression,
+    out: W,
+) -> io::Result<(W, Digest)> {
+    with_source(store, layers, i, |src, below| {
+        write_compressed(src, comp, out, below)
+    })
 }
 
 /// Call `f` with the diff source of layer `i` of `layers` and, for a layer above the
@@ -251,7 +361,13 @@ pub fn export_layer(
     below: Option<&[PathBuf]>,
 ) -> Result<LayerBlob, ImageError> {
     let path = tmp.join(scratch_name("export"));
-    let r = write_compressed(src, comp, &path, below);
+    let r = (|| {
+        let file = hashing(BufWriter::with_capacity(1 << 20, File::create(&path)?));
+        let (file, diff_id) = write_compressed(src, comp, file, below)?;
+        let (digest, n) = (Digest::from_hasher(file.hash), file.n);
+        file.inner.into_inner().map_err(|e| e.into_error())?;
+        Ok((digest, n, diff_id))
+    })();
     if r.is_err() {
         let _ = std::fs::remove_file(&path);
     }
@@ -266,34 +382,38 @@ pub fn export_layer(
     })
 }
 
-fn write_compressed(
+/// The gzip level of exported layers. Measured on `scripts/bench/push.sh`'s mix
+/// (docs/BENCHMARKS.md "Push"): zlib-rs level 2 costs about half the CPU of level 6
+/// for about 2 % more bytes on compressible files (incompressible parts are stored
+/// at any level, see `pgzip`).
+pub const GZIP_LEVEL: u32 = 2;
+
+/// The layer tar of `src`, compressed with `comp`, written into `out`; returns `out`
+/// and the diff id (digest of the uncompressed tar).
+fn write_compressed<W: Write>(
     src: Source<'_>,
     comp: Compression,
-    path: &Path,
+    out: W,
     below: Option<&[PathBuf]>,
-) -> io::Result<(Digest, u64, Digest)> {
-    let file = hashing(BufWriter::with_capacity(1 << 20, File::create(path)?));
-    let (file, diff_id) = match comp {
+) -> io::Result<(W, Digest)> {
+    match comp {
         Compression::None => {
-            let w = diff::write_layer(src, hashing(file), below)?;
-            (w.inner, Digest::from_hasher(w.hash))
+            let w = diff::write_layer(src, hashing(out), below)?;
+            Ok((w.inner, Digest::from_hasher(w.hash)))
         }
         Compression::Gzip => {
             // On every core; no name, mtime 0, fixed blocks: the same tar always
             // compresses to the same bytes (see `pgzip`).
-            let enc = crate::pgzip::ParGz::new(file, flate2::Compression::default())?;
+            let enc = crate::pgzip::ParGz::new(out, flate2::Compression::new(GZIP_LEVEL))?;
             let w = diff::write_layer(src, hashing(enc), below)?;
-            (w.inner.finish()?, Digest::from_hasher(w.hash))
+            Ok((w.inner.finish()?, Digest::from_hasher(w.hash)))
         }
         Compression::Zstd => {
-            let enc = zstd::Encoder::new(file, 3)?;
+            let enc = zstd::Encoder::new(out, 3)?;
             let w = diff::write_layer(src, hashing(enc), below)?;
-            (w.inner.finish()?, Digest::from_hasher(w.hash))
+            Ok((w.inner.finish()?, Digest::from_hasher(w.hash)))
         }
-    };
-    let (digest, n) = (Digest::from_hasher(file.hash), file.n);
-    file.inner.into_inner().map_err(|e| e.into_error())?;
-    Ok((digest, n, diff_id))
+    }
 }
 
 /// A unique scratch file name (process id, time, counter).
@@ -312,7 +432,7 @@ pub fn scratch_name(what: &str) -> String {
 
 /// An OCI image config (image-spec `config.md`) for an image made here: its record's
 /// configuration, its layers' diff ids, and its history when that matches the layers.
-pub fn config_json(rec: &ImageRecord, layers: &[LayerBlob]) -> Vec<u8> {
+pub fn config_json(rec: &ImageRecord, diff_ids: &[Digest]) -> Vec<u8> {
     use serde_json::{json, Map, Value};
     let run = run_config(&rec.config);
     let host = Platform::host();
@@ -324,7 +444,8 @@ pub fn config_json(rec: &ImageRecord, layers: &[LayerBlob]) -> Vec<u8> {
     cfg.insert("os".into(), json!("linux"));
     cfg.insert("created".into(), json!(rec.created));
     cfg.insert("config".into(), run);
-    let diff_ids: Vec<String> = layers.iter().map(|l| l.diff_id.to_string()).collect();
+    let layers = diff_ids.len();
+    let diff_ids: Vec<String> = diff_ids.iter().map(|d| d.to_string()).collect();
     cfg.insert(
         "rootfs".into(),
         json!({"type": "layers", "diff_ids": diff_ids}),
@@ -332,8 +453,8 @@ pub fn config_json(rec: &ImageRecord, layers: &[LayerBlob]) -> Vec<u8> {
     // Tools check that non-empty history entries match the layers one to one: layers
     // older than the recorded history (an `init` base) get an empty entry each.
     let non_empty = rec.history.iter().filter(|h| !h.empty_layer).count();
-    if !rec.history.is_empty() && non_empty <= layers.len() {
-        let mut h: Vec<Value> = vec![json!({}); layers.len() - non_empty];
+    if !rec.history.is_empty() && non_empty <= layers {
+        let mut h: Vec<Value> = vec![json!({}); layers - non_empty];
         for e in &rec.history {
             let mut v = json!(e);
             if e.created.is_empty() {

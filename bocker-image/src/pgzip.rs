@@ -42,9 +42,16 @@ pub struct ParGz<W: Write> {
 
 impl<W: Write> ParGz<W> {
     /// A writer at `level`, on as many threads as the machine has cores.
-    pub fn new(mut inner: W, level: Compression) -> io::Result<ParGz<W>> {
-        inner.write_all(&HEADER)?;
+    pub fn new(inner: W, level: Compression) -> io::Result<ParGz<W>> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        ParGz::with_threads(inner, level, threads)
+    }
+
+    /// A writer at `level` on `threads` threads (at least one); the bytes are the same
+    /// whatever the number.
+    pub fn with_threads(mut inner: W, level: Compression, threads: usize) -> io::Result<ParGz<W>> {
+        inner.write_all(&HEADER)?;
+        let threads = threads.max(1);
         Ok(ParGz {
             inner,
             level,
@@ -57,7 +64,8 @@ impl<W: Write> ParGz<W> {
     }
 
     /// Hand the buffered block to a thread; write out finished blocks in order so that
-    /// no more than one block per core (plus one) is in flight.
+    /// no more than two blocks per core are in flight (one queued behind each running
+    /// one, so no core waits while the writer fills the next block).
     fn dispatch(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
@@ -70,7 +78,7 @@ impl<W: Write> ParGz<W> {
         self.pending.push_back(std::thread::spawn(move || {
             deflate_block(&block, &dict, level)
         }));
-        while self.pending.len() > self.threads {
+        while self.pending.len() > 2 * self.threads {
             self.write_oldest()?;
         }
         Ok(())
@@ -128,11 +136,23 @@ fn incompressible(part: &[u8]) -> bool {
     if n < 4096 {
         return false;
     }
-    let mut counts = [0u64; 256];
-    for &b in part {
-        counts[b as usize] += 1;
+    // Four tables, so that runs of one byte value do not wait on the same counter
+    // (u32: a part is at most PART bytes).
+    let mut tables = [[0u32; 256]; 4];
+    let mut quads = part.chunks_exact(4);
+    for q in &mut quads {
+        tables[0][q[0] as usize] += 1;
+        tables[1][q[1] as usize] += 1;
+        tables[2][q[2] as usize] += 1;
+        tables[3][q[3] as usize] += 1;
     }
-    let sum_sq: u64 = counts.iter().map(|c| c * c).sum();
+    for &b in quads.remainder() {
+        tables[0][b as usize] += 1;
+    }
+    let sum_sq: u64 = (0..256)
+        .map(|i| u64::from(tables[0][i] + tables[1][i] + tables[2][i] + tables[3][i]))
+        .map(|c| c * c)
+        .sum();
     // chi² = 256·Σc²/n − n  <  400   ⇔   256·Σc² − n² < 400·n
     (256 * sum_sq).saturating_sub(n * n) < 400 * n
 }
@@ -234,6 +254,20 @@ mod tests {
                 z,
                 "the same bytes however they are written"
             );
+        }
+    }
+
+    #[test]
+    fn the_bytes_do_not_depend_on_the_number_of_threads() {
+        let data = sample(5 * BLOCK + 777);
+        let with = |threads| {
+            let mut w = ParGz::with_threads(Vec::new(), Compression::new(2), threads).unwrap();
+            w.write_all(&data).unwrap();
+            w.finish().unwrap()
+        };
+        let one = with(1);
+        for threads in [2, 3, 8] {
+            assert!(with(threads) == one, "{threads} threads");
         }
     }
 

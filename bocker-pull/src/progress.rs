@@ -8,6 +8,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub trait Progress: Send + Sync {
     /// Layer `i` (short digest `id`) starts downloading `total` bytes.
     fn start(&self, i: usize, id: &str, total: u64);
+    /// Layer `i` starts, its size unknown until it ends (a blob written as it is sent).
+    fn start_unsized(&self, i: usize, id: &str) {
+        self.start(i, id, 0);
+    }
     fn advance(&self, i: usize, bytes: u64);
     /// Layer `i` is finished: `what` is "Pull complete", "Already exists", ...
     fn done(&self, i: usize, id: &str, what: &str);
@@ -55,6 +59,11 @@ impl Progress for Lines {
             eprintln!("{id}: {} {:.1} MB", self.word, total as f64 / 1e6);
         }
     }
+    fn start_unsized(&self, _: usize, id: &str) {
+        if !self.quiet {
+            eprintln!("{id}: {}", self.word);
+        }
+    }
     fn advance(&self, _: usize, _: u64) {}
     fn done(&self, _: usize, id: &str, what: &str) {
         if !self.quiet {
@@ -90,13 +99,11 @@ impl Bars {
     }
 }
 
-impl Progress for Bars {
-    fn start(&self, i: usize, id: &str, total: u64) {
-        let bar = self.multi.add(ProgressBar::new(total));
-        let style = ProgressStyle::with_template(
-            "{prefix}: {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+impl Bars {
+    fn add(&self, i: usize, id: &str, bar: ProgressBar, template: &str) {
+        let bar = self.multi.add(bar);
+        let style =
+            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_prefix(id.to_string());
         if let Ok(mut b) = self.bars.lock() {
@@ -104,6 +111,22 @@ impl Progress for Bars {
                 *slot = Some(bar);
             }
         }
+    }
+}
+
+impl Progress for Bars {
+    fn start(&self, i: usize, id: &str, total: u64) {
+        self.add(
+            i,
+            id,
+            ProgressBar::new(total),
+            "{prefix}: {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}",
+        );
+    }
+    fn start_unsized(&self, i: usize, id: &str) {
+        let bar = ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        self.add(i, id, bar, "{prefix}: {spinner} {bytes} {bytes_per_sec}");
     }
     fn advance(&self, i: usize, bytes: u64) {
         self.with(i, |b| b.inc(bytes));

@@ -5,23 +5,30 @@
 //! large; then the manifest `PUT`. Auth is the pull's ([`Registry::send`]): the same
 //! challenge, token and basic handshake, asking for `pull,push`.
 //!
+//! A blob can also be **streamed** ([`Registry::push_stream`]): written by its maker
+//! (a layer exported on the fly) on one thread while this one uploads what is ready,
+//! [`CHUNK`] bytes per `PATCH`, and hashes it; the digest goes in the closing
+//! `PUT ?digest=`. At most three chunks are in memory, whatever the blob's size.
+//!
 //! A push is idempotent: a blob the registry has is never sent again, so a push that
 //! was killed is simply run again (the registry drops abandoned upload sessions).
 //! Upload locations must stay on the registry's own origin: our credentials are never
 //! sent elsewhere.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use reqwest::blocking::Body;
+use bytes::Bytes;
+use sha2::{Digest as _, Sha256};
+
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION};
 use reqwest::StatusCode;
 
 use crate::auth::Credentials;
 use crate::digest::Digest;
 use crate::manifest::{DOCKER_MANIFEST, OCI_MANIFEST};
-use crate::progress::Progress;
 use crate::reference::Reference;
 use crate::registry::{success, Registry, RegistryError, ATTEMPTS};
 
@@ -35,6 +42,14 @@ pub enum Content {
     Bytes(Vec<u8>),
 }
 
+/// A blob as a manifest names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descriptor {
+    pub media_type: String,
+    pub digest: Digest,
+    pub size: u64,
+}
+
 /// One blob to push.
 #[derive(Debug, Clone)]
 pub struct PushBlob {
@@ -44,6 +59,25 @@ pub struct PushBlob {
     pub content: Content,
     /// A repository of the same registry that already holds it (where it was pulled from).
     pub mount_from: Option<String>,
+}
+
+impl PushBlob {
+    pub fn descriptor(&self) -> Descriptor {
+        Descriptor {
+            media_type: self.media_type.clone(),
+            digest: self.digest.clone(),
+            size: self.size,
+        }
+    }
+}
+
+/// What became of a streamed blob ([`Registry::push_stream`]).
+#[derive(Debug)]
+pub enum Streamed<T> {
+    /// The registry has the blob its last write made: nothing was written or sent.
+    Exists,
+    /// Written and uploaded: its digest and size, and what the writer returned.
+    Pushed { digest: Digest, size: u64, value: T },
 }
 
 /// What happened to a blob, in Docker's words for `docker push`.
@@ -114,9 +148,9 @@ impl Format {
 }
 
 /// The manifest of `config` and `layers` (bottom first), media types already set.
-pub fn manifest(format: Format, config: &PushBlob, layers: &[PushBlob]) -> Vec<u8> {
+pub fn manifest(format: Format, config: &Descriptor, layers: &[Descriptor]) -> Vec<u8> {
     use serde_json::json;
-    let desc = |b: &PushBlob| json!({"mediaType": b.media_type, "size": b.size, "digest": b.digest.to_string()});
+    let desc = |b: &Descriptor| json!({"mediaType": b.media_type, "size": b.size, "digest": b.digest.to_string()});
     let m = json!({
         "schemaVersion": 2,
         "mediaType": format.manifest_type(),
@@ -176,19 +210,70 @@ impl Registry {
         digest: &Digest,
         from: Option<&str>,
     ) -> Result<Option<String>, RegistryError> {
-        let mut url = format!("{}/blobs/uploads/", self.base);
-        if let Some(f) = from {
-            url.push_str(&format!("?mount={digest}&from={f}"));
-        }
-        let what = format!("{}@{digest}", self.name);
-        let resp = self.send(&what, || {
+        let mount = from.map(|f| format!("?mount={digest}&from={f}"));
+        self.open_session(&format!("{}@{digest}", self.name), mount.as_deref())
+    }
+
+    /// `POST …/blobs/uploads/[query]`: the session's location, or None when the
+    /// registry answered 201 to a mount `query`.
+    fn open_session(
+        &self,
+        what: &str,
+        query: Option<&str>,
+    ) -> Result<Option<String>, RegistryError> {
+        let url = format!("{}/blobs/uploads/{}", self.base, query.unwrap_or(""));
+        let resp = self.send(what, || {
             Ok(self.http.post(&url).header(CONTENT_LENGTH, "0"))
         })?;
-        if from.is_some() && resp.status() == StatusCode::CREATED {
+        if query.is_some() && resp.status() == StatusCode::CREATED {
             return Ok(None);
         }
-        let resp = success(resp, &what)?;
+        let resp = success(resp, what)?;
         self.location(&resp).map(Some)
+    }
+
+    /// `PATCH` `chunk` at byte `start` of the session at `loc`; returns the next location.
+    fn patch(
+        &self,
+        what: &str,
+        loc: &str,
+        start: u64,
+        chunk: Bytes,
+    ) -> Result<String, RegistryError> {
+        let n = chunk.len() as u64;
+        let range = format!("{start}-{}", start + n - 1);
+        let resp = self.send(what, || {
+            Ok(self
+                .http
+                .patch(loc)
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_RANGE, &range)
+                .header(CONTENT_LENGTH, n.to_string())
+                .body(chunk.clone()))
+        })?;
+        let resp = success(resp, what)?;
+        self.location(&resp)
+    }
+
+    /// Close the session at `loc` with `PUT ?digest=`, `last` as the body (the whole
+    /// blob for a monolithic upload, empty after `PATCH`es).
+    fn close(
+        &self,
+        what: &str,
+        loc: &str,
+        digest: &Digest,
+        last: Bytes,
+    ) -> Result<(), RegistryError> {
+        let url = Self::with_query(loc, &format!("digest={digest}"));
+        let resp = self.send(what, || {
+            Ok(self
+                .http
+                .put(&url)
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, last.len().to_string())
+                .body(last.clone()))
+        })?;
+        success(resp, what).map(|_| ())
     }
 
     /// `url` with one more query parameter.
@@ -205,64 +290,175 @@ impl Registry {
         advance: &dyn Fn(u64),
     ) -> Result<(), RegistryError> {
         let what = format!("{}@{}", self.name, b.digest);
-        let io = |e: std::io::Error| RegistryError::Other(format!("{what}: {e}"));
-        let mut loc = loc;
-        if b.size > CHUNK {
-            let Content::File(path) = &b.content else {
-                return Err(RegistryError::Other(format!(
-                    "{what}: a large blob must be a file"
-                )));
-            };
-            let mut f = File::open(path).map_err(io)?;
-            let mut start = 0u64;
-            while start < b.size {
-                let n = CHUNK.min(b.size - start);
-                let mut buf = vec![0u8; n as usize];
-                f.seek(SeekFrom::Start(start)).map_err(io)?;
-                f.read_exact(&mut buf).map_err(io)?;
-                let range = format!("{start}-{}", start + n - 1);
-                let resp = self.send(&what, || {
-                    Ok(self
-                        .http
-                        .patch(&loc)
-                        .header(CONTENT_TYPE, "application/octet-stream")
-                        .header(CONTENT_RANGE, &range)
-                        .header(CONTENT_LENGTH, n.to_string())
-                        .body(buf.clone()))
-                })?;
-                let resp = success(resp, &what)?;
-                loc = self.location(&resp)?;
-                start += n;
-                advance(n);
-            }
-            let url = Self::with_query(&loc, &format!("digest={}", b.digest));
-            let resp = self.send(&what, || {
-                Ok(self.http.put(&url).header(CONTENT_LENGTH, "0"))
-            })?;
-            success(resp, &what)?;
-        } else {
-            let url = Self::with_query(&loc, &format!("digest={}", b.digest));
-            let resp = self.send(&what, || {
-                let body = match &b.content {
-                    Content::Bytes(v) => Body::from(v.clone()),
-                    Content::File(p) => Body::sized(
-                        File::open(p).map_err(|e| {
+        let io = |e: io::Error| RegistryError::Other(format!("{what}: {e}"));
+        if b.size <= CHUNK {
+            let body = match &b.content {
+                Content::Bytes(v) => Bytes::from(v.clone()),
+                Content::File(p) => {
+                    let mut v = Vec::with_capacity(b.size as usize);
+                    File::open(p)
+                        .and_then(|f| f.take(b.size).read_to_end(&mut v))
+                        .map_err(|e| {
                             RegistryError::Other(format!("{what}: {}: {e}", p.display()))
-                        })?,
-                        b.size,
-                    ),
-                };
-                Ok(self
-                    .http
-                    .put(&url)
-                    .header(CONTENT_TYPE, "application/octet-stream")
-                    .header(CONTENT_LENGTH, b.size.to_string())
-                    .body(body))
-            })?;
-            success(resp, &what)?;
+                        })?;
+                    Bytes::from(v)
+                }
+            };
+            self.close(&what, &loc, &b.digest, body)?;
             advance(b.size);
+            return Ok(());
         }
-        Ok(())
+        let Content::File(path) = &b.content else {
+            return Err(RegistryError::Other(format!(
+                "{what}: a large blob must be a file"
+            )));
+        };
+        let mut f = File::open(path).map_err(io)?;
+        let mut loc = loc;
+        let mut start = 0u64;
+        while start < b.size {
+            let n = CHUNK.min(b.size - start);
+            let mut buf = vec![0u8; n as usize];
+            f.seek(SeekFrom::Start(start)).map_err(io)?;
+            f.read_exact(&mut buf).map_err(io)?;
+            loc = self.patch(&what, &loc, start, Bytes::from(buf))?;
+            start += n;
+            advance(n);
+        }
+        self.close(&what, &loc, &b.digest, Bytes::new())
+    }
+
+    /// Upload the chunks coming from `rx` into the session at `loc`, hashing them:
+    /// one `PUT` when the first chunk is the only one, else a `PATCH` each. The stream
+    /// is complete only when `finished` says so (its writer succeeded) after `rx`
+    /// closes; only then is the session closed with the digest.
+    fn upload_chunks(
+        &self,
+        what: &str,
+        loc: String,
+        rx: Receiver<Vec<u8>>,
+        finished: impl FnOnce() -> Result<(), RegistryError>,
+        advance: &dyn Fn(u64),
+    ) -> Result<(Digest, u64), RegistryError> {
+        let mut hash = Sha256::new();
+        let first = rx.recv().unwrap_or_default();
+        // Only the first chunk waits for the next: is it the whole blob?
+        let mut next = rx.recv().ok();
+        if next.is_none() {
+            finished()?;
+            hash.update(&first);
+            let digest = Digest::from_hasher(hash);
+            let n = first.len() as u64;
+            self.close(what, &loc, &digest, Bytes::from(first))?;
+            advance(n);
+            return Ok((digest, n));
+        }
+        let (mut loc, mut sent, mut chunk) = (loc, 0u64, first);
+        loop {
+            hash.update(&chunk);
+            let n = chunk.len() as u64;
+            loc = self.patch(what, &loc, sent, Bytes::from(chunk))?;
+            sent += n;
+            advance(n);
+            match next.take().or_else(|| rx.recv().ok()) {
+                Some(c) => chunk = c,
+                None => break,
+            }
+        }
+        finished()?;
+        let digest = Digest::from_hasher(hash);
+        self.close(what, &loc, &digest, Bytes::new())?;
+        Ok((digest, sent))
+    }
+
+    /// One attempt at a streamed upload: `write` on its own thread into [`CHUNK`]-sized
+    /// pieces, uploaded here as they come (see [`Registry::push_stream`]). The outer
+    /// error is the registry's (worth another attempt), the inner one the writer's own.
+    fn upload_stream<T: Send>(
+        &self,
+        what: &str,
+        write: &(dyn Fn(&mut dyn Write) -> io::Result<T> + Sync),
+        advance: &dyn Fn(u64),
+    ) -> Result<io::Result<(Digest, u64, T)>, RegistryError> {
+        let loc = self.open_session(what, None)?.ok_or_else(|| {
+            RegistryError::Other(format!("{what}: upload answer without a session"))
+        })?;
+        // One chunk in the channel, one being written, one being sent.
+        let (tx, rx) = sync_channel::<Vec<u8>>(1);
+        std::thread::scope(|s| {
+            let writer = s.spawn(move || {
+                let mut w = Chunks::new(tx);
+                let v = write(&mut w)?;
+                w.finish()?;
+                Ok::<T, io::Error>(v)
+            });
+            // Set once the writer has ended by itself (the channel closed): its result.
+            // If the upload fails first, `rx` goes with it: the writer's next send fails
+            // and it stops (joined at the end of the scope); its error is then moot.
+            let mut ended = None;
+            let sent = self.upload_chunks(
+                what,
+                loc,
+                rx,
+                || {
+                    let r = join(writer, what);
+                    let ok = match &r {
+                        Ok(_) => Ok(()),
+                        Err(e) => Err(RegistryError::Other(format!("{what}: {e}"))),
+                    };
+                    ended = Some(r);
+                    ok
+                },
+                advance,
+            );
+            match (sent, ended) {
+                (_, Some(Err(e))) => Ok(Err(e)),
+                (Err(e), _) => Err(e),
+                (Ok((digest, size)), Some(Ok(v))) => Ok(Ok((digest, size, v))),
+                (Ok(_), None) => Err(RegistryError::Other(format!(
+                    "{what}: the upload ended before the writer"
+                ))),
+            }
+        })
+    }
+
+    /// Push a blob that `write` makes while it is uploaded (a layer exported on the
+    /// fly), unless the registry has `previous`, the digest the same writer made last
+    /// time (the writer must be reproducible). A failed upload starts again from a
+    /// fresh session and a fresh write; a failed write ends the push. `what` names the
+    /// blob in errors. Returns the blob's digest and size, and the writer's value.
+    pub fn push_stream<T: Send>(
+        &self,
+        what: &str,
+        previous: Option<&Digest>,
+        write: &(dyn Fn(&mut dyn Write) -> io::Result<T> + Sync),
+        advance: &dyn Fn(u64),
+    ) -> Result<Streamed<T>, RegistryError> {
+        if let Some(d) = previous {
+            if self.blob_exists(d)? {
+                return Ok(Streamed::Exists);
+            }
+        }
+        let what = format!("{}: {what}", self.name);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.upload_stream(&what, write, advance) {
+                Ok(Ok((digest, size, value))) => {
+                    return Ok(Streamed::Pushed {
+                        digest,
+                        size,
+                        value,
+                    })
+                }
+                Ok(Err(e)) => return Err(RegistryError::Other(format!("{what}: {e}"))),
+                Err(e @ (RegistryError::Unauthorized { .. } | RegistryError::Refused { .. })) => {
+                    return Err(e)
+                }
+                Err(e) if attempt >= ATTEMPTS => return Err(e),
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(200 << attempt)),
+            }
+        }
     }
 
     /// Push one blob unless the registry has it: a mount when `mount_from` is set
@@ -324,25 +520,75 @@ impl Registry {
     }
 }
 
-/// Push `config` then `layers` and the manifest of `reference`'s tag; per-layer
-/// progress on `progress` (index = layer). Returns the manifest's digest and size.
-pub fn push(
+/// The writer's result, its panic as an error.
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, io::Result<T>>, what: &str) -> io::Result<T> {
+    h.join()
+        .unwrap_or_else(|_| Err(io::Error::other(format!("{what}: the writer panicked"))))
+}
+
+/// A writer that hands what it is given on in [`CHUNK`]-byte pieces (the last one
+/// shorter) through a bounded channel; fails once the receiver is gone.
+struct Chunks {
+    tx: SyncSender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl Chunks {
+    fn new(tx: SyncSender<Vec<u8>>) -> Chunks {
+        Chunks {
+            tx,
+            buf: Vec::with_capacity(CHUNK as usize),
+        }
+    }
+
+    fn pass(&mut self) -> io::Result<()> {
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK as usize));
+        self.tx
+            .send(full)
+            .map_err(|_| io::Error::other("the upload stopped"))
+    }
+
+    /// Hand on what is left (nothing for an empty stream).
+    fn finish(mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.pass()
+    }
+}
+
+impl Write for Chunks {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = data.len().min(CHUNK as usize - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK as usize {
+            self.pass()?;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The registry client of a push to `reference` (tokens asked for `pull,push`).
+pub fn connect(
     reference: &Reference,
     insecure: bool,
     creds: Option<Credentials>,
+) -> Result<Registry, RegistryError> {
+    Ok(Registry::new(reference, insecure, creds)?.for_push())
+}
+
+/// `PUT` the manifest of `config` and `layers` under `reference`'s tag (`latest` when
+/// it has none); returns the manifest's digest and size.
+pub fn put_manifest(
+    reg: &Registry,
+    reference: &Reference,
     format: Format,
-    config: &PushBlob,
-    layers: &[PushBlob],
-    progress: &dyn Progress,
+    config: &Descriptor,
+    layers: &[Descriptor],
 ) -> Result<(Digest, usize), RegistryError> {
-    let reg = Registry::new(reference, insecure, creds)?.for_push();
-    for (i, l) in layers.iter().enumerate() {
-        let id = l.digest.short().to_string();
-        progress.start(i, &id, l.size);
-        let o = reg.push_blob(l, &|n| progress.advance(i, n))?;
-        progress.done(i, &id, &o.words());
-    }
-    reg.push_blob(config, &|_| {})?;
     let body = manifest(format, config, layers);
     let tag = reference.tag.as_deref().unwrap_or("latest");
     let digest = reg.put_manifest(tag, format.manifest_type(), &body)?;
@@ -369,7 +615,9 @@ mod tests {
         let gz = "application/vnd.oci.image.layer.v1.tar+gzip";
         let config = blob(f.config_type(), b"{}");
         let layer = blob(f.layer_type(gz).unwrap(), b"layer");
-        let m: serde_json::Value = serde_json::from_slice(&manifest(f, &config, &[layer])).unwrap();
+        let m: serde_json::Value =
+            serde_json::from_slice(&manifest(f, &config.descriptor(), &[layer.descriptor()]))
+                .unwrap();
         assert_eq!(m["schemaVersion"], 2);
         assert_eq!(m["mediaType"], DOCKER_MANIFEST);
         assert_eq!(
@@ -386,6 +634,24 @@ mod tests {
         let zst = "application/vnd.oci.image.layer.v1.tar+zstd";
         assert_eq!(Format::Docker.layer_type(zst), None);
         assert_eq!(Format::Oci.layer_type(zst), Some(zst));
+    }
+
+    #[test]
+    fn chunks_are_chunk_sized_but_the_last_and_stop_when_the_upload_does() {
+        let (tx, rx) = sync_channel(4);
+        let mut w = Chunks::new(tx);
+        let data = vec![7u8; 2 * CHUNK as usize + 12_345];
+        for piece in data.chunks(999_983) {
+            w.write_all(piece).unwrap();
+        }
+        w.finish().unwrap();
+        let sizes: Vec<usize> = rx.iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [CHUNK as usize, CHUNK as usize, 12_345]);
+
+        let (tx, rx) = sync_channel(1);
+        drop(rx);
+        let mut w = Chunks::new(tx);
+        assert!(w.write_all(&data).is_err(), "the upload is gone");
     }
 
     #[test]

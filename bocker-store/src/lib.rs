@@ -21,6 +21,7 @@ pub mod image_list;
 pub mod image_refs;
 pub mod import;
 pub mod journal;
+pub mod layer_digests;
 pub mod live;
 pub mod liveness;
 pub mod lock;

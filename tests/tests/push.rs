@@ -113,6 +113,11 @@ fn umoci_rootfs(reference: &str) -> Scratch {
     s
 }
 
+/// `PATCH`es (chunks of an upload) the front has seen.
+fn patches(f: &Fault) -> usize {
+    f.requests().iter().filter(|r| r.method == "PATCH").count()
+}
+
 /// Requests that send blob content (upload sessions and their PATCH/PUT).
 fn uploads(f: &Fault) -> usize {
     f.requests()
@@ -164,6 +169,9 @@ fn pull_commit_push_is_read_by_skopeo_and_umoci_and_a_second_push_sends_nothing(
     );
     assert_eq!(stderr(&o).matches(": Pushed").count(), 2, "{}", stderr(&o));
     assert!(uploads(&front) > 0);
+    // Blobs under 16 MiB, stored (the pulled base) or written as they are sent (the
+    // commit's diff), go up in one `PUT ?digest=` each: no chunks.
+    assert_eq!(patches(&front), 0, "small blobs are monolithic");
 
     let info = skopeo_inspect(&target);
     assert_eq!(info["Layers"].as_array().unwrap().len(), 2, "{info}");
@@ -547,18 +555,60 @@ fn an_init_image_pushed_and_pulled_back_runs_in_a_fresh_store_also_after_a_kille
     let _ = child.wait();
     let o = t.run("push", &[&id, &target, "--format", "oci"]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
-    let patches = front
-        .requests()
-        .iter()
-        .filter(|r| r.method == "PATCH")
-        .count();
-    assert!(
-        patches >= 3,
-        "40 MB goes up in 16 MiB chunks: {patches} PATCHes"
-    );
+    let n = patches(&front);
+    assert!(n >= 3, "40 MB goes up in 16 MiB chunks: {n} PATCHes");
     let target = target.replace(&front.addr, &reg.addr);
     let info = skopeo_inspect(&target);
-    assert!(!info["Layers"].as_array().unwrap().is_empty());
+    let layers = info["Layers"].as_array().unwrap().clone();
+    assert!(!layers.is_empty());
+
+    // The layer was written while it was sent; its digests are recorded, so the next
+    // push asks the registry (HEAD) and sends nothing, without exporting it again.
+    let before = uploads(&front);
+    let o = t.run(
+        "push",
+        &[&id, &format!("{}/me/init:1", front.addr), "--format", "oci"],
+    );
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(uploads(&front), before, "a second push uploads no blob");
+    assert!(
+        stderr(&o).contains("Layer already exists"),
+        "{}",
+        stderr(&o)
+    );
+
+    // An upload that fails half-way (the registry refuses the second chunk) starts
+    // again from a fresh session with a fresh export, which makes the same bytes.
+    let refused = std::sync::atomic::AtomicBool::new(false);
+    let failing = Fault::start(&reg.addr, move |r, _| {
+        let second = r.method == "PATCH"
+            && r.header("Content-Range")
+                .is_some_and(|v| v.starts_with(&format!("{}-", 16 << 20)));
+        if second && !refused.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let body = br#"{"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"injected"}]}"#;
+            return Action::Respond(400, vec![], body.to_vec());
+        }
+        Action::Forward
+    });
+    let again = format!("{}/me/again:1", failing.addr);
+    let o = t.run("push", &[&id, &again, "--format", "oci"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let first_chunks = failing
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.method == "PATCH"
+                && r.header("Content-Range")
+                    .is_some_and(|v| v.starts_with("0-"))
+        })
+        .count();
+    assert_eq!(first_chunks, 2, "the layer was sent again from its start");
+    let again = again.replace(&failing.addr, &reg.addr);
+    assert_eq!(
+        skopeo_inspect(&again)["Layers"].as_array().unwrap(),
+        &layers,
+        "the same layer blobs"
+    );
 
     let u = TestRoot::new(Driver::Overlay);
     h::pull_ok(&u, &target);
