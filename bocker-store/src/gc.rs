@@ -112,7 +112,19 @@ impl Store {
         }
         let layers = self.root().join("layers");
         self.sweep_dir_entries(&layers, |name| !used.contains(name), r)?;
-        self.sweep_dir_entries(&self.blobs_dir(), |name| !blobs.contains(name), r)
+        self.sweep_dir_entries(&self.blobs_dir(), |name| !blobs.contains(name), r)?;
+        // Export records (`<key>.<compression>`) of layers that are gone; anything else
+        // there (a record being written) is left alone.
+        let digests = self.root().join("layer-digests");
+        if digests.is_dir() {
+            let gone = |name: &str| {
+                name.rsplit_once('.').is_some_and(|(key, _)| {
+                    crate::driver::is_valid_layer_key(key) && !used.contains(key)
+                })
+            };
+            self.sweep_dir_entries(&digests, gone, r)?;
+        }
+        Ok(())
     }
 
     fn sweep_names(&self, r: &mut GcReport) -> Result<()> {

@@ -11,7 +11,8 @@
 //! depends on the layers below it); a record for another chain is no answer. A record
 //! is only a hint: a wrong one costs an upload, never a wrong image, because a registry
 //! verifies every blob against its digest and the record pairs a blob with its own
-//! diff id. Records are small and written atomically; one whose layer is gone is inert.
+//! diff id. Records are small and written atomically; one whose layer is gone is inert
+//! until the store's collection (`gc`) removes it.
 
 use std::fs;
 use std::path::PathBuf;
@@ -112,5 +113,23 @@ mod tests {
         let evil = vec!["../../etc".to_string()];
         store.record_layer_digests(&evil, "gzip", &d).unwrap();
         assert_eq!(store.layer_digests(&evil, "gzip"), None);
+    }
+
+    #[test]
+    fn gc_drops_the_records_of_layers_that_are_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_at(dir.path(), Some("overlay")).unwrap();
+        let chain = vec!["local-aa".to_string()];
+        let d = LayerDigests {
+            digest: "sha256:11".into(),
+            size: 42,
+            diff_id: "sha256:22".into(),
+        };
+        store.record_layer_digests(&chain, "gzip", &d).unwrap();
+        let other = dir.path().join("layer-digests/.not-a-record");
+        fs::write(&other, b"").unwrap();
+        assert!(store.gc().unwrap().ran);
+        assert_eq!(store.layer_digests(&chain, "gzip"), None, "no image has it");
+        assert!(other.exists(), "what is not a record is left alone");
     }
 }
