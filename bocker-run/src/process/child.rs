@@ -1,6 +1,6 @@
 //! The child's side of [`super::spawn`]: everything between clone and execve, read from
-//! the spec: stdio, session, the rootfs mount (while the parent makes the cgroup), the
-//! cgroup, the spec's mounts, the user, the network wait, `pivot_root`, hostname, then
+//! the spec: stdio, session, the rootfs and the spec's mounts up to the cgroupfs (while
+//! the parent makes the cgroup), the cgroup, the remaining mounts, the user, the network wait, `pivot_root`, hostname, then
 //! the [`Confinement`] in runc's order (seccomp while still privileged unless
 //! `noNewPrivileges`, rlimits, capabilities, user, working directory, `noNewPrivileges`
 //! and a late seccomp, default signal actions), then execve (or the `--init` reaper).
@@ -105,14 +105,25 @@ impl Child<'_> {
             // Without one, the host's tree would show: no cgroupfs inside.
             rootfs::CgroupView::None
         };
-        if self.group_later {
-            wait_for(self.sync.as_raw_fd())?;
-        }
         // Into our cgroup (v1; on v2 we were born there) and our cgroup namespace before
-        // anything of the image runs and before the spec's mounts: the cgroupfs mounted
-        // inside must show our group as its root.
-        oci::steps::enter_cgroup(spec, self.cgroup_tasks).map_err(engine("cgroup"))?;
-        let root = rootfs::prepare(spec, self.steps, &cgroups).map_err(engine("rootfs"))?;
+        // the cgroupfs is mounted (it must show our group as its root) and before
+        // anything of the image runs; the spec's mounts before it go on meanwhile.
+        let mut joined = false;
+        let mut join = || -> io::Result<()> {
+            if joined {
+                return Ok(());
+            }
+            if self.group_later {
+                wait_for(self.sync.as_raw_fd()).map_err(|f| io::Error::other(f.message))?;
+            }
+            oci::steps::enter_cgroup(spec, self.cgroup_tasks)
+                .map_err(|e| io::Error::new(e.kind(), format!("cgroup: {e}")))?;
+            joined = true;
+            Ok(())
+        };
+        let root = rootfs::prepare_joining(spec, self.steps, &cgroups, &mut join)
+            .map_err(engine("rootfs"))?;
+        join().map_err(engine("rootfs"))?;
         let who = self.user(root.as_raw_fd())?;
         let cwd = process.cwd().to_string_lossy().into_owned();
         rootfs::make_workdir(root.as_raw_fd(), &cwd)
