@@ -118,6 +118,20 @@ impl Cgroup {
         })
     }
 
+    /// The directories [`Cgroup::create`] makes for `<parent>/<name>` (v1: one per mounted
+    /// controller; v2: one), known before it runs: a process cloned first can be told
+    /// where to move itself while its group is still being made. Same name checks as
+    /// `create`.
+    pub fn planned_paths(h: &Hierarchy, parent: &str, name: &str) -> Result<Vec<PathBuf>> {
+        names::check_parent_or_root(parent)?;
+        names::check_name(name)?;
+        let rel = names::group_path(parent, name);
+        Ok(match h {
+            Hierarchy::V1 { root } => v1::planned_paths(root, &rel),
+            Hierarchy::V2 { root } => vec![root.join(rel)],
+        })
+    }
+
     /// Allows `rules` beside the default device policy, before any process is in the
     /// group (`docker run --device`, `--privileged`). cgroup v1 only: on v2 the policy is
     /// one eBPF program made at create, so extra rules are refused there.

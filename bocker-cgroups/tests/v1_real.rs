@@ -378,3 +378,19 @@ fn parent_levels_are_made_once_and_again_when_gone() {
     c.add_pid(p.pid).unwrap();
     assert!(c.procs().unwrap().contains(&p.pid));
 }
+
+#[test]
+fn planned_paths_are_the_paths_create_makes() {
+    let Some(h) = real_v1() else { return };
+    let parent = unique_parent("v1plan");
+    let _guard = Guard::new(h.clone(), &parent);
+    // Known before the group exists (the runtime clones the container's process first).
+    let planned = Cgroup::planned_paths(&h, &parent, "ps_plan").expect("planned");
+    assert!(planned.iter().all(|p| !p.exists()));
+    let cg = Cgroup::create(&h, &parent, "ps_plan", &Limits::default()).expect("create");
+    assert_eq!(planned, cg.paths());
+    assert!(planned.iter().all(|p| p.is_dir()));
+    // The same name checks as create: no escaping the parent.
+    assert!(Cgroup::planned_paths(&h, &parent, "../x").is_err());
+    cg.remove().expect("remove");
+}

@@ -352,32 +352,20 @@ fn launch(store: &Store, ctr: &mut Created, link: &mut Link) -> Result<i32, i32>
         let f = StartFailure::engine(format!("recording the container's resources: {e}"));
         return Err(fail(store, ctr, None, f));
     }
-    let parent = entry.cgroup_parent.as_deref().unwrap_or_default();
-    let cgroup = match ContainerCgroup::create(parent, &ctr.id.0, &limits_of(&ctr.bundle)) {
-        Ok(c) => c,
-        Err(e) => {
-            let f = StartFailure::engine(format!("creating cgroup: {e}"));
-            return Err(fail(store, ctr, Some((&entry, None)), f));
-        }
-    };
-    // `--device`, `--privileged`: their rules beside the default policy, before any process.
-    if let Err(e) = cgroup.allow_devices(&ctr.bundle.device_rules()) {
-        let f = StartFailure::engine(format!("device cgroup: {e}"));
-        return Err(fail(store, ctr, Some((&entry, Some(&cgroup))), f));
-    }
-    let code = match start(store, ctr, &cgroup, &entry) {
-        Ok((started, mut log)) => {
+    let (cgroup, code) = match start(store, ctr, &entry) {
+        Ok((started, mut log, cgroup)) => {
             link.listen(&ctr.dir.join("attach.sock"));
             link.started(&ctr.id.0);
             match supervisor::supervise(started, log.as_mut(), link) {
-                Ok(code) => code,
+                Ok(code) => (cgroup, code),
                 Err(e) => {
                     bocker_cli::warn(&format!("supervising {}: {e}", ctr.id));
-                    exit_code::ENGINE
+                    (cgroup, exit_code::ENGINE)
                 }
             }
         }
-        Err(f) => return Err(fail(store, ctr, Some((&entry, Some(&cgroup))), f)),
+        // Whatever part of the group was made is found by its name.
+        Err(f) => return Err(fail(store, ctr, Some((&entry, None)), f)),
     };
     // Every process is gone with the cgroup: the namespace (and its veth) goes with them.
     let mut failed = release::release_with(store, &ctr.id, &entry, Some(&cgroup));
@@ -437,12 +425,24 @@ fn live_entry(store: &Store, ctr: &Created) -> Result<LiveEntry, ContainerError>
     })
 }
 
+/// The container's group under the live entry's parent, with its limits and, for
+/// `--device` and `--privileged`, their rules beside the default device policy; made
+/// before any process of the container is in it.
+fn make_cgroup(entry: &LiveEntry, ctr: &Created) -> Result<ContainerCgroup, StartFailure> {
+    let parent = entry.cgroup_parent.as_deref().unwrap_or_default();
+    let cgroup = ContainerCgroup::create(parent, &ctr.id.0, &limits_of(&ctr.bundle))
+        .map_err(|e| StartFailure::engine(format!("creating cgroup: {e}")))?;
+    cgroup
+        .allow_devices(&ctr.bundle.device_rules())
+        .map_err(|e| StartFailure::engine(format!("device cgroup: {e}")))?;
+    Ok(cgroup)
+}
+
 fn start(
     store: &Store,
     ctr: &mut Created,
-    cgroup: &ContainerCgroup,
     entry: &LiveEntry,
-) -> Result<(process::Started, Option<LogWriter>), StartFailure> {
+) -> Result<(process::Started, Option<LogWriter>, ContainerCgroup), StartFailure> {
     let engine =
         |what: &str, e: &dyn std::fmt::Display| StartFailure::engine(format!("{what}: {e}"));
     let log = LogWriter::open_with(&ctr.dir.join("log"), ctr.log)
@@ -465,11 +465,31 @@ fn start(
         etc_files::reseed_hosts(&x.etc.hosts, &x.add_host)
             .map_err(|e| engine("writing /etc/hosts", &e))?;
     }
-    // cgroup v2: born in the group. v1: it moves itself in (its `tasks` files).
-    let v2_dir = cgroup.v2_dir();
+    // cgroup v2: the group first, the process is born in it. v1: the process first; it
+    // builds its rootfs while the group is made here, then moves itself in (its `tasks`
+    // files) once told the group is ready, before anything that needs it.
+    let parent = entry.cgroup_parent.as_deref().unwrap_or_default();
+    let planned = ContainerCgroup::planned_join_files(parent, &ctr.id.0)
+        .map_err(|e| engine("creating cgroup", &e))?;
+    let early = match planned {
+        Some(_) => None,
+        None => Some(make_cgroup(entry, ctr)?),
+    };
+    let v2_dir = early.as_ref().and_then(ContainerCgroup::v2_dir);
     let v2_fd = v2_dir.as_ref().map(|f| f.as_raw_fd());
-    let pending = process::spawn(&ctr.bundle, &mount, v2_fd, &cgroup.self_join_files())
+    let join = planned.unwrap_or_default();
+    let pending = process::spawn(&ctr.bundle, &mount, v2_fd, &join, early.is_none())
         .map_err(|e| engine("creating the container process", &e))?;
+    let cgroup = match early {
+        Some(c) => c,
+        None => match make_cgroup(entry, ctr) {
+            Ok(c) => {
+                pending.group_ready();
+                c
+            }
+            Err(f) => return Err(pending.abort(f)),
+        },
+    };
     let pid = pending.pid;
     let paths: Vec<String> = cgroup
         .paths()
@@ -504,7 +524,7 @@ fn start(
         return Err(pending.abort(engine("updating record", &e)));
     }
     let started = pending.release_exec()?;
-    Ok((started, Some(log)))
+    Ok((started, Some(log), cgroup))
 }
 
 /// Record a failed start, print its message, release what it made (if anything was

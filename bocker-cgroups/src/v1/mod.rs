@@ -60,6 +60,12 @@ fn look_for_mounted(root: &Path) -> Vec<(&'static str, PathBuf)> {
     out
 }
 
+/// The group's directories for `rel` (`<parent>/<name>`), as [`Group::create`] names
+/// them: one per distinct mounted controller, in the same order.
+pub(crate) fn planned_paths(root: &Path, rel: &str) -> Vec<PathBuf> {
+    mounted(root).iter().map(|(_, r)| r.join(rel)).collect()
+}
+
 /// Makes `<croot>/<rel>` (`rel` = `<parent>/<name>`). The parent levels are made once and
 /// then trusted: the group's own mkdir comes first, and only when the parent is missing
 /// (ENOENT: the first start, or someone removed it) are its levels made, each new one

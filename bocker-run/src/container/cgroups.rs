@@ -83,6 +83,22 @@ impl ContainerCgroup {
         })
     }
 
+    /// On cgroup v1, the `tasks` files of the group [`ContainerCgroup::create`] will make
+    /// for `<parent>/<name>`, known before it is made: the container's process can be
+    /// cloned first and build its rootfs while the group is made, moving itself in once
+    /// told it exists. `None` on v2, where the process is born in the group (made first).
+    pub fn planned_join_files(
+        parent: &str,
+        name: &str,
+    ) -> Result<Option<Vec<PathBuf>>, CgroupError> {
+        let h = hierarchy()?;
+        if h.version() == 2 {
+            return Ok(None);
+        }
+        let dirs = Cgroup::planned_paths(&h, parent, name)?;
+        Ok(Some(dirs.into_iter().map(|p| p.join("tasks")).collect()))
+    }
+
     /// Allows `rules` beside the default device policy ([`Cgroup::allow_devices`]).
     pub fn allow_devices(&self, rules: &[bocker_cgroups::DeviceRule]) -> Result<(), CgroupError> {
         self.cg.allow_devices(rules)

@@ -1,9 +1,9 @@
 //! The child's side of [`super::spawn`]: everything between clone and execve, read from
-//! the spec: stdio, session, the rootfs (mount steps), the user, the cgroup, the network
-//! wait, `pivot_root`, hostname, then the [`Confinement`] in runc's order (seccomp while
-//! still privileged unless `noNewPrivileges`, rlimits, capabilities, user, working
-//! directory, `noNewPrivileges` and a late seccomp, default signal actions), then execve
-//! (or the `--init` reaper).
+//! the spec: stdio, session, the rootfs and the spec's mounts up to the cgroupfs (while
+//! the parent makes the cgroup), the cgroup, the remaining mounts, the user, the network wait, `pivot_root`, hostname, then
+//! the [`Confinement`] in runc's order (seccomp while still privileged unless
+//! `noNewPrivileges`, rlimits, capabilities, user, working directory, `noNewPrivileges`
+//! and a late seccomp, default signal actions), then execve (or the `--init` reaper).
 
 use super::execve::{self, StartFailure};
 use super::reaper;
@@ -11,7 +11,7 @@ use crate::rootfs::{self, MountStep};
 use crate::security::{user, Confinement};
 use crate::spec::Bundle;
 use crate::{exit_code, oci, safepath, sys};
-use oci_spec::runtime::Process;
+use oci_spec::runtime::{LinuxNamespaceType, Process};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
@@ -23,6 +23,9 @@ pub struct Child<'a> {
     pub process: &'a Process,
     pub steps: &'a [MountStep],
     pub cgroup_tasks: &'a [PathBuf],
+    /// Wait for the parent's "cgroup ready" before joining `cgroup_tasks` (the parent
+    /// makes the groups while the child mounts its rootfs).
+    pub group_later: bool,
     pub sync: OwnedFd,
     pub out: OwnedFd,
     pub err: OwnedFd,
@@ -91,21 +94,36 @@ impl Child<'_> {
         // Its own session: the user's terminal signals (^C, ^Z) reach the supervisor,
         // which forwards them, not the container directly.
         sys::setsid().map_err(engine("setsid"))?;
-        // Into our cgroup (v1; on v2 we were born there) and our cgroup namespace first,
-        // before anything of the image runs and before the mounts: the cgroupfs mounted
-        // inside must show our group as its root.
-        let cgroupns =
-            oci::steps::enter_cgroup(spec, self.cgroup_tasks).map_err(engine("cgroup"))?;
-        let cgroups = if cgroupns {
-            // We were in our cgroup first, so it is the namespace's root.
+        // The rootfs (overlay) mount while the parent makes our cgroup: nothing of the
+        // image runs and no cgroupfs is mounted yet.
+        rootfs::make_private().map_err(engine("rootfs"))?;
+        (self.mount_hook)().map_err(engine("mounting rootfs"))?;
+        let cgroups = if super::has_namespace(spec, LinuxNamespaceType::Cgroup) {
+            // We join our cgroup before the namespace, so it is the namespace's root.
             rootfs::CgroupView::of_host(self.cgroup_tasks).map_err(engine("cgroup view"))?
         } else {
             // Without one, the host's tree would show: no cgroupfs inside.
             rootfs::CgroupView::None
         };
-        rootfs::make_private().map_err(engine("rootfs"))?;
-        (self.mount_hook)().map_err(engine("mounting rootfs"))?;
-        let root = rootfs::prepare(spec, self.steps, &cgroups).map_err(engine("rootfs"))?;
+        // Into our cgroup (v1; on v2 we were born there) and our cgroup namespace before
+        // the cgroupfs is mounted (it must show our group as its root) and before
+        // anything of the image runs; the spec's mounts before it go on meanwhile.
+        let mut joined = false;
+        let mut join = || -> io::Result<()> {
+            if joined {
+                return Ok(());
+            }
+            if self.group_later {
+                wait_for(self.sync.as_raw_fd()).map_err(|f| io::Error::other(f.message))?;
+            }
+            oci::steps::enter_cgroup(spec, self.cgroup_tasks)
+                .map_err(|e| io::Error::new(e.kind(), format!("cgroup: {e}")))?;
+            joined = true;
+            Ok(())
+        };
+        let root = rootfs::prepare_joining(spec, self.steps, &cgroups, &mut join)
+            .map_err(engine("rootfs"))?;
+        join().map_err(engine("rootfs"))?;
         let who = self.user(root.as_raw_fd())?;
         let cwd = process.cwd().to_string_lossy().into_owned();
         rootfs::make_workdir(root.as_raw_fd(), &cwd)

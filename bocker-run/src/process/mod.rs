@@ -1,7 +1,7 @@
 //! Creating the container's first process: `clone` into the namespaces of the spec's
 //! `linux.namespaces`, then, in the child, the container init sequence up to `execve`
 //! ([`child`]). The parent keeps two pipes to the child: a sync pipe (the child waits for
-//! "network ready") and a close-on-exec error pipe (EOF = the exec succeeded; else a
+//! "cgroup ready" on v1, then "network ready") and a close-on-exec error pipe (EOF = the exec succeeded; else a
 //! status and a message). [`execve`] is the exec itself, [`reaper`] the `--init` PID 1,
 //! [`supervisor`] the parent's loop once the container runs.
 //!
@@ -107,13 +107,16 @@ pub fn has_namespace(spec: &Spec, t: LinuxNamespaceType) -> bool {
 }
 
 /// Clone the child (born in `cgroup_dir` when given, a cgroup v2 directory; else it joins
-/// the v1 groups whose `tasks` files are `cgroup_tasks` itself). It builds the
-/// container's filesystem, joins its cgroup, then waits for [`Pending::release_exec`].
+/// the v1 groups whose `tasks` files are `cgroup_tasks` itself). It mounts the
+/// container's rootfs, joins its cgroup (with `group_later`, only once
+/// [`Pending::group_ready`] says the groups exist), builds the rest of the container's
+/// filesystem, then waits for [`Pending::release_exec`].
 pub fn spawn(
     bundle: &Bundle,
     mount_hook: MountHook<'_>,
     cgroup_dir: Option<RawFd>,
     cgroup_tasks: &[PathBuf],
+    group_later: bool,
 ) -> Result<Pending, SpawnError> {
     let process = bundle
         .spec
@@ -140,6 +143,7 @@ pub fn spawn(
             process,
             steps: &steps,
             cgroup_tasks,
+            group_later,
             sync: sync_r,
             out: out_w,
             err: serr_w,
@@ -166,6 +170,15 @@ pub fn spawn(
 }
 
 impl Pending {
+    /// Tell a child spawned with `group_later` that its cgroups exist (limits and device
+    /// rules applied): it joins them now. If it died meanwhile, [`Pending::release_exec`]
+    /// says why.
+    pub fn group_ready(&self) {
+        if let Some(s) = &self.sync {
+            let _ = sys::write_all(s.as_raw_fd(), b"g");
+        }
+    }
+
     /// Tell the child the network is ready and wait for its exec (or its failure).
     pub fn release_exec(mut self) -> Result<Started, StartFailure> {
         if let Some(s) = self.sync.take() {

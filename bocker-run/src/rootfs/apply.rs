@@ -16,16 +16,22 @@ fn err(what: &str, path: &str, e: io::Error) -> io::Error {
 }
 
 /// Apply every step in order; `root` is an fd on the root, `rootfs` its host path,
-/// `cgroups` what a [`MountStep::Cgroup`] mounts.
+/// `cgroups` what a [`MountStep::Cgroup`] mounts. `before_cgroup` runs before each
+/// [`MountStep::Cgroup`] (the caller joins its cgroup and namespace there, once: the
+/// cgroupfs must show its own group as the root; the steps before need neither).
 pub fn apply(
     root: RawFd,
     rootfs: &CStr,
     steps: &[MountStep],
     cgroups: &CgroupView,
+    before_cgroup: &mut dyn FnMut() -> io::Result<()>,
 ) -> io::Result<()> {
-    steps
-        .iter()
-        .try_for_each(|s| apply_one(root, rootfs, s, cgroups))
+    steps.iter().try_for_each(|s| {
+        if matches!(s, MountStep::Cgroup { .. }) {
+            before_cgroup()?;
+        }
+        apply_one(root, rootfs, s, cgroups)
+    })
 }
 
 fn apply_one(r: RawFd, rootfs: &CStr, step: &MountStep, cgroups: &CgroupView) -> io::Result<()> {

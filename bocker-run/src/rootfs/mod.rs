@@ -29,6 +29,17 @@ pub fn make_private() -> io::Result<()> {
 /// what the spec's `cgroup` mount shows); returns an fd of the root for [`pivot`]. Call
 /// [`make_private`] first.
 pub fn prepare(spec: &Spec, steps: &[MountStep], cgroups: &CgroupView) -> io::Result<OwnedFd> {
+    prepare_joining(spec, steps, cgroups, &mut || Ok(()))
+}
+
+/// [`prepare`], with `before_cgroup` run before the cgroupfs is mounted
+/// ([`apply::apply`]): the caller's cgroup join, after the mounts that do not need it.
+pub fn prepare_joining(
+    spec: &Spec,
+    steps: &[MountStep],
+    cgroups: &CgroupView,
+    before_cgroup: &mut dyn FnMut() -> io::Result<()>,
+) -> io::Result<OwnedFd> {
     let path = spec
         .root()
         .as_ref()
@@ -44,7 +55,7 @@ pub fn prepare(spec: &Spec, steps: &[MountStep], cgroups: &CgroupView) -> io::Re
     )
     .map_err(|e| io::Error::new(e.kind(), format!("binding rootfs {}: {e}", path.display())))?;
     let root = sys::open(&rootfs, libc::O_PATH | libc::O_DIRECTORY)?;
-    apply::apply(root.as_raw_fd(), &rootfs, steps, cgroups)?;
+    apply::apply(root.as_raw_fd(), &rootfs, steps, cgroups, before_cgroup)?;
     Ok(root)
 }
 
@@ -86,6 +97,7 @@ pub fn prepare_cwd(steps: &[MountStep], cgroups: &CgroupView) -> io::Result<Owne
         &sys::fd_path(root.as_raw_fd()),
         steps,
         cgroups,
+        &mut || Ok(()),
     )?;
     Ok(root)
 }
