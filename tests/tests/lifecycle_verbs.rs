@@ -172,8 +172,10 @@ fn kill_delivers_the_signal_given_by_name_or_number() {
         "{}",
         stderr(&o)
     );
-    // Default: SIGKILL.
+    // Default: SIGKILL, and `kill` returns once the container has stopped (Docker
+    // 20.10's daemon waits after a SIGKILL), so `kill x && rm x` works.
     c.ok("kill", &["x"]);
+    assert_eq!(c.record()["state"]["status"], "exited");
     assert_eq!(c.run_status(), 137);
     let o = c.t.run("kill", &["x"]);
     assert_eq!(code(&o), 1);
