@@ -11,6 +11,9 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Messages say `bocker exec: …` as every verb's do (docs/CLI.md); exec parses with
+    // clap itself (for its own usage status), so `bocker_cli::parse` does not name it.
+    cli::set_verb("exec");
     let args = match Args::try_parse() {
         Ok(a) => a,
         Err(e) => {

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-pub use bocker_cli::{exit, one_line, parse, report, say};
+pub use bocker_cli::{exit, one_line, parse, report, say, set_verb};
 
 /// Output format of listing verbs (`--format`), as Docker reads it: `table` (the
 /// default), `json`, or a Go template (`{{.ID}}`, `table {{.ID}}\t{{.Names}}`).

@@ -335,8 +335,10 @@ fn exited_and_missing_containers_give_the_seeds_messages() {
     );
     let o = t.run("exec", &["nope", "true"]);
     assert_ne!(code(&o), 0);
-    assert!(
-        stderr(&o).contains("No container named 'nope' exists"),
+    // One line naming the verb, as every verb's messages (docs/CLI.md).
+    assert_eq!(
+        stderr(&o),
+        "bocker exec: No container named 'nope' exists\n",
         "{}",
         stderr(&o)
     );
