@@ -28,7 +28,9 @@
 //! read as before; with `-d` it moves to /dev/null before `started` is sent.
 //!
 //! `bocker attach` ([`Caller::connect`]): a detached supervisor listens on
-//! `containers/<id>/attach.sock` ([`Link::listen`]); an attaching caller makes the same
+//! `containers/<id>/attach.sock` ([`Link::listen`]), a foreground one from the moment
+//! its caller has gone (detach keys, a closed terminal: Docker's containers can be
+//! attached again then); an attaching caller makes the same
 //! pipes as `split` and sends the supervisor's ends over the socket (SCM_RIGHTS, in a
 //! fixed order: status, out, err, hold, keys, ctl), then relays like a foreground `run`.
 //! One caller at a time. With `-d -i` the supervisor holds the write end of the
@@ -59,8 +61,11 @@ pub struct Link {
     /// `-i`: our stdin is the caller's keys, for the container.
     pub stdin: bool,
     detach: bool,
-    /// `-d`: where `bocker attach` callers connect ([`Link::listen`]).
+    /// Where `bocker attach` callers connect ([`Link::listen`]): bound at start with
+    /// `-d`, once the caller has gone for a foreground run.
     pub listener: Option<std::os::unix::net::UnixListener>,
+    /// The socket's path, kept until a foreground caller goes ([`Link::listen_late`]).
+    attach_path: Option<std::path::PathBuf>,
     /// `-d -i`: the write end of the container's stdin pipe, held open for attachers.
     pub stdin_w: Option<OwnedFd>,
     /// An attached caller's keys, for the container's stdin (or its pty).
@@ -134,6 +139,7 @@ pub fn split(detach: bool, interactive: bool, tty: bool) -> io::Result<Role> {
         stdin: interactive && !detach,
         detach,
         listener: None,
+        attach_path: None,
         stdin_w,
         keys: None,
     };
@@ -152,17 +158,34 @@ impl Link {
             stdin: false,
             detach: false,
             listener: None,
+            attach_path: None,
             stdin_w: None,
             keys: None,
         }
     }
 
-    /// `-d`: listen for `bocker attach` callers at `path` (a socket beside the record,
-    /// replacing a stale one of an earlier run). A failure only means no attach.
+    /// Listen for `bocker attach` callers at `path` (a socket beside the record,
+    /// replacing a stale one of an earlier run): now with `-d`; for a foreground run
+    /// once its caller has gone (detach keys, a closed terminal), so it can be attached
+    /// again as Docker's can ([`Link::listen_late`]). A failure only means no attach.
     pub fn listen(&mut self, path: &std::path::Path) {
         if !self.detach {
+            self.attach_path = Some(path.to_path_buf());
             return;
         }
+        self.bind(path);
+    }
+
+    /// The foreground caller has gone: listen at the path [`Link::listen`] kept; the
+    /// socket's fd, to poll (-1 when there is none).
+    pub fn listen_late(&mut self) -> RawFd {
+        if let Some(path) = self.attach_path.take() {
+            self.bind(&path);
+        }
+        self.listener.as_ref().map_or(-1, |l| l.as_raw_fd())
+    }
+
+    fn bind(&mut self, path: &std::path::Path) {
         let _ = std::fs::remove_file(path);
         let listener = std::os::unix::net::UnixListener::bind(path)
             .and_then(|l| l.set_nonblocking(true).map(|()| l));
@@ -321,8 +344,8 @@ impl Caller {
     /// `bocker attach`: connect to the supervisor listening at `path` and hand it the
     /// supervisor's ends of our pipes (module doc); `stdin`: our stdin goes to the
     /// container, `tty`: it has a terminal (window sizes, raw mode, detach keys).
-    /// Errors: nobody listens there (the container was not started detached, or has
-    /// exited), or the hand-over failed.
+    /// Errors: nobody listens there (a foreground run whose caller is still attached,
+    /// or the container has exited), or the hand-over failed.
     pub fn connect(path: &std::path::Path, stdin: bool, tty: bool) -> io::Result<Caller> {
         let conn = std::os::unix::net::UnixStream::connect(path)?;
         let (status_r, status_w) = sys::pipe()?;

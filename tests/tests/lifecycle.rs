@@ -431,6 +431,32 @@ fn detach_keys_leave_an_it_container_running_and_i_alone_gives_no_terminal() {
 }
 
 #[test]
+fn a_foreground_it_run_detached_by_its_keys_can_be_attached_again() {
+    // Docker 20.10: `docker run -it` left with Ctrl-P Ctrl-Q, then `docker attach` gets
+    // the container's terminal back. Before, only a `run -d` could be attached.
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let shell = format!(
+        "{run} --name f -ti {img} sh; echo detached=$?; {attach} f; echo status=$?; sleep 60",
+        run = bocker_e2e::bin("run").display(),
+        attach = bocker_e2e::bin("attach").display(),
+    );
+    let tmux = Tmux::new(&t, &shell);
+    tmux.wait_for("/ #");
+    tmux.keys("C-p");
+    tmux.keys("C-q");
+    tmux.wait_for("detached=0");
+    tmux.keys("echo back-$((3+3))");
+    tmux.keys("Enter");
+    tmux.wait_for("back-6");
+    tmux.keys("exit 5");
+    tmux.keys("Enter");
+    tmux.wait_for("status=5");
+    assert_eq!(t.ok("wait", &["f"]), "5\n");
+    t.ok("rm", &["f"]);
+}
+
+#[test]
 fn attach_to_a_detached_it_container_gets_its_terminal_detaches_and_reattaches() {
     let t = TestRoot::overlay();
     let img = t.busybox_image();

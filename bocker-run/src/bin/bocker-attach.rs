@@ -67,9 +67,10 @@ fn connect(args: &Args) -> anyhow::Result<Caller> {
     let tty = bundle.spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
     let stdin = !args.no_stdin && bundle.extras.stdin;
     let sock = store.container_dir(&id).join("attach.sock");
-    let mut caller = Caller::connect(&sock, stdin, tty).with_context(|| {
-        format!(
-            "attaching to {}: only a container started detached can be attached",
+    let mut caller = Caller::connect(&sock, stdin, tty).map_err(|_| {
+        anyhow::anyhow!(
+            "attaching to {}: its `run` is still attached in the foreground (detach it \
+             with the detach keys first)",
             args.container
         )
     })?;

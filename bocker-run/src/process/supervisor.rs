@@ -70,7 +70,8 @@ pub fn supervise(
             events: libc::POLLIN,
             revents: 0,
         },
-        // `-d`: `bocker attach` callers knock here; an attached one's keys come next.
+        // `bocker attach` callers knock here (`-d`, or a foreground run whose caller
+        // has gone); an attached one's keys come next.
         libc::pollfd {
             fd: link.listener.as_ref().map_or(-1, |l| l.as_raw_fd()),
             events: libc::POLLIN,
@@ -106,6 +107,7 @@ pub fn supervise(
                 if sys::write_all(to, &buf[..n]).is_err() && link.has_caller() {
                     link.detach_stdio();
                     fds[3].fd = -1;
+                    fds[6].fd = link.listen_late();
                 }
             }
             if let Some(log) = log.as_deref_mut() {
@@ -113,9 +115,10 @@ pub fn supervise(
             }
         }
         if fds[3].revents != 0 {
-            // The caller hung up: detached from now on.
+            // The caller hung up: detached from now on, and attachable.
             link.detach_stdio();
             fds[3].fd = -1;
+            fds[6].fd = link.listen_late();
         }
         if let (true, Some(master)) = (fds[4].revents != 0, &child.pty) {
             // The caller's keys, to the pty (its line discipline makes ^C a SIGINT).
