@@ -91,7 +91,13 @@ fn object(store: &Store, q: &str, kind: Option<Kind>, size: bool) -> Result<serd
             }
             Ok(v)
         }
-        Err(StoreError::NoSuchContainer(_)) if kind.is_none() => image(store, q),
+        // Neither: Docker 20.10's words when no --type narrowed the search.
+        Err(StoreError::NoSuchContainer(_)) if kind.is_none() => {
+            image(store, q).map_err(|e| match e.downcast_ref::<StoreError>() {
+                Some(StoreError::NoSuchImage(_)) => anyhow::anyhow!("No such object: {q}"),
+                _ => e,
+            })
+        }
         Err(e) => Err(e.into()),
     }
 }
