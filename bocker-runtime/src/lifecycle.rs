@@ -183,7 +183,17 @@ pub fn load_spec(bundle: &Path) -> Result<(Spec, PathBuf)> {
         path: path.clone(),
         message,
     };
-    let mut spec = Spec::load(&path).map_err(|e| config(e.to_string()))?;
+    let mut spec = Spec::load(&path).map_err(|e| match fs::symlink_metadata(&path) {
+        // runc's words for a bundle without one.
+        Err(m) if m.kind() == io::ErrorKind::NotFound => {
+            config("JSON specification file config.json not found".into())
+        }
+        // oci-spec's message names only the kind of failure; its cause says which.
+        _ => config(match std::error::Error::source(&e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        }),
+    })?;
     let mut root = spec
         .root()
         .clone()

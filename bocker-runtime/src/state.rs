@@ -230,13 +230,36 @@ pub fn list(root: &Path) -> Result<(Vec<State>, Vec<String>), StateError> {
             continue;
         }
         match Record::load(root, &id) {
-            Ok(r) => states.push(r.current()),
+            Ok(r) => {
+                let mut s = r.current();
+                s.owner = owner_of(&entry.path());
+                states.push(s);
+            }
             Err(StateError::NotFound) => {}
             Err(e) => warnings.push(format!("skipping {id}: {e}")),
         }
     }
     states.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
     Ok((states, warnings))
+}
+
+/// The owner of a container's state directory by user name, `#<uid>` when the name is
+/// unknown (runc's `list`: the directory's uid looked up in the user database).
+fn owner_of(dir: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = fs::metadata(dir).map(|m| m.uid()) else {
+        return String::new();
+    };
+    fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|p| {
+            p.lines().find_map(|l| {
+                let mut f = l.split(':');
+                let name = f.next()?;
+                (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("#{uid}"))
 }
 
 /// The start time of process `pid` in clock ticks since boot (`/proc/<pid>/stat` field
@@ -409,6 +432,8 @@ mod tests {
         let (states, warnings) = list(root.path()).unwrap();
         let ids: Vec<_> = states.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["a", "bb"]);
+        // runc's OWNER: the state directory's owner by name (the tests run as root).
+        assert_eq!(states[0].owner, "root");
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].starts_with("skipping bad: "), "{warnings:?}");
         let (none, _) = list(&root.path().join("missing")).unwrap();

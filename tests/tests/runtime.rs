@@ -285,6 +285,26 @@ fn an_unsupported_field_is_refused_by_name_and_leaves_nothing() {
 }
 
 #[test]
+fn a_bundle_without_config_json_and_list_say_what_runc_says() {
+    let mut b = Bundle::new(&["sleep", "60"]);
+    let out = b.dir.path().join("out");
+    assert!(b.create("l1", &out).status.success());
+    // runc 1.1: `list`'s OWNER is the state directory's owner by name.
+    let list = String::from_utf8(b.runtime(&["list"]).stdout).unwrap();
+    let row = list.lines().find(|l| l.starts_with("l1 ")).unwrap();
+    assert!(row.ends_with(" root"), "{list}");
+    b.ok(&["delete", "--force", "l1"]);
+    std::fs::remove_file(b.path().join("config.json")).unwrap();
+    let o = b.runtime(&["run", "--bundle", b.path().to_str().unwrap(), "l2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("JSON specification file config.json not found"),
+        "runc's words: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn the_specs_seccomp_profile_is_applied() {
     let b = Bundle::new(&["sh", "-c", "mkdir /tmp/x; echo status=$?"]);
     let cg = format!("/{}/s1", b.cgroup_parent);
