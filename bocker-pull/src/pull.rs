@@ -104,10 +104,8 @@ pub fn pull(
         .collect();
 
     if let Some(id) = unchanged(store, &reference, &res.digest, &keys) {
-        progress.note(&format!(
-            "{reference}: image is up to date ({})",
-            res.digest
-        ));
+        // Docker 20.10's line before its `Status: Image is up to date for …` (main.rs).
+        progress.note(&format!("Digest: {}", res.digest));
         return Ok(Pulled {
             id,
             unchanged: true,

@@ -181,6 +181,11 @@ pub fn repull_ok(t: &TestRoot, reference: &str) -> String {
         out.starts_with("Status: Image is up to date for ") && out.lines().count() == 1,
         "a pull of what is present says so, got {out:?}"
     );
+    // Once: stderr has Docker 20.10's `Digest:` line before it, not the fact again.
+    assert!(
+        err.contains("Digest: sha256:") && !err.to_lowercase().contains("up to date"),
+        "{err}"
+    );
     let (ok, out, err) = pull(t, &["-q", reference]);
     assert!(ok, "pull -q {reference} failed: {err}");
     out.trim().to_string()
