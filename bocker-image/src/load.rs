@@ -322,8 +322,15 @@ fn import(store: &Store, journal: &mut Journal, p: &Plan) -> Result<Loaded, Imag
     let blobs: Vec<String> = std::iter::once(p.config_digest.hex().to_string())
         .chain(p.layers.iter().map(|(_, m)| m.digest.hex().to_string()))
         .collect();
+    // The same image is here already when its blobs and layers are these, or (Docker's
+    // identity: an image is its config) when it is made of as many layers and its
+    // config blob is this one, however its layers are stored here (`init` and `commit`
+    // layers have local keys): then a load changes nothing but tags.
+    let config_hex = p.config_digest.hex().to_string();
     let existing = store.list_images()?.into_iter().find(|r| {
-        r.blobs == blobs && r.layers == keys && keys.iter().all(|k| driver.layer_exists(k))
+        let same = r.blobs == blobs && r.layers == keys;
+        let same_config = r.blobs.first() == Some(&config_hex) && r.layers.len() == keys.len();
+        (same || same_config) && r.layers.iter().all(|k| driver.layer_exists(k))
     });
     let id = match existing {
         Some(rec) => ImageId(rec.id),

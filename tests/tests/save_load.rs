@@ -139,6 +139,15 @@ fn init_and_commit_images_round_trip() {
             "{d:?}: the commit's layer"
         );
 
+        // Loaded where they were made: the same images (Docker: an image is its config),
+        // nothing new, no tag moved.
+        let before = t.ok("images", &["-q", "--no-trunc"]);
+        let app_id = t.ok("images", &["-q", "me/app:1"]);
+        t.ok("load", &["-i", base_tar.to_str().unwrap()]);
+        t.ok("load", &["-i", app_tar.to_str().unwrap()]);
+        assert_eq!(t.ok("images", &["-q", "--no-trunc"]), before, "{d:?}");
+        assert_eq!(t.ok("images", &["-q", "me/app:1"]), app_id, "{d:?}");
+
         let u = TestRoot::new(d);
         let out = u.ok("load", &["-i", base_tar.to_str().unwrap()]);
         assert!(out.starts_with("Loaded image ID: sha256:"), "{out}");
