@@ -433,17 +433,8 @@ pub fn scratch_name(what: &str) -> String {
 /// An OCI image config (image-spec `config.md`) for an image made here: its record's
 /// configuration, its layers' diff ids, and its history when that matches the layers.
 pub fn config_json(rec: &ImageRecord, diff_ids: &[Digest]) -> Vec<u8> {
-    use serde_json::{json, Map, Value};
-    let run = run_config(&rec.config);
-    let host = Platform::host();
-    let mut cfg = Map::new();
-    cfg.insert("architecture".into(), json!(host.architecture));
-    if let Some(v) = host.variant {
-        cfg.insert("variant".into(), json!(v));
-    }
-    cfg.insert("os".into(), json!("linux"));
-    cfg.insert("created".into(), json!(rec.created));
-    cfg.insert("config".into(), run);
+    use serde_json::{json, Value};
+    let mut cfg = config_base(rec);
     let layers = diff_ids.len();
     let diff_ids: Vec<String> = diff_ids.iter().map(|d| d.to_string()).collect();
     cfg.insert(
@@ -467,6 +458,22 @@ pub fn config_json(rec: &ImageRecord, diff_ids: &[Digest]) -> Vec<u8> {
         cfg.insert("history".into(), Value::Array(h));
     }
     serde_json::to_vec(&Value::Object(cfg)).unwrap_or_default()
+}
+
+/// The fields every image config made here starts with: this host's platform
+/// (`architecture`, `variant`, `os`), the record's `created` and its `config` object.
+pub fn config_base(rec: &ImageRecord) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::json;
+    let host = Platform::host();
+    let mut cfg = serde_json::Map::new();
+    cfg.insert("architecture".into(), json!(host.architecture));
+    if let Some(v) = host.variant {
+        cfg.insert("variant".into(), json!(v));
+    }
+    cfg.insert("os".into(), json!("linux"));
+    cfg.insert("created".into(), json!(rec.created));
+    cfg.insert("config".into(), run_config(&rec.config));
+    cfg
 }
 
 /// The `config` object of an image config (Docker's container config names:

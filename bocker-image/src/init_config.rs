@@ -9,23 +9,14 @@
 //! `Imported from <source>` (Docker's `comment` for an import).
 
 use bocker_pull::digest::Digest;
-use bocker_pull::platform::Platform;
 use bocker_store::{ImageRecord, Store};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::ImageError;
 
 /// The config JSON of the imported image `rec` whose single layer has `diff_id`.
 pub fn config_json(rec: &ImageRecord, diff_id: &Digest) -> Vec<u8> {
-    let host = Platform::host();
-    let mut cfg = Map::new();
-    cfg.insert("architecture".into(), json!(host.architecture));
-    if let Some(v) = host.variant {
-        cfg.insert("variant".into(), json!(v));
-    }
-    cfg.insert("os".into(), json!("linux"));
-    cfg.insert("created".into(), json!(rec.created));
-    cfg.insert("config".into(), crate::export::run_config(&rec.config));
+    let mut cfg = crate::export::config_base(rec);
     cfg.insert(
         "rootfs".into(),
         json!({"type": "layers", "diff_ids": [diff_id.to_string()]}),
