@@ -10,6 +10,7 @@ pub mod net;
 pub mod pull;
 pub mod rootfs;
 pub mod run;
+pub mod runtime;
 pub mod subnet;
 pub mod testroot;
 

@@ -9,81 +9,26 @@
 //! own cgroup parent (`linux.cgroupsPath`), removed in `Drop` whatever happened.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Output, Stdio};
 
-use bocker_e2e::{bin, busybox_rootfs, random_hex};
+use bocker_e2e::runtime::Bundle;
 
-/// A bundle, a runtime root and a cgroup parent of one test.
-struct Bundle {
-    dir: tempfile::TempDir,
-    cgroup_parent: String,
-    ids: Vec<String>,
+/// The lifecycle steps these tests drive, on the shared bundle.
+trait Lifecycle {
+    /// `create` of container `id` with its stdout and stderr in `out` (its init keeps
+    /// them open, so they cannot be our pipes).
+    fn create(&mut self, id: &str, out: &Path) -> Output;
+    fn state(&self, id: &str) -> serde_json::Value;
+    fn ok(&self, args: &[&str]);
+    /// Wait until `id`'s state says stopped (no timed assertion: the test's own timeout
+    /// is the bound).
+    fn wait_stopped(&self, id: &str);
 }
 
-impl Bundle {
-    /// `bocker-runtime spec` in a fresh bundle with a busybox rootfs, then `args` as the
-    /// process (not a terminal) and a cgroup under this test's own parent.
-    fn new(args: &[&str]) -> Bundle {
-        let dir = tempfile::tempdir().unwrap();
-        let b = Bundle {
-            dir,
-            cgroup_parent: format!("bocker-e2e-runtime-{}", random_hex(8)),
-            ids: Vec::new(),
-        };
-        let o = b.runtime(&["spec", "--bundle", b.path().to_str().unwrap()]);
-        assert!(o.status.success(), "spec: {}", stderr(&o));
-        busybox_rootfs(&b.path().join("rootfs"));
-        b.set_args(args);
-        b
-    }
-
-    fn path(&self) -> PathBuf {
-        self.dir.path().join("bundle")
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn set_args(&self, args: &[&str]) {
-        self.edit(|c| {
-            c["process"]["terminal"] = false.into();
-            c["process"]["args"] = serde_json::json!(args);
-        });
-    }
-
-    fn edit(&self, f: impl FnOnce(&mut serde_json::Value)) {
-        let path = self.path().join("config.json");
-        std::fs::create_dir_all(self.path()).unwrap();
-        let mut c: serde_json::Value = match std::fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b).unwrap(),
-            Err(_) => return,
-        };
-        f(&mut c);
-        std::fs::write(&path, serde_json::to_vec(&c).unwrap()).unwrap();
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin("runtime"));
-        c.arg("--root").arg(self.root()).args(args);
-        c.stdin(Stdio::null());
-        c
-    }
-
-    fn runtime(&self, args: &[&str]) -> Output {
-        if args.first() == Some(&"spec") {
-            std::fs::create_dir_all(self.path()).unwrap();
-        }
-        self.cmd(args).output().unwrap()
-    }
-
-    /// `create` with the container's stdout and stderr in `out` (its init keeps them
-    /// open, so they cannot be our pipes).
+impl Lifecycle for Bundle {
     fn create(&mut self, id: &str, out: &Path) -> Output {
-        self.ids.push(id.to_string());
-        let cg = format!("/{}/{id}", self.cgroup_parent);
-        self.edit(|c| c["linux"]["cgroupsPath"] = cg.into());
+        self.adopt(id);
         let f = File::create(out).unwrap();
         let bundle = self.path();
         self.cmd(&["create", "--bundle", bundle.to_str().unwrap(), id])
@@ -104,21 +49,10 @@ impl Bundle {
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     }
 
-    /// Wait until `id`'s state says stopped (no timed assertion: the test's own timeout
-    /// is the bound).
     fn wait_stopped(&self, id: &str) {
         while self.state(id)["status"] != "stopped" {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-    }
-}
-
-impl Drop for Bundle {
-    fn drop(&mut self) {
-        for id in &self.ids {
-            let _ = self.runtime(&["delete", "--force", id]);
-        }
-        bocker_e2e::testroot::cleanup_cgroups(&self.cgroup_parent);
     }
 }
 
@@ -128,7 +62,7 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn create_start_state_delete_as_containerd_drives_it() {
-    let mut b = Bundle::new(&["sh", "-c", "echo hello from $(hostname)"]);
+    let mut b = Bundle::new("runtime", &["sh", "-c", "echo hello from $(hostname)"]);
     let out = b.dir.path().join("out");
     let o = b.create("c1", &out);
     assert!(
@@ -171,7 +105,7 @@ fn create_start_state_delete_as_containerd_drives_it() {
 
 #[test]
 fn run_passes_the_exit_status_through() {
-    let b = Bundle::new(&["sh", "-c", "echo out; exit 7"]);
+    let b = Bundle::new("runtime", &["sh", "-c", "echo out; exit 7"]);
     let cg = format!("/{}/r1", b.cgroup_parent);
     b.edit(|c| c["linux"]["cgroupsPath"] = cg.into());
     let bundle = b.path();
@@ -189,7 +123,7 @@ fn run_forwards_the_signals_it_gets_to_the_init() {
     // init; before, a SIGTERM to `bocker-runtime run` killed the runtime itself.
     let script = "trap 'echo got USR1' USR1; trap 'echo got TERM; exit 3' TERM; \
                   echo up; while :; do sleep 0.1; done";
-    let b = Bundle::new(&["sh", "-c", script]);
+    let b = Bundle::new("runtime", &["sh", "-c", script]);
     let cg = format!("/{}/f2", b.cgroup_parent);
     b.edit(|c| c["linux"]["cgroupsPath"] = cg.into());
     let out = b.dir.path().join("out");
@@ -226,7 +160,7 @@ fn run_forwards_the_signals_it_gets_to_the_init() {
 
 #[test]
 fn delete_refuses_a_running_container_without_force() {
-    let mut b = Bundle::new(&["sleep", "60"]);
+    let mut b = Bundle::new("runtime", &["sleep", "60"]);
     let out = b.dir.path().join("out");
     assert!(b.create("d1", &out).status.success());
     b.ok(&["start", "d1"]);
@@ -250,7 +184,7 @@ fn delete_refuses_a_running_container_without_force() {
 #[test]
 fn kill_delivers_the_signal() {
     let script = "trap 'echo got TERM; exit 3' TERM; echo up; while :; do sleep 0.1; done";
-    let mut b = Bundle::new(&["sh", "-c", script]);
+    let mut b = Bundle::new("runtime", &["sh", "-c", script]);
     let out = b.dir.path().join("out");
     assert!(b.create("k1", &out).status.success());
     b.ok(&["start", "k1"]);
@@ -270,7 +204,7 @@ fn kill_delivers_the_signal() {
 
 #[test]
 fn an_unsupported_field_is_refused_by_name_and_leaves_nothing() {
-    let mut b = Bundle::new(&["true"]);
+    let mut b = Bundle::new("runtime", &["true"]);
     b.edit(|c| c["linux"]["intelRdt"] = serde_json::json!({"closID": "x"}));
     let out = b.dir.path().join("out");
     let o = b.create("u1", &out);
@@ -286,7 +220,7 @@ fn an_unsupported_field_is_refused_by_name_and_leaves_nothing() {
 
 #[test]
 fn a_bundle_without_config_json_and_list_say_what_runc_says() {
-    let mut b = Bundle::new(&["sleep", "60"]);
+    let mut b = Bundle::new("runtime", &["sleep", "60"]);
     let out = b.dir.path().join("out");
     assert!(b.create("l1", &out).status.success());
     // runc 1.1: `list`'s OWNER is the state directory's owner by name.
@@ -306,7 +240,7 @@ fn a_bundle_without_config_json_and_list_say_what_runc_says() {
 
 #[test]
 fn the_specs_seccomp_profile_is_applied() {
-    let b = Bundle::new(&["sh", "-c", "mkdir /tmp/x; echo status=$?"]);
+    let b = Bundle::new("runtime", &["sh", "-c", "mkdir /tmp/x; echo status=$?"]);
     let cg = format!("/{}/s1", b.cgroup_parent);
     b.edit(|c| {
         c["linux"]["cgroupsPath"] = cg.into();
@@ -340,7 +274,7 @@ fn sleeping(b: &mut Bundle, id: &str) {
 
 #[test]
 fn exec_runs_in_the_containers_namespaces_and_cgroup() {
-    let mut b = Bundle::new(&["sleep", "60"]);
+    let mut b = Bundle::new("runtime", &["sleep", "60"]);
     sleeping(&mut b, "e1");
     // Its pid namespace: pid 1 is the container's sleep; its hostname; status passed on.
     let o = b.runtime(&[
@@ -428,7 +362,7 @@ fn exec_runs_in_the_containers_namespaces_and_cgroup() {
 
 #[test]
 fn pause_and_resume_freeze_and_thaw_the_cgroup() {
-    let mut b = Bundle::new(&["sleep", "60"]);
+    let mut b = Bundle::new("runtime", &["sleep", "60"]);
     sleeping(&mut b, "p1");
     let freezer = format!(
         "/sys/fs/cgroup/freezer/{}/p1/freezer.state",
@@ -453,7 +387,7 @@ fn pause_and_resume_freeze_and_thaw_the_cgroup() {
 
 #[test]
 fn events_stats_and_update_read_and_write_the_cgroup() {
-    let mut b = Bundle::new(&["sleep", "60"]);
+    let mut b = Bundle::new("runtime", &["sleep", "60"]);
     sleeping(&mut b, "s2");
     let o = b.runtime(&["events", "--stats", "s2"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -495,7 +429,7 @@ fn events_stats_and_update_read_and_write_the_cgroup() {
 
 #[test]
 fn hooks_run_in_order_with_the_state_on_stdin() {
-    let mut b = Bundle::new(&["true"]);
+    let mut b = Bundle::new("runtime", &["true"]);
     let log = b.dir.path().join("hooks.log");
     let host_hook = |kind: &str| {
         // The state's id and status, one line per hook, appended on the host.
@@ -580,7 +514,7 @@ fn recv_fd(sock: &std::os::unix::net::UnixStream) -> std::os::fd::OwnedFd {
 
 #[test]
 fn a_terminal_goes_to_the_console_socket() {
-    let mut b = Bundle::new(&["sh", "-c", "tty; echo tty-ok"]);
+    let mut b = Bundle::new("runtime", &["sh", "-c", "tty; echo tty-ok"]);
     b.edit(|c| c["process"]["terminal"] = true.into());
     let sock_path = b.dir.path().join("console.sock");
     let listener = std::os::unix::net::UnixListener::bind(&sock_path).unwrap();
@@ -627,7 +561,7 @@ fn a_terminal_goes_to_the_console_socket() {
 #[test]
 fn preserve_fds_passes_fd_3_through() {
     use std::os::unix::process::CommandExt;
-    let b = Bundle::new(&["sh", "-c", "echo through-3 >&3"]);
+    let b = Bundle::new("runtime", &["sh", "-c", "echo through-3 >&3"]);
     let cg = format!("/{}/f1", b.cgroup_parent);
     b.edit(|c| c["linux"]["cgroupsPath"] = cg.into());
     let target = b.dir.path().join("fd3");
@@ -677,7 +611,7 @@ fn preserve_fds_passes_fd_3_through() {
 #[test]
 fn a_verb_waits_for_the_containers_lock() {
     use std::os::fd::AsRawFd;
-    let mut b = Bundle::new(&["sleep", "60"]);
+    let mut b = Bundle::new("runtime", &["sleep", "60"]);
     sleeping(&mut b, "l1");
     let dir = File::open(b.root().join("l1")).unwrap();
     // SAFETY: flock on an fd we own.

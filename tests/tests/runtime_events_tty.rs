@@ -12,83 +12,25 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use bocker_e2e::{bin, busybox_rootfs, random_hex};
+use bocker_e2e::bin;
+use bocker_e2e::runtime::Bundle;
 
-/// A bundle, a runtime root and a cgroup parent of one test.
-struct Bundle {
-    dir: tempfile::TempDir,
-    cgroup_parent: String,
-    ids: Vec<String>,
+/// A bundle with `args` as the process, `terminal` as given, as container `id`.
+fn bundle(id: &str, args: &[&str], terminal: bool) -> Bundle {
+    let mut b = Bundle::new("rtio", args);
+    b.adopt(id);
+    b.edit(|c| c["process"]["terminal"] = terminal.into());
+    b
 }
 
-impl Bundle {
-    /// `bocker-runtime spec` in a fresh bundle with a busybox rootfs, `args` as the
-    /// process, `terminal` as given, and a cgroup `id` under this test's own parent.
-    fn new(id: &str, args: &[&str], terminal: bool) -> Bundle {
-        let dir = tempfile::tempdir().unwrap();
-        let b = Bundle {
-            dir,
-            cgroup_parent: format!("bocker-e2e-rtio-{}", random_hex(8)),
-            ids: vec![id.to_string()],
-        };
-        std::fs::create_dir_all(b.path()).unwrap();
-        let o = b.runtime(&["spec", "--bundle", b.path().to_str().unwrap()]);
-        assert!(o.status.success(), "spec: {}", stderr(&o));
-        busybox_rootfs(&b.path().join("rootfs"));
-        let cg = format!("/{}/{id}", b.cgroup_parent);
-        b.edit(|c| {
-            c["process"]["terminal"] = terminal.into();
-            c["process"]["args"] = serde_json::json!(args);
-            c["linux"]["cgroupsPath"] = cg.into();
-        });
-        b
-    }
-
-    fn path(&self) -> PathBuf {
-        self.dir.path().join("bundle")
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn edit(&self, f: impl FnOnce(&mut serde_json::Value)) {
-        let path = self.path().join("config.json");
-        let mut c: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        f(&mut c);
-        std::fs::write(&path, serde_json::to_vec(&c).unwrap()).unwrap();
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin("runtime"));
-        c.arg("--root").arg(self.root()).args(args);
-        c.stdin(Stdio::null());
-        c
-    }
-
-    fn runtime(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    /// The command line of `run` in this bundle, for a shell.
-    fn run_line(&self, id: &str) -> String {
-        format!(
-            "{} --root {} run --bundle {} {id}",
-            bin("runtime").display(),
-            self.root().display(),
-            self.path().display()
-        )
-    }
-}
-
-impl Drop for Bundle {
-    fn drop(&mut self) {
-        for id in &self.ids {
-            let _ = self.runtime(&["delete", "--force", id]);
-        }
-        bocker_e2e::testroot::cleanup_cgroups(&self.cgroup_parent);
-    }
+/// The command line of `run` of container `id` in `b`, for a shell.
+fn run_line(b: &Bundle, id: &str) -> String {
+    format!(
+        "{} --root {} run --bundle {} {id}",
+        bin("runtime").display(),
+        b.root().display(),
+        b.path().display()
+    )
 }
 
 fn stderr(o: &Output) -> String {
@@ -109,7 +51,7 @@ impl Drop for Reaped {
 fn events_reports_an_oom_kill_of_the_container() {
     // Doubles a shell variable until the 16 MiB limit's OOM killer ends it.
     let script = "x=0123456789abcdef; while :; do x=$x$x; done";
-    let b = Bundle::new("oom1", &["sh", "-c", script], false);
+    let b = bundle("oom1", &["sh", "-c", script], false);
     b.edit(|c| {
         let limit = 16 << 20;
         c["linux"]["resources"]["memory"] = serde_json::json!({"limit": limit, "swap": limit});
@@ -170,10 +112,10 @@ fn in_a_terminal(shell: &str) -> String {
 
 #[test]
 fn run_on_a_terminal_relays_a_pty_and_restores_the_callers_terminal() {
-    let b = Bundle::new("tty1", &["sh", "-c", "tty; stty size; exit 7"], true);
+    let b = bundle("tty1", &["sh", "-c", "tty; stty size; exit 7"], true);
     let out = in_a_terminal(&format!(
         "stty rows 33 cols 101; stty -g; stty size; {}; echo status=$?; stty -g",
-        b.run_line("tty1")
+        run_line(&b, "tty1")
     ));
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines.len() >= 6, "{out}");
@@ -190,7 +132,7 @@ fn run_on_a_terminal_relays_a_pty_and_restores_the_callers_terminal() {
 
 #[test]
 fn a_detached_terminal_without_console_socket_is_refused_as_runc() {
-    let b = Bundle::new("tty2", &["true"], true);
+    let b = bundle("tty2", &["true"], true);
     let bundle = b.path();
     for verb in [&["create"][..], &["run", "--detach"][..]] {
         let mut args = verb.to_vec();
@@ -216,7 +158,7 @@ fn poststop_echo(log: &std::path::Path, word: &str) -> serde_json::Value {
 
 #[test]
 fn poststop_hooks_run_at_delete_and_a_failing_one_is_only_a_warning() {
-    let b = Bundle::new("ps1", &["true"], false);
+    let b = bundle("ps1", &["true"], false);
     let log = b.dir.path().join("poststop.log");
     let (one, two) = (poststop_echo(&log, "one"), poststop_echo(&log, "two"));
     b.edit(|c| {
@@ -316,7 +258,7 @@ impl Drop for Tmux {
 
 #[test]
 fn run_on_a_terminal_is_interactive_resizes_and_passes_ctrl_c_on() {
-    let b = Bundle::new("tty3", &["sh"], true);
+    let b = bundle("tty3", &["sh"], true);
     let tmux = Tmux {
         sock: b.dir.path().join("tmux.sock"),
     };
@@ -324,7 +266,7 @@ fn run_on_a_terminal_is_interactive_resizes_and_passes_ctrl_c_on() {
     let shell = format!(
         "stty -g > {o}.before; {run}; echo $? > {o}.status; stty -g > {o}.after; sleep 60",
         o = out.display(),
-        run = b.run_line("tty3")
+        run = run_line(&b, "tty3")
     );
     tmux.run(&[
         "new-session",

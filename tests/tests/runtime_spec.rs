@@ -6,69 +6,21 @@
 //! drives `bocker-runtime run` on a busybox bundle with its own `--root` and cgroup
 //! parent, removed in `Drop`.
 
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use bocker_e2e::{bin, busybox_rootfs, random_hex};
+use bocker_e2e::runtime::Bundle;
 
-struct Bundle {
-    dir: tempfile::TempDir,
-    cgroup_parent: String,
+/// A bundle whose process is `sh -c script`, as container `c` of this test.
+fn bundle(script: &str) -> Bundle {
+    let mut b = Bundle::new("rtspec", &["sh", "-c", script]);
+    b.adopt("c");
+    b
 }
 
-impl Bundle {
-    fn new(script: &str) -> Bundle {
-        let dir = tempfile::tempdir().unwrap();
-        let b = Bundle {
-            dir,
-            cgroup_parent: format!("bocker-e2e-rtspec-{}", random_hex(8)),
-        };
-        std::fs::create_dir_all(b.path()).unwrap();
-        let o = b.runtime(&["spec", "--bundle", b.path().to_str().unwrap()]);
-        assert!(o.status.success(), "spec: {}", stderr(&o));
-        busybox_rootfs(&b.path().join("rootfs"));
-        let cg = format!("/{}/c", b.cgroup_parent);
-        b.edit(|c| {
-            c["process"]["terminal"] = false.into();
-            c["process"]["args"] = serde_json::json!(["sh", "-c", script]);
-            c["linux"]["cgroupsPath"] = cg.into();
-        });
-        b
-    }
-
-    fn path(&self) -> PathBuf {
-        self.dir.path().join("bundle")
-    }
-
-    fn edit(&self, f: impl FnOnce(&mut serde_json::Value)) {
-        let path = self.path().join("config.json");
-        let mut c: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        f(&mut c);
-        std::fs::write(&path, serde_json::to_vec(&c).unwrap()).unwrap();
-    }
-
-    fn runtime(&self, args: &[&str]) -> Output {
-        Command::new(bin("runtime"))
-            .arg("--root")
-            .arg(self.dir.path().join("state"))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn run(&self) -> Output {
-        let bundle = self.path();
-        self.runtime(&["run", "--bundle", bundle.to_str().unwrap(), "c"])
-    }
-}
-
-impl Drop for Bundle {
-    fn drop(&mut self) {
-        let _ = self.runtime(&["delete", "--force", "c"]);
-        bocker_e2e::testroot::cleanup_cgroups(&self.cgroup_parent);
-    }
+/// `bocker-runtime run` of container `c`.
+fn run(b: &Bundle) -> Output {
+    let bundle = b.path();
+    b.runtime(&["run", "--bundle", bundle.to_str().unwrap(), "c"])
 }
 
 fn stderr(o: &Output) -> String {
@@ -77,7 +29,7 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn sysctl_personality_and_devices_reach_the_container() {
-    let b = Bundle::new(
+    let b = bundle(
         "cat /proc/sys/net/ipv4/ip_forward; uname -m; \
          stat -c '%F %a %u:%g %t:%T' /dev/blk /dev/fifo",
     );
@@ -92,7 +44,7 @@ fn sysctl_personality_and_devices_reach_the_container() {
         c["linux"]["resources"]["cpu"] = serde_json::json!({"cpus": "0", "mems": "0"});
         c["linux"]["resources"]["memory"] = serde_json::json!({"swappiness": 17});
     });
-    let o = b.run();
+    let o = run(&b);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     let lines: Vec<&str> = out.lines().collect();
@@ -108,18 +60,15 @@ fn sysctl_personality_and_devices_reach_the_container() {
 
 #[test]
 fn cpuset_and_swappiness_are_written_before_the_init_joins() {
-    let b = Bundle::new("true");
+    let b = bundle("true");
     b.edit(|c| {
         c["linux"]["resources"]["cpu"] = serde_json::json!({"cpus": "0", "mems": "0"});
         c["linux"]["resources"]["memory"] = serde_json::json!({"swappiness": 17});
     });
     let bundle = b.path();
     // The init keeps create's stdio open: never a pipe we would wait on.
-    let o = Command::new(bin("runtime"))
-        .arg("--root")
-        .arg(b.dir.path().join("state"))
-        .args(["create", "--bundle", bundle.to_str().unwrap(), "c"])
-        .stdin(Stdio::null())
+    let o = b
+        .cmd(&["create", "--bundle", bundle.to_str().unwrap(), "c"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -152,13 +101,13 @@ fn a_namespace_given_by_path_is_joined() {
         }
         std::thread::yield_now();
     };
-    let b = Bundle::new("readlink /proc/self/ns/net");
+    let b = bundle("readlink /proc/self/ns/net");
     b.edit(|c| {
         let list = c["linux"]["namespaces"].as_array_mut().unwrap();
         list.retain(|n| n["type"] != "network");
         list.push(serde_json::json!({"type": "network", "path": ns}));
     });
-    let o = b.run();
+    let o = run(&b);
     let _ = holder.kill();
     let _ = holder.wait();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -170,9 +119,9 @@ fn a_namespace_given_by_path_is_joined() {
 
 #[test]
 fn a_host_wide_sysctl_is_refused_by_name() {
-    let b = Bundle::new("true");
+    let b = bundle("true");
     b.edit(|c| c["linux"]["sysctl"] = serde_json::json!({"kernel.panic": "1"}));
-    let o = b.run();
+    let o = run(&b);
     assert!(!o.status.success());
     let text = stderr(&o);
     assert!(text.contains("linux.sysctl \"kernel.panic\""), "{text}");

@@ -8,116 +8,57 @@
 
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use bocker_e2e::{bin, busybox_rootfs, random_hex};
+use bocker_e2e::runtime::Bundle;
 
 /// The host ids the container's 0..65536 map to.
 const HOST_ID: u32 = 100000;
 
-struct Bundle {
-    dir: tempfile::TempDir,
-    cgroup_parent: String,
-    ids: Vec<String>,
+/// A bundle whose process is `sh -c script`, its rootfs writable.
+fn bundle(script: &str) -> Bundle {
+    let b = Bundle::new("rtuserns", &["sh", "-c", script]);
+    b.edit(|c| c["root"]["readonly"] = false.into());
+    b
 }
 
-impl Bundle {
-    fn new(script: &str) -> Bundle {
-        let dir = tempfile::tempdir().unwrap();
-        let b = Bundle {
-            dir,
-            cgroup_parent: format!("bocker-e2e-rtuserns-{}", random_hex(8)),
-            ids: Vec::new(),
-        };
-        std::fs::create_dir_all(b.path()).unwrap();
-        let o = b.runtime(&["spec", "--bundle", b.path().to_str().unwrap()]);
-        assert!(o.status.success(), "spec: {}", stderr(&o));
-        busybox_rootfs(&b.path().join("rootfs"));
-        b.edit(|c| {
-            c["process"]["terminal"] = false.into();
-            c["process"]["args"] = serde_json::json!(["sh", "-c", script]);
-            c["root"]["readonly"] = false.into();
-        });
-        b
-    }
-
-    /// A user namespace mapping the container's 0..65536 to the host's 100000.., and
-    /// the rootfs' /tmp owned by the container's root.
-    fn with_user_namespace(self) -> Bundle {
-        let map = serde_json::json!([{"containerID": 0, "hostID": HOST_ID, "size": 65536}]);
-        self.edit(|c| {
-            let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
-            ns.push(serde_json::json!({"type": "user"}));
-            c["linux"]["uidMappings"] = map.clone();
-            c["linux"]["gidMappings"] = map;
-        });
-        let tmp = self.path().join("rootfs/tmp");
-        std::os::unix::fs::chown(&tmp, Some(HOST_ID), Some(HOST_ID)).unwrap();
-        self
-    }
-
-    fn path(&self) -> PathBuf {
-        self.dir.path().join("bundle")
-    }
-
-    fn edit(&self, f: impl FnOnce(&mut serde_json::Value)) {
-        let path = self.path().join("config.json");
-        let mut c: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        f(&mut c);
-        std::fs::write(&path, serde_json::to_vec(&c).unwrap()).unwrap();
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin("runtime"));
-        c.arg("--root")
-            .arg(self.dir.path().join("state"))
-            .args(args)
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn runtime(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    /// `run` container `id` in this test's own cgroup parent.
-    fn run(&mut self, id: &str) -> Output {
-        self.ids.push(id.to_string());
-        let cg = format!("/{}/{id}", self.cgroup_parent);
-        self.edit(|c| c["linux"]["cgroupsPath"] = cg.into());
-        let bundle = self.path();
-        self.runtime(&["run", "--bundle", bundle.to_str().unwrap(), id])
-    }
-
-    /// `create` + `start` of container `id` (its output into a file: its init keeps it).
-    fn start(&mut self, id: &str) {
-        self.ids.push(id.to_string());
-        let cg = format!("/{}/{id}", self.cgroup_parent);
-        self.edit(|c| c["linux"]["cgroupsPath"] = cg.into());
-        let out = File::create(self.dir.path().join(format!("{id}.out"))).unwrap();
-        let bundle = self.path();
-        let o = self
-            .cmd(&["create", "--bundle", bundle.to_str().unwrap(), id])
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .output()
-            .unwrap();
-        let log = std::fs::read_to_string(self.dir.path().join(format!("{id}.out"))).unwrap();
-        assert!(o.status.success(), "create: {log}");
-        let o = self.runtime(&["start", id]);
-        assert!(o.status.success(), "start: {}", stderr(&o));
-    }
+/// A user namespace mapping the container's 0..65536 to the host's 100000.., and the
+/// rootfs' /tmp owned by the container's root.
+fn with_user_namespace(b: Bundle) -> Bundle {
+    let map = serde_json::json!([{"containerID": 0, "hostID": HOST_ID, "size": 65536}]);
+    b.edit(|c| {
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.push(serde_json::json!({"type": "user"}));
+        c["linux"]["uidMappings"] = map.clone();
+        c["linux"]["gidMappings"] = map;
+    });
+    let tmp = b.path().join("rootfs/tmp");
+    std::os::unix::fs::chown(&tmp, Some(HOST_ID), Some(HOST_ID)).unwrap();
+    b
 }
 
-impl Drop for Bundle {
-    fn drop(&mut self) {
-        for id in &self.ids {
-            let _ = self.runtime(&["delete", "--force", id]);
-        }
-        bocker_e2e::testroot::cleanup_cgroups(&self.cgroup_parent);
-    }
+/// `run` container `id` in this test's own cgroup parent.
+fn run(b: &mut Bundle, id: &str) -> Output {
+    b.adopt(id);
+    let bundle = b.path();
+    b.runtime(&["run", "--bundle", bundle.to_str().unwrap(), id])
+}
+
+/// `create` + `start` of container `id` (its output into a file: its init keeps it).
+fn start(b: &mut Bundle, id: &str) {
+    b.adopt(id);
+    let out = File::create(b.dir.path().join(format!("{id}.out"))).unwrap();
+    let bundle = b.path();
+    let o = b
+        .cmd(&["create", "--bundle", bundle.to_str().unwrap(), id])
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .output()
+        .unwrap();
+    let log = std::fs::read_to_string(b.dir.path().join(format!("{id}.out"))).unwrap();
+    assert!(o.status.success(), "create: {log}");
+    let o = b.runtime(&["start", id]);
+    assert!(o.status.success(), "start: {}", stderr(&o));
 }
 
 fn stderr(o: &Output) -> String {
@@ -136,8 +77,8 @@ fn words(s: &str) -> Vec<&str> {
 fn the_containers_root_is_the_mapped_host_id() {
     let script = "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; touch /tmp/made; \
                   ls -n /dev/null";
-    let mut b = Bundle::new(script).with_user_namespace();
-    let o = b.run("u1");
+    let mut b = with_user_namespace(bundle(script));
+    let o = run(&mut b, "u1");
     assert!(o.status.success(), "run: {}", stderr(&o));
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
@@ -155,8 +96,8 @@ fn the_containers_root_is_the_mapped_host_id() {
 
 #[test]
 fn exec_joins_the_containers_user_namespace() {
-    let mut b = Bundle::new("sleep 1000").with_user_namespace();
-    b.start("u2");
+    let mut b = with_user_namespace(bundle("sleep 1000"));
+    start(&mut b, "u2");
     let o = b.runtime(&["exec", "u2", "sh", "-c", "cat /proc/self/uid_map; id -u"]);
     assert!(o.status.success(), "exec: {}", stderr(&o));
     let out = stdout(&o);
@@ -171,9 +112,9 @@ fn exec_joins_the_containers_user_namespace() {
 
 #[test]
 fn mappings_are_checked_by_runcs_rules_before_anything_is_made() {
-    let mut b = Bundle::new("true").with_user_namespace();
+    let mut b = with_user_namespace(bundle("true"));
     b.edit(|c| c["linux"]["uidMappings"] = serde_json::json!([]));
-    let o = b.run("u3");
+    let o = run(&mut b, "u3");
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("user namespaces enabled, but no uid mappings found"),
@@ -187,7 +128,7 @@ fn mappings_are_checked_by_runcs_rules_before_anything_is_made() {
         ns.retain(|n| n["type"] != "user");
         c["linux"]["uidMappings"] = c["linux"]["gidMappings"].clone();
     });
-    let o = b.run("u4");
+    let o = run(&mut b, "u4");
     assert!(
         stderr(&o).contains("user namespaces not enabled in config"),
         "{}",
@@ -198,7 +139,7 @@ fn mappings_are_checked_by_runcs_rules_before_anything_is_made() {
         let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
         ns.push(serde_json::json!({"type": "user", "path": "/proc/self/ns/user"}));
     });
-    let o = b.run("u5");
+    let o = run(&mut b, "u5");
     assert!(
         stderr(&o).contains("not allowed with a user namespace path"),
         "{}",
@@ -210,7 +151,7 @@ fn mappings_are_checked_by_runcs_rules_before_anything_is_made() {
 /// memory limit of its own group (runc's and Docker's view: 64 MiB → 67108864).
 fn check_cgroup_mount(cgroup_namespace: bool) {
     let script = "ls /sys/fs/cgroup; cat /sys/fs/cgroup/memory/memory.limit_in_bytes";
-    let mut b = Bundle::new(script);
+    let mut b = bundle(script);
     b.edit(|c| {
         c["linux"]["resources"]["memory"] = serde_json::json!({"limit": 64 << 20});
         let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
@@ -219,7 +160,7 @@ fn check_cgroup_mount(cgroup_namespace: bool) {
             ns.push(serde_json::json!({"type": "cgroup"}));
         }
     });
-    let o = b.run("cg");
+    let o = run(&mut b, "cg");
     assert!(o.status.success(), "run: {}", stderr(&o));
     let out = stdout(&o);
     for controller in ["cpu", "memory", "pids"] {
@@ -241,7 +182,7 @@ fn the_cgroup_mount_shows_the_containers_groups_without_one() {
 
 #[test]
 fn prestart_and_create_runtime_run_after_the_mounts_before_pivot_root() {
-    let mut b = Bundle::new("true");
+    let mut b = bundle("true");
     let log = b.dir.path().join("hooks.log");
     // Each hook logs its kind, the status it read, whether the init still has the
     // host's root (not pivoted yet) and whether its /proc is mounted in the rootfs.
@@ -262,7 +203,7 @@ fn prestart_and_create_runtime_run_after_the_mounts_before_pivot_root() {
             "createRuntime": [hook("createRuntime")],
         });
     });
-    let o = b.run("h");
+    let o = run(&mut b, "h");
     assert!(o.status.success(), "run: {}", stderr(&o));
     assert_eq!(
         std::fs::read_to_string(&log).unwrap(),
@@ -273,8 +214,8 @@ fn prestart_and_create_runtime_run_after_the_mounts_before_pivot_root() {
 
 #[test]
 fn a_user_namespace_given_by_path_is_joined_and_owns_the_new_ones() {
-    let mut b = Bundle::new("sleep 1000").with_user_namespace();
-    b.start("owner");
+    let mut b = with_user_namespace(bundle("sleep 1000"));
+    start(&mut b, "owner");
     let pid = b.runtime(&["state", "owner"]);
     let state: serde_json::Value = serde_json::from_slice(&pid.stdout).unwrap();
     let pid = state["pid"].as_i64().unwrap();
@@ -293,7 +234,7 @@ fn a_user_namespace_given_by_path_is_joined_and_owns_the_new_ones() {
             "readlink /proc/self/ns/user; cat /proc/self/uid_map; id -u; touch /tmp/joined"
         ]);
     });
-    let o = b.run("joiner");
+    let o = run(&mut b, "joiner");
     assert!(o.status.success(), "run: {}", stderr(&o));
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
@@ -309,12 +250,12 @@ fn without_an_own_network_namespace_sys_is_the_hosts_bound_read_only() {
     // sysfs cannot be mounted by a user namespace that does not own the network
     // namespace; runc binds the host's /sys then, and so does bocker.
     let script = "ls /sys/class/net >/dev/null && echo listed; touch /sys/x 2>/dev/null || echo ro";
-    let mut b = Bundle::new(script).with_user_namespace();
+    let mut b = with_user_namespace(bundle(script));
     b.edit(|c| {
         let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
         ns.retain(|n| n["type"] != "network");
     });
-    let o = b.run("nonet");
+    let o = run(&mut b, "nonet");
     assert!(o.status.success(), "run: {}", stderr(&o));
     assert_eq!(stdout(&o), "listed\nro\n");
 }
@@ -325,14 +266,14 @@ fn process_fields_and_sysctls_apply_in_a_user_namespace() {
     // container's root cannot write its /proc files once it has setresuid'd.
     let script = "cat /proc/self/oom_score_adj; cat /proc/sys/net/ipv4/ip_forward; hostname; \
                   id -u; id -G";
-    let mut b = Bundle::new(script).with_user_namespace();
+    let mut b = with_user_namespace(bundle(script));
     b.edit(|c| {
         c["process"]["oomScoreAdj"] = 100.into();
         c["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000, "additionalGids": [5]});
         c["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward": "1"});
         c["hostname"] = "inside".into();
     });
-    let o = b.run("fields");
+    let o = run(&mut b, "fields");
     assert!(o.status.success(), "run: {}", stderr(&o));
     assert_eq!(stdout(&o), "100\n1\ninside\n1000\n1000 5\n");
 }
