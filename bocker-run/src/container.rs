@@ -49,8 +49,8 @@ use bocker_store::lock::{Lock, Mode};
 use bocker_store::log::{LogOptions, LogWriter};
 use bocker_store::record::{NetworkState, Resources};
 use bocker_store::{
-    liveness, ContainerConfig, ContainerId, ContainerRecord, ContainerState, ImageRecord,
-    LiveEntry, Store, StoreError,
+    liveness, ContainerConfig, ContainerId, ContainerRecord, ContainerState, Durability,
+    ImageRecord, LiveEntry, Store, StoreError,
 };
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -121,6 +121,9 @@ pub struct Created {
     /// Set by [`Created::defer_storage_removal`]: a `--rm` container's storage is kept
     /// here once its record is gone, for [`Created::delete_storage`].
     buried: Option<Option<bocker_store::Buried>>,
+    /// With `buried`: the ended container's mount namespace ([`process::Started`]), torn
+    /// down by [`Created::delete_storage`] too, after the answer.
+    mount_ns: Option<std::os::fd::OwnedFd>,
 }
 
 impl Created {
@@ -135,6 +138,8 @@ impl Created {
     /// Deletes the storage [`Created::defer_storage_removal`] kept (nothing otherwise);
     /// a failure is reported on stderr and left to the collector.
     pub fn delete_storage(&mut self, store: &Store) {
+        // Its mounts (the overlay among them) go first: the storage is under them.
+        drop(self.mount_ns.take());
         if let Some(Some(b)) = self.buried.take() {
             if let Err(e) = b.delete(store) {
                 bocker_cli::warn(&format!("removing {}: {e}", self.id));
@@ -219,6 +224,7 @@ pub fn create(
         log,
         start_lock,
         buried: None,
+        mount_ns: None,
     })
 }
 
@@ -252,6 +258,7 @@ pub fn load(store: &Store, id: &ContainerId) -> Result<Created, ContainerError> 
         log,
         start_lock: Some(start_lock),
         buried: None,
+        mount_ns: None,
     })
 }
 
@@ -352,15 +359,19 @@ fn launch(store: &Store, ctr: &mut Created, link: &mut Link) -> Result<i32, i32>
         let f = StartFailure::engine(format!("recording the container's resources: {e}"));
         return Err(fail(store, ctr, None, f));
     }
-    let (cgroup, code) = match start(store, ctr, &entry) {
-        Ok((started, mut log, cgroup)) => {
+    // The mount namespace is held past the exit (which then does not wait for its
+    // teardown) and let go before the storage goes or the start lock does: after the
+    // answer for a buried `--rm` container, at the end of this run otherwise.
+    let (cgroup, code, mut mount_ns) = match start(store, ctr, &entry) {
+        Ok((mut started, mut log, cgroup)) => {
+            let mount_ns = started.mount_ns.take();
             link.listen(&ctr.dir.join("attach.sock"));
             link.started(&ctr.id.0);
             match supervisor::supervise(started, log.as_mut(), link) {
-                Ok(code) => (cgroup, code),
+                Ok(code) => (cgroup, code, mount_ns),
                 Err(e) => {
                     bocker_cli::warn(&format!("supervising {}: {e}", ctr.id));
-                    (cgroup, exit_code::ENGINE)
+                    (cgroup, exit_code::ENGINE, mount_ns)
                 }
             }
         }
@@ -382,8 +393,12 @@ fn launch(store: &Store, ctr: &mut Created, link: &mut Link) -> Result<i32, i32>
             let waiters = store.lock_container_waiters(&ctr.id, Mode::Exclusive);
             match store.bury_container_record(&ctr.id) {
                 Ok(buried) => match ctr.buried.as_mut() {
-                    Some(later) => *later = Some(buried),
+                    Some(later) => {
+                        *later = Some(buried);
+                        ctr.mount_ns = mount_ns.take();
+                    }
                     None => {
+                        drop(mount_ns.take());
                         if let Err(e) = buried.delete(store) {
                             failed.push(format!("removing the record: {e}"));
                         }
@@ -450,9 +465,15 @@ fn start(
     supervisor::block_signals().map_err(|e| engine("blocking signals", &e))?;
     let driver = store.driver();
     let (dir, layers) = (ctr.dir.clone(), ctr.layers.clone());
+    // A `--rm` container's layer goes at exit: no sync of the store's filesystem when
+    // its overlay is unmounted (Podman's choice for `--rm` too).
+    let durability = match ctr.bundle.extras.auto_remove {
+        true => Durability::Volatile,
+        false => Durability::Synced,
+    };
     let mount = || {
         driver
-            .mount_container(&dir, &layers)
+            .mount_container(&dir, &layers, durability)
             .map_err(std::io::Error::other)
     };
     // Planning created nothing: the -v sources missing on the host are made now.

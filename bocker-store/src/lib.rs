@@ -34,7 +34,7 @@ pub mod store;
 pub mod time;
 pub mod volume;
 
-pub use driver::{SnapshotDriver, StagedLayer, WhiteoutStyle};
+pub use driver::{Durability, SnapshotDriver, StagedLayer, WhiteoutStyle};
 pub use error::{Result, StoreError};
 pub use id::{ContainerId, ImageId};
 pub use journal::Journal;

@@ -411,7 +411,7 @@ impl Store {
     /// `tmp/` (`bocker system prune`), as it does for any removal cut short.
     pub fn bury_container_record(&self, id: &ContainerId) -> Result<Buried> {
         // Shared: the collector (which sweeps tmp/) must not race what we move there.
-        let _removing = self.lock_shared()?;
+        let removing = self.lock_shared()?;
         let dir = self.container_dir(id);
         let rec = self.read_container(id).ok();
         // The record goes first so nobody sees a container without storage.
@@ -424,7 +424,10 @@ impl Store {
             }
             Err(e) => return Err(StoreError::io("removing", &dir, e)),
         }
-        let buried = Buried { dir: gone };
+        let buried = Buried {
+            dir: gone,
+            _removing: removing,
+        };
         if let Some(name) = rec.as_ref().and_then(|r| r.name.as_deref()) {
             if let Err(e) = self.release_name(name, id) {
                 // The record is gone already: its storage goes too before we report.
@@ -444,17 +447,20 @@ impl Store {
 }
 
 /// A removed container's directory, moved to `tmp/` ([`Store::bury_container_record`]),
-/// whose storage is still to be deleted.
+/// whose storage is still to be deleted. It holds the store's shared lock from the
+/// burial to [`Buried::delete`], so the collector (which sweeps `tmp/` under the
+/// exclusive one) leaves the directory to its owner meanwhile; dropped without
+/// `delete`, the lock goes and the collector sweeps it later.
 #[must_use = "the storage stays in tmp/ until delete"]
 pub struct Buried {
     dir: PathBuf,
+    _removing: Lock,
 }
 
 impl Buried {
     /// Deletes the storage (the driver's part first: the overlay's mount, a btrfs
-    /// subvolume), under the store's shared lock. Already swept by the collector is fine.
+    /// subvolume), under the store's shared lock.
     pub fn delete(self, store: &Store) -> Result<()> {
-        let _removing = store.lock_shared()?;
         store.driver.remove_container(&self.dir)?;
         crate::fsutil::remove_path(&self.dir)
     }
@@ -477,6 +483,9 @@ fn create_layout(root: &Path, requested: Option<&str>) -> Result<String> {
             .create(&p)
             .ctx("creating", &p)?;
     }
+    // Container directories spread over the filesystem's block groups: ext4 without a
+    // journal slows down on inodes freed in the group they are made in (fsutil).
+    crate::fsutil::mark_top_dir(&root.join("containers"))?;
     let name = match requested {
         Some(r) => r.to_string(),
         None => driver::select(root, None)?.name().to_string(),

@@ -184,6 +184,10 @@ fn an_rm_container_survives_its_restart_and_goes_at_its_exit() {
     // Docker 20.10: restart keeps an auto-remove container.
     assert_eq!(t.ok("restart", &["-t", "0", "x"]), "x\n");
     assert_eq!(inspect(&t, "x")["State"]["Status"], "running");
+    // Its volatile layer was mounted again (overlayfs refuses that until the marker
+    // its first mount left is cleared) and is volatile still.
+    let mounts = t.ok("exec", &["x", "cat", "/proc/mounts"]);
+    assert!(mounts.contains("volatile"), "{mounts}");
     t.ok("stop", &["-t", "0", "x"]);
     eventually("removed at its exit", || {
         !t.run("inspect", &["x"]).status.success()

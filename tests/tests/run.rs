@@ -38,6 +38,22 @@ fn btrfs_driver_runs_too() {
 }
 
 #[test]
+fn an_rm_containers_layer_is_volatile_and_a_kept_ones_is_synced() {
+    let (t, img) = setup();
+    let root_mount = "grep '^overlay / ' /proc/mounts";
+    // `--rm`: the layer goes at exit, so its unmount need not sync the store's
+    // filesystem (overlayfs `volatile`, shown as fsync=volatile; Podman does the same).
+    let rm = t.ok("run", &["--rm", &img, "sh", "-c", root_mount]);
+    assert!(rm.contains("volatile"), "{rm}");
+    // Kept: the container's files must survive a host crash once it has stopped.
+    let kept = t.ok("run", &[&img, "sh", "-c", root_mount]);
+    assert!(
+        kept.starts_with("overlay / ") && !kept.contains("volatile"),
+        "{kept}"
+    );
+}
+
+#[test]
 fn uname_says_linux_and_pid_namespace_is_own() {
     let (t, img) = setup();
     assert_eq!(stdout(&t.run("run", &[&img, "uname"])), "Linux\n");

@@ -54,6 +54,7 @@ pub struct Pending {
     pub stderr: OwnedFd,
     /// `process.terminal`: the child sends its pty master here.
     pty: Option<OwnedFd>,
+    mount_ns: Option<OwnedFd>,
 }
 
 /// The container's first process, exec'd.
@@ -64,6 +65,13 @@ pub struct Started {
     /// `process.terminal`: the master of the pty that is the container's stdio (opened
     /// in its own devpts).
     pub pty: Option<OwnedFd>,
+    /// The container's mount namespace (`/proc/<pid>/ns/mnt`, opened at clone). While it
+    /// is held, the exit of the container's last process does not tear the namespace
+    /// down (every mount of the container, an RCU grace period or two: 1-3 ms here):
+    /// that happens when this is dropped, which a `--rm` run does once its caller has
+    /// the exit status. Dropping it early is the old order; never hold it past the
+    /// start of another run of the same container (its overlay would be mounted twice).
+    pub mount_ns: Option<OwnedFd>,
 }
 
 /// The `CLONE_NEW*` flag of a namespace created at clone time. The cgroup namespace is
@@ -136,7 +144,24 @@ pub fn spawn(
         None => (None, None),
     };
     let pid = sys::clone_child(flags, cgroup_dir)?;
-    if pid == 0 {
+    if pid != 0 {
+        // Held from here on, before it can run anything of the image. A child that has
+        // failed already, or a host without /proc: not held, its exit pays the teardown.
+        let mount_ns = std::fs::File::open(format!("/proc/{pid}/ns/mnt"))
+            .ok()
+            .map(OwnedFd::from);
+        return Ok(Pending {
+            pid,
+            sync: Some(sync_w),
+            errors: err_r,
+            stdout: out_r,
+            stderr: serr_r,
+            pty: pty_ours,
+            mount_ns,
+        });
+    }
+    // The child.
+    {
         drop((sync_w, err_r, out_r, serr_r, pty_ours));
         let ctx = child::Child {
             bundle,
@@ -157,16 +182,8 @@ pub fn spawn(
         let mut msg = vec![failure.code as u8];
         msg.extend_from_slice(failure.message.as_bytes());
         let _ = sys::write_all(err_w.as_raw_fd(), &msg);
-        sys::exit_now(failure.code);
+        sys::exit_now(failure.code)
     }
-    Ok(Pending {
-        pid,
-        sync: Some(sync_w),
-        errors: err_r,
-        stdout: out_r,
-        stderr: serr_r,
-        pty: pty_ours,
-    })
 }
 
 impl Pending {
@@ -209,6 +226,7 @@ impl Pending {
             stdout: self.stdout,
             stderr: self.stderr,
             pty,
+            mount_ns: self.mount_ns,
         })
     }
 

@@ -199,7 +199,12 @@ impl SnapshotDriver for Btrfs {
         }
     }
 
-    fn mount_container(&self, _ctr_dir: &Path, _layers: &[String]) -> Result<()> {
+    fn mount_container(
+        &self,
+        _ctr_dir: &Path,
+        _layers: &[String],
+        _d: super::Durability,
+    ) -> Result<()> {
         Ok(())
     }
 

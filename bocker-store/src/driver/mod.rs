@@ -24,6 +24,22 @@ pub enum WhiteoutStyle {
     Overlay,
 }
 
+/// Whether a container's writable layer must reach the disk when it is unmounted.
+///
+/// Unmounting an overlay makes the kernel `syncfs` its upper filesystem: the whole
+/// filesystem under the store, journal commit and cache flush included, on the path of
+/// every container exit. `Volatile` mounts with overlayfs's `volatile` option (Linux
+/// 5.10, Documentation/filesystems/overlayfs.rst "Volatile mount"), which skips it; the
+/// layer may then be lost in a host crash. Podman does this for `--rm` containers
+/// (podman#10220), whose layer is thrown away at exit anyway. Btrfs has no such sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Synced at unmount (the kernel's default; Docker's).
+    Synced,
+    /// Not synced: for a container removed when it exits (`--rm`).
+    Volatile,
+}
+
 /// A layer being written; commit it with `SnapshotDriver::commit_layer`.
 #[derive(Debug)]
 pub struct StagedLayer {
@@ -51,7 +67,7 @@ pub trait SnapshotDriver: Send + Sync {
     fn create_container(&self, ctr_dir: &Path, layers: &[String]) -> Result<()>;
     /// Makes `ctr_dir/rootfs` usable. Overlay mounts it: call this inside the container's
     /// own mount namespace so the mount dies with it. Btrfs: nothing to do.
-    fn mount_container(&self, ctr_dir: &Path, layers: &[String]) -> Result<()>;
+    fn mount_container(&self, ctr_dir: &Path, layers: &[String], d: Durability) -> Result<()>;
     /// Removes the container filesystem (unmounting it if needed).
     fn remove_container(&self, ctr_dir: &Path) -> Result<()>;
     /// Saves the container's filesystem as new layer(s); returns the new image's layer list.

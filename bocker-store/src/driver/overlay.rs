@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
-use super::{staging_name, SnapshotDriver, StagedLayer, WhiteoutStyle};
+use super::{staging_name, Durability, SnapshotDriver, StagedLayer, WhiteoutStyle};
 use crate::error::{IoContext, Result, StoreError};
 use crate::journal::Journal;
 
@@ -28,9 +28,9 @@ impl Overlay {
 fn mount_overlay(
     layers_dir: &Path,
     lower: &[String],
-    upper: &Path,
-    work: &Path,
+    (upper, work): (&Path, &Path),
     target: &Path,
+    durability: Durability,
 ) -> Result<()> {
     let abs: Vec<String> = lower
         .iter()
@@ -45,41 +45,57 @@ fn mount_overlay(
         std::env::set_current_dir(layers_dir).ctx("entering", layers_dir)?;
         lowerdir = lower.join(":");
     }
-    let r = mount_overlay_data(&lowerdir, upper, work, target);
+    let r = mount_overlay_data(&lowerdir, upper, work, target, durability);
     if let Some(cwd) = back_to {
         std::env::set_current_dir(&cwd).ctx("returning to", &cwd)?;
     }
     r
 }
 
-/// The mount itself, with `redirect_dir=off` when the kernel knows it.
-fn mount_overlay_data(lowerdir: &str, upper: &Path, work: &Path, target: &Path) -> Result<()> {
+/// The mount itself, with `redirect_dir=off` and, for a volatile layer, `volatile`,
+/// each dropped in turn when the kernel does not know it (EINVAL).
+fn mount_overlay_data(
+    lowerdir: &str,
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+    durability: Durability,
+) -> Result<()> {
     let base = format!(
         "lowerdir={lowerdir},upperdir={},workdir={}",
         upper.display(),
         work.display()
     );
     // redirect_dir=off keeps every upper dir a self-contained diff, so commit can copy it.
-    let with_redirect_off = format!("{base},redirect_dir=off");
-    let r = mount(
-        Some("overlay"),
-        target,
-        Some("overlay"),
-        MsFlags::empty(),
-        Some(with_redirect_off.as_str()),
-    );
-    match r {
-        Ok(()) => Ok(()),
-        Err(nix::errno::Errno::EINVAL) => mount(
+    let mut tries = vec![format!("{base},redirect_dir=off"), base];
+    if durability == Durability::Volatile {
+        // A volatile mount leaves `work/work/incompat/volatile` behind, and overlayfs
+        // refuses to mount that work dir again until it is removed ("the user knows the
+        // system has not crashed"). Only a `--rm` container is mounted volatile, and
+        // one whose host crashed is removed by the next command's reclaim, never
+        // mounted again: here it is the same boot, its own restart.
+        let marker = work.join("work/incompat/volatile");
+        crate::fsutil::remove_path(&marker)?;
+        tries.insert(0, format!("{},volatile", tries[0]));
+    }
+    let mut last = nix::errno::Errno::EINVAL;
+    for data in &tries {
+        match mount(
             Some("overlay"),
             target,
             Some("overlay"),
             MsFlags::empty(),
-            Some(base.as_str()),
-        )
-        .ctx("mounting overlay at", target),
-        Err(e) => Err(StoreError::io("mounting overlay at", target, e.into())),
+            Some(data.as_str()),
+        ) {
+            Ok(()) => return Ok(()),
+            Err(nix::errno::Errno::EINVAL) => continue,
+            Err(e) => {
+                last = e;
+                break;
+            }
+        }
     }
+    Err(StoreError::io("mounting overlay at", target, last.into()))
 }
 
 /// Checks with a real test mount that overlayfs works with its upper dirs under `root`.
@@ -95,9 +111,9 @@ pub fn probe(root: &Path) -> Result<()> {
         mount_overlay(
             &dir,
             &["lower".into()],
-            &dir.join("upper"),
-            &dir.join("work"),
+            (&dir.join("upper"), &dir.join("work")),
             &dir.join("merged"),
+            Durability::Synced,
         )?;
         let _ = umount2(&dir.join("merged"), MntFlags::MNT_DETACH);
         Ok(())
@@ -143,7 +159,7 @@ impl SnapshotDriver for Overlay {
         Ok(())
     }
 
-    fn mount_container(&self, ctr_dir: &Path, layers: &[String]) -> Result<()> {
+    fn mount_container(&self, ctr_dir: &Path, layers: &[String], d: Durability) -> Result<()> {
         super::check_layers(&self.layers, layers)?;
         let lower: Vec<String> = layers.iter().rev().cloned().collect();
         if lower.is_empty() {
@@ -153,17 +169,17 @@ impl SnapshotDriver for Overlay {
             return mount_overlay(
                 ctr_dir,
                 &["empty".into()],
-                &ctr_dir.join("upper"),
-                &ctr_dir.join("work"),
+                (&ctr_dir.join("upper"), &ctr_dir.join("work")),
                 &super::rootfs_of(ctr_dir),
+                d,
             );
         }
         mount_overlay(
             &self.layers,
             &lower,
-            &ctr_dir.join("upper"),
-            &ctr_dir.join("work"),
+            (&ctr_dir.join("upper"), &ctr_dir.join("work")),
             &super::rootfs_of(ctr_dir),
+            d,
         )
     }
 
@@ -229,7 +245,9 @@ mod tests {
         let ctr = s.root().join("containers/ps_0123456789ab");
         fs::create_dir_all(&ctr).unwrap();
         s.driver().create_container(&ctr, &keys).unwrap();
-        s.driver().mount_container(&ctr, &keys).unwrap();
+        s.driver()
+            .mount_container(&ctr, &keys, Durability::Synced)
+            .unwrap();
         let mounted = ctr.join("rootfs/f100").exists();
         s.driver().remove_container(&ctr).unwrap();
         assert!(mounted, "the layers are not visible in the container");
