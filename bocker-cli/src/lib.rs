@@ -51,15 +51,11 @@ pub fn verb_of(command_name: &str) -> &str {
 /// named `bocker <verb>` in help, `--version` prints `bocker <verb> <version>`, and a
 /// usage error prints two lines (see [`usage`]) and exits with Docker's status.
 pub fn parse<T: clap::Parser>() -> T {
-    let this = verb_of(T::command().get_name()).to_string();
-    let name: &'static str = Box::leak(format!("bocker {this}").into_boxed_str());
-    describe::intercept(
-        &T::command()
-            .name(name)
-            .bin_name(name)
-            .version(env!("CARGO_PKG_VERSION")),
-    );
-    match try_parse_from::<T, _>(std::env::args_os()) {
+    // One `Command` for the whole parse: building a verb's (`run` has ~100 flags) is
+    // most of a parse's time.
+    let mut cmd = named::<T>();
+    describe::intercept(&cmd);
+    match parse_with::<T, _>(&mut cmd, std::env::args_os()) {
         Ok(args) => args,
         Err(e) => {
             use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
@@ -69,7 +65,7 @@ pub fn parse<T: clap::Parser>() -> T {
             let verb = verb().unwrap_or("?").to_string();
             let mut u = usage::classify(&verb, &e);
             if u.what == "requires a subcommand" {
-                let subs: Vec<String> = T::command()
+                let subs: Vec<String> = cmd
                     .get_subcommands()
                     .map(|s| s.get_name().to_string())
                     .collect();
@@ -81,24 +77,37 @@ pub fn parse<T: clap::Parser>() -> T {
     }
 }
 
-/// [`parse`] without exiting, from explicit arguments (the first is the program name).
+/// [`parse`] without its exits: the error instead (for tests and for verbs that
+/// parse something else than this process's arguments).
 pub fn try_parse_from<T, I>(args: I) -> Result<T, clap::Error>
 where
     T: clap::Parser,
     I: IntoIterator,
     I::Item: Into<std::ffi::OsString> + Clone,
 {
+    parse_with::<T, I>(&mut named::<T>(), args)
+}
+
+/// `T`'s command named `bocker <verb>` (help, `--version`); sets [`verb`].
+fn named<T: clap::Parser>() -> clap::Command {
     let cmd = T::command();
     let verb = verb_of(cmd.get_name()).to_string();
     set_verb(&verb);
     // Leaked once per process: clap names are 'static without its "string" feature.
     let name: &'static str = Box::leak(format!("bocker {verb}").into_boxed_str());
-    let mut cmd = cmd
-        .name(name)
+    cmd.name(name)
         .bin_name(name)
-        .version(env!("CARGO_PKG_VERSION"));
+        .version(env!("CARGO_PKG_VERSION"))
+}
+
+fn parse_with<T, I>(cmd: &mut clap::Command, args: I) -> Result<T, clap::Error>
+where
+    T: clap::Parser,
+    I: IntoIterator,
+    I::Item: Into<std::ffi::OsString> + Clone,
+{
     let matches = cmd.try_get_matches_from_mut(args)?;
-    T::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+    T::from_arg_matches(&matches).map_err(|e| e.format(cmd))
 }
 
 /// Turns a verb's result into its exit status: success, or the error on one line and

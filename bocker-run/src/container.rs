@@ -124,6 +124,8 @@ pub struct Created {
     /// With `buried`: the ended container's mount namespace ([`process::Started`]), torn
     /// down by [`Created::delete_storage`] too, after the answer.
     mount_ns: Option<std::os::fd::OwnedFd>,
+    /// Set by [`Created::reclaim_while_starting`].
+    reclaim_late: bool,
 }
 
 impl Created {
@@ -133,6 +135,14 @@ impl Created {
     /// [`Created::delete_storage`], called once the caller has the exit status.
     pub fn defer_storage_removal(&mut self) {
         self.buried = Some(None);
+    }
+
+    /// The start reclaims dead containers ([`reclaim::reclaim`]) while the container's
+    /// init builds its root, after the running record, instead of the caller doing it
+    /// before: the supervisor waits for the init then anyway. For a run that claims
+    /// nothing a dead container could hold (no name, no host port).
+    pub fn reclaim_while_starting(&mut self) {
+        self.reclaim_late = true;
     }
 
     /// Deletes the storage [`Created::defer_storage_removal`] kept (nothing otherwise);
@@ -225,6 +235,7 @@ pub fn create(
         start_lock,
         buried: None,
         mount_ns: None,
+        reclaim_late: false,
     })
 }
 
@@ -259,6 +270,7 @@ pub fn load(store: &Store, id: &ContainerId) -> Result<Created, ContainerError> 
         start_lock: Some(start_lock),
         buried: None,
         mount_ns: None,
+        reclaim_late: false,
     })
 }
 
@@ -381,16 +393,29 @@ fn launch(store: &Store, ctr: &mut Created, link: &mut Link) -> Result<i32, i32>
     // Every process is gone with the cgroup: the namespace (and its veth) goes with them.
     let mut failed = release::release_with(store, &ctr.id, &entry, Some(&cgroup));
     let mut restarting = false;
-    let recorded = ctr.record(store, |r| {
+    // `--rm` and nobody waiting (a wait that begins now is held off until the record
+    // has gone): its exit is written nowhere, the record just goes.
+    let unwatched = match ctr.bundle.extras.auto_remove {
+        true => store.unwatched_container(&ctr.id).ok().flatten(),
+        false => None,
+    };
+    let recorded = store.update_container_if(&ctr.id, |r| {
         restarting = std::mem::take(&mut r.state.restarting);
+        if unwatched.is_some() && !restarting {
+            return false;
+        }
         state::exited(r, code, None);
+        true
     });
-    match recorded {
+    match recorded.map(drop) {
         // `--rm`: the exit is recorded first, for those already waiting (`wait` holds
         // the waiters' lock while it reads); the record goes once they have read it.
         // A restart's stop is not the end: the container stays (Docker's restart).
         Ok(()) if ctr.bundle.extras.auto_remove && !restarting => {
-            let waiters = store.lock_container_waiters(&ctr.id, Mode::Exclusive);
+            let waiters = match unwatched {
+                Some(_) => None,
+                None => Some(store.lock_container_waiters(&ctr.id, Mode::Exclusive)),
+            };
             match store.bury_container_record(&ctr.id) {
                 Ok(buried) => match ctr.buried.as_mut() {
                     Some(later) => {
@@ -407,7 +432,7 @@ fn launch(store: &Store, ctr: &mut Created, link: &mut Link) -> Result<i32, i32>
                 Err(StoreError::NoSuchContainer(_)) => {}
                 Err(e) => failed.push(format!("removing the record: {e}")),
             }
-            drop(waiters);
+            drop((waiters, unwatched));
             failed.extend(volumes::remove_anonymous(store, &ctr.record));
         }
         Ok(()) => {}
@@ -543,6 +568,9 @@ fn start(
     });
     if let Err(e) = recorded {
         return Err(pending.abort(engine("updating record", &e)));
+    }
+    if ctr.reclaim_late {
+        reclaim::reclaim(store);
     }
     let started = pending.release_exec()?;
     Ok((started, Some(log), cgroup))

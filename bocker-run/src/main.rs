@@ -63,7 +63,12 @@ fn run(
     started: &mut Option<(Store, Created)>,
 ) -> Result<i32> {
     let store = Store::open().context("opening the store")?;
-    reclaim::reclaim(&store);
+    // Dead containers are reclaimed first when one could hold what this run claims (a
+    // name, host ports); else while our container's init builds its root.
+    let claims = args.name.is_some() || !args.publish.is_empty() || args.ports.publish_all;
+    if claims {
+        reclaim::reclaim(&store);
+    }
     let ctr = from_flags::create_from_flags(&store, args)?;
     if let Some(f) = cidfile {
         f.write(&ctr.id.0)
@@ -71,5 +76,8 @@ fn run(
     }
     let (store, ctr) = started.insert((store, ctr));
     ctr.defer_storage_removal();
+    if !claims {
+        ctr.reclaim_while_starting();
+    }
     Ok(container::run_attached(store, ctr, link))
 }

@@ -42,4 +42,4 @@ pub use live::LiveEntry;
 pub use record::{
     ContainerConfig, ContainerRecord, ContainerState, History, ImageConfig, ImageRecord, Status,
 };
-pub use store::{Buried, Store};
+pub use store::{Buried, Store, Unwatched};

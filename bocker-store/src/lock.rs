@@ -46,6 +46,29 @@ impl Lock {
         }
     }
 
+    /// [`Lock::try_acquire`] of a lock file that is not created when missing: a lock
+    /// nobody ever took is free without costing a file.
+    pub fn try_acquire_existing(path: &Path, mode: Mode) -> Result<Attempt> {
+        let file = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Attempt::Missing),
+            Err(e) => return Err(StoreError::io("opening lock", path, e)),
+        };
+        match flock(&file, mode, true) {
+            Ok(()) => Ok(Attempt::Held(Lock {
+                file,
+                path: path.to_path_buf(),
+            })),
+            Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(Attempt::Busy),
+            Err(e) => Err(StoreError::io("locking", path, e)),
+        }
+    }
+
     /// Wraps an already open file whose lock is being taken by the caller.
     pub(crate) fn from_file(
         file: File,
@@ -66,6 +89,17 @@ impl Lock {
     pub fn file(&self) -> &File {
         &self.file
     }
+}
+
+/// What [`Lock::try_acquire_existing`] found.
+#[derive(Debug)]
+pub enum Attempt {
+    /// No lock file: nobody ever took this lock.
+    Missing,
+    /// Someone holds a conflicting lock.
+    Busy,
+    /// Taken.
+    Held(Lock),
 }
 
 fn open(path: &Path) -> Result<File> {
@@ -95,6 +129,26 @@ fn flock(file: &File, mode: Mode, nonblocking: bool) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_existing_lock_is_tried_without_making_its_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("l");
+        assert!(matches!(
+            Lock::try_acquire_existing(&p, Mode::Exclusive).unwrap(),
+            Attempt::Missing
+        ));
+        assert!(!p.exists(), "trying made the lock file");
+        let shared = Lock::acquire(&p, Mode::Shared).unwrap();
+        assert!(matches!(
+            Lock::try_acquire_existing(&p, Mode::Exclusive).unwrap(),
+            Attempt::Busy
+        ));
+        drop(shared);
+        let held = Lock::try_acquire_existing(&p, Mode::Exclusive).unwrap();
+        assert!(matches!(held, Attempt::Held(_)));
+        assert!(Lock::try_acquire(&p, Mode::Shared).unwrap().is_none());
+    }
 
     #[test]
     fn shared_locks_coexist_and_exclude_exclusive() {

@@ -296,6 +296,24 @@ impl Store {
             .map_err(|e| not_found(e, || StoreError::NoSuchContainer(id.0.clone())))
     }
 
+    /// Whether nobody waits for container `id`'s exit right now (no `wait` holds the
+    /// waiters' lock, [`Store::lock_container_waiters`]): `Some` then, holding that
+    /// lock exclusively if a wait ever made its file, so a wait that begins meanwhile
+    /// blocks until it is dropped and then finds the container as it is then. `None`
+    /// while a wait holds it: that one must read the exit. Errors: `NoSuchContainer`.
+    pub fn unwatched_container(&self, id: &ContainerId) -> Result<Option<Unwatched>> {
+        let path = self.container_dir(id).join("wait.lock");
+        match Lock::try_acquire_existing(&path, Mode::Exclusive) {
+            Ok(crate::lock::Attempt::Missing) if !self.container_dir(id).exists() => {
+                Err(StoreError::NoSuchContainer(id.0.clone()))
+            }
+            Ok(crate::lock::Attempt::Missing) => Ok(Some(Unwatched { _lock: None })),
+            Ok(crate::lock::Attempt::Held(l)) => Ok(Some(Unwatched { _lock: Some(l) })),
+            Ok(crate::lock::Attempt::Busy) => Ok(None),
+            Err(e) => Err(not_found(e, || StoreError::NoSuchContainer(id.0.clone()))),
+        }
+    }
+
     /// The lock of the one process that starts and supervises container `id`, held for
     /// the container's whole run (by its supervisor): a second start finds it taken.
     /// `Ok(None)` when taken; `NoSuchContainer` when the container is gone.
@@ -309,10 +327,23 @@ impl Store {
     where
         F: FnOnce(&mut ContainerRecord),
     {
+        self.update_container_if(id, |r| {
+            f(r);
+            true
+        })
+    }
+
+    /// [`Store::update_container`] that writes only when `f` says so (`true`); the
+    /// record as `f` left it either way.
+    pub fn update_container_if<F>(&self, id: &ContainerId, f: F) -> Result<ContainerRecord>
+    where
+        F: FnOnce(&mut ContainerRecord) -> bool,
+    {
         let _l = Lock::acquire(&self.container_dir(id).join("lock"), Mode::Exclusive)?;
         let mut rec = self.read_container(id)?;
-        f(&mut rec);
-        self.write_container(&rec)?;
+        if f(&mut rec) {
+            self.write_container(&rec)?;
+        }
         Ok(rec)
     }
 
@@ -444,6 +475,13 @@ impl Store {
         let token = &id::random(Kind::Image)[4..];
         self.tmp_dir().join(format!("{what}-{id}-{token}"))
     }
+}
+
+/// Proof that nobody waits for a container's exit ([`Store::unwatched_container`]):
+/// the waiters' lock, when it exists, held until this is dropped.
+#[must_use = "waits that begin are held off only while this lives"]
+pub struct Unwatched {
+    _lock: Option<Lock>,
 }
 
 /// A removed container's directory, moved to `tmp/` ([`Store::bury_container_record`]),

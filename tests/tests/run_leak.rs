@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use bocker_e2e::run::{bocker_run_pids, census, code, stderr, supervisor_pid, Running};
+use bocker_e2e::run::{bocker_run_pids, census, code, stderr, stdout, supervisor_pid, Running};
 use bocker_e2e::TestRoot;
 
 #[test]
@@ -68,6 +68,24 @@ fn killed_supervisor_is_cleaned_by_the_next_command() {
     assert_eq!(after.mounts, before.mounts);
     t.ok("rm", &["victim"]);
     assert_eq!(census(&t).containers, 0);
+}
+
+#[test]
+fn a_dead_rm_containers_name_is_free_for_the_next_run() {
+    let t = TestRoot::overlay();
+    let img = t.busybox_image();
+    let r = Running::start(&t, &["--rm", "--name", "x", &img, "sleep", "60"]);
+    let rec = r.wait_running(&t);
+    let sup = supervisor_pid(&t, rec["id"].as_str().unwrap());
+    // SAFETY: signalling the supervisor this test started.
+    unsafe { libc::kill(sup, libc::SIGKILL) };
+    let _ = r.wait();
+    // A run that claims the name reclaims before it creates: the dead one (whose
+    // removal never ran) gives its name back instead of failing this run.
+    let o = t.run("run", &["--rm", "--name", "x", &img, "echo", "again"]);
+    assert_eq!(stdout(&o), "again\n", "{}", stderr(&o));
+    assert_eq!(census(&t).containers, 0);
+    assert!(census(&t).cgroups.is_empty(), "{:?}", census(&t).cgroups);
 }
 
 #[test]

@@ -28,10 +28,10 @@ pub(crate) struct Group {
 }
 
 /// Mounted controllers under `root` as (name, hierarchy root), each
-/// hierarchy once even when several names link to it. Found once per process and
-/// root: each look costs a `canonicalize` (three readlinks and a stat) per controller,
-/// and a start asks for it in reclaim and again to make the group; mounts do not
-/// change under a running verb.
+/// hierarchy once even when several names link to it (`cpu -> cpu,cpuacct`): the same
+/// directory (device and inode) is the same hierarchy. Found once per process and
+/// root (a start asks in reclaim and again to make the group; mounts do not change
+/// under a running verb).
 fn mounted(root: &Path) -> Vec<(&'static str, PathBuf)> {
     type Found = Vec<(PathBuf, Vec<(&'static str, PathBuf)>)>;
     static FOUND: Mutex<Found> = Mutex::new(Vec::new());
@@ -45,15 +45,18 @@ fn mounted(root: &Path) -> Vec<(&'static str, PathBuf)> {
 }
 
 fn look_for_mounted(root: &Path) -> Vec<(&'static str, PathBuf)> {
-    let mut seen: Vec<PathBuf> = Vec::new();
+    use std::os::unix::fs::MetadataExt;
+    let mut seen: Vec<(u64, u64)> = Vec::new();
     let mut out = Vec::new();
     for &c in CONTROLLERS {
         let dir = root.join(c);
-        let Ok(real) = std::fs::canonicalize(&dir) else {
+        // One stat (following a link) per name.
+        let Ok(m) = std::fs::metadata(&dir) else {
             continue;
         };
-        if real.is_dir() && !seen.contains(&real) {
-            seen.push(real);
+        let same = (m.dev(), m.ino());
+        if m.is_dir() && !seen.contains(&same) {
+            seen.push(same);
             out.push((c, dir));
         }
     }
@@ -262,5 +265,26 @@ impl Group {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hierarchy_linked_under_two_names_is_found_once() {
+        let root = std::env::temp_dir().join(format!("bocker-cg-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("cpu,cpuacct")).unwrap();
+        std::fs::create_dir_all(root.join("memory")).unwrap();
+        std::os::unix::fs::symlink("cpu,cpuacct", root.join("cpu")).unwrap();
+        std::os::unix::fs::symlink("cpu,cpuacct", root.join("cpuacct")).unwrap();
+        // A name that is not a directory is no hierarchy.
+        std::fs::write(root.join("pids"), "").unwrap();
+        let found = look_for_mounted(&root);
+        std::fs::remove_dir_all(&root).unwrap();
+        let names: Vec<&str> = found.iter().map(|(c, _)| *c).collect();
+        assert_eq!(names, ["cpu", "memory"]);
     }
 }
