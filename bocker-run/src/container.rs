@@ -52,7 +52,7 @@ use bocker_store::{
     liveness, ContainerConfig, ContainerId, ContainerRecord, ContainerState, Durability,
     ImageRecord, LiveEntry, Store, StoreError,
 };
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 
 /// Why a container could not be created or removed: the step that failed and its cause.
@@ -126,6 +126,8 @@ pub struct Created {
     mount_ns: Option<std::os::fd::OwnedFd>,
     /// Set by [`Created::reclaim_while_starting`].
     reclaim_late: bool,
+    /// Set by [`Created::use_network_namespace`].
+    netns: Option<process::netns::Ahead>,
 }
 
 impl Created {
@@ -143,6 +145,12 @@ impl Created {
     /// nothing a dead container could hold (no name, no host port).
     pub fn reclaim_while_starting(&mut self) {
         self.reclaim_late = true;
+    }
+
+    /// The start's network namespace is `ahead` (being made since before the create),
+    /// if the bundle asks for a new one; else it is dropped unused.
+    pub fn use_network_namespace(&mut self, ahead: process::netns::Ahead) {
+        self.netns = Some(ahead);
     }
 
     /// Deletes the storage [`Created::defer_storage_removal`] kept (nothing otherwise);
@@ -236,6 +244,7 @@ pub fn create(
         buried: None,
         mount_ns: None,
         reclaim_late: false,
+        netns: None,
     })
 }
 
@@ -271,6 +280,7 @@ pub fn load(store: &Store, id: &ContainerId) -> Result<Created, ContainerError> 
         buried: None,
         mount_ns: None,
         reclaim_late: false,
+        netns: None,
     })
 }
 
@@ -524,8 +534,20 @@ fn start(
     let v2_dir = early.as_ref().and_then(ContainerCgroup::v2_dir);
     let v2_fd = v2_dir.as_ref().map(|f| f.as_raw_fd());
     let join = planned.unwrap_or_default();
-    let pending = process::spawn(&ctr.bundle, &mount, v2_fd, &join, early.is_none())
-        .map_err(|e| engine("creating the container process", &e))?;
+    // Made meanwhile on a thread of ours; if that failed, the clone makes one.
+    let netns = ctr.netns.take().and_then(|a| a.join().ok());
+    let place = process::CgroupPlace {
+        dir: v2_fd,
+        tasks: &join,
+        later: early.is_none(),
+    };
+    let pending = process::spawn(
+        &ctr.bundle,
+        &mount,
+        place,
+        netns.as_ref().map(|f| f.as_fd()),
+    )
+    .map_err(|e| engine("creating the container process", &e))?;
     let cgroup = match early {
         Some(c) => c,
         None => match make_cgroup(entry, ctr) {
@@ -552,7 +574,11 @@ fn start(
         hosts_file: &ctr.bundle.extras.etc.hosts,
         ports: &ctr.bundle.extras.ports,
     };
-    let att = match network::setup_network(ctr.bundle.extras.network, pid, &net) {
+    let target = match &netns {
+        Some(ns) => bocker_net::Netns::Fd(ns.as_fd()),
+        None => bocker_net::Netns::Pid(pid),
+    };
+    let att = match network::setup_network(ctr.bundle.extras.network, target, &net) {
         Ok(a) => a,
         Err(e) => return Err(pending.abort(engine("network", &e))),
     };

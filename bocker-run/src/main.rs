@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 use bocker_run::attach::{self, Link, Role};
 use bocker_run::cidfile::CidFile;
 use bocker_run::container::{self, from_flags, reclaim, Created};
-use bocker_run::{cli::Args, exit_code, prepare};
+use bocker_run::network::NetworkMode;
+use bocker_run::{cli::Args, exit_code, prepare, process};
 use bocker_store::Store;
 use std::process::ExitCode;
 
@@ -63,6 +64,11 @@ fn run(
     started: &mut Option<(Store, Created)>,
 ) -> Result<i32> {
     let store = Store::open().context("opening the store")?;
+    // The container's network namespace is made on a thread while the store works.
+    let netns = match args.network.parse() {
+        Ok(NetworkMode::Bridge | NetworkMode::None) => process::netns::ahead().ok(),
+        _ => None,
+    };
     // Dead containers are reclaimed first when one could hold what this run claims (a
     // name, host ports); else while our container's init builds its root.
     let claims = args.name.is_some() || !args.publish.is_empty() || args.ports.publish_all;
@@ -78,6 +84,9 @@ fn run(
     ctr.defer_storage_removal();
     if !claims {
         ctr.reclaim_while_starting();
+    }
+    if let Some(ahead) = netns {
+        ctr.use_network_namespace(ahead);
     }
     Ok(container::run_attached(store, ctr, link))
 }

@@ -203,6 +203,12 @@ pub fn unshare(flags: libc::c_int) -> io::Result<()> {
     cvt(unsafe { libc::unshare(flags) }).map(drop)
 }
 
+/// `setns(2)` into the namespace `fd` names, of the one `CLONE_NEW*` type `flag`.
+pub fn setns(fd: std::os::fd::BorrowedFd<'_>, flag: libc::c_int) -> io::Result<()> {
+    // SAFETY: setns on an open fd, with one CLONE_NEW* type the kernel checks it against.
+    cvt(unsafe { libc::setns(fd.as_raw_fd(), flag) }).map(drop)
+}
+
 /// `close_range(3, ~0, flags)`: every fd above stdio (`CLOSE_RANGE_CLOEXEC`: marked only).
 pub fn close_fds_above_stdio(flags: libc::c_int) -> io::Result<()> {
     // SAFETY: closes or marks fds >= 3 of this process; callers hold none they still use

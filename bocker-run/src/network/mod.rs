@@ -110,16 +110,18 @@ pub fn configured_bridge() -> io::Result<String> {
     Ok(NetConfig::from_env()?.bridge)
 }
 
-/// Host side, while the child waits. `child_pid` is in the host's pid namespace.
+/// Host side, while the child waits. `netns` is the container's network namespace:
+/// the one made ahead for it (`process::netns`), else its process's (a pid in the
+/// host's pid namespace).
 pub fn setup_network(
     mode: NetworkMode,
-    child_pid: libc::pid_t,
+    netns: bocker_net::Netns<'_>,
     ctx: &NetContext,
 ) -> io::Result<Attachment> {
     match mode {
         NetworkMode::Bridge => {}
         NetworkMode::None => {
-            bocker_net::loopback_up(child_pid)?;
+            bocker_net::loopback_up(netns)?;
             return write_hosts(ctx, None).map(|()| Attachment::default());
         }
         NetworkMode::Host => {
@@ -132,7 +134,7 @@ pub fn setup_network(
     let cfg = NetConfig::from_env()?;
     let owner = bocker_net::container_owner(ctx.root, ctx.owner);
     bocker_net::ensure_setup(&cfg)?;
-    let att = bocker_net::attach(&cfg, &owner, child_pid, "eth0")?;
+    let att = bocker_net::attach(&cfg, &owner, netns, "eth0")?;
     let done = (|| -> io::Result<Vec<String>> {
         let holds = bocker_net::publish_held(&cfg, &owner, att.ip, ctx.ports)?;
         // As published: `-p 80` got a host port only now.

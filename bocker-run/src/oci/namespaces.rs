@@ -24,7 +24,7 @@
 use crate::sys;
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 /// A namespace to join: its type's `CLONE_NEW*` flag and the open nsfs file.
 #[derive(Debug)]
@@ -241,11 +241,7 @@ pub fn joins(plan: &Plan, flag: libc::c_int) -> bool {
 }
 
 fn setns(fd: &OwnedFd, flag: libc::c_int) -> io::Result<()> {
-    // SAFETY: setns on an fd we own, with one CLONE_NEW* type the kernel checks it against.
-    if unsafe { libc::setns(fd.as_raw_fd(), flag) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    crate::sys::setns(fd.as_fd(), flag)
 }
 
 /// The runtime inside a joined PID namespace for its next child; dropping it returns to

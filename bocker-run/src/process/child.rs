@@ -32,6 +32,8 @@ pub struct Child<'a> {
     /// `process.terminal`: where the pty master goes (to the supervisor).
     pub pty: Option<OwnedFd>,
     pub mount_hook: super::MountHook<'a>,
+    /// A network namespace made ahead ([`super::netns`]) to join instead of a new one.
+    pub netns: Option<std::os::fd::BorrowedFd<'a>>,
 }
 
 /// A value that cannot exist: [`Child::run`] only returns on failure.
@@ -90,6 +92,10 @@ impl Child<'_> {
         let process = self.process;
         sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0)
             .map_err(engine("pdeathsig"))?;
+        if let Some(ns) = self.netns {
+            // Our network namespace, before anything can look at it.
+            sys::setns(ns, libc::CLONE_NEWNET).map_err(engine("network namespace"))?;
+        }
         self.stdio().map_err(engine("stdio"))?;
         // Its own session: the user's terminal signals (^C, ^Z) reach the supervisor,
         // which forwards them, not the container directly.

@@ -15,6 +15,7 @@
 
 pub mod child;
 pub mod execve;
+pub mod netns;
 pub mod reaper;
 pub mod supervisor;
 
@@ -114,24 +115,41 @@ pub fn has_namespace(spec: &Spec, t: LinuxNamespaceType) -> bool {
         .is_some_and(|v| v.iter().any(|n| n.typ() == t))
 }
 
-/// Clone the child (born in `cgroup_dir` when given, a cgroup v2 directory; else it joins
-/// the v1 groups whose `tasks` files are `cgroup_tasks` itself). It mounts the
-/// container's rootfs, joins its cgroup (with `group_later`, only once
-/// [`Pending::group_ready`] says the groups exist), builds the rest of the container's
-/// filesystem, then waits for [`Pending::release_exec`].
+/// Where the child's cgroup is: a v2 directory it is born in (`dir`), else the v1
+/// `tasks` files it writes itself, with `later` once [`Pending::group_ready`] says the
+/// groups exist.
+pub struct CgroupPlace<'a> {
+    pub dir: Option<RawFd>,
+    pub tasks: &'a [PathBuf],
+    pub later: bool,
+}
+
+/// Clone the child into `cgroup`. It joins `netns` (a namespace made ahead, when the
+/// spec asks for a new one) first thing, mounts the container's rootfs, joins its
+/// cgroup, builds the rest of the container's filesystem, then waits for
+/// [`Pending::release_exec`].
 pub fn spawn(
     bundle: &Bundle,
     mount_hook: MountHook<'_>,
-    cgroup_dir: Option<RawFd>,
-    cgroup_tasks: &[PathBuf],
-    group_later: bool,
+    cgroup: CgroupPlace<'_>,
+    netns: Option<std::os::fd::BorrowedFd<'_>>,
 ) -> Result<Pending, SpawnError> {
+    let CgroupPlace {
+        dir: cgroup_dir,
+        tasks: cgroup_tasks,
+        later: group_later,
+    } = cgroup;
     let process = bundle
         .spec
         .process()
         .as_ref()
         .ok_or(SpawnError::NoProcess)?;
-    let flags = namespace_flags(&bundle.spec)?;
+    let mut flags = namespace_flags(&bundle.spec)?;
+    // A namespace made ahead replaces the new one the spec asks for, and only that.
+    let netns = netns.filter(|_| flags & libc::CLONE_NEWNET as u64 != 0);
+    if netns.is_some() {
+        flags &= !(libc::CLONE_NEWNET as u64);
+    }
     // Mounts as data: computed (and refused) here, before any process exists.
     let steps = rootfs::steps::plan(&bundle.spec)?;
     let (sync_r, sync_w) = sys::pipe()?;
@@ -174,6 +192,7 @@ pub fn spawn(
             err: serr_w,
             pty: pty_child,
             mount_hook,
+            netns,
         };
         let failure = match ctx.run() {
             Ok(never) => match never {},
