@@ -139,10 +139,10 @@ impl Created {
         self.buried = Some(None);
     }
 
-    /// The start reclaims dead containers ([`reclaim::reclaim`]) while the container's
-    /// init builds its root, after the running record, instead of the caller doing it
-    /// before: the supervisor waits for the init then anyway. For a run that claims
-    /// nothing a dead container could hold (no name, no host port).
+    /// The start reclaims dead containers ([`reclaim::reclaim`]) once the container
+    /// runs (and `-d`'s caller has its id) instead of before its create: off the path
+    /// to its exec. For a run that claims nothing a dead container could hold (no
+    /// name, no host port).
     pub fn reclaim_while_starting(&mut self) {
         self.reclaim_late = true;
     }
@@ -389,6 +389,10 @@ fn launch(store: &Store, ctr: &mut Created, link: &mut Link) -> Result<i32, i32>
             let mount_ns = started.mount_ns.take();
             link.listen(&ctr.dir.join("attach.sock"));
             link.started(&ctr.id.0);
+            if ctr.reclaim_late {
+                // Its output waits in the pipes meanwhile, its signals in the signalfd.
+                reclaim::reclaim(store);
+            }
             match supervisor::supervise(started, log.as_mut(), link) {
                 Ok(code) => (cgroup, code, mount_ns),
                 Err(e) => {
@@ -594,9 +598,6 @@ fn start(
     });
     if let Err(e) = recorded {
         return Err(pending.abort(engine("updating record", &e)));
-    }
-    if ctr.reclaim_late {
-        reclaim::reclaim(store);
     }
     let started = pending.release_exec()?;
     Ok((started, Some(log), cgroup))

@@ -70,7 +70,7 @@ fn run(
         _ => None,
     };
     // Dead containers are reclaimed first when one could hold what this run claims (a
-    // name, host ports); else while our container's init builds its root.
+    // name, host ports); else once our container runs.
     let claims = args.name.is_some() || !args.publish.is_empty() || args.ports.publish_all;
     if claims {
         reclaim::reclaim(&store);
