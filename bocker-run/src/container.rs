@@ -124,7 +124,7 @@ pub struct Created {
     /// With `buried`: the ended container's mount namespace ([`process::Started`]), torn
     /// down by [`Created::delete_storage`] too, after the answer.
     mount_ns: Option<std::os::fd::OwnedFd>,
-    /// Set by [`Created::reclaim_while_starting`].
+    /// Set by [`Created::reclaim_once_running`].
     reclaim_late: bool,
     /// Set by [`Created::use_network_namespace`].
     netns: Option<process::netns::Ahead>,
@@ -143,7 +143,7 @@ impl Created {
     /// runs (and `-d`'s caller has its id) instead of before its create: off the path
     /// to its exec. For a run that claims nothing a dead container could hold (no
     /// name, no host port).
-    pub fn reclaim_while_starting(&mut self) {
+    pub fn reclaim_once_running(&mut self) {
         self.reclaim_late = true;
     }
 

@@ -83,7 +83,7 @@ fn run(
     let (store, ctr) = started.insert((store, ctr));
     ctr.defer_storage_removal();
     if !claims {
-        ctr.reclaim_while_starting();
+        ctr.reclaim_once_running();
     }
     if let Some(ahead) = netns {
         ctr.use_network_namespace(ahead);
