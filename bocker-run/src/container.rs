@@ -393,6 +393,8 @@ fn launch(store: &Store, ctr: &mut Created, link: &mut Link) -> Result<i32, i32>
                 // Its output waits in the pipes meanwhile, its signals in the signalfd.
                 reclaim::reclaim(store);
             }
+            // What the start allocated is freed: back to the kernel for the run.
+            crate::sys::release_free_memory();
             match supervisor::supervise(started, log.as_mut(), link) {
                 Ok(code) => (cgroup, code, mount_ns),
                 Err(e) => {

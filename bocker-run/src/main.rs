@@ -35,6 +35,8 @@ fn main() -> ExitCode {
             caller.attach()
         }
         Ok(Role::Supervisor(mut link)) => {
+            // It lives as long as the container: small (docs/BENCHMARKS.md, Density).
+            bocker_run::sys::single_malloc_arena();
             let mut started = None;
             let code = run(&args, &mut link, cidfile.as_mut(), &mut started).unwrap_or_else(|e| {
                 bocker_cli::report(&e);

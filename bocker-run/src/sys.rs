@@ -209,6 +209,22 @@ pub fn setns(fd: std::os::fd::BorrowedFd<'_>, flag: libc::c_int) -> io::Result<(
     cvt(unsafe { libc::setns(fd.as_raw_fd(), flag) }).map(drop)
 }
 
+/// One malloc arena for every thread of this process (glibc's `M_ARENA_MAX`): each
+/// thread that allocates (the network namespace's, a netlink helper's) would otherwise
+/// get one of its own, ~32 KiB resident for as long as a supervisor lives.
+pub fn single_malloc_arena() {
+    // SAFETY: mallopt only sets an allocator parameter; no memory is touched.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+}
+
+/// Gives the heap's free pages back to the kernel (glibc's `malloc_trim(0)`): what a
+/// supervisor parsed, planned and serialised for the start is freed by the time it
+/// parks for the container's life.
+pub fn release_free_memory() {
+    // SAFETY: malloc_trim only returns free memory; allocated blocks stay valid.
+    unsafe { libc::malloc_trim(0) };
+}
+
 /// `close_range(3, ~0, flags)`: every fd above stdio (`CLOSE_RANGE_CLOEXEC`: marked only).
 pub fn close_fds_above_stdio(flags: libc::c_int) -> io::Result<()> {
     // SAFETY: closes or marks fds >= 3 of this process; callers hold none they still use
