@@ -28,18 +28,8 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-const BTRFS_IOCTL_MAGIC: libc::c_ulong = 0x94;
-const BTRFS_SUPER_MAGIC: i64 = 0x9123_683e;
-/// The inode number of every subvolume's root directory (`BTRFS_FIRST_FREE_OBJECTID`).
-const SUBVOL_ROOT_INO: u64 = 256;
+const BTRFS_IOCTL_MAGIC: u32 = 0x94;
 const SEND_FLAG_NO_FILE_DATA: u64 = 0x1;
-
-/// `_IOC(dir, 0x94, nr, size)` as asm-generic encodes it (x86, arm, riscv).
-const fn ioc(dir: libc::c_ulong, nr: libc::c_ulong, size: usize) -> libc::c_ulong {
-    (dir << 30) | ((size as libc::c_ulong) << 16) | (BTRFS_IOCTL_MAGIC << 8) | nr
-}
-const IOC_WRITE: libc::c_ulong = 1;
-const IOC_READ: libc::c_ulong = 2;
 
 /// `struct btrfs_ioctl_send_args` (linux/btrfs.h): 72 bytes.
 #[repr(C)]
@@ -79,15 +69,11 @@ struct InoPathArgs {
     fspath: u64,
 }
 
-const IOC_INO_LOOKUP: libc::c_ulong = ioc(
-    IOC_READ | IOC_WRITE,
-    18,
-    std::mem::size_of::<InoLookupArgs>(),
-);
-const IOC_FS_INFO: libc::c_ulong = ioc(IOC_READ, 31, std::mem::size_of::<FsInfoArgs>());
-const IOC_INO_PATHS: libc::c_ulong =
-    ioc(IOC_READ | IOC_WRITE, 35, std::mem::size_of::<InoPathArgs>());
-const IOC_SEND: libc::c_ulong = ioc(IOC_WRITE, 38, std::mem::size_of::<SendArgs>());
+// The request numbers (linux/btrfs.h), encoded by libc's `_IOC` helpers.
+const IOC_INO_LOOKUP: libc::Ioctl = libc::_IOWR::<InoLookupArgs>(BTRFS_IOCTL_MAGIC, 18);
+const IOC_FS_INFO: libc::Ioctl = libc::_IOR::<FsInfoArgs>(BTRFS_IOCTL_MAGIC, 31);
+const IOC_INO_PATHS: libc::Ioctl = libc::_IOWR::<InoPathArgs>(BTRFS_IOCTL_MAGIC, 35);
+const IOC_SEND: libc::Ioctl = libc::_IOW::<SendArgs>(BTRFS_IOCTL_MAGIC, 38);
 
 // Send stream commands and attributes (send.h, protocol v1).
 const CMD_SUBVOL: u16 = 1;
@@ -233,8 +219,8 @@ fn is_subvolume_root(f: &File) -> Result<bool, Unavailable> {
         return Err(io_err("statfs")(io::Error::last_os_error()));
     }
     #[allow(clippy::unnecessary_cast)] // f_type is i64 or u32 depending on the target
-    let btrfs = st.f_type as i64 == BTRFS_SUPER_MAGIC;
-    Ok(btrfs && md.is_dir() && md.ino() == SUBVOL_ROOT_INO)
+    let btrfs = st.f_type as i64 == bocker_store::fsutil::BTRFS_MAGIC;
+    Ok(btrfs && md.is_dir() && md.ino() == bocker_store::fsutil::BTRFS_FIRST_FREE_OBJECTID)
 }
 
 fn fsid(f: &File) -> Result<[u8; 16], Unavailable> {
@@ -256,7 +242,7 @@ fn fsid(f: &File) -> Result<[u8; 16], Unavailable> {
 fn root_id(f: &File) -> Result<u64, Unavailable> {
     let mut a = InoLookupArgs {
         treeid: 0,
-        objectid: SUBVOL_ROOT_INO,
+        objectid: bocker_store::fsutil::BTRFS_FIRST_FREE_OBJECTID,
         name: [0; 4080],
     };
     // SAFETY: `a` is a properly sized btrfs_ioctl_ino_lookup_args; treeid 0 asks for the

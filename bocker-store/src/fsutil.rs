@@ -19,7 +19,7 @@ pub const BTRFS_MAGIC: i64 = 0x9123_683e;
 /// `statfs` magic of overlayfs.
 pub const OVERLAY_MAGIC: i64 = 0x794c_7630;
 /// Inode number of every btrfs subvolume root.
-const BTRFS_FIRST_FREE_OBJECTID: u64 = 256;
+pub const BTRFS_FIRST_FREE_OBJECTID: u64 = 256;
 
 /// The filesystem type (statfs magic) holding `path`.
 pub fn fs_magic(path: &Path) -> Result<i64> {

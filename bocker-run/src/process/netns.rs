@@ -51,6 +51,7 @@ fn make() -> io::Result<OwnedFd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::MetadataExt;
 
     #[test]
@@ -63,11 +64,7 @@ mod tests {
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return,
             Err(e) => panic!("{e}"),
         };
-        let made = std::fs::metadata(format!("/proc/self/fd/{}", {
-            use std::os::fd::AsRawFd;
-            ns.as_raw_fd()
-        }))
-        .unwrap();
+        let made = std::fs::metadata(format!("/proc/self/fd/{}", ns.as_raw_fd())).unwrap();
         assert_ne!((made.dev(), made.ino()), (ours.dev(), ours.ino()));
         // This thread never moved.
         let still = std::fs::metadata("/proc/thread-self/ns/net").unwrap();
